@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// `npm run dev [-- wrangler dev args]`: applies the D1 migrations to the same
+// local state that `wrangler dev` will use, then starts it with the local-only
+// settings (admin token `dev-admin-token`, http/loopback callbacks allowed)
+// passed as --var, so they can never reach a deployed Worker. Cron triggers do
+// not fire under `wrangler dev`, so this also runs the sweep once a minute
+// through wrangler's /__scheduled route, as production's cron would.
+import { spawn, spawnSync } from "node:child_process";
+
+const args = process.argv.slice(2);
+const persistIndex = args.findIndex((a) => a === "--persist-to" || a.startsWith("--persist-to="));
+const persistArgs =
+  persistIndex === -1
+    ? []
+    : args[persistIndex].includes("=")
+      ? [args[persistIndex]]
+      : args.slice(persistIndex, persistIndex + 2);
+const portIndex = args.findIndex((a) => a === "--port" || a.startsWith("--port="));
+const port =
+  portIndex === -1 ? "8787" : args[portIndex].includes("=") ? args[portIndex].split("=")[1] : args[portIndex + 1];
+const sweepEverySeconds = Number(process.env.EDGEJOBS_DEV_SWEEP_SECONDS ?? 60);
+
+const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", ...persistArgs], {
+  stdio: ["ignore", "inherit", "inherit"],
+  env: { ...process.env, CI: "1" },
+});
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const dev = spawn(
+  "wrangler",
+  [
+    "dev",
+    "--var",
+    "ADMIN_TOKEN:dev-admin-token",
+    "--var",
+    "ALLOW_LOCAL_CALLBACKS:true",
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+    ...args,
+  ],
+  { stdio: "inherit" },
+);
+
+const sweeper = setInterval(() => {
+  fetch(`http://127.0.0.1:${port}/__scheduled?cron=*+*+*+*+*`).catch(() => {
+    // not listening yet (or shutting down): the next tick tries again
+  });
+}, sweepEverySeconds * 1000);
+
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code) => {
+  clearInterval(sweeper);
+  process.exit(code ?? 0);
+});

@@ -1,0 +1,28 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../env";
+import { errorResponse, onError } from "./errors";
+import { jobTypesApi } from "./job-types";
+import { jobsApi } from "./jobs";
+import { keysApi } from "./keys";
+import { requireApiKey } from "./middleware/auth";
+import { validationHook } from "./validation";
+
+export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+app.onError(onError);
+app.notFound(() => errorResponse(404, "not_found", "No such route."));
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+
+// Admin routes authenticate themselves; every other /v1 route needs an API key.
+app.route("/v1/keys", keysApi);
+app.use("/v1/*", async (c, next) => (c.req.path.startsWith("/v1/keys") ? next() : requireApiKey(c, next)));
+app.route("/v1/jobs", jobsApi);
+app.route("/v1/job-types", jobTypesApi);
+
+app.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: { title: "edgejobs", version: "1.0.0", description: "Background jobs on Cloudflare's edge." },
+  security: [{ bearer: [] }],
+});
+app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });

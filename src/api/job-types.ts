@@ -1,0 +1,34 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { z as zod } from "zod";
+import type { AppEnv } from "../env";
+import { jobTypes } from "../job-types";
+import { errors, JobTypeSchema } from "./schemas";
+import { validationHook } from "./validation";
+
+export const jobTypesApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/",
+  summary: "The registered job types",
+  responses: {
+    200: {
+      description: "Each type with its defaults and its input's JSON Schema.",
+      content: { "application/json": { schema: z.object({ job_types: z.array(JobTypeSchema) }) } },
+    },
+    401: errors[401],
+  },
+});
+
+/** Built once per isolate: the registry does not change at run time. */
+let described: z.infer<typeof JobTypeSchema>[] | undefined;
+
+jobTypesApi.openapi(listRoute, (c) => {
+  described ??= [...jobTypes.values()].map((type) => ({
+    name: type.name,
+    description: type.description,
+    defaults: { max_attempts: type.defaults.maxAttempts, timeout_seconds: type.defaults.timeoutSeconds },
+    input_schema: zod.toJSONSchema(type.input, { io: "input", unrepresentable: "any" }) as Record<string, unknown>,
+  }));
+  return c.json({ job_types: described }, 200);
+});

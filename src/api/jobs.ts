@@ -1,0 +1,177 @@
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import type { JobRecord } from "../jobs/model";
+import { cancelJob, getJob, listTenantJobs, readResult, waitForJob } from "../jobs/queries";
+import { submitJobs } from "../jobs/submit";
+import { renderJob } from "../jobs/view";
+import { sha256Hex } from "../platform/crypto";
+import type { IdempotencyScope } from "../store/idempotency";
+import { jsonBody } from "./middleware/json-body";
+import {
+  errors,
+  GetJobQuery,
+  IdempotencyHeaders,
+  JobIdParams,
+  JobListSchema,
+  JobSchema,
+  ListJobsQuery,
+  SubmitBatchSchema,
+  SubmitJobSchema,
+} from "./schemas";
+import { validationHook } from "./validation";
+
+export const jobsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+
+const submitRoute = createRoute({
+  method: "post",
+  path: "/",
+  summary: "Submit a job",
+  middleware: [jsonBody] as const,
+  request: {
+    headers: IdempotencyHeaders,
+    body: { required: true, content: { "application/json": { schema: SubmitJobSchema } } },
+  },
+  responses: {
+    202: {
+      ...json(JobSchema, "Accepted: the job is stored and queued."),
+      headers: { Location: { schema: { type: "string" } }, "Idempotent-Replayed": { schema: { type: "string" } } },
+    },
+    400: errors[400],
+    401: errors[401],
+    409: errors[409],
+    413: errors[413],
+    415: errors[415],
+    429: errors[429],
+  },
+});
+
+jobsApi.openapi(submitRoute, async (c) => {
+  const body = c.req.valid("json");
+  const { jobs, replayed } = await submitJobs(
+    c.env,
+    c.get("tenantId"),
+    [body],
+    await idempotencyOf(c, "job"),
+    () => "",
+  );
+  const job = jobs[0] as JobRecord;
+  c.header("Location", `/v1/jobs/${job.id}`);
+  if (replayed) c.header("Idempotent-Replayed", "true");
+  return c.json(await renderJob(c.env.BLOBS, job), 202);
+});
+
+const batchRoute = createRoute({
+  method: "post",
+  path: "/batch",
+  summary: "Submit up to 100 jobs, all or nothing",
+  middleware: [jsonBody] as const,
+  request: {
+    headers: IdempotencyHeaders,
+    body: { required: true, content: { "application/json": { schema: SubmitBatchSchema } } },
+  },
+  responses: {
+    202: json(JobListSchema.pick({ jobs: true }), "Accepted: every job is stored and queued."),
+    400: errors[400],
+    401: errors[401],
+    409: errors[409],
+    413: errors[413],
+    415: errors[415],
+    429: errors[429],
+  },
+});
+
+jobsApi.openapi(batchRoute, async (c) => {
+  const { jobs: requests } = c.req.valid("json");
+  const idempotency = await idempotencyOf(c, "batch");
+  const { jobs, replayed } = await submitJobs(c.env, c.get("tenantId"), requests, idempotency, (i) => `jobs.${i}.`);
+  if (replayed) c.header("Idempotent-Replayed", "true");
+  return c.json({ jobs: await Promise.all(jobs.map((j) => renderJob(c.env.BLOBS, j))) }, 202);
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/{id}",
+  summary: "Get a job (optionally long-polling until it finishes)",
+  request: { params: JobIdParams, query: GetJobQuery },
+  responses: {
+    200: { ...json(JobSchema, "The job."), headers: { ETag: { schema: { type: "string" } } } },
+    304: { description: "Unchanged since the ETag in If-None-Match." },
+    400: errors[400],
+    401: errors[401],
+    404: errors[404],
+  },
+});
+
+jobsApi.openapi(getRoute, async (c) => {
+  const { id } = c.req.valid("param");
+  const { wait } = c.req.valid("query");
+  const tenantId = c.get("tenantId");
+  const job = wait ? await waitForJob(c.env, tenantId, id, wait * 1000) : await getJob(c.env, tenantId, id);
+  const etag = `"v${job.version}"`;
+  c.header("ETag", etag);
+  if (matchesEtag(c.req.header("if-none-match"), etag)) return c.body(null, 304);
+  return c.json(await renderJob(c.env.BLOBS, job), 200);
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/",
+  summary: "List jobs, newest first",
+  request: { query: ListJobsQuery },
+  responses: { 200: json(JobListSchema, "A page of jobs."), 400: errors[400], 401: errors[401] },
+});
+
+jobsApi.openapi(listRoute, async (c) => {
+  const query = c.req.valid("query");
+  const page = await listTenantJobs(c.env, c.get("tenantId"), query);
+  return c.json(
+    { jobs: await Promise.all(page.jobs.map((j) => renderJob(c.env.BLOBS, j))), next_cursor: page.nextCursor },
+    200,
+  );
+});
+
+const cancelRoute = createRoute({
+  method: "post",
+  path: "/{id}/cancel",
+  summary: "Cancel a job that has not finished",
+  request: { params: JobIdParams },
+  responses: { 200: json(JobSchema, "The canceled job."), 401: errors[401], 404: errors[404], 409: errors[409] },
+});
+
+jobsApi.openapi(cancelRoute, async (c) => {
+  const job = await cancelJob(c.env, c.get("tenantId"), c.req.valid("param").id);
+  return c.json(await renderJob(c.env.BLOBS, job), 200);
+});
+
+const resultRoute = createRoute({
+  method: "get",
+  path: "/{id}/result",
+  summary: "The job's result body",
+  request: { params: JobIdParams },
+  responses: {
+    200: { description: "The result as the handler returned it (JSON)." },
+    401: errors[401],
+    404: errors[404],
+  },
+});
+
+jobsApi.openapi(resultRoute, async (c) => {
+  const body = await readResult(c.env, c.get("tenantId"), c.req.valid("param").id);
+  return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });
+});
+
+async function idempotencyOf(c: Context<AppEnv>, scope: IdempotencyScope) {
+  const key = c.req.header("idempotency-key");
+  return key ? { scope, key, requestHash: await sha256Hex(c.get("rawBody")) } : null;
+}
+
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(",").some((tag) => {
+    const t = tag.trim();
+    return t === "*" || t === etag || t === `W/${etag}`;
+  });
+}

@@ -1,0 +1,46 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../../env";
+import { DomainError } from "../../jobs/errors";
+import { limits } from "../../limits";
+import { readAtMost } from "../../platform/streams";
+
+const tooLarge = () =>
+  new DomainError(413, "payload_too_large", `The request body is larger than ${limits.maxBodyBytes} bytes.`);
+
+/**
+ * Reads a JSON request body once, enforcing the content type (415), the size
+ * limit (413, also for bodies without Content-Length) and well-formed UTF-8
+ * JSON (400 invalid_json). The parsed value is left where Hono's validators
+ * read it, and the raw text is kept for idempotency hashing.
+ */
+export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
+  const contentType = c.req.header("content-type") ?? "";
+  if (!/^application\/json\s*(;|$)/i.test(contentType)) {
+    throw new DomainError(
+      415,
+      "unsupported_media_type",
+      "Send the body as JSON with `content-type: application/json`.",
+    );
+  }
+  if (Number(c.req.header("content-length") ?? 0) > limits.maxBodyBytes) throw tooLarge();
+  const text = await readText(c.req.raw);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new DomainError(400, "invalid_json", "The request body is not valid JSON.");
+  }
+  c.set("rawBody", text);
+  c.req.bodyCache.json = Promise.resolve(parsed);
+  await next();
+});
+
+async function readText(request: Request): Promise<string> {
+  const { bytes, truncated } = await readAtMost(request.body, limits.maxBodyBytes);
+  if (truncated) throw tooLarge();
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new DomainError(400, "invalid_json", "The request body is not valid UTF-8.");
+  }
+}

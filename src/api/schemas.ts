@@ -1,0 +1,129 @@
+import { z } from "@hono/zod-openapi";
+import { callbackEventTypes, jobStatuses } from "../jobs/model";
+import { limits } from "../limits";
+
+/** Request and response schemas: one definition gives validation, types and the OpenAPI document. */
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "validation_failed" }),
+      message: z.string(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const SubmitJobSchema = z
+  .strictObject({
+    type: z.string().min(1).max(100).openapi({ example: "echo" }),
+    input: z.unknown().optional().openapi({ description: "Validated against the job type's input schema." }),
+    callback_url: z.string().min(1).max(limits.maxCallbackUrlLength).nullable().optional(),
+    callback_events: z.array(z.enum(callbackEventTypes)).min(1).max(callbackEventTypes.length).nullable().optional(),
+    delay_seconds: z.int().min(0).max(limits.maxDelaySeconds).optional(),
+    max_attempts: z.int().min(1).max(limits.maxAttempts).optional(),
+    timeout_seconds: z.int().min(1).max(limits.maxTimeoutSeconds).optional(),
+    metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+  })
+  .openapi("SubmitJob");
+
+export const SubmitBatchSchema = z
+  .strictObject({ jobs: z.array(SubmitJobSchema).min(1).max(limits.maxBatchJobs) })
+  .openapi("SubmitBatch");
+
+const Time = z.string().openapi({ format: "date-time" });
+
+export const JobSchema = z
+  .object({
+    id: z.string().openapi({ example: "job_01JD7Z3Q1X0000000000000000" }),
+    type: z.string(),
+    status: z.enum(jobStatuses),
+    input: z.unknown(),
+    progress: z.object({ percent: z.number(), message: z.string().nullable(), updated_at: Time }).nullable(),
+    attempts: z.int(),
+    max_attempts: z.int(),
+    timeout_seconds: z.int(),
+    result: z.unknown(),
+    result_url: z.string().nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    callback_url: z.string().nullable(),
+    callback_events: z.array(z.enum(callbackEventTypes)).nullable(),
+    metadata: z.record(z.string(), z.unknown()).nullable(),
+    created_at: Time,
+    run_at: Time,
+    started_at: Time.nullable(),
+    finished_at: Time.nullable(),
+    version: z.int(),
+  })
+  .openapi("Job");
+
+export const JobListSchema = z
+  .object({ jobs: z.array(JobSchema), next_cursor: z.string().nullable() })
+  .openapi("JobList");
+
+export const JobIdParams = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "job_01JD7Z3Q1X0000000000000000" }),
+});
+
+export const GetJobQuery = z.strictObject({
+  wait: z.coerce.number().int().min(1).max(limits.maxWaitSeconds).optional().openapi({
+    description: "Long polling: hold the request until the job is terminal or this many seconds pass.",
+  }),
+});
+
+export const ListJobsQuery = z.strictObject({
+  status: z.enum(jobStatuses).optional(),
+  type: z.string().min(1).max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(limits.listPageMax).default(limits.listPageDefault),
+  cursor: z.string().max(200).optional(),
+});
+
+export const IdempotencyHeaders = z.object({
+  "idempotency-key": z.string().min(1).max(limits.maxIdempotencyKeyLength).optional().openapi({
+    description: "Repeat a request safely for 24 h: the same key and body answer the original job(s).",
+  }),
+});
+
+export const CreateKeySchema = z
+  .strictObject({
+    name: z.string().min(1).max(100).openapi({ example: "acme-prod" }),
+    tenant_id: z.string().min(1).max(100).optional().openapi({ description: "Add the key to this existing tenant." }),
+  })
+  .openapi("CreateKey");
+
+export const CreatedKeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    tenant_id: z.string(),
+    api_key: z.string().openapi({ description: "Shown only once." }),
+    webhook_secret: z.string(),
+    created_at: Time,
+  })
+  .openapi("CreatedKey");
+
+export const JobTypeSchema = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    defaults: z.object({ max_attempts: z.int(), timeout_seconds: z.int() }),
+    input_schema: z.record(z.string(), z.unknown()),
+  })
+  .openapi("JobType");
+
+/** Shared error responses, named once for every route's OpenAPI entry. */
+const errorResponse = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ErrorSchema } },
+});
+
+export const errors = {
+  400: errorResponse("The request is invalid (see `error.code` and `error.details`)."),
+  401: errorResponse("Missing or unknown credentials."),
+  404: errorResponse("No such resource for this tenant."),
+  409: errorResponse("The request conflicts with the resource's state."),
+  413: errorResponse("The request body is larger than 1 MiB."),
+  415: errorResponse("The request body is not JSON."),
+  429: errorResponse("Rate limited; see the Retry-After header."),
+  503: errorResponse("The route is not available (admin token unset)."),
+} as const;

@@ -1,0 +1,46 @@
+import type { JobTracker } from "./tracker/job-tracker";
+
+/** The Worker's bindings, declared once; `wrangler.toml` is their source. */
+export interface Env {
+  DB: D1Database;
+  BLOBS: R2Bucket;
+  JOBS: Queue<JobMessage>;
+  CALLBACKS: Queue<CallbackMessage>;
+  JOB_TRACKER: DurableObjectNamespace<JobTracker>;
+  /** Worker secret; admin routes answer 503 while it is unset. */
+  ADMIN_TOKEN?: string;
+  /** "true" only under `npm run dev` and tests: allows http:// and loopback callbacks. */
+  ALLOW_LOCAL_CALLBACKS?: string;
+  /** Test-only override of the first retry delay (seconds); production uses the job type's. */
+  RETRY_BASE_DELAY_SECONDS?: string;
+}
+
+/** What travels on the jobs queue: only the id; the tracker holds everything else. */
+export interface JobMessage {
+  job_id: string;
+}
+
+/** What travels on the callbacks queue: the stored event to deliver. */
+export interface CallbackMessage {
+  event_id: string;
+}
+
+type WorkerEnv = Env;
+
+// Types `env` from "cloudflare:workers" (used by tests) with these bindings.
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {}
+  }
+}
+
+/** The Hono environment of the API: bindings plus what middleware puts on the context. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    /** Set by the API-key middleware: the caller's tenant. */
+    tenantId: string;
+    /** Set by the JSON-body middleware: the raw body, for idempotency hashing. */
+    rawBody: string;
+  };
+}

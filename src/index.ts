@@ -1,0 +1,27 @@
+import { app } from "./api/app";
+import type { CallbackMessage, Env, JobMessage } from "./env";
+import { consumeJobs } from "./jobs/consumer";
+import { consumeDeadJobs } from "./jobs/dead-letters";
+import { sweep } from "./jobs/sweep";
+import { consumeCallbacks } from "./webhooks/deliver";
+
+export { JobTracker } from "./tracker/job-tracker";
+
+const queues: Record<string, (batch: MessageBatch<never>, env: Env) => Promise<void>> = {
+  "edgejobs-jobs": (batch, env) => consumeJobs(batch as MessageBatch<JobMessage>, env),
+  "edgejobs-jobs-dlq": (batch, env) => consumeDeadJobs(batch as MessageBatch<JobMessage>, env),
+  "edgejobs-callbacks": (batch, env) => consumeCallbacks(batch as MessageBatch<CallbackMessage>, env),
+  "edgejobs-callbacks-dlq": (batch, env) => consumeCallbacks(batch as MessageBatch<CallbackMessage>, env),
+};
+
+export default {
+  fetch: app.fetch,
+  async queue(batch, env) {
+    const consume = queues[batch.queue];
+    if (!consume) throw new Error(`no consumer for queue ${batch.queue}`);
+    await consume(batch as MessageBatch<never>, env);
+  },
+  async scheduled(_controller, env) {
+    await sweep(env);
+  },
+} satisfies ExportedHandler<Env, JobMessage | CallbackMessage>;

@@ -1,0 +1,71 @@
+import type { Env } from "../env";
+import { toBase64Url } from "../platform/crypto";
+import { isJobId } from "../platform/ids";
+import { getStream } from "../store/blobs";
+import { findTenantJob, listJobs } from "../store/jobs";
+import { DomainError, jobFinished, jobNotFound } from "./errors";
+import { isTerminal, type JobRecord, type JobStatus } from "./model";
+
+/** The tenant's job, or 404: another tenant's id looks exactly like one that never existed. */
+export async function getJob(env: Env, tenantId: string, id: string): Promise<JobRecord> {
+  const job = isJobId(id) ? await findTenantJob(env.DB, tenantId, id) : null;
+  if (!job) throw jobNotFound();
+  return job;
+}
+
+/** Long polling: the job once terminal, or as it is after `timeoutMs`. */
+export async function waitForJob(env: Env, tenantId: string, id: string, timeoutMs: number): Promise<JobRecord> {
+  const job = await getJob(env, tenantId, id);
+  if (isTerminal(job.status)) return job;
+  return (await env.JOB_TRACKER.getByName(id).waitForTerminal(timeoutMs)) ?? job;
+}
+
+export async function cancelJob(env: Env, tenantId: string, id: string): Promise<JobRecord> {
+  const job = await getJob(env, tenantId, id);
+  if (isTerminal(job.status)) throw jobFinished(job.status);
+  const outcome = await env.JOB_TRACKER.getByName(id).cancel();
+  if (!outcome.ok) throw jobFinished(outcome.job?.status ?? job.status);
+  return outcome.job;
+}
+
+/** The stored result: inline JSON from D1, or a stream from R2. */
+export async function readResult(env: Env, tenantId: string, id: string): Promise<string | ReadableStream> {
+  const job = await getJob(env, tenantId, id);
+  const body = job.resultJson ?? (job.resultKey ? await getStream(env.BLOBS, job.resultKey) : null);
+  if (body === null) throw new DomainError(404, "no_result", "This job has no result (yet).");
+  return body;
+}
+
+export interface ListOptions {
+  status?: JobStatus;
+  type?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** A page of the tenant's jobs, newest first. The cursor is the page's last id, encoded. */
+export async function listTenantJobs(
+  env: Env,
+  tenantId: string,
+  options: ListOptions,
+): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
+  const beforeId = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+  const rows = await listJobs(env.DB, { tenantId, ...options, beforeId, limit: options.limit + 1 });
+  const jobs = rows.slice(0, options.limit);
+  const last = jobs.at(-1);
+  return { jobs, nextCursor: rows.length > options.limit && last ? encodeCursor(last.id) : null };
+}
+
+const encodeCursor = (id: string) => toBase64Url(new TextEncoder().encode(id));
+
+function decodeCursor(cursor: string): string {
+  // Base64url without padding; a length of 1 mod 4 can never decode.
+  const decodable = /^[A-Za-z0-9_-]+$/.test(cursor) && cursor.length % 4 !== 1;
+  const id = decodable ? atob(cursor.replaceAll("-", "+").replaceAll("_", "/")) : "";
+  if (!isJobId(id)) {
+    throw new DomainError(400, "validation_failed", "The cursor is not one this API gave out.", [
+      { path: "query.cursor", message: "invalid cursor" },
+    ]);
+  }
+  return id;
+}

@@ -1,0 +1,95 @@
+import type { Env } from "../env";
+import { jobTypes } from "../job-types";
+import type { JobType, Json } from "../job-types/define";
+import { limits } from "../limits";
+import { deleteObject, putJson, resultKey } from "../store/blobs";
+import type { AttemptOutcome } from "../tracker/job-tracker";
+import type { JobRecord } from "./model";
+import { readInput } from "./view";
+
+class AttemptTimeout extends Error {
+  override name = "AttemptTimeout";
+}
+class AttemptStopped extends Error {
+  override name = "AttemptStopped";
+}
+
+/**
+ * Runs one queue message's job: asks the job's tracker for an attempt, runs the
+ * handler under its timeout and abort signal, stores the result and reports the
+ * outcome. Duplicate and late messages end at `begin()`.
+ */
+export async function runJobMessage(env: Env, jobId: string): Promise<void> {
+  const tracker = env.JOB_TRACKER.getByName(jobId);
+  const start = await tracker.begin();
+  if (start.kind !== "run") return;
+  const { job, attempt } = start;
+  const outcome = await runAttempt(env, job, attempt, tracker);
+  const { accepted } = await tracker.complete(attempt, outcome);
+  // A result nobody will read: the job was canceled or the attempt superseded meanwhile.
+  if (!accepted && outcome.ok && outcome.resultKey) await deleteObject(env.BLOBS, outcome.resultKey);
+}
+
+async function runAttempt(
+  env: Env,
+  job: JobRecord,
+  attempt: number,
+  tracker: DurableObjectStub<import("../tracker/job-tracker").JobTracker>,
+): Promise<AttemptOutcome> {
+  const type = jobTypes.get(job.type);
+  if (!type) {
+    const error = { code: "unknown_job_type", message: `This worker has no job type "${job.type}".` };
+    return { ok: false, error, retryable: false };
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new AttemptTimeout(`The attempt ran past its timeout of ${job.timeoutSeconds} s.`)),
+    job.timeoutSeconds * 1000,
+  );
+  try {
+    const value = await runUntilAborted(type, {
+      input: await readInput(env.BLOBS, job),
+      signal: controller.signal,
+      attempt,
+      jobId: job.id,
+      progress: async (percent, message) => {
+        if (!Number.isFinite(percent)) throw new TypeError("progress percent must be a finite number");
+        const { stop } = await tracker.progress(attempt, percent, message ?? null);
+        if (stop) controller.abort(new AttemptStopped("The job was canceled or its attempt superseded."));
+      },
+    });
+    return await storeResult(env, job.id, attempt, value);
+  } catch (error) {
+    const reason = controller.signal.aborted ? controller.signal.reason : error;
+    return { ok: false, error: describeFailure(reason), retryable: true };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The handler's result, or the signal's reason as soon as it aborts, even if the handler ignores it. */
+function runUntilAborted(type: JobType, ctx: Parameters<JobType["run"]>[0]): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason), { once: true });
+    type.run(ctx).then(resolve, reject);
+  });
+}
+
+async function storeResult(env: Env, jobId: string, attempt: number, value: Json): Promise<AttemptOutcome> {
+  const json = JSON.stringify(value ?? null);
+  if (new TextEncoder().encode(json).byteLength <= limits.maxInlineJsonBytes) {
+    return { ok: true, resultJson: json, resultKey: null };
+  }
+  const key = resultKey(jobId, attempt);
+  await putJson(env.BLOBS, key, json);
+  return { ok: true, resultJson: null, resultKey: key };
+}
+
+const MAX_ERROR_MESSAGE = 1000;
+
+function describeFailure(reason: unknown): { code: string; message: string } {
+  const message = (reason instanceof Error ? reason.message : String(reason)).slice(0, MAX_ERROR_MESSAGE);
+  if (reason instanceof AttemptTimeout) return { code: "timeout", message };
+  if (reason instanceof AttemptStopped) return { code: "canceled", message };
+  return { code: "handler_error", message: message || "The handler threw without a message." };
+}

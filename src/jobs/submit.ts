@@ -1,0 +1,205 @@
+import type { Env } from "../env";
+import { jobTypes } from "../job-types";
+import { limits } from "../limits";
+import { clock } from "../platform/clock";
+import { newId } from "../platform/ids";
+import { inputKey, putJson } from "../store/blobs";
+import {
+  deleteExpiredIdempotencyKey,
+  findIdempotencyKey,
+  type IdempotencyScope,
+  insertIdempotencyKey,
+} from "../store/idempotency";
+import { findTenantJobs, insertJob } from "../store/jobs";
+import { enqueueJob } from "../tracker/enqueue";
+import { checkCallbackUrl } from "../webhooks/url-guard";
+import { DomainError, type ErrorDetail } from "./errors";
+import type { CallbackEventType, JobRecord } from "./model";
+
+/** A submit body, already checked for shape and ranges by the API schema. */
+export interface SubmitJobRequest {
+  type: string;
+  input?: unknown;
+  callback_url?: string | null;
+  callback_events?: CallbackEventType[] | null;
+  delay_seconds?: number;
+  max_attempts?: number;
+  timeout_seconds?: number;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface Idempotency {
+  scope: IdempotencyScope;
+  key: string;
+  /** SHA-256 of the raw request body: the same key with another body is a conflict. */
+  requestHash: string;
+}
+
+export interface SubmitOutcome {
+  jobs: JobRecord[];
+  replayed: boolean;
+}
+
+const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
+
+/**
+ * Creates jobs, all or none: validates every request against its job type,
+ * stores large inputs in R2, writes the jobs (and the idempotency key) in one
+ * D1 transaction, then enqueues them. A failed enqueue loses nothing: the
+ * sweep finds jobs that never started.
+ */
+export async function submitJobs(
+  env: Env,
+  tenantId: string,
+  requests: SubmitJobRequest[],
+  idempotency: Idempotency | null,
+  pathPrefix: (index: number) => string,
+): Promise<SubmitOutcome> {
+  const now = clock.now();
+  if (idempotency) {
+    const replay = await replayIdempotent(env, tenantId, idempotency, now);
+    if (replay) return replay;
+  }
+  const prepared = requests.map((request, index) => {
+    const prefix = pathPrefix(index);
+    try {
+      return prepareJob(env, tenantId, request, now, prefix);
+    } catch (error) {
+      // In a batch, the message names the item that rejected it.
+      if (!(error instanceof DomainError) || prefix === "") throw error;
+      throw new DomainError(error.status, error.code, `Job ${index}: ${error.message}`, error.details);
+    }
+  });
+  await Promise.all(
+    prepared
+      .filter((p) => p.largeInput !== null)
+      .map((p) => putJson(env.BLOBS, inputKey(p.job.id), p.largeInput as string)),
+  );
+  const statements = prepared.map((p) => insertJob(env.DB, p.job));
+  if (idempotency) {
+    const { scope, key, requestHash } = idempotency;
+    const record = { requestHash, jobIds: prepared.map((p) => p.job.id), createdAt: now };
+    statements.unshift(
+      deleteExpiredIdempotencyKey(env.DB, tenantId, scope, key, now - limits.idempotencyWindowMs),
+      insertIdempotencyKey(env.DB, tenantId, scope, key, record),
+    );
+  }
+  try {
+    await env.DB.batch(statements);
+  } catch (error) {
+    // A concurrent request with the same key won the race: answer what it created.
+    const replay = idempotency && (await replayIdempotent(env, tenantId, idempotency, now));
+    if (replay) return replay;
+    throw error;
+  }
+  const jobs = prepared.map((p) => p.job);
+  await enqueue(env, jobs, now);
+  return { jobs, replayed: false };
+}
+
+async function replayIdempotent(
+  env: Env,
+  tenantId: string,
+  { scope, key, requestHash }: Idempotency,
+  now: number,
+): Promise<SubmitOutcome | null> {
+  const found = await findIdempotencyKey(env.DB, tenantId, scope, key);
+  if (!found || found.createdAt < now - limits.idempotencyWindowMs) return null;
+  if (found.requestHash !== requestHash) {
+    throw new DomainError(409, "idempotency_conflict", "This Idempotency-Key was used with a different request body.");
+  }
+  const jobs = await findTenantJobs(env.DB, tenantId, found.jobIds);
+  return { jobs, replayed: true };
+}
+
+interface PreparedJob {
+  job: JobRecord;
+  /** The input's JSON when too large for D1; it goes to R2. */
+  largeInput: string | null;
+}
+
+function prepareJob(env: Env, tenantId: string, request: SubmitJobRequest, now: number, path: string): PreparedJob {
+  const type = jobTypes.get(request.type);
+  if (!type) {
+    throw new DomainError(
+      400,
+      "unknown_job_type",
+      `There is no job type "${request.type}". GET /v1/job-types lists them.`,
+      [{ path: `${path}type`, message: `Unknown job type "${request.type}".` }],
+    );
+  }
+  const parsed = type.input.safeParse(request.input ?? null);
+  if (!parsed.success) {
+    const details: ErrorDetail[] = parsed.error.issues.map((issue) => ({
+      path: [`${path}input`, ...issue.path.map(String)].join("."),
+      message: issue.message,
+    }));
+    throw new DomainError(400, "validation_failed", `The input does not match the "${type.name}" job type.`, details);
+  }
+  if (request.callback_url) {
+    const verdict = checkCallbackUrl(request.callback_url, { allowLocal: env.ALLOW_LOCAL_CALLBACKS === "true" });
+    if (!verdict.ok) {
+      throw new DomainError(400, "invalid_callback_url", `The callback_url ${verdict.reason}.`, [
+        { path: `${path}callback_url`, message: verdict.reason },
+      ]);
+    }
+  }
+  const metadataJson = request.metadata ? JSON.stringify(request.metadata) : null;
+  if (metadataJson !== null && byteLength(metadataJson) > limits.maxMetadataBytes) {
+    throw new DomainError(400, "validation_failed", "The metadata is too large.", [
+      { path: `${path}metadata`, message: `metadata must be at most ${limits.maxMetadataBytes} bytes as JSON` },
+    ]);
+  }
+  const inputJson = JSON.stringify(parsed.data ?? null);
+  const large = byteLength(inputJson) > limits.maxInlineJsonBytes;
+  const id = newId.job();
+  const delaySeconds = request.delay_seconds ?? 0;
+  const job: JobRecord = {
+    id,
+    tenantId,
+    type: type.name,
+    status: delaySeconds > 0 ? "scheduled" : "queued",
+    inputJson: large ? null : inputJson,
+    inputKey: large ? inputKey(id) : null,
+    progress: null,
+    attempts: 0,
+    maxAttempts: request.max_attempts ?? type.defaults.maxAttempts,
+    timeoutSeconds: request.timeout_seconds ?? type.defaults.timeoutSeconds,
+    resultJson: null,
+    resultKey: null,
+    error: null,
+    callbackUrl: request.callback_url ?? null,
+    callbackEvents: request.callback_url ? (request.callback_events ?? null) : null,
+    metadataJson,
+    createdAt: now,
+    runAt: now + delaySeconds * 1000,
+    startedAt: null,
+    finishedAt: null,
+    leaseExpiresAt: null,
+    version: 1,
+    updatedAt: now,
+  };
+  return { job, largeInput: large ? inputJson : null };
+}
+
+/** Short delays ride on the queue message; longer ones wait on the job tracker's alarm. */
+async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> {
+  const direct = jobs.filter((j) => j.runAt - now <= limits.maxQueueDelaySeconds * 1000);
+  const long = jobs.filter((j) => j.runAt - now > limits.maxQueueDelaySeconds * 1000);
+  try {
+    if (direct.length === 1) {
+      const job = direct[0] as JobRecord;
+      await enqueueJob(env, job.id, Math.ceil((job.runAt - now) / 1000));
+    } else if (direct.length > 1) {
+      await env.JOBS.sendBatch(
+        direct.map((j) => ({ body: { job_id: j.id }, delaySeconds: Math.ceil((j.runAt - now) / 1000) })),
+      );
+    }
+    await Promise.all(long.map((j) => env.JOB_TRACKER.getByName(j.id).schedule()));
+  } catch (error) {
+    console.error("enqueue failed; the sweep will start these jobs", {
+      jobIds: jobs.map((j) => j.id),
+      error: String(error),
+    });
+  }
+}

@@ -1,0 +1,22 @@
+import type { Env } from "../env";
+import { limits } from "../limits";
+import { clock } from "../platform/clock";
+import { listStrandedJobIds } from "../store/jobs";
+import { listStalePendingEventIds, touchWebhookEvent } from "../store/webhook-events";
+
+/**
+ * The cron sweep. Queue messages can be lost (a failed send, a consumer that
+ * died, a local `wrangler dev` restart that empties its in-memory queues), so
+ * every minute it hands stranded jobs back to their trackers and re-sends
+ * events that are still pending.
+ */
+export async function sweep(env: Env): Promise<{ jobs: number; events: number }> {
+  const now = clock.now();
+  const graceMs = limits.enqueueGraceSeconds * 1000;
+  const jobIds = await listStrandedJobIds(env.DB, now, graceMs, limits.sweepBatch);
+  await Promise.all(jobIds.map((id) => env.JOB_TRACKER.getByName(id).recover()));
+  const eventIds = await listStalePendingEventIds(env.DB, now - graceMs, limits.sweepBatch);
+  for (const id of eventIds) await touchWebhookEvent(env.DB, id, now);
+  if (eventIds.length > 0) await env.CALLBACKS.sendBatch(eventIds.map((id) => ({ body: { event_id: id } })));
+  return { jobs: jobIds.length, events: eventIds.length };
+}

@@ -1,0 +1,40 @@
+/**
+ * Every tunable and platform limit in one place. The README's
+ * "Guarantees and limits" section mirrors this file.
+ */
+export const limits = {
+  /** Request bodies above this answer 413 (API.md). */
+  maxBodyBytes: 1024 * 1024,
+  /** Results and inputs whose JSON is larger live in R2, not D1 (API.md: result ≤ 64 KiB inline). */
+  maxInlineJsonBytes: 64 * 1024,
+  /** `metadata` as JSON (API.md). */
+  maxMetadataBytes: 4 * 1024,
+  /** Jobs in one `POST /v1/jobs/batch`; also the Queue `sendBatch` limit. */
+  maxBatchJobs: 100,
+  /** API.md: Idempotency-Key ≤ 255 chars, remembered 24 h. */
+  maxIdempotencyKeyLength: 255,
+  idempotencyWindowMs: 24 * 60 * 60 * 1000,
+  /** `delay_seconds`: 30 days. Queues delay at most 24 h, so longer waits use the tracker's alarm. */
+  maxDelaySeconds: 30 * 24 * 60 * 60,
+  maxQueueDelaySeconds: 24 * 60 * 60,
+  maxAttempts: 20,
+  /** A consumer run is cut at 15 min of wall clock; 14 min leaves room to record the outcome. */
+  maxTimeoutSeconds: 14 * 60,
+  /** `?wait=` for long polling. */
+  maxWaitSeconds: 60,
+  listPageDefault: 20,
+  listPageMax: 100,
+  maxCallbackUrlLength: 2048,
+  /** Retry backoff: about 2 s before the second attempt, doubling, capped at 15 min, ±20 % jitter. */
+  retryBaseDelaySeconds: 2,
+  retryMaxDelaySeconds: 15 * 60,
+  retryJitter: 0.2,
+  /** A running attempt's lease outlives its timeout by this much before the tracker reclaims it. */
+  leaseGraceSeconds: 30,
+  /** A queued job whose message has not started by run_at + this is re-enqueued. */
+  enqueueGraceSeconds: 5 * 60,
+  /** Jobs the cron sweep recovers per run (each is one Durable Object request). */
+  sweepBatch: 100,
+  /** A callback request's timeout (API.md: a 2xx within 15 s). */
+  callbackTimeoutMs: 15_000,
+} as const;

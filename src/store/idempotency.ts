@@ -1,0 +1,55 @@
+export type IdempotencyScope = "job" | "batch";
+
+export interface IdempotencyRecord {
+  requestHash: string;
+  jobIds: string[];
+  createdAt: number;
+}
+
+export async function findIdempotencyKey(
+  db: D1Database,
+  tenantId: string,
+  scope: IdempotencyScope,
+  key: string,
+): Promise<IdempotencyRecord | null> {
+  const row = await db
+    .prepare(
+      "SELECT request_hash, job_ids, created_at FROM idempotency_keys WHERE tenant_id = ? AND scope = ? AND key = ?",
+    )
+    .bind(tenantId, scope, key)
+    .first<{ request_hash: string; job_ids: string; created_at: number }>();
+  return row
+    ? { requestHash: row.request_hash, jobIds: JSON.parse(row.job_ids) as string[], createdAt: row.created_at }
+    : null;
+}
+
+/**
+ * Claims the key. Fails with a UNIQUE constraint error when a concurrent
+ * request claimed it first, which rolls back the batch it is part of.
+ */
+export function insertIdempotencyKey(
+  db: D1Database,
+  tenantId: string,
+  scope: IdempotencyScope,
+  key: string,
+  record: IdempotencyRecord,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, job_ids, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(tenantId, scope, key, record.requestHash, JSON.stringify(record.jobIds), record.createdAt);
+}
+
+/** Forgets a key whose 24 h window has passed, so it can be used again. */
+export function deleteExpiredIdempotencyKey(
+  db: D1Database,
+  tenantId: string,
+  scope: IdempotencyScope,
+  key: string,
+  expiredBefore: number,
+): D1PreparedStatement {
+  return db
+    .prepare("DELETE FROM idempotency_keys WHERE tenant_id = ? AND scope = ? AND key = ? AND created_at < ?")
+    .bind(tenantId, scope, key, expiredBefore);
+}

@@ -1,0 +1,31 @@
+export interface Tenant {
+  id: string;
+  webhookSecret: string;
+  previousWebhookSecret: string | null;
+  previousSecretValidUntil: number | null;
+}
+
+interface TenantRow {
+  id: string;
+  webhook_secret: string;
+  previous_webhook_secret: string | null;
+  previous_secret_valid_until: number | null;
+}
+
+export function insertTenant(db: D1Database, id: string, webhookSecret: string, now: number): D1PreparedStatement {
+  return db
+    .prepare("INSERT INTO tenants (id, webhook_secret, created_at) VALUES (?, ?, ?)")
+    .bind(id, webhookSecret, now);
+}
+
+export async function findTenant(db: D1Database, id: string): Promise<Tenant | null> {
+  const row = await db.prepare("SELECT * FROM tenants WHERE id = ?").bind(id).first<TenantRow>();
+  return row
+    ? {
+        id: row.id,
+        webhookSecret: row.webhook_secret,
+        previousWebhookSecret: row.previous_webhook_secret,
+        previousSecretValidUntil: row.previous_secret_valid_until,
+      }
+    : null;
+}

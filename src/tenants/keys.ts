@@ -1,0 +1,54 @@
+import { DomainError } from "../jobs/errors";
+import { clock } from "../platform/clock";
+import { randomBytes, sha256Hex, toBase64Url } from "../platform/crypto";
+import { newId } from "../platform/ids";
+import { type ApiKeyRecord, findApiKeyByHash, insertApiKey } from "../store/api-keys";
+import { findTenant, insertTenant } from "../store/tenants";
+import { newWebhookSecret } from "../webhooks/sign";
+
+const API_KEY_PREFIX = "ejk_";
+
+export interface CreatedKey {
+  id: string;
+  name: string;
+  tenant_id: string;
+  api_key: string;
+  webhook_secret: string;
+  created_at: number;
+}
+
+/**
+ * Creates an API key, and a tenant with a fresh webhook secret unless
+ * `tenantId` names an existing one. The plain key leaves only in the answer.
+ */
+export async function createApiKey(db: D1Database, name: string, tenantId?: string): Promise<CreatedKey> {
+  const now = clock.now();
+  const apiKey = API_KEY_PREFIX + toBase64Url(randomBytes(32));
+  const key = { id: newId.key(), name, createdAt: now, keyHash: await sha256Hex(apiKey) };
+  if (tenantId !== undefined) {
+    const tenant = await findTenant(db, tenantId);
+    if (!tenant) throw new DomainError(404, "not_found", "No tenant with this id.");
+    await insertApiKey(db, { ...key, tenantId }).run();
+    return {
+      id: key.id,
+      name,
+      tenant_id: tenantId,
+      api_key: apiKey,
+      webhook_secret: tenant.webhookSecret,
+      created_at: now,
+    };
+  }
+  const tenant = { id: newId.tenant(), secret: newWebhookSecret() };
+  await db.batch([insertTenant(db, tenant.id, tenant.secret, now), insertApiKey(db, { ...key, tenantId: tenant.id })]);
+  return { id: key.id, name, tenant_id: tenant.id, api_key: apiKey, webhook_secret: tenant.secret, created_at: now };
+}
+
+/**
+ * The key behind a bearer token, or null. The token is hashed before lookup,
+ * so the comparison happens on a SHA-256 digest of a 256-bit secret inside
+ * D1's index: nothing about the plain key can be learned from its timing.
+ */
+export async function authenticateApiKey(db: D1Database, token: string): Promise<ApiKeyRecord | null> {
+  if (!token.startsWith(API_KEY_PREFIX)) return null;
+  return findApiKeyByHash(db, await sha256Hex(token));
+}

@@ -1,0 +1,294 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { jobTypes } from "../job-types";
+import type { CallbackEventType, JobError, JobRecord } from "../jobs/model";
+import { isTerminal, wantsEvent } from "../jobs/model";
+import { nextRetryDelaySeconds } from "../jobs/retry-policy";
+import { canTransition } from "../jobs/transitions";
+import { renderJob } from "../jobs/view";
+import { limits } from "../limits";
+import { clock } from "../platform/clock";
+import { findJob, touchJob, updateJob } from "../store/jobs";
+import { insertWebhookEvent } from "../store/webhook-events";
+import { buildEvent } from "../webhooks/events";
+import { enqueueJob } from "./enqueue";
+
+/** What the consumer is told when it asks to start an attempt. */
+export type BeginResult =
+  | { kind: "run"; job: JobRecord; attempt: number }
+  | { kind: "skip"; reason: "finished" | "running" | "not_due" | "missing" };
+
+export type AttemptOutcome =
+  | { ok: true; resultJson: string | null; resultKey: string | null }
+  | { ok: false; error: JobError; retryable: boolean };
+
+export type CancelResult = { ok: true; job: JobRecord } | { ok: false; job: JobRecord | null };
+
+/** A queue message may arrive this early (delays are whole seconds) and still count as due. */
+const EARLY_TOLERANCE_MS = 2_000;
+
+/**
+ * The authority on one job (named by its id). Every change of the job goes
+ * through here, one at a time, and is written to D1 guarded by `version`; the
+ * tracker also owns the job's timers: the running attempt's lease, long
+ * delays beyond what a queue can hold, and re-enqueueing a lost message.
+ */
+export class JobTracker extends DurableObject<Env> {
+  #job: JobRecord | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+  #waiters = new Set<() => void>();
+
+  /** Starts an attempt if the job is due and nobody holds it. Duplicate or late messages get `skip`. */
+  begin(): Promise<BeginResult> {
+    return this.#serially(async () => {
+      const job = await this.#load();
+      if (!job) return { kind: "skip", reason: "missing" };
+      const now = clock.now();
+      if (job.status === "running" && (job.leaseExpiresAt ?? 0) <= now) await this.#loseAttempt(job, now);
+      const current = this.#job as JobRecord;
+      if (isTerminal(current.status)) return { kind: "skip", reason: "finished" };
+      if (current.status === "running") return { kind: "skip", reason: "running" };
+      if (current.runAt > now + EARLY_TOLERANCE_MS) return { kind: "skip", reason: "not_due" };
+      const attempt = current.attempts + 1;
+      const leaseExpiresAt = now + current.timeoutSeconds * 1000 + limits.leaseGraceSeconds * 1000;
+      await this.#commit({
+        ...current,
+        status: "running",
+        attempts: attempt,
+        startedAt: now,
+        leaseExpiresAt,
+      });
+      await this.ctx.storage.setAlarm(leaseExpiresAt);
+      return { kind: "run", job: this.#job as JobRecord, attempt };
+    });
+  }
+
+  /** Records progress of the running attempt. `stop` tells the handler to abort (canceled or superseded). */
+  progress(attempt: number, percent: number, message: string | null): Promise<{ stop: boolean }> {
+    return this.#serially(async () => {
+      const job = await this.#load();
+      if (!holdsAttempt(job, attempt)) return { stop: true };
+      const clamped = Math.min(100, Math.max(job.progress?.percent ?? 0, percent));
+      await this.#commit({ ...job, progress: { percent: clamped, message, updated_at: clock.now() } });
+      return { stop: false };
+    });
+  }
+
+  /** Records how an attempt ended. Ignored (`accepted: false`) unless that attempt still holds the job. */
+  complete(attempt: number, outcome: AttemptOutcome): Promise<{ accepted: boolean }> {
+    return this.#serially(async () => {
+      const job = await this.#load();
+      if (!holdsAttempt(job, attempt)) return { accepted: false };
+      await this.#finishAttempt(job, outcome, clock.now());
+      return { accepted: true };
+    });
+  }
+
+  /** Cancels a job that has not finished. */
+  cancel(): Promise<CancelResult> {
+    return this.#serially(async () => {
+      const job = await this.#load();
+      if (!job || isTerminal(job.status)) return { ok: false, job };
+      const now = clock.now();
+      await this.#commit({ ...job, status: "canceled", finishedAt: now, leaseExpiresAt: null }, "job.canceled");
+      await this.ctx.storage.deleteAlarm();
+      return { ok: true, job: this.#job as JobRecord };
+    });
+  }
+
+  /** The job's message died in the dead-letter queue: fail the job rather than leave it waiting. */
+  abandon(): Promise<void> {
+    return this.#serially(async () => {
+      const job = await this.#load();
+      if (!job || isTerminal(job.status)) return;
+      const error = {
+        code: "internal_error",
+        message: "The job could not be run after repeated infrastructure failures.",
+      };
+      await this.#commit(
+        { ...job, status: "failed", error, finishedAt: clock.now(), leaseExpiresAt: null },
+        "job.failed",
+      );
+      await this.ctx.storage.deleteAlarm();
+    });
+  }
+
+  /** Takes charge of a job whose delay is longer than a queue message can wait. */
+  schedule(): Promise<void> {
+    return this.#serially(async () => {
+      const job = await this.#load();
+      if (job && !isTerminal(job.status)) await this.#armForRunAt(job, clock.now());
+    });
+  }
+
+  /** The job once it is terminal, or as it is when `timeoutMs` passes. */
+  async waitForTerminal(timeoutMs: number): Promise<JobRecord | null> {
+    const deadline = clock.now() + timeoutMs;
+    for (;;) {
+      const job = await this.#serially(() => this.#load());
+      const left = deadline - clock.now();
+      if (!job || isTerminal(job.status) || left <= 0) return job;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        this.#waiters.add(done);
+      });
+    }
+  }
+
+  /** Called by the sweep for a job that looks stranded: re-enqueue it or reclaim its lease. */
+  recover(): Promise<void> {
+    return this.#serially(async () => {
+      this.#job = null; // trust D1, not a cache that may predate a restart
+      const job = await this.#load();
+      if (job) await this.#repair(job, clock.now());
+    });
+  }
+
+  override alarm(): Promise<void> {
+    return this.#serially(async () => {
+      const job = await this.#load();
+      if (job) await this.#repair(job, clock.now());
+    });
+  }
+
+  async #repair(job: JobRecord, now: number): Promise<void> {
+    if (isTerminal(job.status)) return;
+    if (job.status === "running") {
+      if ((job.leaseExpiresAt ?? 0) <= now) await this.#loseAttempt(job, now);
+      else await this.ctx.storage.setAlarm(job.leaseExpiresAt as number);
+      return;
+    }
+    const lostAfter = job.runAt + limits.enqueueGraceSeconds * 1000;
+    if (now >= lostAfter) {
+      // Its message should have started it by now: it was lost (local restart, failed send).
+      await this.ctx.storage.setAlarm(now + limits.enqueueGraceSeconds * 1000);
+      await touchJob(this.env.DB, job.id, job.version, now).run();
+      await enqueueJob(this.env, job.id, 0);
+    } else {
+      await this.#armForRunAt(job, now);
+    }
+  }
+
+  /**
+   * Sends the job's message once its run time is within a queue's delay
+   * limit; until then the alarm waits. Then watches for the message to arrive.
+   */
+  async #armForRunAt(job: JobRecord, now: number): Promise<void> {
+    const waitMs = job.runAt - now;
+    if (waitMs > limits.maxQueueDelaySeconds * 1000) {
+      await this.ctx.storage.setAlarm(job.runAt - limits.maxQueueDelaySeconds * 1000);
+      return;
+    }
+    // The alarm first: if the send fails, the alarm still finds the job.
+    await this.ctx.storage.setAlarm(job.runAt + limits.enqueueGraceSeconds * 1000);
+    await enqueueJob(this.env, job.id, Math.max(0, Math.ceil(waitMs / 1000)));
+  }
+
+  /** The running attempt's lease ran out: its consumer died or hung. */
+  async #loseAttempt(job: JobRecord, now: number): Promise<void> {
+    const error = { code: "worker_lost", message: "The attempt stopped reporting before its lease ran out." };
+    await this.#finishAttempt(job, { ok: false, error, retryable: true }, now);
+  }
+
+  async #finishAttempt(job: JobRecord, outcome: AttemptOutcome, now: number): Promise<void> {
+    if (outcome.ok) {
+      await this.#commit(
+        {
+          ...job,
+          status: "succeeded",
+          resultJson: outcome.resultJson,
+          resultKey: outcome.resultKey,
+          error: null,
+          finishedAt: now,
+          leaseExpiresAt: null,
+        },
+        "job.succeeded",
+      );
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    if (outcome.retryable && job.attempts < job.maxAttempts) {
+      const delay = nextRetryDelaySeconds(job.attempts, this.#retryBaseDelay(job));
+      const retry = {
+        ...job,
+        status: "queued" as const,
+        error: outcome.error,
+        runAt: now + delay * 1000,
+        leaseExpiresAt: null,
+      };
+      await this.#commit(retry);
+      await this.#armForRunAt(retry, now);
+      return;
+    }
+    await this.#commit(
+      { ...job, status: "failed", error: outcome.error, finishedAt: now, leaseExpiresAt: null },
+      "job.failed",
+    );
+    await this.ctx.storage.deleteAlarm();
+  }
+
+  #retryBaseDelay(job: JobRecord): number {
+    const override = Number(this.env.RETRY_BASE_DELAY_SECONDS);
+    if (this.env.RETRY_BASE_DELAY_SECONDS !== undefined && Number.isFinite(override)) return override;
+    return jobTypes.get(job.type)?.defaults.retryBaseDelaySeconds ?? limits.retryBaseDelaySeconds;
+  }
+
+  /**
+   * Writes the next state of the job over the version this tracker holds, with
+   * the callback event it causes in the same transaction, then sends the event.
+   */
+  async #commit(next: Omit<JobRecord, "version" | "updatedAt">, event?: CallbackEventType): Promise<void> {
+    const current = this.#job as JobRecord;
+    if (current.status !== next.status && !canTransition(current.status, next.status)) {
+      throw new Error(`illegal transition ${current.status} → ${next.status} for ${current.id}`);
+    }
+    const now = clock.now();
+    const job: JobRecord = { ...next, version: current.version + 1, updatedAt: now };
+    const statements = [updateJob(this.env.DB, job, current.version)];
+    const outbox =
+      event && wantsEvent(job, event)
+        ? buildEvent(job.tenantId, job.callbackUrl as string, event, await renderJob(this.env.BLOBS, job), now)
+        : null;
+    if (outbox) statements.push(insertWebhookEvent(this.env.DB, outbox));
+    const [update] = await this.env.DB.batch(statements);
+    if (update?.meta.changes !== 1) {
+      // Only this tracker writes a job after it is created, so this means the row was deleted.
+      this.#job = null;
+      throw new Error(`job ${current.id} changed outside its tracker`);
+    }
+    this.#job = job;
+    for (const wake of this.#waiters) wake();
+    if (outbox) await sendEvent(this.env, outbox.id);
+  }
+
+  async #load(): Promise<JobRecord | null> {
+    this.#job ??= await findJob(this.env.DB, this.ctx.id.name as string);
+    return this.#job;
+  }
+
+  /** Runs `work` after every earlier call has finished: the order of changes is the order of calls. */
+  #serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Whether `attempt` is the job's running attempt: only it may report progress or an outcome. */
+function holdsAttempt(job: JobRecord | null, attempt: number): job is JobRecord {
+  return job?.status === "running" && job.attempts === attempt;
+}
+
+/** A failed send is not lost: the event stays pending in D1 and the sweep sends it again. */
+async function sendEvent(env: Env, eventId: string): Promise<void> {
+  try {
+    await env.CALLBACKS.send({ event_id: eventId });
+  } catch (error) {
+    console.error("callback enqueue failed; the sweep will retry", { eventId, error: String(error) });
+  }
+}

@@ -1,0 +1,26 @@
+import type { CallbackEventType, JobView } from "../jobs/model";
+import { isoTime } from "../platform/clock";
+import { newId } from "../platform/ids";
+import type { WebhookEventRecord } from "../store/webhook-events";
+
+/** API.md "Callbacks": `{ type, timestamp, data: <the job> }`. */
+export function buildEvent(
+  tenantId: string,
+  callbackUrl: string,
+  type: CallbackEventType,
+  job: JobView,
+  now: number,
+): WebhookEventRecord {
+  const payload = JSON.stringify({ type, timestamp: isoTime(now), data: job });
+  return {
+    id: newId.event(),
+    tenantId,
+    jobId: job.id,
+    type,
+    payload,
+    callbackUrl,
+    status: "pending",
+    attempts: 0,
+    createdAt: now,
+  };
+}
