@@ -31,6 +31,10 @@ type WorkerEnv = Env;
 declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {}
+    interface GlobalProps {
+      mainModule: typeof import("./index");
+      durableNamespaces: "JobTracker";
+    }
   }
 }
 

@@ -1,0 +1,15 @@
+import type { TestProject } from "vitest/node";
+import { startDevServer } from "../support/dev-server";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    devUrl: string;
+  }
+}
+
+/** One `npm run dev` for the e2e files, which run one after another. */
+export default async function setup(project: TestProject) {
+  const server = await startDevServer();
+  project.provide("devUrl", server.url);
+  return () => server.stop();
+}

@@ -1,0 +1,273 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { JobView } from "../../src/jobs/model";
+import { authed, createTenant, errorOf, getJob, postJson, submit, untilStatus } from "./helpers";
+
+const countJobs = async (tenantId: string) =>
+  (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?").bind(tenantId).first<{ n: number }>())?.n;
+
+describe("Idempotency-Key", () => {
+  it("answers the original job for a repeat and creates nothing", async () => {
+    const tenant = await createTenant();
+    const body = { type: "echo", input: { n: 1 } };
+    const first = await postJson(tenant, "/v1/jobs", body, { "idempotency-key": "order-17" });
+    const again = await postJson(tenant, "/v1/jobs", body, { "idempotency-key": "order-17" });
+    expect(again.status).toBe(202);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(first.headers.get("idempotent-replayed")).toBeNull();
+    expect(((await again.json()) as JobView).id).toBe(((await first.json()) as JobView).id);
+    expect(await countJobs(tenant.tenantId)).toBe(1);
+  });
+
+  it("answers 409 for the same key with a different body", async () => {
+    const tenant = await createTenant();
+    await postJson(tenant, "/v1/jobs", { type: "echo", input: 1 }, { "idempotency-key": "k" });
+    const res = await postJson(tenant, "/v1/jobs", { type: "echo", input: 2 }, { "idempotency-key": "k" });
+    expect(await errorOf(res)).toMatchObject({ status: 409, code: "idempotency_conflict" });
+  });
+
+  it("creates one job when two requests with the same key race", async () => {
+    const tenant = await createTenant();
+    const body = { type: "echo", input: "race" };
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => postJson(tenant, "/v1/jobs", body, { "idempotency-key": "race" })),
+    );
+    const ids = await Promise.all(answers.map(async (r) => ((await r.json()) as JobView).id));
+    expect(answers.map((r) => r.status)).toEqual([202, 202, 202, 202, 202]);
+    expect(new Set(ids).size).toBe(1);
+    expect(await countJobs(tenant.tenantId)).toBe(1);
+  });
+
+  it("is scoped to the tenant", async () => {
+    const a = await createTenant();
+    const b = await createTenant();
+    const body = { type: "echo" };
+    const fromA = (await (await postJson(a, "/v1/jobs", body, { "idempotency-key": "same" })).json()) as JobView;
+    const fromB = (await (await postJson(b, "/v1/jobs", body, { "idempotency-key": "same" })).json()) as JobView;
+    expect(fromA.id).not.toBe(fromB.id);
+  });
+
+  it("is used again after 24 h", async () => {
+    const tenant = await createTenant();
+    const body = { type: "echo" };
+    const first = (await (await postJson(tenant, "/v1/jobs", body, { "idempotency-key": "old" })).json()) as JobView;
+    await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - 86400001").run();
+    const later = await postJson(tenant, "/v1/jobs", body, { "idempotency-key": "old" });
+    expect(later.headers.get("idempotent-replayed")).toBeNull();
+    expect(((await later.json()) as JobView).id).not.toBe(first.id);
+  });
+
+  it("rejects a key over 255 characters", async () => {
+    const tenant = await createTenant();
+    const res = await postJson(tenant, "/v1/jobs", { type: "echo" }, { "idempotency-key": "k".repeat(256) });
+    expect(await errorOf(res)).toMatchObject({ status: 400, code: "validation_failed" });
+  });
+});
+
+describe("POST /v1/jobs/batch", () => {
+  it("creates every job", async () => {
+    const tenant = await createTenant();
+    const res = await postJson(tenant, "/v1/jobs/batch", {
+      jobs: [
+        { type: "echo", input: 1 },
+        { type: "echo", input: 2 },
+        { type: "sleep", input: { seconds: 0 } },
+      ],
+    });
+    expect(res.status).toBe(202);
+    const { jobs } = (await res.json()) as { jobs: JobView[] };
+    expect(jobs.map((j) => j.input)).toEqual([1, 2, { seconds: 0, steps: 1 }]);
+    for (const job of jobs) await untilStatus(tenant, job.id, "succeeded");
+  });
+
+  it("rejects the whole batch when one item is invalid, naming its index", async () => {
+    const tenant = await createTenant();
+    const res = await postJson(tenant, "/v1/jobs/batch", {
+      jobs: [{ type: "echo" }, { type: "sleep", input: { seconds: -1 } }],
+    });
+    const error = await errorOf(res);
+    expect(error).toMatchObject({ status: 400, code: "validation_failed" });
+    expect(error.details?.[0]?.path).toBe("jobs.1.input.seconds");
+    expect(await countJobs(tenant.tenantId)).toBe(0);
+  });
+
+  it("names the index of an unknown type or an unknown field too", async () => {
+    const tenant = await createTenant();
+    const unknownType = await errorOf(
+      await postJson(tenant, "/v1/jobs/batch", { jobs: [{ type: "echo" }, { type: "x" }] }),
+    );
+    expect(unknownType.details?.[0]?.path).toBe("jobs.1.type");
+    const typo = await errorOf(await postJson(tenant, "/v1/jobs/batch", { jobs: [{ type: "echo", inptu: 1 }] }));
+    expect(typo.details?.[0]?.path).toBe("jobs.0.inptu");
+  });
+
+  it("accepts 100 jobs and rejects 101", async () => {
+    const tenant = await createTenant();
+    const hundred = await postJson(tenant, "/v1/jobs/batch", {
+      jobs: Array.from({ length: 100 }, () => ({ type: "echo" })),
+    });
+    expect(hundred.status).toBe(202);
+    const more = await postJson(tenant, "/v1/jobs/batch", {
+      jobs: Array.from({ length: 101 }, () => ({ type: "echo" })),
+    });
+    expect(await errorOf(more)).toMatchObject({ status: 400, code: "validation_failed" });
+    expect(await errorOf(await postJson(tenant, "/v1/jobs/batch", { jobs: [] }))).toMatchObject({ status: 400 });
+    expect(await countJobs(tenant.tenantId)).toBe(100);
+  });
+
+  it("replays a batch with the same Idempotency-Key", async () => {
+    const tenant = await createTenant();
+    const body = {
+      jobs: [
+        { type: "echo", input: "a" },
+        { type: "echo", input: "b" },
+      ],
+    };
+    const first = (await (await postJson(tenant, "/v1/jobs/batch", body, { "idempotency-key": "b1" })).json()) as {
+      jobs: JobView[];
+    };
+    const again = await postJson(tenant, "/v1/jobs/batch", body, { "idempotency-key": "b1" });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    const replayed = (await again.json()) as { jobs: JobView[] };
+    expect(replayed.jobs.map((j) => j.id)).toEqual(first.jobs.map((j) => j.id));
+  });
+});
+
+describe("GET /v1/jobs/{id}", () => {
+  it("answers 304 for the current ETag and 200 once the job changed", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    const first = await authed(tenant, `/v1/jobs/${job.id}`);
+    const etag = first.headers.get("etag") as string;
+    expect(etag).toBeTruthy();
+    const same = await authed(tenant, `/v1/jobs/${job.id}`, { headers: { "if-none-match": etag } });
+    expect(same.status).toBe(304);
+    await authed(tenant, `/v1/jobs/${job.id}/cancel`, { method: "POST" });
+    const changed = await authed(tenant, `/v1/jobs/${job.id}`, { headers: { "if-none-match": etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get("etag")).not.toBe(etag);
+  });
+
+  it("long-polls with ?wait= until the job finishes", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "sleep", input: { seconds: 0.5 } });
+    const started = Date.now();
+    const res = await authed(tenant, `/v1/jobs/${job.id}?wait=10`);
+    const done = (await res.json()) as JobView;
+    expect(done.status).toBe("succeeded");
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("answers a ?wait= that runs out with the job as it is", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    const started = Date.now();
+    const res = await authed(tenant, `/v1/jobs/${job.id}?wait=1`);
+    expect(((await res.json()) as JobView).status).toBe("scheduled");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it("rejects a wait outside 1–60 and unknown query parameters", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo" });
+    for (const query of ["wait=0", "wait=61", "wait=x", "bogus=1"]) {
+      const res = await authed(tenant, `/v1/jobs/${job.id}?${query}`);
+      expect(await errorOf(res)).toMatchObject({ status: 400, code: "validation_failed" });
+    }
+  });
+
+  it("answers 404 for an id that does not exist or is malformed", async () => {
+    const tenant = await createTenant();
+    for (const id of ["job_01JD7Z3Q1X0000000000000000", "nope", "job_%00"]) {
+      expect(await errorOf(await authed(tenant, `/v1/jobs/${id}`))).toMatchObject({ status: 404, code: "not_found" });
+    }
+  });
+});
+
+describe("GET /v1/jobs", () => {
+  it("lists newest first, filters, and pages with a cursor", async () => {
+    const tenant = await createTenant();
+    const made: JobView[] = [];
+    for (let i = 0; i < 5; i++) made.push(await submit(tenant, { type: "echo", input: i, delay_seconds: 600 }));
+    made.push(await submit(tenant, { type: "sleep", input: { seconds: 0 }, delay_seconds: 600 }));
+    const page1 = (await (await authed(tenant, "/v1/jobs?limit=4")).json()) as { jobs: JobView[]; next_cursor: string };
+    expect(page1.jobs.map((j) => j.id)).toEqual(
+      made
+        .slice(2)
+        .reverse()
+        .map((j) => j.id),
+    );
+    const page2 = (await (await authed(tenant, `/v1/jobs?limit=4&cursor=${page1.next_cursor}`)).json()) as {
+      jobs: JobView[];
+      next_cursor: string | null;
+    };
+    expect(page2.jobs.map((j) => j.id)).toEqual(
+      made
+        .slice(0, 2)
+        .reverse()
+        .map((j) => j.id),
+    );
+    expect(page2.next_cursor).toBeNull();
+    const sleeps = (await (await authed(tenant, "/v1/jobs?type=sleep")).json()) as { jobs: JobView[] };
+    expect(sleeps.jobs.map((j) => j.id)).toEqual([made[5]?.id]);
+    await authed(tenant, `/v1/jobs/${made[0]?.id}/cancel`, { method: "POST" });
+    const canceled = (await (await authed(tenant, "/v1/jobs?status=canceled")).json()) as { jobs: JobView[] };
+    expect(canceled.jobs.map((j) => j.id)).toEqual([made[0]?.id]);
+  });
+
+  it("defaults to 20 per page and rejects bad parameters", async () => {
+    const tenant = await createTenant();
+    await postJson(tenant, "/v1/jobs/batch", {
+      jobs: Array.from({ length: 25 }, () => ({ type: "echo", delay_seconds: 60 })),
+    });
+    const page = (await (await authed(tenant, "/v1/jobs")).json()) as { jobs: JobView[]; next_cursor: string | null };
+    expect(page.jobs).toHaveLength(20);
+    expect(page.next_cursor).not.toBeNull();
+    for (const query of ["limit=0", "limit=101", "status=done", "cursor=%%%", "cursor=abc"]) {
+      expect(await errorOf(await authed(tenant, `/v1/jobs?${query}`))).toMatchObject({ status: 400 });
+    }
+  });
+});
+
+describe("POST /v1/jobs/{id}/cancel", () => {
+  it("cancels a scheduled job at once and answers 409 afterwards", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    const res = await authed(tenant, `/v1/jobs/${job.id}/cancel`, { method: "POST" });
+    expect(res.status).toBe(200);
+    const canceled = (await res.json()) as JobView;
+    expect(canceled).toMatchObject({ status: "canceled", version: 2 });
+    expect(canceled.finished_at).not.toBeNull();
+    const again = await authed(tenant, `/v1/jobs/${job.id}/cancel`, { method: "POST" });
+    expect(await errorOf(again)).toMatchObject({ status: 409, code: "job_finished" });
+  });
+
+  it("answers 409 for a job that succeeded", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo" });
+    await untilStatus(tenant, job.id, "succeeded");
+    const res = await authed(tenant, `/v1/jobs/${job.id}/cancel`, { method: "POST" });
+    expect(await errorOf(res)).toMatchObject({ status: 409, code: "job_finished" });
+  });
+});
+
+describe("tenant isolation", () => {
+  it("answers 404 for another tenant's job on every route, as for an id that never existed", async () => {
+    const owner = await createTenant();
+    const other = await createTenant();
+    const job = await submit(owner, { type: "echo", input: "secret" });
+    await untilStatus(owner, job.id, "succeeded");
+    for (const [path, method] of [
+      [`/v1/jobs/${job.id}`, "GET"],
+      [`/v1/jobs/${job.id}?wait=1`, "GET"],
+      [`/v1/jobs/${job.id}/result`, "GET"],
+      [`/v1/jobs/${job.id}/cancel`, "POST"],
+    ] as const) {
+      const res = await authed(other, path, { method });
+      expect(await errorOf(res)).toMatchObject({ status: 404, code: "not_found" });
+    }
+    const listed = (await (await authed(other, "/v1/jobs")).json()) as { jobs: JobView[] };
+    expect(listed.jobs).toEqual([]);
+    expect((await getJob(owner, job.id)).status).toBe("succeeded");
+  });
+});

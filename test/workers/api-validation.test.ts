@@ -1,0 +1,179 @@
+import { describe, expect, it } from "vitest";
+import { authed, call, createTenant, errorOf, postJson, submit } from "./helpers";
+
+describe("submitting a job", () => {
+  it("answers 202 with the job and its Location", async () => {
+    const tenant = await createTenant();
+    const res = await postJson(tenant, "/v1/jobs", { type: "echo", input: { a: 1 }, metadata: { order: "A-17" } });
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as { id: string; status: string; version: number; metadata: unknown };
+    expect(job.id).toMatch(/^job_[0-9A-Z]{26}$/);
+    expect(res.headers.get("location")).toBe(`/v1/jobs/${job.id}`);
+    expect(job).toMatchObject({ status: "queued", version: 1, metadata: { order: "A-17" } });
+  });
+
+  it("uses the job type's defaults and the request's overrides", async () => {
+    const tenant = await createTenant();
+    const defaults = await submit(tenant, { type: "sleep", input: { seconds: 0 } });
+    expect(defaults).toMatchObject({ max_attempts: 1, timeout_seconds: 840, input: { seconds: 0, steps: 1 } });
+    const custom = await submit(tenant, { type: "echo", max_attempts: 5, timeout_seconds: 10, delay_seconds: 60 });
+    expect(custom).toMatchObject({ max_attempts: 5, timeout_seconds: 10, status: "scheduled" });
+    expect(Date.parse(custom.run_at) - Date.parse(custom.created_at)).toBe(60_000);
+  });
+
+  const invalid: [string, unknown, number, string, string?][] = [
+    ["malformed JSON", "{not json", 400, "invalid_json"],
+    ["an unknown field", { type: "echo", bogus: 1 }, 400, "validation_failed", "bogus"],
+    ["no type", { input: {} }, 400, "validation_failed", "type"],
+    ["an unknown type", { type: "nope" }, 400, "unknown_job_type", "type"],
+    ["input the type rejects", { type: "sleep", input: { seconds: "x" } }, 400, "validation_failed", "input.seconds"],
+    ["a sleep over 900 s", { type: "sleep", input: { seconds: 901 } }, 400, "validation_failed", "input.seconds"],
+    ["delay over 30 days", { type: "echo", delay_seconds: 30 * 86400 + 1 }, 400, "validation_failed", "delay_seconds"],
+    ["a negative delay", { type: "echo", delay_seconds: -1 }, 400, "validation_failed", "delay_seconds"],
+    ["max_attempts 0", { type: "echo", max_attempts: 0 }, 400, "validation_failed", "max_attempts"],
+    ["timeout over 14 min", { type: "echo", timeout_seconds: 841 }, 400, "validation_failed", "timeout_seconds"],
+    [
+      "an unknown event",
+      { type: "echo", callback_events: ["job.done"] },
+      400,
+      "validation_failed",
+      "callback_events.0",
+    ],
+    ["metadata over 4 KiB", { type: "echo", metadata: { x: "a".repeat(4100) } }, 400, "validation_failed", "metadata"],
+    ["metadata not an object", { type: "echo", metadata: [1] }, 400, "validation_failed", "metadata"],
+    [
+      "an ftp callback",
+      { type: "echo", callback_url: "ftp://example.com/" },
+      400,
+      "invalid_callback_url",
+      "callback_url",
+    ],
+    ["a private callback", { type: "echo", callback_url: "https://10.0.0.1/" }, 400, "invalid_callback_url"],
+    [
+      "a metadata-service callback",
+      { type: "echo", callback_url: "https://169.254.169.254/" },
+      400,
+      "invalid_callback_url",
+    ],
+    [
+      "credentials in the callback",
+      { type: "echo", callback_url: "https://u:p@example.com/" },
+      400,
+      "invalid_callback_url",
+    ],
+    ["a body that is not an object", [1, 2], 400, "validation_failed"],
+  ];
+
+  for (const [what, body, status, code, path] of invalid) {
+    it(`rejects ${what} with ${status} ${code}`, async () => {
+      const tenant = await createTenant();
+      const error = await errorOf(await postJson(tenant, "/v1/jobs", body));
+      expect(error).toMatchObject({ status, code });
+      if (path) expect(error.details?.map((d) => d.path)).toContain(path);
+    });
+  }
+
+  it("rejects a non-JSON content type with 415", async () => {
+    const tenant = await createTenant();
+    const res = await authed(tenant, "/v1/jobs", {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "{}",
+    });
+    expect(await errorOf(res)).toMatchObject({ status: 415, code: "unsupported_media_type" });
+  });
+
+  it("rejects a body over 1 MiB with 413, with or without Content-Length", async () => {
+    const tenant = await createTenant();
+    const big = JSON.stringify({ type: "echo", input: "x".repeat(1024 * 1024) });
+    expect(await errorOf(await postJson(tenant, "/v1/jobs", big))).toMatchObject({
+      status: 413,
+      code: "payload_too_large",
+    });
+    const stream = new Blob([big]).stream();
+    const chunked = await authed(tenant, "/v1/jobs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: stream,
+      // @ts-expect-error: workerd needs this for a streamed request body
+      duplex: "half",
+    });
+    expect(await errorOf(chunked)).toMatchObject({ status: 413, code: "payload_too_large" });
+  });
+
+  it("rejects invalid UTF-8 as invalid_json", async () => {
+    const tenant = await createTenant();
+    const bytes = new Uint8Array([0x7b, 0x22, 0x74, 0xff, 0xfe, 0x22, 0x7d]);
+    const res = await authed(tenant, "/v1/jobs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: bytes,
+    });
+    expect(await errorOf(res)).toMatchObject({ status: 400, code: "invalid_json" });
+  });
+
+  it("accepts a body just under 1 MiB and keeps a large input in R2", async () => {
+    const tenant = await createTenant();
+    const input = { blob: "y".repeat(900 * 1024) };
+    const job = await submit(tenant, { type: "echo", input });
+    expect(job.input).toEqual(input);
+    const res = await authed(tenant, `/v1/jobs/${job.id}`);
+    expect(((await res.json()) as { input: unknown }).input).toEqual(input);
+  });
+});
+
+describe("authentication", () => {
+  it("answers 401 without a key or with an unknown one", async () => {
+    expect(await errorOf(await call("/v1/jobs"))).toMatchObject({ status: 401, code: "unauthorized" });
+    const bad = await call("/v1/jobs", { headers: { authorization: "Bearer ejk_nope" } });
+    expect(await errorOf(bad)).toMatchObject({ status: 401, code: "unauthorized" });
+  });
+
+  it("keeps admin routes behind the admin token", async () => {
+    const tenant = await createTenant();
+    const res = await postJson(tenant, "/v1/keys", { name: "x" });
+    expect(await errorOf(res)).toMatchObject({ status: 401 });
+  });
+
+  it("adds a key to an existing tenant, which then shares its jobs and secret", async () => {
+    const tenant = await createTenant();
+    const res = await call("/v1/keys", {
+      method: "POST",
+      headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+      body: JSON.stringify({ name: "second", tenant_id: tenant.tenantId }),
+    });
+    expect(res.status).toBe(201);
+    const second = (await res.json()) as { api_key: string; webhook_secret: string; tenant_id: string };
+    expect(second.tenant_id).toBe(tenant.tenantId);
+    expect(second.webhook_secret).toBe(tenant.webhookSecret);
+    const job = await submit(tenant, { type: "echo" });
+    const seen = await call(`/v1/jobs/${job.id}`, { headers: { authorization: `Bearer ${second.api_key}` } });
+    expect(seen.status).toBe(200);
+  });
+
+  it("creates keys whose plain value is never stored", async () => {
+    const tenant = await createTenant();
+    const { env } = await import("cloudflare:workers");
+    const rows = await env.DB.prepare("SELECT * FROM api_keys").all();
+    expect(JSON.stringify(rows.results)).not.toContain(tenant.apiKey);
+  });
+});
+
+describe("service routes", () => {
+  it("answers /healthz", async () => {
+    const res = await call("/healthz");
+    expect(await res.json()).toEqual({ ok: true });
+  });
+
+  it("lists job types with defaults and JSON Schema", async () => {
+    const tenant = await createTenant();
+    const res = await authed(tenant, "/v1/job-types");
+    const { job_types } = (await res.json()) as { job_types: { name: string; input_schema: { type?: string } }[] };
+    expect(job_types.map((t) => t.name)).toEqual(["echo", "sleep", "fail"]);
+    expect(job_types[1]?.input_schema.type).toBe("object");
+  });
+
+  it("answers unknown routes with the error shape", async () => {
+    expect(await errorOf(await call("/nope"))).toMatchObject({ status: 404, code: "not_found" });
+  });
+});

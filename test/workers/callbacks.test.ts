@@ -1,0 +1,106 @@
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { describe, expect, it } from "vitest";
+import type { JobView } from "../../src/jobs/model";
+import { authed, createTenant, eventually, submit, untilStatus } from "./helpers";
+
+interface Received {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What the real receiver (started by the test setup, outside workerd) got on `path`. */
+async function receivedOn(path: string): Promise<Received[]> {
+  const res = await fetch(`${env.RECEIVER_URL}/__received?path=${encodeURIComponent(path)}`);
+  return (await res.json()) as Received[];
+}
+
+const uniquePath = () => `/hooks/${crypto.randomUUID()}`;
+
+describe("callbacks (first cut)", () => {
+  it("posts one signed job.succeeded event after the result is stored", async () => {
+    const tenant = await createTenant();
+    const path = uniquePath();
+    const job = await submit(tenant, {
+      type: "echo",
+      input: { n: 42 },
+      callback_url: `${env.RECEIVER_URL}${path}`,
+      metadata: { order: "A-17" },
+    });
+    const done = await untilStatus(tenant, job.id, "succeeded");
+    const [delivery, ...more] = await eventually(
+      () => receivedOn(path),
+      (r) => r.length > 0,
+    );
+    expect(more).toEqual([]);
+    const event = new Webhook(tenant.webhookSecret).verify(delivery?.body as string, delivery?.headers ?? {}) as {
+      type: string;
+      data: JobView;
+    };
+    expect(event.type).toBe("job.succeeded");
+    expect(event.data).toEqual(done);
+    expect(event.data).toMatchObject({ result: { n: 42 }, metadata: { order: "A-17" } });
+    expect(delivery?.headers["webhook-id"]).toMatch(/^evt_/);
+    expect(delivery?.headers["content-type"]).toContain("application/json");
+  });
+
+  it("posts job.failed and job.canceled, and nothing the job did not ask for", async () => {
+    const tenant = await createTenant();
+    const failedPath = uniquePath();
+    const failed = await submit(tenant, {
+      type: "fail",
+      input: { fail_attempts: 1, message: "nope" },
+      max_attempts: 1,
+      callback_url: `${env.RECEIVER_URL}${failedPath}`,
+    });
+    const canceledPath = uniquePath();
+    const canceled = await submit(tenant, {
+      type: "echo",
+      delay_seconds: 600,
+      callback_url: `${env.RECEIVER_URL}${canceledPath}`,
+    });
+    await authed(tenant, `/v1/jobs/${canceled.id}/cancel`, { method: "POST" });
+    const quietPath = uniquePath();
+    const quiet = await submit(tenant, {
+      type: "echo",
+      callback_url: `${env.RECEIVER_URL}${quietPath}`,
+      callback_events: ["job.failed"],
+    });
+    await untilStatus(tenant, failed.id, "failed");
+    await untilStatus(tenant, quiet.id, "succeeded");
+    const [failedEvent] = await eventually(
+      () => receivedOn(failedPath),
+      (r) => r.length > 0,
+    );
+    expect(JSON.parse(failedEvent?.body as string)).toMatchObject({
+      type: "job.failed",
+      data: { status: "failed", error: { code: "handler_error", message: "nope" } },
+    });
+    const [canceledEvent] = await eventually(
+      () => receivedOn(canceledPath),
+      (r) => r.length > 0,
+    );
+    expect(JSON.parse(canceledEvent?.body as string)).toMatchObject({ type: "job.canceled" });
+    const events = await env.DB.prepare("SELECT type, status FROM webhook_events WHERE job_id = ?")
+      .bind(quiet.id)
+      .all();
+    expect(events.results).toEqual([]);
+    expect(await receivedOn(quietPath)).toEqual([]);
+  });
+
+  it("records the delivery on the event", async () => {
+    const tenant = await createTenant();
+    const path = uniquePath();
+    const job = await submit(tenant, { type: "echo", callback_url: `${env.RECEIVER_URL}${path}` });
+    await untilStatus(tenant, job.id, "succeeded");
+    const row = await eventually(
+      () =>
+        env.DB.prepare("SELECT status, attempts, last_status FROM webhook_events WHERE job_id = ?")
+          .bind(job.id)
+          .first(),
+      (r) => r?.status === "delivered",
+    );
+    expect(row).toEqual({ status: "delivered", attempts: 1, last_status: 204 });
+  });
+});

@@ -1,0 +1,89 @@
+import { env, exports } from "cloudflare:workers";
+import type { JobView } from "../../src/jobs/model";
+
+export const BASE = "http://edgejobs.test";
+
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`${BASE}${path}`, init));
+}
+
+export interface TestTenant {
+  apiKey: string;
+  tenantId: string;
+  webhookSecret: string;
+}
+
+export async function createTenant(name = "test"): Promise<TestTenant> {
+  const res = await call("/v1/keys", {
+    method: "POST",
+    headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+  if (res.status !== 201) throw new Error(`creating a key answered ${res.status}: ${await res.text()}`);
+  const body = (await res.json()) as { api_key: string; tenant_id: string; webhook_secret: string };
+  return { apiKey: body.api_key, tenantId: body.tenant_id, webhookSecret: body.webhook_secret };
+}
+
+export function authed(tenant: TestTenant, path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${tenant.apiKey}`);
+  return call(path, { ...init, headers });
+}
+
+export function postJson(tenant: TestTenant, path: string, body: unknown, headers: Record<string, string> = {}) {
+  return authed(tenant, path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+export async function submit(tenant: TestTenant, body: unknown): Promise<JobView> {
+  const res = await postJson(tenant, "/v1/jobs", body);
+  if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as JobView;
+}
+
+export async function getJob(tenant: TestTenant, id: string): Promise<JobView> {
+  const res = await authed(tenant, `/v1/jobs/${id}`);
+  if (res.status !== 200) throw new Error(`get answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as JobView;
+}
+
+/** Polls until `check` passes, for effects of the real queues that arrive on their own. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  check: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const untilStatus = (tenant: TestTenant, id: string, ...statuses: JobView["status"][]) =>
+  eventually(
+    () => getJob(tenant, id),
+    (job) => statuses.includes(job.status),
+  );
+
+export function tracker(id: string) {
+  return env.JOB_TRACKER.getByName(id);
+}
+
+export async function errorOf(res: Response): Promise<{ status: number; code: string; details?: { path: string }[] }> {
+  const body = (await res.json()) as { error: { code: string; message: string; details?: { path: string }[] } };
+  expectErrorShape(body);
+  return { status: res.status, code: body.error.code, details: body.error.details };
+}
+
+function expectErrorShape(body: { error?: { code?: unknown; message?: unknown } }) {
+  if (typeof body.error?.code !== "string" || typeof body.error.message !== "string") {
+    throw new Error(`not the contract's error shape: ${JSON.stringify(body)}`);
+  }
+}

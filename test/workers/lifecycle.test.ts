@@ -1,0 +1,230 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { clock } from "../../src/platform/clock";
+import type { JobTracker } from "../../src/tracker/job-tracker";
+import { authed, createTenant, getJob, submit, tracker, untilStatus } from "./helpers";
+
+/** Hands messages to the Worker's jobs consumer directly, as a duplicate or late delivery would. */
+async function deliver(...jobIds: string[]) {
+  const batch = createMessageBatch(
+    "edgejobs-jobs",
+    jobIds.map((id, i) => ({ id: `m-${Date.now()}-${i}`, timestamp: new Date(), attempts: 1, body: { job_id: id } })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env);
+  return getQueueResult(batch, ctx);
+}
+
+describe("running jobs", () => {
+  it("runs an echo job to success through the real queue", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", input: { hello: "world" } });
+    const done = await untilStatus(tenant, job.id, "succeeded");
+    expect(done).toMatchObject({ result: { hello: "world" }, attempts: 1, error: null, version: 3 });
+    expect(done.result_url).toBe(`/v1/jobs/${job.id}/result`);
+    expect(done.started_at).not.toBeNull();
+    expect(done.finished_at).not.toBeNull();
+    const result = await authed(tenant, done.result_url as string);
+    expect(result.headers.get("content-type")).toContain("application/json");
+    expect(await result.json()).toEqual({ hello: "world" });
+  });
+
+  it("reports sleep progress after each step", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "sleep", input: { seconds: 0.2, steps: 4 } });
+    const done = await untilStatus(tenant, job.id, "succeeded");
+    expect(done.progress).toMatchObject({ percent: 100, message: "step 4 of 4" });
+    // created (1) + running (2) + four progress reports + succeeded.
+    expect(done.version).toBe(7);
+  });
+
+  it("retries a failing job with backoff and then succeeds", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "fail", input: { fail_attempts: 2 }, max_attempts: 3 });
+    const done = await untilStatus(tenant, job.id, "succeeded", "failed");
+    expect(done).toMatchObject({ status: "succeeded", attempts: 3, result: { attempt: 3 }, error: null });
+  });
+
+  it("fails a job with the handler's message once attempts run out", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "fail", input: { fail_attempts: 5, message: "boom" }, max_attempts: 2 });
+    const done = await untilStatus(tenant, job.id, "failed");
+    expect(done).toMatchObject({ attempts: 2, error: { code: "handler_error", message: "boom" }, result: null });
+  });
+
+  it("keeps a result over 64 KiB in R2 and serves it from result_url", async () => {
+    const tenant = await createTenant();
+    const input = { blob: "z".repeat(70 * 1024) };
+    const job = await submit(tenant, { type: "echo", input });
+    const done = await untilStatus(tenant, job.id, "succeeded");
+    expect(done.result).toBeNull();
+    expect(done.result_url).toBe(`/v1/jobs/${job.id}/result`);
+    expect(await (await authed(tenant, done.result_url as string)).json()).toEqual(input);
+    const listed = await env.BLOBS.list({ prefix: `results/${job.id}/` });
+    expect(listed.objects).toHaveLength(1);
+  });
+
+  it("answers 404 for a result that does not exist yet", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 3600 });
+    const res = await authed(tenant, `/v1/jobs/${job.id}/result`);
+    expect(res.status).toBe(404);
+  });
+});
+
+describe("at-least-once delivery", () => {
+  it("never runs a finished job again when its message is delivered twice", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "fail", input: { fail_attempts: 0 } });
+    const done = await untilStatus(tenant, job.id, "succeeded");
+    const result = await deliver(job.id, job.id);
+    expect(result.explicitAcks).toHaveLength(2);
+    const after = await getJob(tenant, job.id);
+    expect(after).toEqual(done);
+  });
+
+  it("runs one attempt when two deliveries of a message run at once", async () => {
+    const tenant = await createTenant();
+    // Delayed, so the real queue does not deliver it during the test.
+    const job = await submit(tenant, { type: "sleep", input: { seconds: 0.3, steps: 1 }, delay_seconds: 1 });
+    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await Promise.all([deliver(job.id), deliver(job.id)]);
+    const done = await untilStatus(tenant, job.id, "succeeded");
+    expect(done.attempts).toBe(1);
+    expect(done.version).toBe(4); // created, running, one progress report, succeeded
+  });
+
+  it("does not run a canceled job whose message arrives late", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    const canceled = await authed(tenant, `/v1/jobs/${job.id}/cancel`, { method: "POST" });
+    expect(canceled.status).toBe(200);
+    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await deliver(job.id);
+    const after = await getJob(tenant, job.id);
+    expect(after).toMatchObject({ status: "canceled", attempts: 0, result: null });
+  });
+
+  it("ignores a message that arrives before the job is due", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    const result = await deliver(job.id);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "scheduled", attempts: 0 });
+  });
+
+  it("moves status only forward: a stale attempt's outcome is ignored", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    const stub = tracker(job.id);
+    const begun = await stub.begin();
+    expect(begun.kind).toBe("run");
+    await stub.cancel();
+    const late = await stub.complete(1, { ok: true, resultJson: "1", resultKey: null });
+    expect(late.accepted).toBe(false);
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "canceled", result: null });
+  });
+});
+
+describe("recovering stranded jobs", () => {
+  it("reclaims an attempt whose consumer died, and retries it", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", input: 7, delay_seconds: 600, max_attempts: 2 });
+    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    const stub = tracker(job.id);
+    expect((await stub.begin()).kind).toBe("run"); // …and the consumer never reports back.
+    await env.DB.prepare("UPDATE jobs SET lease_expires_at = 1 WHERE id = ?").bind(job.id).run();
+    await stub.recover();
+    const retried = await getJob(tenant, job.id);
+    expect(retried).toMatchObject({ status: "queued", attempts: 1, error: { code: "worker_lost" } });
+    const done = await untilStatus(tenant, job.id, "succeeded");
+    expect(done).toMatchObject({ attempts: 2, result: 7 });
+  });
+
+  it("fails a job whose lease ran out on its last attempt", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600, max_attempts: 1 });
+    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    const stub = tracker(job.id);
+    await stub.begin();
+    await env.DB.prepare("UPDATE jobs SET lease_expires_at = 1 WHERE id = ?").bind(job.id).run();
+    await stub.recover();
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "failed", error: { code: "worker_lost" } });
+  });
+
+  it("has the sweep re-enqueue a queued job whose message was lost", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", input: "found", delay_seconds: 600 });
+    // As if the job had been queued long ago and its message had vanished.
+    await env.DB.prepare("UPDATE jobs SET status = 'queued', run_at = 0, updated_at = 0 WHERE id = ?")
+      .bind(job.id)
+      .run();
+    await worker.scheduled(createScheduledController(), env);
+    const done = await untilStatus(tenant, job.id, "succeeded");
+    expect(done.result).toBe("found");
+  });
+
+  it("waits past the queue's 24 h delay limit on the tracker's alarm", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 3 * 86400 });
+    expect(job.status).toBe("scheduled");
+    const stub = tracker(job.id);
+    // The alarm fires 24 h before run time and hands the job to the queue with the rest of the delay.
+    const alarm = await runInTracker(stub, (state) => state.storage.getAlarm());
+    expect(alarm).toBe(Date.parse(job.run_at) - 86400 * 1000);
+    await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?")
+      .bind(Date.now() + 1000, job.id)
+      .run();
+    await stub.recover();
+    const done = await untilStatus(tenant, job.id, "succeeded");
+    expect(done.attempts).toBe(1);
+  });
+
+  it("fails a job whose message exhausted the queue's retries", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    const batch = createMessageBatch("edgejobs-jobs-dlq", [
+      { id: "dead-1", timestamp: new Date(), attempts: 11, body: { job_id: job.id } },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    await getQueueResult(batch, ctx);
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "failed", error: { code: "internal_error" } });
+  });
+
+  it("has the lease alarm reclaim an attempt that never reports back", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600, max_attempts: 1, timeout_seconds: 5 });
+    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    const stub = tracker(job.id);
+    await stub.begin();
+    expect(await runDurableObjectAlarm(stub)).toBe(true); // the lease has not run out: nothing changes
+    expect((await getJob(tenant, job.id)).status).toBe("running");
+    const realNow = clock.now;
+    clock.now = () => realNow() + 60_000; // past timeout (5 s) + grace (30 s)
+    try {
+      await runInTracker(stub, (state) => state.storage.setAlarm(clock.now()));
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+    } finally {
+      clock.now = realNow;
+    }
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "failed", error: { code: "worker_lost" } });
+  });
+});
+
+function runInTracker<R>(
+  stub: DurableObjectStub<JobTracker>,
+  fn: (state: DurableObjectState, instance: JobTracker) => R | Promise<R>,
+): Promise<R> {
+  return runInDurableObject(stub, (instance: JobTracker, state) => fn(state, instance));
+}
