@@ -25,26 +25,34 @@ export const jobsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
+/** What either submit route can answer besides 202. */
+const submitErrors = {
+  400: errors[400],
+  401: errors[401],
+  409: errors[409],
+  413: errors[413],
+  415: errors[415],
+  429: errors[429],
+};
+
+/** Both submit routes take a JSON body and an optional Idempotency-Key. */
+const submitRequest = <T>(schema: T) => ({
+  headers: IdempotencyHeaders,
+  body: { required: true, content: { "application/json": { schema } } },
+});
+
 const submitRoute = createRoute({
   method: "post",
   path: "/",
   summary: "Submit a job",
   middleware: [jsonBody] as const,
-  request: {
-    headers: IdempotencyHeaders,
-    body: { required: true, content: { "application/json": { schema: SubmitJobSchema } } },
-  },
+  request: submitRequest(SubmitJobSchema),
   responses: {
     202: {
       ...json(JobSchema, "Accepted: the job is stored and queued."),
       headers: { Location: { schema: { type: "string" } }, "Idempotent-Replayed": { schema: { type: "string" } } },
     },
-    400: errors[400],
-    401: errors[401],
-    409: errors[409],
-    413: errors[413],
-    415: errors[415],
-    429: errors[429],
+    ...submitErrors,
   },
 });
 
@@ -68,18 +76,13 @@ const batchRoute = createRoute({
   path: "/batch",
   summary: "Submit up to 100 jobs, all or nothing",
   middleware: [jsonBody] as const,
-  request: {
-    headers: IdempotencyHeaders,
-    body: { required: true, content: { "application/json": { schema: SubmitBatchSchema } } },
-  },
+  request: submitRequest(SubmitBatchSchema),
   responses: {
-    202: json(JobListSchema.pick({ jobs: true }), "Accepted: every job is stored and queued."),
-    400: errors[400],
-    401: errors[401],
-    409: errors[409],
-    413: errors[413],
-    415: errors[415],
-    429: errors[429],
+    202: {
+      ...json(JobListSchema.pick({ jobs: true }), "Accepted: every job is stored and queued."),
+      headers: { "Idempotent-Replayed": { schema: { type: "string" } } },
+    },
+    ...submitErrors,
   },
 });
 

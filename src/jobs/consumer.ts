@@ -1,4 +1,5 @@
 import type { Env, JobMessage } from "../env";
+import { settleEach } from "../platform/queue-messages";
 import { runJobMessage } from "./run";
 
 /**
@@ -6,20 +7,6 @@ import { runJobMessage } from "./run";
  * recorded what happened; anything else (the tracker or D1 unreachable) is
  * left to the queue's own retries and, after them, the dead-letter queue.
  */
-export async function consumeJobs(batch: MessageBatch<JobMessage>, env: Env): Promise<void> {
-  await Promise.all(
-    batch.messages.map(async (message) => {
-      try {
-        await runJobMessage(env, message.body.job_id);
-        message.ack();
-      } catch (error) {
-        console.error("job message failed; the queue will retry it", {
-          jobId: message.body.job_id,
-          attempts: message.attempts,
-          error: String(error),
-        });
-        message.retry();
-      }
-    }),
-  );
+export function consumeJobs(batch: MessageBatch<JobMessage>, env: Env): Promise<void> {
+  return settleEach(batch, (body) => runJobMessage(env, body.job_id), "job message failed; the queue will retry it");
 }

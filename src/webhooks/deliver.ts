@@ -1,6 +1,7 @@
 import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
+import { settleEach } from "../platform/queue-messages";
 import { readAtMost } from "../platform/streams";
 import { findTenant, type Tenant } from "../store/tenants";
 import { type DeliveryOutcome, findWebhookEvent, recordDeliveryAttempt } from "../store/webhook-events";
@@ -8,20 +9,11 @@ import { webhookHeaders } from "./sign";
 import { checkCallbackUrl } from "./url-guard";
 
 /** The callbacks queue consumer: one signed POST per pending event. */
-export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
-  await Promise.all(
-    batch.messages.map(async (message) => {
-      try {
-        await deliverEvent(env, message.body.event_id);
-        message.ack();
-      } catch (error) {
-        console.error("callback delivery could not be recorded; the queue will retry it", {
-          eventId: message.body.event_id,
-          error: String(error),
-        });
-        message.retry();
-      }
-    }),
+export function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
+  return settleEach(
+    batch,
+    (body) => deliverEvent(env, body.event_id),
+    "callback delivery could not be recorded; the queue will retry it",
   );
 }
 

@@ -1,0 +1,28 @@
+/**
+ * Runs `work` for every message of a batch at once, acking each message only
+ * when its work succeeded and leaving the rest to the queue's retries (and,
+ * after them, the dead-letter queue). Never acks failed work: that would lose
+ * it silently.
+ */
+export async function settleEach<Body>(
+  batch: MessageBatch<Body>,
+  work: (body: Body) => Promise<void>,
+  failure: string,
+): Promise<void> {
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      try {
+        await work(message.body);
+        message.ack();
+      } catch (error) {
+        console.error(failure, {
+          queue: batch.queue,
+          body: message.body,
+          attempts: message.attempts,
+          error: String(error),
+        });
+        message.retry();
+      }
+    }),
+  );
+}
