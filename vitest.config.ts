@@ -20,6 +20,11 @@ export default defineConfig({
                 RETRY_BASE_DELAY_SECONDS: "1",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
                 RECEIVER_URL: `http://127.0.0.1:${inject("receiverPort")}`,
+                OTHER_RECEIVER_URL: `http://127.0.0.1:${inject("otherReceiverPort")}`,
+                // A short webhook schedule (4 attempts, 1 s apart) and timeout; the real
+                // schedule's arithmetic is unit-tested.
+                WEBHOOK_RETRY_SCHEDULE: "0,1,1,1",
+                WEBHOOK_TIMEOUT_MS: "1500",
               },
             },
           })),

@@ -1,4 +1,5 @@
 import type { JobTracker } from "./tracker/job-tracker";
+import type { OriginGate } from "./webhooks/origin-gate";
 
 /** The Worker's bindings, declared once; `wrangler.toml` is their source. */
 export interface Env {
@@ -7,12 +8,17 @@ export interface Env {
   JOBS: Queue<JobMessage>;
   CALLBACKS: Queue<CallbackMessage>;
   JOB_TRACKER: DurableObjectNamespace<JobTracker>;
+  ORIGIN_GATE: DurableObjectNamespace<OriginGate>;
   /** Worker secret; admin routes answer 503 while it is unset. */
   ADMIN_TOKEN?: string;
   /** "true" only under `npm run dev` and tests: allows http:// and loopback callbacks. */
   ALLOW_LOCAL_CALLBACKS?: string;
   /** Test-only override of the first retry delay (seconds); production uses the job type's. */
   RETRY_BASE_DELAY_SECONDS?: string;
+  /** Test-only: the webhook retry schedule in seconds, comma-separated (default: Standard Webhooks'). */
+  WEBHOOK_RETRY_SCHEDULE?: string;
+  /** Test-only: the callback request timeout in ms (default 15 000). */
+  WEBHOOK_TIMEOUT_MS?: string;
 }
 
 /** What travels on the jobs queue: only the id; the tracker holds everything else. */
@@ -23,6 +29,8 @@ export interface JobMessage {
 /** What travels on the callbacks queue: the stored event to deliver. */
 export interface CallbackMessage {
   event_id: string;
+  /** The scheduled attempt this message is for; absent for a manual redelivery. */
+  attempt?: number;
 }
 
 type WorkerEnv = Env;
@@ -33,7 +41,7 @@ declare global {
     interface Env extends WorkerEnv {}
     interface GlobalProps {
       mainModule: typeof import("./index");
-      durableNamespaces: "JobTracker";
+      durableNamespaces: "JobTracker" | "OriginGate";
     }
   }
 }

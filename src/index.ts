@@ -6,6 +6,7 @@ import { sweep } from "./jobs/sweep";
 import { consumeCallbacks } from "./webhooks/deliver";
 
 export { JobTracker } from "./tracker/job-tracker";
+export { OriginGate } from "./webhooks/origin-gate";
 
 const queues: Record<string, (batch: MessageBatch<never>, env: Env) => Promise<void>> = {
   "edgejobs-jobs": (batch, env) => consumeJobs(batch as MessageBatch<JobMessage>, env),

@@ -37,4 +37,14 @@ export const limits = {
   sweepBatch: 100,
   /** A callback request's timeout (API.md: a 2xx within 15 s). */
   callbackTimeoutMs: 15_000,
+  /** Jitter on the webhook retry schedule (src/webhooks/schedule.ts). */
+  webhookRetryJitter: 0.2,
+  /** Bytes of a receiver's answer that are read and logged; the rest is never downloaded. */
+  maxCallbackResponseBytes: 1024,
+  /** Requests in flight at once to one callback origin, so one slow receiver cannot hold every consumer. */
+  maxInFlightPerOrigin: 8,
+  /** A callback that finds its origin busy waits this long (plus jitter) and tries again, without using an attempt. */
+  originBusyDelaySeconds: 2,
+  /** The previous webhook secret keeps signing this long after a rotation (API.md). */
+  previousSecretValidMs: 24 * 60 * 60 * 1000,
 } as const;

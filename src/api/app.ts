@@ -1,11 +1,13 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
+import { deliveriesApi } from "./deliveries";
 import { errorResponse, onError } from "./errors";
 import { jobTypesApi } from "./job-types";
 import { jobsApi } from "./jobs";
 import { keysApi } from "./keys";
 import { requireApiKey } from "./middleware/auth";
 import { validationHook } from "./validation";
+import { webhookSecretApi } from "./webhook-secret";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
@@ -18,6 +20,8 @@ app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/v1/keys", keysApi);
 app.use("/v1/*", async (c, next) => (c.req.path.startsWith("/v1/keys") ? next() : requireApiKey(c, next)));
 app.route("/v1/jobs", jobsApi);
+app.route("/v1/jobs", deliveriesApi);
+app.route("/v1/webhook-secret", webhookSecretApi);
 app.route("/v1/job-types", jobTypesApi);
 
 app.doc31("/openapi.json", {

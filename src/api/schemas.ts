@@ -31,7 +31,7 @@ export const SubmitBatchSchema = z
   .strictObject({ jobs: z.array(SubmitJobSchema).min(1).max(limits.maxBatchJobs) })
   .openapi("SubmitBatch");
 
-const Time = z.string().openapi({ format: "date-time" });
+export const Time = z.string().openapi({ format: "date-time" });
 
 export const JobSchema = z
   .object({

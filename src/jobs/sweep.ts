@@ -2,7 +2,7 @@ import type { Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { listStrandedJobIds } from "../store/jobs";
-import { listStalePendingEventIds, touchWebhookEvent } from "../store/webhook-events";
+import { listOverdueEvents, postponeEvent } from "../store/webhook-events";
 
 /**
  * The cron sweep. Queue messages can be lost (a failed send, a consumer that
@@ -15,8 +15,10 @@ export async function sweep(env: Env): Promise<{ jobs: number; events: number }>
   const graceMs = limits.enqueueGraceSeconds * 1000;
   const jobIds = await listStrandedJobIds(env.DB, now, graceMs, limits.sweepBatch);
   await Promise.all(jobIds.map((id) => env.JOB_TRACKER.getByName(id).recover()));
-  const eventIds = await listStalePendingEventIds(env.DB, now - graceMs, limits.sweepBatch);
-  for (const id of eventIds) await touchWebhookEvent(env.DB, id, now);
-  if (eventIds.length > 0) await env.CALLBACKS.sendBatch(eventIds.map((id) => ({ body: { event_id: id } })));
-  return { jobs: jobIds.length, events: eventIds.length };
+  const events = await listOverdueEvents(env.DB, now - graceMs, limits.sweepBatch);
+  for (const event of events) await postponeEvent(env.DB, event.id, now + graceMs);
+  if (events.length > 0) {
+    await env.CALLBACKS.sendBatch(events.map((e) => ({ body: { event_id: e.id, attempt: e.attempts + 1 } })));
+  }
+  return { jobs: jobIds.length, events: events.length };
 }

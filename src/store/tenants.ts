@@ -29,3 +29,19 @@ export async function findTenant(db: D1Database, id: string): Promise<Tenant | n
       }
     : null;
 }
+
+/** The new secret signs from now on; the old one also signs until `previousValidUntil`. */
+export async function rotateWebhookSecret(
+  db: D1Database,
+  tenantId: string,
+  secret: string,
+  previousValidUntil: number,
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE tenants SET previous_webhook_secret = webhook_secret, previous_secret_valid_until = ?,
+         webhook_secret = ? WHERE id = ?`,
+    )
+    .bind(previousValidUntil, secret, tenantId)
+    .run();
+}

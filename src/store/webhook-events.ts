@@ -1,3 +1,5 @@
+export type EventStatus = "pending" | "delivered" | "failed";
+
 export interface WebhookEventRecord {
   id: string;
   tenantId: string;
@@ -5,8 +7,10 @@ export interface WebhookEventRecord {
   type: string;
   payload: string;
   callbackUrl: string;
-  status: "pending" | "delivered" | "failed";
+  status: EventStatus;
+  /** Scheduled attempts made so far; the claim on the next one is taken over this number. */
   attempts: number;
+  nextAttemptAt: number | null;
   createdAt: number;
 }
 
@@ -17,16 +21,31 @@ interface WebhookEventRow {
   type: string;
   payload: string;
   callback_url: string;
-  status: WebhookEventRecord["status"];
+  status: EventStatus;
   attempts: number;
+  next_attempt_at: number | null;
   created_at: number;
 }
+
+const fromRow = (row: WebhookEventRow): WebhookEventRecord => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  jobId: row.job_id,
+  type: row.type,
+  payload: row.payload,
+  callbackUrl: row.callback_url,
+  status: row.status,
+  attempts: row.attempts,
+  nextAttemptAt: row.next_attempt_at,
+  createdAt: row.created_at,
+});
 
 export function insertWebhookEvent(db: D1Database, event: WebhookEventRecord): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO webhook_events (id, tenant_id, job_id, type, payload, callback_url, status, attempts, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)`,
+      `INSERT INTO webhook_events (id, tenant_id, job_id, type, payload, callback_url, status, attempts,
+         next_attempt_at, created_at, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)`,
     )
     .bind(
       event.id,
@@ -37,58 +56,137 @@ export function insertWebhookEvent(db: D1Database, event: WebhookEventRecord): D
       event.callbackUrl,
       event.status,
       event.attempts,
+      event.nextAttemptAt,
       event.createdAt,
     );
 }
 
 export async function findWebhookEvent(db: D1Database, id: string): Promise<WebhookEventRecord | null> {
   const row = await db.prepare("SELECT * FROM webhook_events WHERE id = ?").bind(id).first<WebhookEventRow>();
-  return row
-    ? {
-        id: row.id,
-        tenantId: row.tenant_id,
-        jobId: row.job_id,
-        type: row.type,
-        payload: row.payload,
-        callbackUrl: row.callback_url,
-        status: row.status,
-        attempts: row.attempts,
-        createdAt: row.created_at,
-      }
-    : null;
+  return row ? fromRow(row) : null;
 }
 
-export interface DeliveryOutcome {
-  status: "delivered" | "failed" | "pending";
-  httpStatus: number | null;
-  error: string | null;
+/** The job's events, oldest first. */
+export async function listJobEvents(db: D1Database, jobId: string): Promise<WebhookEventRecord[]> {
+  const { results } = await db
+    .prepare("SELECT * FROM webhook_events WHERE job_id = ? ORDER BY created_at, id")
+    .bind(jobId)
+    .all<WebhookEventRow>();
+  return results.map(fromRow);
 }
 
-export async function recordDeliveryAttempt(
+/**
+ * Takes scheduled attempt `attempt` of a pending event, holding it until
+ * `leaseUntil`. False when another delivery of the same message took it
+ * first, or the event is no longer pending.
+ */
+export async function claimAttempt(db: D1Database, id: string, attempt: number, leaseUntil: number, now: number) {
+  const { meta } = await db
+    .prepare(
+      `UPDATE webhook_events SET attempts = ?1, next_attempt_at = ?2, updated_at = ?3
+       WHERE id = ?4 AND status = 'pending' AND attempts = ?5`,
+    )
+    .bind(attempt, leaseUntil, now, id, attempt - 1)
+    .run();
+  return meta.changes === 1;
+}
+
+/** Sets where the event stands after an attempt: still pending (with its next time), delivered or failed. */
+export function settleEvent(
   db: D1Database,
   id: string,
-  outcome: DeliveryOutcome,
+  status: EventStatus,
+  nextAttemptAt: number | null,
   now: number,
-): Promise<void> {
-  await db
+): D1PreparedStatement {
+  // A delivered event stays delivered, whatever a concurrent attempt concludes.
+  return db
     .prepare(
-      `UPDATE webhook_events SET status = ?, attempts = attempts + 1, last_status = ?, last_error = ?, updated_at = ?
-       WHERE id = ?`,
+      `UPDATE webhook_events SET status = ?1, next_attempt_at = ?2, updated_at = ?3
+       WHERE id = ?4 AND status != 'delivered'`,
     )
-    .bind(outcome.status, outcome.httpStatus, outcome.error, now, id)
-    .run();
+    .bind(status, nextAttemptAt, now, id);
 }
 
-/** Events still pending after `before`: their queue message was lost or never sent. */
-export async function listStalePendingEventIds(db: D1Database, before: number, limit: number): Promise<string[]> {
+export interface DeliveryRecord {
+  eventId: string;
+  jobId: string;
+  tenantId: string;
+  trigger: "scheduled" | "manual";
+  attemptedAt: number;
+  durationMs: number;
+  httpStatus: number | null;
+  error: string | null;
+  responseBody: string | null;
+  nextAttemptAt: number | null;
+}
+
+/** Logs an attempt; its number counts every earlier attempt of the event, scheduled or manual. */
+export function insertDelivery(db: D1Database, d: DeliveryRecord): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO webhook_deliveries (event_id, job_id, tenant_id, attempt, trigger, attempted_at, duration_ms,
+         http_status, error, response_body, next_attempt_at)
+       VALUES (?1, ?2, ?3, (SELECT COUNT(*) + 1 FROM webhook_deliveries WHERE event_id = ?1), ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
+    )
+    .bind(
+      d.eventId,
+      d.jobId,
+      d.tenantId,
+      d.trigger,
+      d.attemptedAt,
+      d.durationMs,
+      d.httpStatus,
+      d.error,
+      d.responseBody,
+      d.nextAttemptAt,
+    );
+}
+
+export interface DeliveryRow {
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  trigger: "scheduled" | "manual";
+  attempted_at: number;
+  duration_ms: number;
+  http_status: number | null;
+  error: string | null;
+  response_body: string | null;
+  next_attempt_at: number | null;
+}
+
+/** Every attempt for the job's events, in the order they were made. */
+export async function listJobDeliveries(db: D1Database, jobId: string): Promise<DeliveryRow[]> {
   const { results } = await db
-    .prepare("SELECT id FROM webhook_events WHERE status = 'pending' AND updated_at < ? LIMIT ?")
-    .bind(before, limit)
-    .all<{ id: string }>();
-  return results.map((r) => r.id);
+    .prepare(
+      `SELECT d.event_id, e.type AS event_type, d.attempt, d.trigger, d.attempted_at, d.duration_ms, d.http_status,
+         d.error, d.response_body, d.next_attempt_at
+       FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+       WHERE d.job_id = ? ORDER BY d.id`,
+    )
+    .bind(jobId)
+    .all<DeliveryRow>();
+  return results;
 }
 
-/** Re-arms the sweep's timer for an event that was just sent again. */
-export async function touchWebhookEvent(db: D1Database, id: string, now: number): Promise<void> {
-  await db.prepare("UPDATE webhook_events SET updated_at = ? WHERE id = ? AND status = 'pending'").bind(now, id).run();
+/** Pending events whose next attempt is overdue by more than the grace: their message was lost. */
+export async function listOverdueEvents(
+  db: D1Database,
+  before: number,
+  limit: number,
+): Promise<{ id: string; attempts: number }[]> {
+  const { results } = await db
+    .prepare("SELECT id, attempts FROM webhook_events WHERE status = 'pending' AND next_attempt_at < ? LIMIT ?")
+    .bind(before, limit)
+    .all<{ id: string; attempts: number }>();
+  return results;
+}
+
+/** Moves an overdue event's next attempt time, so the sweep does not send it twice. */
+export async function postponeEvent(db: D1Database, id: string, nextAttemptAt: number): Promise<void> {
+  await db
+    .prepare("UPDATE webhook_events SET next_attempt_at = ? WHERE id = ? AND status = 'pending'")
+    .bind(nextAttemptAt, id)
+    .run();
 }

@@ -37,6 +37,9 @@ export class JobTracker extends DurableObject<Env> {
   #job: JobRecord | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #waiters = new Set<() => void>();
+  /** job.progress events: when the last one was written, and the pending send of the next. */
+  #progressEventAt = 0;
+  #progressEventTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** Starts an attempt if the job is due and nobody holds it. Duplicate or late messages get `skip`. */
   begin(): Promise<BeginResult> {
@@ -70,6 +73,7 @@ export class JobTracker extends DurableObject<Env> {
       if (!holdsAttempt(job, attempt)) return { stop: true };
       const clamped = Math.min(100, Math.max(job.progress?.percent ?? 0, percent));
       await this.#commit({ ...job, progress: { percent: clamped, message, updated_at: clock.now() } });
+      if (wantsEvent(job, "job.progress")) this.#scheduleProgressEvent();
       return { stop: false };
     });
   }
@@ -154,6 +158,32 @@ export class JobTracker extends DurableObject<Env> {
       const job = await this.#load();
       if (job) await this.#repair(job, clock.now());
     });
+  }
+
+  /**
+   * At most one job.progress event a second, carrying the latest progress:
+   * reports in between only move the state the pending event will carry.
+   */
+  #scheduleProgressEvent(): void {
+    if (this.#progressEventTimer !== null) return;
+    const wait = Math.max(0, this.#progressEventAt + 1000 - clock.now());
+    this.#progressEventTimer = setTimeout(() => {
+      this.#progressEventTimer = null;
+      this.#serially(() => this.#emitProgressEvent()).catch((error) => {
+        console.error("job.progress event not written", { jobId: this.#job?.id, error: String(error) });
+      });
+    }, wait);
+  }
+
+  async #emitProgressEvent(): Promise<void> {
+    const job = this.#job;
+    // A finished job's terminal event already carries its last progress.
+    if (job?.status !== "running") return;
+    this.#progressEventAt = clock.now();
+    const view = await renderJob(this.env.BLOBS, job);
+    const event = buildEvent(job.tenantId, job.callbackUrl as string, "job.progress", view, this.#progressEventAt);
+    await insertWebhookEvent(this.env.DB, event).run();
+    await sendEvent(this.env, event.id);
   }
 
   async #repair(job: JobRecord, now: number): Promise<void> {
@@ -287,7 +317,7 @@ function holdsAttempt(job: JobRecord | null, attempt: number): job is JobRecord 
 /** A failed send is not lost: the event stays pending in D1 and the sweep sends it again. */
 async function sendEvent(env: Env, eventId: string): Promise<void> {
   try {
-    await env.CALLBACKS.send({ event_id: eventId });
+    await env.CALLBACKS.send({ event_id: eventId, attempt: 1 });
   } catch (error) {
     console.error("callback enqueue failed; the sweep will retry", { eventId, error: String(error) });
   }

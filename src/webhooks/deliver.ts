@@ -2,51 +2,124 @@ import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { settleEach } from "../platform/queue-messages";
-import { readAtMost } from "../platform/streams";
 import { findTenant, type Tenant } from "../store/tenants";
-import { type DeliveryOutcome, findWebhookEvent, recordDeliveryAttempt } from "../store/webhook-events";
+import {
+  claimAttempt,
+  type EventStatus,
+  findWebhookEvent,
+  insertDelivery,
+  settleEvent,
+  type WebhookEventRecord,
+} from "../store/webhook-events";
+import { type PostResult, postCallback } from "./post";
+import { type AttemptVerdict, judgeAttempt } from "./schedule";
+import { webhookSettings } from "./settings";
 import { webhookHeaders } from "./sign";
 import { checkCallbackUrl } from "./url-guard";
 
-/** The callbacks queue consumer: one signed POST per pending event. */
+/** The callbacks queue consumer. */
 export function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
   return settleEach(
     batch,
-    (body) => deliverEvent(env, body.event_id),
+    (body) => deliver(env, body),
     "callback delivery could not be recorded; the queue will retry it",
   );
 }
 
-export async function deliverEvent(env: Env, eventId: string): Promise<void> {
-  const event = await findWebhookEvent(env.DB, eventId);
-  if (event?.status !== "pending") return;
-  const tenant = await findTenant(env.DB, event.tenantId);
-  if (!tenant) throw new Error(`tenant ${event.tenantId} of event ${eventId} is missing`);
-  const outcome = await post(env, tenant, event.id, event.callbackUrl, event.payload);
-  await recordDeliveryAttempt(env.DB, event.id, outcome, clock.now());
+/**
+ * One attempt of one event. A scheduled attempt first claims its number, so
+ * duplicate messages make one request; a manual one (redeliver) does not
+ * count against the schedule. Either way the attempt is logged, and a
+ * scheduled one that failed queues the next, signed afresh when it runs.
+ */
+export async function deliver(env: Env, message: CallbackMessage): Promise<void> {
+  const event = await findWebhookEvent(env.DB, message.event_id);
+  if (!event) return;
+  const manual = message.attempt === undefined;
+  if (!manual && event.status !== "pending") return;
+  const settings = webhookSettings(env);
+  const origin = originOf(event.callbackUrl);
+  const gate = env.ORIGIN_GATE.getByName(origin);
+  const leaseMs = settings.timeoutMs + 5_000;
+  const ticket = await gate.acquire(leaseMs);
+  if (ticket === null) return waitForOrigin(env, message);
+  try {
+    const now = clock.now();
+    if (!manual && !(await claimAttempt(env.DB, event.id, message.attempt as number, now + leaseMs * 2, now))) return;
+    const tenant = await findTenant(env.DB, event.tenantId);
+    if (!tenant) throw new Error(`tenant ${event.tenantId} of event ${event.id} is missing`);
+    const result = await attempt(env, tenant, event);
+    await record(env, event, message, result);
+  } finally {
+    await gate.release(ticket);
+  }
 }
 
-/** What a receiver answers is read only this far: a huge or endless body must not hurt the sender. */
-const MAX_RESPONSE_BYTES = 1024;
-
-async function post(env: Env, tenant: Tenant, id: string, url: string, body: string): Promise<DeliveryOutcome> {
-  const verdict = checkCallbackUrl(url, { allowLocal: env.ALLOW_LOCAL_CALLBACKS === "true" });
-  if (!verdict.ok) return { status: "failed", httpStatus: null, error: `callback_url ${verdict.reason}` };
+async function attempt(env: Env, tenant: Tenant, event: WebhookEventRecord): Promise<PostResult> {
+  const settings = webhookSettings(env);
+  // Checked again before every attempt: the rules may have tightened since submit.
+  const verdict = checkCallbackUrl(event.callbackUrl, { allowLocal: settings.allowLocal });
+  if (!verdict.ok) {
+    const error = `callback_url ${verdict.reason}`;
+    return { httpStatus: null, error, durationMs: 0, responseBody: null, retryAfter: null };
+  }
   const now = clock.now();
-  const headers = await webhookHeaders(signingSecrets(tenant, now), id, Math.floor(now / 1000), body);
+  const headers = await webhookHeaders(signingSecrets(tenant, now), event.id, Math.floor(now / 1000), event.payload);
+  return postCallback(verdict.url, headers, event.payload, settings.timeoutMs);
+}
+
+async function record(env: Env, event: WebhookEventRecord, message: CallbackMessage, result: PostResult) {
+  const now = clock.now();
+  const { schedule } = webhookSettings(env);
+  const scheduledAttempt = message.attempt ?? event.attempts;
+  const verdict = judgeAttempt(scheduledAttempt, result.httpStatus, result.retryAfter, schedule, now);
+  const manual = message.attempt === undefined;
+  const retry = verdict.kind === "retry" && !manual ? verdict : null;
+  const status = eventStatusAfter(verdict, manual);
+  const nextAttemptAt = retry ? now + retry.delaySeconds * 1000 : null;
+  const statements = [
+    insertDelivery(env.DB, {
+      eventId: event.id,
+      jobId: event.jobId,
+      tenantId: event.tenantId,
+      trigger: manual ? "manual" : "scheduled",
+      attemptedAt: now - result.durationMs,
+      durationMs: result.durationMs,
+      httpStatus: result.httpStatus,
+      error: result.error,
+      responseBody: result.responseBody,
+      nextAttemptAt,
+    }),
+  ];
+  if (status) statements.push(settleEvent(env.DB, event.id, status, nextAttemptAt, now));
+  await env.DB.batch(statements);
+  if (retry) {
+    await env.CALLBACKS.send(
+      { event_id: event.id, attempt: scheduledAttempt + 1 },
+      { delaySeconds: retry.delaySeconds },
+    );
+  }
+}
+
+/** Where the event stands after an attempt; null leaves it as it was. */
+function eventStatusAfter(verdict: AttemptVerdict, manual: boolean): EventStatus | null {
+  if (verdict.kind === "delivered") return "delivered";
+  // A manual attempt only ever settles an event by delivering it; it never starts retries.
+  if (manual) return null;
+  return verdict.kind === "retry" ? "pending" : "failed";
+}
+
+/** The origin has its fill of requests in flight: try again shortly, without using an attempt. */
+async function waitForOrigin(env: Env, message: CallbackMessage): Promise<void> {
+  const delaySeconds = limits.originBusyDelaySeconds + Math.round(Math.random() * limits.originBusyDelaySeconds);
+  await env.CALLBACKS.send(message, { delaySeconds });
+}
+
+function originOf(url: string): string {
   try {
-    const response = await fetch(verdict.url, {
-      method: "POST",
-      headers: { ...headers, "content-type": "application/json; charset=utf-8", "user-agent": "edgejobs-webhooks" },
-      body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(limits.callbackTimeoutMs),
-    });
-    await readAtMost(response.body, MAX_RESPONSE_BYTES);
-    const delivered = response.status >= 200 && response.status < 300;
-    return { status: delivered ? "delivered" : "failed", httpStatus: response.status, error: null };
-  } catch (error) {
-    return { status: "failed", httpStatus: null, error: String(error).slice(0, 200) };
+    return new URL(url).origin;
+  } catch {
+    return url; // checkCallbackUrl rejects it before any request is made
   }
 }
 

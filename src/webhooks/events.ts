@@ -21,6 +21,7 @@ export function buildEvent(
     callbackUrl,
     status: "pending",
     attempts: 0,
+    nextAttemptAt: now,
     createdAt: now,
   };
 }

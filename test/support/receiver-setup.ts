@@ -4,12 +4,20 @@ import { startReceiver } from "./receiver";
 declare module "vitest" {
   export interface ProvidedContext {
     receiverPort: number;
+    otherReceiverPort: number;
   }
 }
 
-/** Starts one receiver for the workers project; tests reach it at env.RECEIVER_URL. */
+/**
+ * Starts the receivers for the workers project; tests reach them at
+ * env.RECEIVER_URL and env.OTHER_RECEIVER_URL (a second origin).
+ */
 export default async function setup(project: TestProject) {
   const receiver = await startReceiver();
+  const other = await startReceiver();
   project.provide("receiverPort", receiver.port);
-  return () => receiver.close();
+  project.provide("otherReceiverPort", other.port);
+  return async () => {
+    await Promise.all([receiver.close(), other.close()]);
+  };
 }

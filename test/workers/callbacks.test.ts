@@ -18,7 +18,7 @@ async function receivedOn(path: string): Promise<Received[]> {
 
 const uniquePath = () => `/hooks/${crypto.randomUUID()}`;
 
-describe("callbacks (first cut)", () => {
+describe("callbacks", () => {
   it("posts one signed job.succeeded event after the result is stored", async () => {
     const tenant = await createTenant();
     const path = uniquePath();
@@ -95,12 +95,15 @@ describe("callbacks (first cut)", () => {
     const job = await submit(tenant, { type: "echo", callback_url: `${env.RECEIVER_URL}${path}` });
     await untilStatus(tenant, job.id, "succeeded");
     const row = await eventually(
-      () =>
-        env.DB.prepare("SELECT status, attempts, last_status FROM webhook_events WHERE job_id = ?")
-          .bind(job.id)
-          .first(),
+      () => env.DB.prepare("SELECT status, attempts FROM webhook_events WHERE job_id = ?").bind(job.id).first(),
       (r) => r?.status === "delivered",
     );
-    expect(row).toEqual({ status: "delivered", attempts: 1, last_status: 204 });
+    expect(row).toEqual({ status: "delivered", attempts: 1 });
+    const delivery = await env.DB.prepare(
+      "SELECT attempt, trigger, http_status FROM webhook_deliveries WHERE job_id = ?",
+    )
+      .bind(job.id)
+      .first();
+    expect(delivery).toEqual({ attempt: 1, trigger: "scheduled", http_status: 204 });
   });
 });

@@ -6,6 +6,7 @@ declare global {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       RECEIVER_URL: string;
+      OTHER_RECEIVER_URL: string;
     }
   }
 }

@@ -1,0 +1,286 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { Webhook as SvixWebhook } from "svix";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { insertWebhookEvent } from "../../src/store/webhook-events";
+import { buildEvent } from "../../src/webhooks/events";
+import { authed, createTenant, eventually, submit, type TestTenant } from "./helpers";
+
+interface Received {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  receivedAt: number;
+}
+
+interface Deliveries {
+  events: { id: string; type: string; status: string; attempts: number }[];
+  deliveries: {
+    event_id: string;
+    attempt: number;
+    trigger: string;
+    http_status: number | null;
+    error: string | null;
+    duration_ms: number;
+    response_body: string | null;
+    next_attempt_at: string | null;
+  }[];
+}
+
+const receivedOn = async (path: string, base = env.RECEIVER_URL): Promise<Received[]> =>
+  (await fetch(`${base}/__received?path=${encodeURIComponent(path)}`)).json();
+
+const deliveriesOf = async (tenant: TestTenant, jobId: string): Promise<Deliveries> =>
+  (await authed(tenant, `/v1/jobs/${jobId}/deliveries`)).json();
+
+/** Submits an echo job that calls back to `path` on the receiver. */
+async function jobCallingBack(tenant: TestTenant, path: string, base = env.RECEIVER_URL) {
+  return submit(tenant, { type: "echo", input: path, callback_url: `${base}${path}` });
+}
+
+const eventSettled = (tenant: TestTenant, jobId: string) =>
+  eventually(
+    () => deliveriesOf(tenant, jobId),
+    (d) => d.events.length > 0 && d.events.every((e) => e.status !== "pending"),
+  );
+
+const unique = () => crypto.randomUUID();
+
+describe("webhook delivery", () => {
+  it("retries a failing receiver on the schedule with the same webhook-id, signed afresh each time", async () => {
+    const tenant = await createTenant();
+    const path = `/flaky/2/${unique()}`;
+    const job = await jobCallingBack(tenant, path);
+    const log = await eventSettled(tenant, job.id);
+    expect(log.events).toMatchObject([{ type: "job.succeeded", status: "delivered", attempts: 3 }]);
+    expect(log.deliveries.map((d) => [d.attempt, d.trigger, d.http_status])).toEqual([
+      [1, "scheduled", 500],
+      [2, "scheduled", 500],
+      [3, "scheduled", 204],
+    ]);
+    expect(log.deliveries[0]?.next_attempt_at).not.toBeNull();
+    expect(log.deliveries[2]?.next_attempt_at).toBeNull();
+    const requests = await receivedOn(path);
+    expect(new Set(requests.map((r) => r.headers["webhook-id"]))).toEqual(new Set([log.events[0]?.id]));
+    for (const request of requests) new Webhook(tenant.webhookSecret).verify(request.body, request.headers);
+    // Retries came about a second apart (the test schedule), not at once.
+    expect((requests[2]?.receivedAt ?? 0) - (requests[0]?.receivedAt ?? 0)).toBeGreaterThanOrEqual(1500);
+  });
+
+  it("marks an event failed after the last attempt and keeps it for redelivery", async () => {
+    const tenant = await createTenant();
+    const path = `/flaky/4/${unique()}`;
+    const job = await jobCallingBack(tenant, path);
+    const failed = await eventSettled(tenant, job.id);
+    expect(failed.events).toMatchObject([{ status: "failed", attempts: 4 }]);
+    const eventId = failed.events[0]?.id as string;
+    const res = await authed(tenant, `/v1/jobs/${job.id}/deliveries/${eventId}/redeliver`, { method: "POST" });
+    expect(res.status).toBe(202);
+    const after = await eventually(
+      () => deliveriesOf(tenant, job.id),
+      (d) => d.events[0]?.status === "delivered",
+    );
+    expect(after.deliveries.at(-1)).toMatchObject({ attempt: 5, trigger: "manual", http_status: 204 });
+    const requests = await receivedOn(path);
+    expect(requests).toHaveLength(5);
+    expect(requests[4]?.headers["webhook-id"]).toBe(eventId);
+    expect(requests[4]?.headers["webhook-timestamp"]).not.toBe(requests[0]?.headers["webhook-timestamp"]);
+  });
+
+  it("gives up on an event at once when the receiver answers 410 Gone", async () => {
+    const tenant = await createTenant();
+    const path = `/status/410/${unique()}`;
+    const job = await jobCallingBack(tenant, path);
+    const log = await eventSettled(tenant, job.id);
+    expect(log.events).toMatchObject([{ status: "failed", attempts: 1 }]);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await receivedOn(path)).toHaveLength(1);
+  });
+
+  it("does not follow redirects: a 3xx is a failed attempt", async () => {
+    const tenant = await createTenant();
+    const id = unique();
+    const job = await jobCallingBack(tenant, `/status/302/${id}`);
+    const log = await eventSettled(tenant, job.id);
+    expect(log.deliveries.map((d) => d.http_status)).toEqual([302, 302, 302, 302]);
+    expect(await receivedOn(`/ok/${id}`)).toEqual([]);
+  });
+
+  it("times out a receiver that does not answer", async () => {
+    const tenant = await createTenant();
+    const job = await jobCallingBack(tenant, `/slow/5000/${unique()}`);
+    const log = await eventually(
+      () => deliveriesOf(tenant, job.id),
+      (d) => d.deliveries.length > 0,
+    );
+    const [first] = log.deliveries;
+    expect(first?.http_status).toBeNull();
+    expect(first?.error).toContain("timed out");
+    expect(first?.duration_ms).toBeGreaterThanOrEqual(1400);
+    expect(first?.duration_ms).toBeLessThan(3000);
+  });
+
+  it("honours Retry-After on a 429", async () => {
+    const tenant = await createTenant();
+    const path = `/retry-after/2/${unique()}`;
+    await jobCallingBack(tenant, path);
+    const [first, second] = await eventually(
+      () => receivedOn(path),
+      (r) => r.length >= 2,
+    );
+    // The schedule says 1 s; Retry-After asks 2 s (within twice the schedule).
+    expect((second?.receivedAt ?? 0) - (first?.receivedAt ?? 0)).toBeGreaterThanOrEqual(1900);
+  });
+
+  it("reads at most 1 KiB of a huge or endless answer", async () => {
+    const tenant = await createTenant();
+    const job = await jobCallingBack(tenant, `/stream/${unique()}`);
+    const log = await eventSettled(tenant, job.id);
+    expect(log.events[0]?.status).toBe("delivered");
+    const [delivery] = log.deliveries;
+    expect(delivery?.http_status).toBe(200);
+    expect(delivery?.response_body?.length).toBe(1024);
+    expect(delivery?.duration_ms).toBeLessThan(1000);
+  });
+
+  it("signs with the new and the old secret for 24 h after a rotation", async () => {
+    const tenant = await createTenant();
+    const res = await authed(tenant, "/v1/webhook-secret/rotate", { method: "POST" });
+    expect(res.status).toBe(200);
+    const rotated = (await res.json()) as { webhook_secret: string; previous_valid_until: string };
+    expect(rotated.webhook_secret).toMatch(/^whsec_/);
+    expect(rotated.webhook_secret).not.toBe(tenant.webhookSecret);
+    const validFor = Date.parse(rotated.previous_valid_until) - Date.now();
+    expect(validFor).toBeGreaterThan(86_000_000);
+    expect(validFor).toBeLessThanOrEqual(86_400_000);
+    const path = `/ok/${unique()}`;
+    await jobCallingBack(tenant, path);
+    const [request] = await eventually(
+      () => receivedOn(path),
+      (r) => r.length > 0,
+    );
+    expect(request?.headers["webhook-signature"]?.split(" ")).toHaveLength(2);
+    for (const secret of [rotated.webhook_secret, tenant.webhookSecret]) {
+      new Webhook(secret).verify(request?.body as string, request?.headers ?? {});
+      new SvixWebhook(secret).verify(request?.body as string, request?.headers ?? {});
+    }
+    // Once the 24 h are over, only the new secret signs.
+    await env.DB.prepare("UPDATE tenants SET previous_secret_valid_until = 0 WHERE id = ?").bind(tenant.tenantId).run();
+    const laterPath = `/ok/${unique()}`;
+    await jobCallingBack(tenant, laterPath);
+    const [later] = await eventually(
+      () => receivedOn(laterPath),
+      (r) => r.length > 0,
+    );
+    expect(later?.headers["webhook-signature"]?.split(" ")).toHaveLength(1);
+    expect(() => new Webhook(tenant.webhookSecret).verify(later?.body as string, later?.headers ?? {})).toThrow();
+  });
+
+  it("sends job.progress at most once a second, with the latest progress", async () => {
+    const tenant = await createTenant();
+    const path = `/ok/${unique()}`;
+    const job = await submit(tenant, {
+      type: "sleep",
+      input: { seconds: 2.5, steps: 25 },
+      callback_url: `${env.RECEIVER_URL}${path}`,
+      callback_events: ["job.progress", "job.succeeded"],
+    });
+    await eventually(
+      () => receivedOn(path),
+      (r) => r.some((x) => JSON.parse(x.body).type === "job.succeeded"),
+    );
+    const events = (await receivedOn(path)).map(
+      (r) =>
+        JSON.parse(r.body) as {
+          type: string;
+          timestamp: string;
+          data: { version: number; progress: { percent: number } };
+        },
+    );
+    const progress = events.filter((e) => e.type === "job.progress").sort((a, b) => a.data.version - b.data.version);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress.length).toBeLessThanOrEqual(4);
+    for (let i = 1; i < progress.length; i++) {
+      const gap = Date.parse(progress[i]?.timestamp ?? "") - Date.parse(progress[i - 1]?.timestamp ?? "");
+      expect(gap).toBeGreaterThanOrEqual(990);
+      expect(progress[i]?.data.progress.percent).toBeGreaterThan(progress[i - 1]?.data.progress.percent ?? 100);
+    }
+    const succeeded = events.find((e) => e.type === "job.succeeded");
+    expect(succeeded?.data.version).toBeGreaterThan(progress.at(-1)?.data.version ?? Infinity);
+    expect(job.callback_events).toEqual(["job.progress", "job.succeeded"]);
+  });
+
+  it("makes one request when the same scheduled attempt is delivered twice", async () => {
+    const tenant = await createTenant();
+    const path = `/ok/${unique()}`;
+    const eventId = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
+    await Promise.all([
+      deliverMessages({ event_id: eventId, attempt: 1 }),
+      deliverMessages({ event_id: eventId, attempt: 1 }),
+    ]);
+    expect(await receivedOn(path)).toHaveLength(1);
+  });
+
+  it("checks the callback URL again before every attempt", async () => {
+    const tenant = await createTenant();
+    const eventId = await storedEvent(tenant, "https://10.0.0.1/hook");
+    await deliverMessages({ event_id: eventId, attempt: 1 });
+    const row = await env.DB.prepare("SELECT error, http_status FROM webhook_deliveries WHERE event_id = ?")
+      .bind(eventId)
+      .first();
+    expect(row).toEqual({ error: "callback_url must name a public address", http_status: null });
+  });
+
+  it("bounds requests in flight to one origin, so another origin's callbacks go on", async () => {
+    const tenant = await createTenant();
+    const slowPrefix = `/slow/${1200 + Math.floor(Math.random() * 100)}`;
+    await authed(tenant, "/v1/jobs/batch", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        jobs: Array.from({ length: 12 }, (_, i) => ({
+          type: "echo",
+          callback_url: `${env.OTHER_RECEIVER_URL}${slowPrefix}/${i}`,
+        })),
+      }),
+    });
+    const fastPath = `/ok/${unique()}`;
+    const submitted = Date.now();
+    await jobCallingBack(tenant, fastPath);
+    const [fast] = await eventually(
+      () => receivedOn(fastPath),
+      (r) => r.length > 0,
+    );
+    expect((fast?.receivedAt ?? 0) - submitted).toBeLessThan(3000);
+    await eventually(
+      async () =>
+        (await fetch(`${env.OTHER_RECEIVER_URL}/__received?path=${slowPrefix}/11`)).json() as Promise<unknown[]>,
+      (r) => r.length > 0,
+    );
+    const stats = (await (await fetch(`${env.OTHER_RECEIVER_URL}/__stats?prefix=${slowPrefix}`)).json()) as {
+      maxInFlight: number;
+    };
+    expect(stats.maxInFlight).toBeGreaterThan(1);
+    expect(stats.maxInFlight).toBeLessThanOrEqual(8);
+  });
+});
+
+/** A pending event stored directly, without a queue message: the test delivers it by hand. */
+async function storedEvent(tenant: TestTenant, callbackUrl: string): Promise<string> {
+  const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+  const event = buildEvent(tenant.tenantId, callbackUrl, "job.succeeded", job, Date.now());
+  await insertWebhookEvent(env.DB, event).run();
+  return event.id;
+}
+
+async function deliverMessages(...bodies: { event_id: string; attempt?: number }[]) {
+  const batch = createMessageBatch(
+    "edgejobs-callbacks",
+    bodies.map((body, i) => ({ id: `c-${unique()}-${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env);
+  return getQueueResult(batch, ctx);
+}
