@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { deliveriesApi } from "./deliveries";
 import { errorResponse, onError } from "./errors";
+import { eventsApi } from "./events";
 import { jobTypesApi } from "./job-types";
 import { jobsApi } from "./jobs";
 import { keysApi } from "./keys";
@@ -21,6 +22,7 @@ app.route("/v1/keys", keysApi);
 app.use("/v1/*", async (c, next) => (c.req.path.startsWith("/v1/keys") ? next() : requireApiKey(c, next)));
 app.route("/v1/jobs", jobsApi);
 app.route("/v1/jobs", deliveriesApi);
+app.route("/v1/jobs", eventsApi);
 app.route("/v1/webhook-secret", webhookSecretApi);
 app.route("/v1/job-types", jobTypesApi);
 

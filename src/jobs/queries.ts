@@ -3,6 +3,7 @@ import { toBase64Url } from "../platform/crypto";
 import { isJobId } from "../platform/ids";
 import { getStream } from "../store/blobs";
 import { findTenantJob, listJobs } from "../store/jobs";
+import { openWatch, waitForTerminalFrame } from "../tracker/watch";
 import { DomainError, jobFinished, jobNotFound } from "./errors";
 import { isTerminal, type JobRecord, type JobStatus } from "./model";
 
@@ -13,11 +14,16 @@ export async function getJob(env: Env, tenantId: string, id: string): Promise<Jo
   return job;
 }
 
-/** Long polling: the job once terminal, or as it is after `timeoutMs`. */
+/**
+ * Long polling: the job once terminal, or as it is after `timeoutMs`. The
+ * wait is a watch on the job's tracker, so it wakes on the change itself
+ * and the tracker can hibernate meanwhile.
+ */
 export async function waitForJob(env: Env, tenantId: string, id: string, timeoutMs: number): Promise<JobRecord> {
   const job = await getJob(env, tenantId, id);
   if (isTerminal(job.status)) return job;
-  return (await env.JOB_TRACKER.getByName(id).waitForTerminal(timeoutMs)) ?? job;
+  await waitForTerminalFrame(await openWatch(env, id), timeoutMs);
+  return getJob(env, tenantId, id);
 }
 
 export async function cancelJob(env: Env, tenantId: string, id: string): Promise<JobRecord> {

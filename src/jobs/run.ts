@@ -4,6 +4,7 @@ import type { JobType, Json } from "../job-types/define";
 import { limits } from "../limits";
 import { deleteObject, putJson, resultKey } from "../store/blobs";
 import type { AttemptOutcome } from "../tracker/job-tracker";
+import { abortWhenSuperseded } from "./cancel-watch";
 import type { JobRecord } from "./model";
 import { readInput } from "./view";
 
@@ -46,6 +47,7 @@ async function runAttempt(
     () => controller.abort(new AttemptTimeout(`The attempt ran past its timeout of ${job.timeoutSeconds} s.`)),
     job.timeoutSeconds * 1000,
   );
+  const endWatch = abortWhenSuperseded(env, job.id, attempt, (reason) => controller.abort(new AttemptStopped(reason)));
   try {
     const value = await runUntilAborted(type, {
       input: await readInput(env.BLOBS, job),
@@ -64,6 +66,7 @@ async function runAttempt(
     return { ok: false, error: describeFailure(reason), retryable: true };
   } finally {
     clearTimeout(timer);
+    endWatch();
   }
 }
 

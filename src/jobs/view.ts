@@ -12,7 +12,7 @@ export async function readInput(bucket: R2Bucket, job: JobRecord): Promise<unkno
   return text === null ? null : JSON.parse(text);
 }
 
-function toJobView(job: JobRecord, input: unknown): JobView {
+export function toJobView(job: JobRecord, input: unknown): JobView {
   return {
     id: job.id,
     type: job.type,

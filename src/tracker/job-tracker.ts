@@ -1,17 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { jobTypes } from "../job-types";
-import type { CallbackEventType, JobError, JobRecord } from "../jobs/model";
+import type { CallbackEventType, JobError, JobRecord, JobView } from "../jobs/model";
 import { isTerminal, wantsEvent } from "../jobs/model";
 import { nextRetryDelaySeconds } from "../jobs/retry-policy";
 import { canTransition } from "../jobs/transitions";
-import { renderJob } from "../jobs/view";
+import { readInput, toJobView } from "../jobs/view";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { findJob, touchJob, updateJob } from "../store/jobs";
 import { insertWebhookEvent } from "../store/webhook-events";
 import { buildEvent } from "../webhooks/events";
 import { enqueueJob } from "./enqueue";
+import { encodeFrame } from "./watch";
 
 /** What the consumer is told when it asks to start an attempt. */
 export type BeginResult =
@@ -36,7 +37,8 @@ const EARLY_TOLERANCE_MS = 2_000;
 export class JobTracker extends DurableObject<Env> {
   #job: JobRecord | null = null;
   #queue: Promise<unknown> = Promise.resolve();
-  #waiters = new Set<() => void>();
+  /** The job's input as shown in views; it never changes, so it is read (perhaps from R2) once. */
+  #input: { jobId: string; value: unknown } | null = null;
   /** job.progress events: when the last one was written, and the pending send of the next. */
   #progressEventAt = 0;
   #progressEventTimer: ReturnType<typeof setTimeout> | null = null;
@@ -125,23 +127,35 @@ export class JobTracker extends DurableObject<Env> {
     });
   }
 
-  /** The job once it is terminal, or as it is when `timeoutMs` passes. */
-  async waitForTerminal(timeoutMs: number): Promise<JobRecord | null> {
-    const deadline = clock.now() + timeoutMs;
-    for (;;) {
-      const job = await this.#serially(() => this.#load());
-      const left = deadline - clock.now();
-      if (!job || isTerminal(job.status) || left <= 0) return job;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.#waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, left);
-        this.#waiters.add(done);
-      });
+  /**
+   * A watcher joins (Upgrade: websocket). Accepted through the hibernation
+   * API, so an idle watcher does not keep this object awake; it gets the
+   * current state at once and every change after it.
+   */
+  override fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return Promise.resolve(new Response("expected a WebSocket upgrade", { status: 426 }));
     }
+    return this.#serially(async () => {
+      const job = await this.#load();
+      const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+      this.ctx.acceptWebSocket(server);
+      if (job) {
+        server.send(encodeFrame({ event: "status", data: await this.#view(job) }));
+        if (isTerminal(job.status)) server.close(1000, "job finished");
+      } else {
+        server.close(1008, "no such job");
+      }
+      return new Response(null, { status: 101, webSocket: client });
+    });
+  }
+
+  /** Watchers only listen; whatever they send is ignored. */
+  override webSocketMessage(): void {}
+
+  override webSocketClose(socket: WebSocket, code: number): void {
+    // 1005 and 1006 describe a close without a status; they may not be sent back.
+    socket.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
   }
 
   /** Called by the sweep for a job that looks stranded: re-enqueue it or reclaim its lease. */
@@ -180,7 +194,7 @@ export class JobTracker extends DurableObject<Env> {
     // A finished job's terminal event already carries its last progress.
     if (job?.status !== "running") return;
     this.#progressEventAt = clock.now();
-    const view = await renderJob(this.env.BLOBS, job);
+    const view = await this.#view(job);
     const event = buildEvent(job.tenantId, job.callbackUrl as string, "job.progress", view, this.#progressEventAt);
     await insertWebhookEvent(this.env.DB, event).run();
     await sendEvent(this.env, event.id);
@@ -282,7 +296,7 @@ export class JobTracker extends DurableObject<Env> {
     const statements = [updateJob(this.env.DB, job, current.version)];
     const outbox =
       event && wantsEvent(job, event)
-        ? buildEvent(job.tenantId, job.callbackUrl as string, event, await renderJob(this.env.BLOBS, job), now)
+        ? buildEvent(job.tenantId, job.callbackUrl as string, event, await this.#view(job), now)
         : null;
     if (outbox) statements.push(insertWebhookEvent(this.env.DB, outbox));
     const [update] = await this.env.DB.batch(statements);
@@ -292,8 +306,31 @@ export class JobTracker extends DurableObject<Env> {
       throw new Error(`job ${current.id} changed outside its tracker`);
     }
     this.#job = job;
-    for (const wake of this.#waiters) wake();
+    await this.#broadcast(current, job);
     if (outbox) await sendEvent(this.env, outbox.id);
+  }
+
+  /** Sends the new state to every watcher; after a terminal status, ends their watch. */
+  async #broadcast(before: JobRecord, after: JobRecord): Promise<void> {
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length === 0) return;
+    const event = before.status === after.status ? "progress" : "status";
+    const frame = encodeFrame({ event, data: await this.#view(after) });
+    const finished = isTerminal(after.status);
+    for (const socket of sockets) {
+      try {
+        socket.send(frame);
+        if (finished) socket.close(1000, "job finished");
+      } catch (error) {
+        // A watcher that went away: the runtime drops its socket; the others still get the frame.
+        console.warn("watcher dropped", { jobId: after.id, error: String(error) });
+      }
+    }
+  }
+
+  async #view(job: JobRecord): Promise<JobView> {
+    if (this.#input?.jobId !== job.id) this.#input = { jobId: job.id, value: await readInput(this.env.BLOBS, job) };
+    return toJobView(job, this.#input.value);
   }
 
   async #load(): Promise<JobRecord | null> {

@@ -1,0 +1,41 @@
+import type { Env } from "../env";
+import { decodeFrame, openWatch } from "../tracker/watch";
+
+/** Most handlers finish well within this; only longer ones pay for a watch. */
+const WATCH_AFTER_MS = 1000;
+
+/**
+ * Aborts a running attempt as soon as its tracker says the attempt no longer
+ * holds the job (canceled, or reclaimed), without waiting for the handler's
+ * next progress report. Returns a function that ends the watch.
+ */
+export function abortWhenSuperseded(
+  env: Env,
+  jobId: string,
+  attempt: number,
+  abort: (reason: string) => void,
+): () => void {
+  let socket: WebSocket | null = null;
+  let ended = false;
+  const timer = setTimeout(async () => {
+    try {
+      socket = await openWatch(env, jobId);
+    } catch (error) {
+      // Cancellation still reaches the handler at its next progress report.
+      console.warn("cancel watch unavailable", { jobId, error: String(error) });
+      return;
+    }
+    if (ended) return socket.close(1000, "attempt over");
+    socket.addEventListener("message", (event) => {
+      const { data } = decodeFrame(event.data);
+      if (data.status !== "running" || data.attempts !== attempt) {
+        abort(data.status === "canceled" ? "The job was canceled." : "The attempt was superseded.");
+      }
+    });
+  }, WATCH_AFTER_MS);
+  return () => {
+    ended = true;
+    clearTimeout(timer);
+    socket?.close(1000, "attempt over");
+  };
+}

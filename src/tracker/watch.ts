@@ -1,0 +1,54 @@
+import type { Env } from "../env";
+import type { JobView } from "../jobs/model";
+import { isTerminal } from "../jobs/model";
+
+/**
+ * The watch protocol between a job's tracker and whoever follows the job
+ * (SSE relays, WebSocket clients, long polls, a running attempt). The tracker
+ * accepts each watcher as a hibernatable WebSocket, so idle watchers do not
+ * keep it awake; it sends the current state first, then one frame per change,
+ * and closes after the terminal status.
+ */
+export type WatchEvent = "status" | "progress";
+
+export interface WatchFrame {
+  event: WatchEvent;
+  data: JobView;
+}
+
+export const encodeFrame = (frame: WatchFrame): string => JSON.stringify(frame);
+
+export function decodeFrame(message: string | ArrayBuffer): WatchFrame {
+  return JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message)) as WatchFrame;
+}
+
+/** Opens a watch on the job's tracker from a Worker; the socket is accepted and ready. */
+export async function openWatch(env: Env, jobId: string): Promise<WebSocket> {
+  const response = await env.JOB_TRACKER.getByName(jobId).fetch("https://tracker/watch", {
+    headers: { upgrade: "websocket" },
+  });
+  const socket = response.webSocket;
+  if (!socket) throw new Error(`the tracker of ${jobId} refused a watch (${response.status})`);
+  socket.accept();
+  return socket;
+}
+
+/**
+ * Resolves with the first frame that shows the job terminal, or null after
+ * `timeoutMs` or if the watch ends first. Closes the watch either way.
+ */
+export function waitForTerminalFrame(socket: WebSocket, timeoutMs: number): Promise<WatchFrame | null> {
+  return new Promise((resolve) => {
+    const finish = (frame: WatchFrame | null) => {
+      clearTimeout(timer);
+      socket.close(1000, "done");
+      resolve(frame);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    socket.addEventListener("message", (event) => {
+      const frame = decodeFrame(event.data);
+      if (isTerminal(frame.data.status)) finish(frame);
+    });
+    socket.addEventListener("close", () => finish(null));
+  });
+}
