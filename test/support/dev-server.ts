@@ -6,7 +6,17 @@ import { join } from "node:path";
 
 export interface DevServer {
   url: string;
-  stop: () => Promise<void>;
+  /** The state directory, to start another server on the same state after this one dies. */
+  state: string;
+  /** Stops the server; `crash` kills it without letting it finish anything. */
+  stop: (how?: "graceful" | "crash") => Promise<void>;
+}
+
+export interface DevServerOptions {
+  env?: Record<string, string>;
+  /** Reuse a state directory (and port) from an earlier server. */
+  state?: string;
+  port?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -24,13 +34,13 @@ export async function freePort(): Promise<number> {
  * Starts `npm run dev` exactly as the README says, on a free port and a fresh
  * state directory, and waits until /healthz answers.
  */
-export async function startDevServer(env: Record<string, string> = {}): Promise<DevServer> {
-  const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "edgejobs-dev-"));
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const port = options.port ?? (await freePort());
+  const state = options.state ?? mkdtempSync(join(tmpdir(), "edgejobs-dev-"));
   const child: ChildProcess = spawn("npm", ["run", "dev", "--", "--port", String(port), "--persist-to", state], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...options.env },
   });
   let output = "";
   child.stdout?.on("data", (chunk) => {
@@ -53,10 +63,11 @@ export async function startDevServer(env: Record<string, string> = {}): Promise<
   }
   return {
     url,
-    stop: async () => {
+    state,
+    stop: async (how = "graceful") => {
       if (child.exitCode !== null || child.pid === undefined) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-child.pid, "SIGTERM");
+      process.kill(-child.pid, how === "crash" ? "SIGKILL" : "SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
     },
