@@ -1,3 +1,5 @@
+import type { AuthenticatedKey } from "./store/api-keys";
+import type { RateLimiter } from "./tenants/rate-limiter";
 import type { JobTracker } from "./tracker/job-tracker";
 import type { OriginGate } from "./webhooks/origin-gate";
 
@@ -9,8 +11,11 @@ export interface Env {
   CALLBACKS: Queue<CallbackMessage>;
   JOB_TRACKER: DurableObjectNamespace<JobTracker>;
   ORIGIN_GATE: DurableObjectNamespace<OriginGate>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** Worker secret; admin routes answer 503 while it is unset. */
   ADMIN_TOKEN?: string;
+  /** Days finished jobs are kept (default 30). */
+  RETENTION_DAYS?: string;
   /** "true" only under `npm run dev` and tests: allows http:// and loopback callbacks. */
   ALLOW_LOCAL_CALLBACKS?: string;
   /** Test-only override of the first retry delay (seconds); production uses the job type's. */
@@ -41,7 +46,7 @@ declare global {
     interface Env extends WorkerEnv {}
     interface GlobalProps {
       mainModule: typeof import("./index");
-      durableNamespaces: "JobTracker" | "OriginGate";
+      durableNamespaces: "JobTracker" | "OriginGate" | "RateLimiter";
     }
   }
 }
@@ -50,8 +55,9 @@ declare global {
 export interface AppEnv {
   Bindings: Env;
   Variables: {
-    /** Set by the API-key middleware: the caller's tenant. */
+    /** Set by the API-key middleware: the caller's tenant and key. */
     tenantId: string;
+    apiKey: AuthenticatedKey;
     /** Set by the JSON-body middleware: the raw body, for idempotency hashing. */
     rawBody: string;
   };

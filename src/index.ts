@@ -2,9 +2,12 @@ import { app } from "./api/app";
 import type { CallbackMessage, Env, JobMessage } from "./env";
 import { consumeJobs } from "./jobs/consumer";
 import { consumeDeadJobs } from "./jobs/dead-letters";
+import { purgeExpired, retentionMs } from "./jobs/retention";
 import { sweep } from "./jobs/sweep";
+import { clock } from "./platform/clock";
 import { consumeCallbacks } from "./webhooks/deliver";
 
+export { RateLimiter } from "./tenants/rate-limiter";
 export { JobTracker } from "./tracker/job-tracker";
 export { OriginGate } from "./webhooks/origin-gate";
 
@@ -24,5 +27,6 @@ export default {
   },
   async scheduled(_controller, env) {
     await sweep(env);
+    await purgeExpired(env, clock.now(), retentionMs(env));
   },
 } satisfies ExportedHandler<Env, JobMessage | CallbackMessage>;

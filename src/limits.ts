@@ -33,6 +33,17 @@ export const limits = {
   leaseGraceSeconds: 30,
   /** A queued job whose message has not started by run_at + this is re-enqueued. */
   enqueueGraceSeconds: 5 * 60,
+  /** Per-tenant defaults (a tenant's row may override each): API requests per key per minute… */
+  defaultSubmitPerMinute: 6000,
+  defaultReadPerMinute: 12000,
+  /** …and jobs running at once; the rest wait, oldest first. */
+  defaultMaxRunningJobs: 50,
+  /** JSON nesting deeper than this is refused before any validation walks it. */
+  maxJsonDepth: 64,
+  /** Finished jobs, their R2 objects and delivery logs are deleted this long after they finish (RETENTION_DAYS). */
+  defaultRetentionDays: 30,
+  /** Finished jobs one sweep deletes. */
+  retentionBatch: 100,
   /** Jobs the cron sweep recovers per run (each is one Durable Object request). */
   sweepBatch: 100,
   /** A callback request's timeout (API.md: a 2xx within 15 s). */

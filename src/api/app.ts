@@ -6,20 +6,27 @@ import { eventsApi } from "./events";
 import { jobTypesApi } from "./job-types";
 import { jobsApi } from "./jobs";
 import { keysApi } from "./keys";
+import { accessLog } from "./middleware/access-log";
 import { requireApiKey } from "./middleware/auth";
+import { rateLimit } from "./middleware/rate-limit";
+import { tenantsApi } from "./tenants";
 import { validationHook } from "./validation";
 import { webhookSecretApi } from "./webhook-secret";
 
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 app.onError(onError);
+app.use(accessLog);
 app.notFound(() => errorResponse(404, "not_found", "No such route."));
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 
-// Admin routes authenticate themselves; every other /v1 route needs an API key.
+// Admin routes authenticate themselves; every other /v1 route needs an API key and is rate limited.
 app.route("/v1/keys", keysApi);
-app.use("/v1/*", async (c, next) => (c.req.path.startsWith("/v1/keys") ? next() : requireApiKey(c, next)));
+app.route("/v1/tenants", tenantsApi);
+const isAdminPath = (path: string) => path.startsWith("/v1/keys") || path.startsWith("/v1/tenants");
+app.use("/v1/*", async (c, next) => (isAdminPath(c.req.path) ? next() : requireApiKey(c, next)));
+app.use("/v1/*", async (c, next) => (isAdminPath(c.req.path) ? next() : rateLimit(c, next)));
 app.route("/v1/jobs", jobsApi);
 app.route("/v1/jobs", deliveriesApi);
 app.route("/v1/jobs", eventsApi);

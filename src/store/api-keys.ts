@@ -3,19 +3,67 @@ export interface ApiKeyRecord {
   tenantId: string;
   name: string;
   createdAt: number;
+  revokedAt: number | null;
 }
 
-export function insertApiKey(db: D1Database, key: ApiKeyRecord & { keyHash: string }): D1PreparedStatement {
+/** A live key with its tenant's limits (null: the defaults). */
+export interface AuthenticatedKey extends ApiKeyRecord {
+  submitPerMinute: number | null;
+  readPerMinute: number | null;
+}
+
+interface ApiKeyRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+const fromRow = (row: ApiKeyRow): ApiKeyRecord => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  name: row.name,
+  createdAt: row.created_at,
+  revokedAt: row.revoked_at,
+});
+
+export function insertApiKey(
+  db: D1Database,
+  key: Omit<ApiKeyRecord, "revokedAt"> & { keyHash: string },
+): D1PreparedStatement {
   return db
     .prepare("INSERT INTO api_keys (id, tenant_id, name, key_hash, created_at) VALUES (?, ?, ?, ?, ?)")
     .bind(key.id, key.tenantId, key.name, key.keyHash, key.createdAt);
 }
 
 /** The live key with this hash. Lookup is by hash, so the plain key never reaches D1. */
-export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise<ApiKeyRecord | null> {
+export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise<AuthenticatedKey | null> {
   const row = await db
-    .prepare("SELECT id, tenant_id, name, created_at FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")
+    .prepare(
+      `SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at, t.submit_per_minute, t.read_per_minute
+       FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+       WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
+    )
     .bind(keyHash)
-    .first<{ id: string; tenant_id: string; name: string; created_at: number }>();
-  return row ? { id: row.id, tenantId: row.tenant_id, name: row.name, createdAt: row.created_at } : null;
+    .first<ApiKeyRow & { submit_per_minute: number | null; read_per_minute: number | null }>();
+  return row ? { ...fromRow(row), submitPerMinute: row.submit_per_minute, readPerMinute: row.read_per_minute } : null;
+}
+
+/** Keys newest first, never their hashes; optionally one tenant's. */
+export async function listApiKeys(db: D1Database, tenantId?: string): Promise<ApiKeyRecord[]> {
+  const query = tenantId
+    ? db.prepare("SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY id DESC").bind(tenantId)
+    : db.prepare("SELECT * FROM api_keys ORDER BY id DESC");
+  const { results } = await query.all<ApiKeyRow>();
+  return results.map(fromRow);
+}
+
+/** Revokes a key; the revoked key answers 401 from the next request on. Null when there is no such key. */
+export async function revokeApiKey(db: D1Database, id: string, now: number): Promise<ApiKeyRecord | null> {
+  const row = await db
+    .prepare("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *")
+    .bind(now, id)
+    .first<ApiKeyRow>();
+  return row ? fromRow(row) : null;
 }

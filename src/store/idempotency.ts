@@ -53,3 +53,9 @@ export function deleteExpiredIdempotencyKey(
     .prepare("DELETE FROM idempotency_keys WHERE tenant_id = ? AND scope = ? AND key = ? AND created_at < ?")
     .bind(tenantId, scope, key, expiredBefore);
 }
+
+/** Deletes keys created before `before`; returns how many. */
+export async function deleteIdempotencyKeysBefore(db: D1Database, before: number): Promise<number> {
+  const { meta } = await db.prepare("DELETE FROM idempotency_keys WHERE created_at < ?").bind(before).run();
+  return meta.changes;
+}

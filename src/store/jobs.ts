@@ -85,35 +85,83 @@ export function insertJob(db: D1Database, job: JobRecord): D1PreparedStatement {
     );
 }
 
+// Every change ends a wait for a running slot (parked = 0): the job moved.
+const UPDATED_COLUMNS = `status = ?1, progress = ?2, attempts = ?3, result = ?4, result_key = ?5, error_code = ?6,
+  error_message = ?7, run_at = ?8, started_at = ?9, finished_at = ?10, lease_expires_at = ?11,
+  version = ?12, updated_at = ?13, parked = 0`;
+
+// Running jobs of tenant ?16 are below its limit (?17 when it has none) and no older job of it waits.
+const ADMISSION = `(SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = ?16 AND r.status = 'running')
+    < (SELECT COALESCE(max_running_jobs, ?17) FROM tenants WHERE id = ?16)
+  AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.tenant_id = ?16 AND p.parked = 1 AND p.id < ?14)`;
+
 /**
  * Writes a changed job, but only over the version it was read at: a stale
  * writer changes nothing (`meta.changes` is 0) instead of moving state back.
  */
 export function updateJob(db: D1Database, job: JobRecord, previousVersion: number): D1PreparedStatement {
   return db
+    .prepare(`UPDATE jobs SET ${UPDATED_COLUMNS} WHERE id = ?14 AND version = ?15`)
+    .bind(...updateValues(job, previousVersion));
+}
+
+/**
+ * Like `updateJob`, for the change to running: it also takes one of the
+ * tenant's running slots, atomically (D1 runs one write at a time), and only
+ * when no older job of the tenant is waiting for one. No change otherwise.
+ */
+export function startJob(
+  db: D1Database,
+  job: JobRecord,
+  previousVersion: number,
+  defaultMax: number,
+): D1PreparedStatement {
+  return db
+    .prepare(`UPDATE jobs SET ${UPDATED_COLUMNS} WHERE id = ?14 AND version = ?15 AND ${ADMISSION}`)
+    .bind(...updateValues(job, previousVersion), job.tenantId, defaultMax);
+}
+
+function updateValues(job: JobRecord, previousVersion: number): unknown[] {
+  return [
+    job.status,
+    jsonOrNull(job.progress),
+    job.attempts,
+    job.resultJson,
+    job.resultKey,
+    job.error?.code ?? null,
+    job.error?.message ?? null,
+    job.runAt,
+    job.startedAt,
+    job.finishedAt,
+    job.leaseExpiresAt,
+    job.version,
+    job.updatedAt,
+    job.id,
+    previousVersion,
+  ];
+}
+
+/** The job waits for a running slot of its tenant; `wakeOldestParked` hands it one later. */
+export function parkJob(db: D1Database, id: string, now: number): D1PreparedStatement {
+  return db.prepare("UPDATE jobs SET parked = 1, updated_at = ? WHERE id = ?").bind(now, id);
+}
+
+/**
+ * Hands a free running slot of the tenant to its oldest parked job: unparks
+ * it and returns its id for enqueueing; null when none waits or no slot is free.
+ */
+export async function wakeOldestParked(db: D1Database, tenantId: string, defaultMax: number, now: number) {
+  const row = await db
     .prepare(
-      `UPDATE jobs SET status = ?1, progress = ?2, attempts = ?3, result = ?4, result_key = ?5, error_code = ?6,
-         error_message = ?7, run_at = ?8, started_at = ?9, finished_at = ?10, lease_expires_at = ?11,
-         version = ?12, updated_at = ?13
-       WHERE id = ?14 AND version = ?15`,
+      `UPDATE jobs SET parked = 0, updated_at = ?1
+       WHERE id = (SELECT id FROM jobs WHERE tenant_id = ?2 AND parked = 1 ORDER BY id LIMIT 1)
+         AND (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = ?2 AND r.status = 'running')
+           < (SELECT COALESCE(max_running_jobs, ?3) FROM tenants WHERE id = ?2)
+       RETURNING id`,
     )
-    .bind(
-      job.status,
-      jsonOrNull(job.progress),
-      job.attempts,
-      job.resultJson,
-      job.resultKey,
-      job.error?.code ?? null,
-      job.error?.message ?? null,
-      job.runAt,
-      job.startedAt,
-      job.finishedAt,
-      job.leaseExpiresAt,
-      job.version,
-      job.updatedAt,
-      job.id,
-      previousVersion,
-    );
+    .bind(now, tenantId, defaultMax)
+    .first<{ id: string }>();
+  return row?.id ?? null;
 }
 
 export async function findJob(db: D1Database, id: string): Promise<JobRecord | null> {
@@ -192,4 +240,24 @@ export async function listStrandedJobIds(
 /** Marks a job as looked after without changing it, so the sweep leaves it alone for a while. */
 export function touchJob(db: D1Database, id: string, version: number, now: number): D1PreparedStatement {
   return db.prepare("UPDATE jobs SET updated_at = ? WHERE id = ? AND version = ?").bind(now, id, version);
+}
+
+/** Finished jobs that finished before `before`, oldest first, with their R2 keys. */
+export async function listFinishedBefore(db: D1Database, before: number, limit: number) {
+  const { results } = await db
+    .prepare("SELECT id, input_key, result_key FROM jobs WHERE finished_at < ? ORDER BY finished_at LIMIT ?")
+    .bind(before, limit)
+    .all<{ id: string; input_key: string | null; result_key: string | null }>();
+  return results.map((r) => ({ id: r.id, inputKey: r.input_key, resultKey: r.result_key }));
+}
+
+/** Deletes jobs with their webhook events and delivery attempts, in one transaction. */
+export async function deleteFinishedJobs(db: D1Database, ids: string[]): Promise<void> {
+  await db.batch(
+    ids.flatMap((id) => [
+      db.prepare("DELETE FROM webhook_deliveries WHERE job_id = ?").bind(id),
+      db.prepare("DELETE FROM webhook_events WHERE job_id = ?").bind(id),
+      db.prepare("DELETE FROM jobs WHERE id = ? AND finished_at IS NOT NULL").bind(id),
+    ]),
+  );
 }

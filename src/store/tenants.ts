@@ -45,3 +45,28 @@ export async function rotateWebhookSecret(
     .bind(previousValidUntil, secret, tenantId)
     .run();
 }
+
+export interface TenantLimits {
+  submit_per_minute: number | null;
+  read_per_minute: number | null;
+  max_running_jobs: number | null;
+}
+
+/** Sets the given limits (null: back to the default); null when there is no such tenant. */
+export async function updateTenantLimits(
+  db: D1Database,
+  tenantId: string,
+  changes: Partial<TenantLimits>,
+): Promise<TenantLimits | null> {
+  const columns = (["submit_per_minute", "read_per_minute", "max_running_jobs"] as const).filter(
+    (column) => changes[column] !== undefined,
+  );
+  const assignments = columns.length > 0 ? columns.map((column) => `${column} = ?`).join(", ") : "id = id";
+  return db
+    .prepare(
+      `UPDATE tenants SET ${assignments} WHERE id = ?
+       RETURNING submit_per_minute, read_per_minute, max_running_jobs`,
+    )
+    .bind(...columns.map((column) => changes[column]), tenantId)
+    .first<TenantLimits>();
+}

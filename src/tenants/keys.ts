@@ -2,7 +2,7 @@ import { DomainError } from "../jobs/errors";
 import { clock } from "../platform/clock";
 import { randomBytes, sha256Hex, toBase64Url } from "../platform/crypto";
 import { newId } from "../platform/ids";
-import { type ApiKeyRecord, findApiKeyByHash, insertApiKey } from "../store/api-keys";
+import { type AuthenticatedKey, findApiKeyByHash, insertApiKey } from "../store/api-keys";
 import { findTenant, insertTenant } from "../store/tenants";
 import { newWebhookSecret } from "../webhooks/sign";
 
@@ -48,7 +48,7 @@ export async function createApiKey(db: D1Database, name: string, tenantId?: stri
  * so the comparison happens on a SHA-256 digest of a 256-bit secret inside
  * D1's index: nothing about the plain key can be learned from its timing.
  */
-export async function authenticateApiKey(db: D1Database, token: string): Promise<ApiKeyRecord | null> {
+export async function authenticateApiKey(db: D1Database, token: string): Promise<AuthenticatedKey | null> {
   if (!token.startsWith(API_KEY_PREFIX)) return null;
   return findApiKeyByHash(db, await sha256Hex(token));
 }

@@ -8,7 +8,7 @@ import { canTransition } from "../jobs/transitions";
 import { readInput, toJobView } from "../jobs/view";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
-import { findJob, touchJob, updateJob } from "../store/jobs";
+import { findJob, parkJob, startJob, touchJob, updateJob, wakeOldestParked } from "../store/jobs";
 import { insertWebhookEvent } from "../store/webhook-events";
 import { buildEvent } from "../webhooks/events";
 import { enqueueJob } from "./enqueue";
@@ -17,7 +17,7 @@ import { encodeFrame } from "./watch";
 /** What the consumer is told when it asks to start an attempt. */
 export type BeginResult =
   | { kind: "run"; job: JobRecord; attempt: number }
-  | { kind: "skip"; reason: "finished" | "running" | "not_due" | "missing" };
+  | { kind: "skip"; reason: "finished" | "running" | "not_due" | "missing" | "throttled" };
 
 export type AttemptOutcome =
   | { ok: true; resultJson: string | null; resultKey: string | null }
@@ -56,13 +56,14 @@ export class JobTracker extends DurableObject<Env> {
       if (current.runAt > now + EARLY_TOLERANCE_MS) return { kind: "skip", reason: "not_due" };
       const attempt = current.attempts + 1;
       const leaseExpiresAt = now + current.timeoutSeconds * 1000 + limits.leaseGraceSeconds * 1000;
-      await this.#commit({
-        ...current,
-        status: "running",
-        attempts: attempt,
-        startedAt: now,
-        leaseExpiresAt,
-      });
+      const started = await this.#commit(
+        { ...current, status: "running", attempts: attempt, startedAt: now, leaseExpiresAt },
+        { admit: true },
+      );
+      if (!started) {
+        await this.#waitForSlot(current, now);
+        return { kind: "skip", reason: "throttled" };
+      }
       await this.ctx.storage.setAlarm(leaseExpiresAt);
       return { kind: "run", job: this.#job as JobRecord, attempt };
     });
@@ -96,7 +97,10 @@ export class JobTracker extends DurableObject<Env> {
       const job = await this.#load();
       if (!job || isTerminal(job.status)) return { ok: false, job };
       const now = clock.now();
-      await this.#commit({ ...job, status: "canceled", finishedAt: now, leaseExpiresAt: null }, "job.canceled");
+      await this.#commit(
+        { ...job, status: "canceled", finishedAt: now, leaseExpiresAt: null },
+        { event: "job.canceled" },
+      );
       await this.ctx.storage.deleteAlarm();
       return { ok: true, job: this.#job as JobRecord };
     });
@@ -113,7 +117,7 @@ export class JobTracker extends DurableObject<Env> {
       };
       await this.#commit(
         { ...job, status: "failed", error, finishedAt: clock.now(), leaseExpiresAt: null },
-        "job.failed",
+        { event: "job.failed" },
       );
       await this.ctx.storage.deleteAlarm();
     });
@@ -251,7 +255,7 @@ export class JobTracker extends DurableObject<Env> {
           finishedAt: now,
           leaseExpiresAt: null,
         },
-        "job.succeeded",
+        { event: "job.succeeded" },
       );
       await this.ctx.storage.deleteAlarm();
       return;
@@ -271,7 +275,7 @@ export class JobTracker extends DurableObject<Env> {
     }
     await this.#commit(
       { ...job, status: "failed", error: outcome.error, finishedAt: now, leaseExpiresAt: null },
-      "job.failed",
+      { event: "job.failed" },
     );
     await this.ctx.storage.deleteAlarm();
   }
@@ -284,16 +288,26 @@ export class JobTracker extends DurableObject<Env> {
 
   /**
    * Writes the next state of the job over the version this tracker holds, with
-   * the callback event it causes in the same transaction, then sends the event.
+   * the callback event it causes in the same transaction, then tells watchers
+   * and sends the event. With `admit`, the change to running also has to win
+   * one of the tenant's running slots: false when it did not (nothing changed).
    */
-  async #commit(next: Omit<JobRecord, "version" | "updatedAt">, event?: CallbackEventType): Promise<void> {
+  async #commit(
+    next: Omit<JobRecord, "version" | "updatedAt">,
+    options: { event?: CallbackEventType; admit?: boolean } = {},
+  ): Promise<boolean> {
     const current = this.#job as JobRecord;
     if (current.status !== next.status && !canTransition(current.status, next.status)) {
       throw new Error(`illegal transition ${current.status} → ${next.status} for ${current.id}`);
     }
     const now = clock.now();
     const job: JobRecord = { ...next, version: current.version + 1, updatedAt: now };
-    const statements = [updateJob(this.env.DB, job, current.version)];
+    const statements = [
+      options.admit
+        ? startJob(this.env.DB, job, current.version, limits.defaultMaxRunningJobs)
+        : updateJob(this.env.DB, job, current.version),
+    ];
+    const { event } = options;
     const outbox =
       event && wantsEvent(job, event)
         ? buildEvent(job.tenantId, job.callbackUrl as string, event, await this.#view(job), now)
@@ -301,6 +315,7 @@ export class JobTracker extends DurableObject<Env> {
     if (outbox) statements.push(insertWebhookEvent(this.env.DB, outbox));
     const [update] = await this.env.DB.batch(statements);
     if (update?.meta.changes !== 1) {
+      if (options.admit) return false;
       // Only this tracker writes a job after it is created, so this means the row was deleted.
       this.#job = null;
       throw new Error(`job ${current.id} changed outside its tracker`);
@@ -308,6 +323,30 @@ export class JobTracker extends DurableObject<Env> {
     this.#job = job;
     await this.#broadcast(current, job);
     if (outbox) await sendEvent(this.env, outbox.id);
+    if (current.status === "running" && job.status !== "running") await this.#handOffSlot(job.tenantId);
+    return true;
+  }
+
+  /**
+   * No running slot for this job now: it waits (parked) in id order. If a
+   * slot is free after all (an older parked job's hand-off was lost), the
+   * oldest parked job gets it, so waiting never depends on one message.
+   */
+  async #waitForSlot(job: JobRecord, now: number): Promise<void> {
+    await parkJob(this.env.DB, job.id, now).run();
+    await this.#handOffSlot(job.tenantId);
+  }
+
+  /** A running slot of the tenant came free: the oldest parked job takes it. */
+  async #handOffSlot(tenantId: string): Promise<void> {
+    const next = await wakeOldestParked(this.env.DB, tenantId, limits.defaultMaxRunningJobs, clock.now());
+    if (!next) return;
+    try {
+      await enqueueJob(this.env, next, 0);
+    } catch (error) {
+      // The woken job is queued in D1; the sweep re-enqueues it.
+      console.error("hand-off enqueue failed; the sweep will start the job", { jobId: next, error: String(error) });
+    }
   }
 
   /** Sends the new state to every watcher; after a terminal status, ends their watch. */

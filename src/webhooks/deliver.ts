@@ -93,6 +93,15 @@ async function record(env: Env, event: WebhookEventRecord, message: CallbackMess
   ];
   if (status) statements.push(settleEvent(env.DB, event.id, status, nextAttemptAt, now));
   await env.DB.batch(statements);
+  if (verdict.kind !== "delivered") {
+    console.warn("callback attempt failed", {
+      eventId: event.id,
+      jobId: event.jobId,
+      httpStatus: result.httpStatus,
+      error: result.error,
+      next: verdict.kind,
+    });
+  }
   if (retry) {
     await env.CALLBACKS.send(
       { event_id: event.id, attempt: scheduledAttempt + 1 },

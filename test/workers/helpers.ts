@@ -87,3 +87,19 @@ function expectErrorShape(body: { error?: { code?: unknown; message?: unknown } 
     throw new Error(`not the contract's error shape: ${JSON.stringify(body)}`);
   }
 }
+
+export const ADMIN = { authorization: "Bearer test-admin-token" };
+
+/** Admin: sets a tenant's limits. */
+export async function setTenantLimits(
+  tenant: TestTenant,
+  limits: { submit_per_minute?: number | null; read_per_minute?: number | null; max_running_jobs?: number | null },
+) {
+  const res = await call(`/v1/tenants/${tenant.tenantId}`, {
+    method: "PATCH",
+    headers: { ...ADMIN, "content-type": "application/json" },
+    body: JSON.stringify(limits),
+  });
+  if (res.status !== 200) throw new Error(`setting limits answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}

@@ -18,6 +18,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
   const key = token ? await authenticateApiKey(c.env.DB, token) : null;
   if (!key) throw unauthorized();
   c.set("tenantId", key.tenantId);
+  c.set("apiKey", key);
   await next();
 });
 

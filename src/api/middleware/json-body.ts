@@ -30,6 +30,9 @@ export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
   } catch {
     throw new DomainError(400, "invalid_json", "The request body is not valid JSON.");
   }
+  if (depthOf(parsed) > limits.maxJsonDepth) {
+    throw new DomainError(400, "validation_failed", `The JSON is nested deeper than ${limits.maxJsonDepth} levels.`);
+  }
   c.set("rawBody", text);
   c.req.bodyCache.json = Promise.resolve(parsed);
   await next();
@@ -43,4 +46,18 @@ async function readText(request: Request): Promise<string> {
   } catch {
     throw new DomainError(400, "invalid_json", "The request body is not valid UTF-8.");
   }
+}
+
+/** Nesting depth, walked without recursion so a hostile body cannot exhaust the stack here either. */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (node === null || typeof node !== "object") continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > limits.maxJsonDepth) return deepest;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }

@@ -1,0 +1,29 @@
+import type { Env } from "../env";
+import { limits } from "../limits";
+import { deleteObject } from "../store/blobs";
+import { deleteIdempotencyKeysBefore } from "../store/idempotency";
+import { deleteFinishedJobs, listFinishedBefore } from "../store/jobs";
+
+export function retentionMs(env: Env): number {
+  const days = Number(env.RETENTION_DAYS);
+  return (Number.isFinite(days) && days > 0 ? days : limits.defaultRetentionDays) * 86_400_000;
+}
+
+/**
+ * Deletes what has outlived its use: finished jobs older than the retention
+ * period with their R2 objects and delivery logs, and idempotency keys past
+ * their 24 h window. R2 goes first, so a failure leaves rows that point at
+ * nothing rather than objects nothing points at.
+ */
+export async function purgeExpired(env: Env, now: number, keepMs: number): Promise<{ jobs: number; keys: number }> {
+  const expired = await listFinishedBefore(env.DB, now - keepMs, limits.retentionBatch);
+  const objects = expired.flatMap((job) => [job.inputKey, job.resultKey]).filter((key) => key !== null);
+  await Promise.all(objects.map((key) => deleteObject(env.BLOBS, key)));
+  if (expired.length > 0)
+    await deleteFinishedJobs(
+      env.DB,
+      expired.map((job) => job.id),
+    );
+  const keys = await deleteIdempotencyKeysBefore(env.DB, now - limits.idempotencyWindowMs);
+  return { jobs: expired.length, keys };
+}

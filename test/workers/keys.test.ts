@@ -1,0 +1,72 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { app } from "../../src/api/app";
+import { ADMIN, authed, call, createTenant, errorOf, submit } from "./helpers";
+
+describe("key management (admin)", () => {
+  it("lists keys without ever showing a key or its hash", async () => {
+    const tenant = await createTenant("listed");
+    const res = await call(`/v1/keys?tenant_id=${tenant.tenantId}`, { headers: ADMIN });
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    const { keys } = JSON.parse(body) as { keys: { name: string; tenant_id: string; revoked_at: string | null }[] };
+    expect(keys).toMatchObject([{ name: "listed", tenant_id: tenant.tenantId, revoked_at: null }]);
+    expect(body).not.toContain(tenant.apiKey);
+    expect(body).not.toContain("key_hash");
+    const row = await env.DB.prepare("SELECT key_hash FROM api_keys WHERE tenant_id = ?")
+      .bind(tenant.tenantId)
+      .first<{ key_hash: string }>();
+    expect(body).not.toContain(row?.key_hash);
+  });
+
+  it("revokes a key, which answers 401 from the next request on", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 60 });
+    const { keys } = (await (await call(`/v1/keys?tenant_id=${tenant.tenantId}`, { headers: ADMIN })).json()) as {
+      keys: { id: string }[];
+    };
+    const revoked = await call(`/v1/keys/${keys[0]?.id}`, { method: "DELETE", headers: ADMIN });
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as { revoked_at: string | null }).revoked_at).not.toBeNull();
+    expect(await errorOf(await authed(tenant, `/v1/jobs/${job.id}`))).toMatchObject({
+      status: 401,
+      code: "unauthorized",
+    });
+    expect(await errorOf(await call("/v1/keys/key_nope", { method: "DELETE", headers: ADMIN }))).toMatchObject({
+      status: 404,
+    });
+  });
+
+  it("answers 401 to a wrong admin token and 503 while ADMIN_TOKEN is unset", async () => {
+    expect(
+      await errorOf(await call("/v1/keys", { headers: { authorization: "Bearer test-admin-tokeN" } })),
+    ).toMatchObject({
+      status: 401,
+    });
+    expect(await errorOf(await call("/v1/keys"))).toMatchObject({ status: 401 });
+    const unset = await app.fetch(new Request("http://edgejobs.test/v1/keys", { headers: ADMIN }), {
+      ...env,
+      ADMIN_TOKEN: undefined,
+    });
+    expect(await errorOf(unset)).toMatchObject({ status: 503, code: "admin_disabled" });
+    const empty = await app.fetch(
+      new Request("http://edgejobs.test/v1/keys", { headers: { authorization: "Bearer " } }),
+      {
+        ...env,
+        ADMIN_TOKEN: "",
+      },
+    );
+    expect(await errorOf(empty)).toMatchObject({ status: 503 });
+  });
+
+  it("does not let an API key do admin work", async () => {
+    const tenant = await createTenant();
+    expect(await errorOf(await authed(tenant, "/v1/keys"))).toMatchObject({ status: 401 });
+    const patch = await authed(tenant, `/v1/tenants/${tenant.tenantId}`, {
+      method: "PATCH",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ max_running_jobs: 1000 }),
+    });
+    expect(await errorOf(patch)).toMatchObject({ status: 401 });
+  });
+});
