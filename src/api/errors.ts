@@ -30,7 +30,22 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof HTTPException && error.status < 500) {
     return errorResponse(error.status, httpCodes[error.status] ?? "bad_request", error.message || "Bad request.");
   }
+  if (isStorageOutage(error)) {
+    console.error("storage unavailable", { method: c.req.method, path: c.req.path, error: String(error) });
+    const response = errorResponse(503, "service_unavailable", "Storage is unavailable; retry shortly.");
+    response.headers.set("retry-after", "5");
+    return response;
+  }
   // Never echo internals or request data: a 500 is a bug and is logged as one.
   console.error("unhandled error", { method: c.req.method, path: c.req.path, error: String(error) });
   return errorResponse(500, "internal_error", "Something went wrong on our side.");
 };
+
+/**
+ * D1 reports an outage as an error whose message starts with D1_ (e.g.
+ * "D1_ERROR: Network connection lost."); such a failure is not a bug here,
+ * so the client is told to retry (with its Idempotency-Key) instead.
+ */
+function isStorageOutage(error: Error): boolean {
+  return /^D1_|Network connection lost/.test(error.message);
+}
