@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { deliveriesApi } from "./deliveries";
+import { docsPage } from "./docs";
 import { errorResponse, onError } from "./errors";
 import { eventsApi } from "./events";
 import { jobTypesApi } from "./job-types";
@@ -32,6 +33,8 @@ app.route("/v1/jobs", deliveriesApi);
 app.route("/v1/jobs", eventsApi);
 app.route("/v1/webhook-secret", webhookSecretApi);
 app.route("/v1/job-types", jobTypesApi);
+
+app.get("/docs", (c) => c.html(docsPage));
 
 app.doc31("/openapi.json", {
   openapi: "3.1.0",

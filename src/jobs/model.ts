@@ -82,3 +82,15 @@ export function wantsEvent(job: JobRecord, type: CallbackEventType): boolean {
   if (job.callbackUrl === null) return false;
   return (job.callbackEvents ?? defaultCallbackEvents).includes(type);
 }
+
+/** A submit body, already checked for shape and ranges by the API schema. */
+export interface SubmitJobRequest {
+  type: string;
+  input?: unknown;
+  callback_url?: string | null;
+  callback_events?: CallbackEventType[] | null;
+  delay_seconds?: number;
+  max_attempts?: number;
+  timeout_seconds?: number;
+  metadata?: Record<string, unknown> | null;
+}

@@ -14,19 +14,9 @@ import { findTenantJobs, insertJob } from "../store/jobs";
 import { enqueueJob } from "../tracker/enqueue";
 import { checkCallbackUrl } from "../webhooks/url-guard";
 import { DomainError, type ErrorDetail } from "./errors";
-import type { CallbackEventType, JobRecord } from "./model";
+import type { JobRecord, SubmitJobRequest } from "./model";
 
-/** A submit body, already checked for shape and ranges by the API schema. */
-export interface SubmitJobRequest {
-  type: string;
-  input?: unknown;
-  callback_url?: string | null;
-  callback_events?: CallbackEventType[] | null;
-  delay_seconds?: number;
-  max_attempts?: number;
-  timeout_seconds?: number;
-  metadata?: Record<string, unknown> | null;
-}
+export type { SubmitJobRequest };
 
 export interface Idempotency {
   scope: IdempotencyScope;

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// `npm run deploy`: makes sure every resource wrangler.toml names exists on
+// the Cloudflare account (creating what is missing), applies the D1
+// migrations, sets ADMIN_TOKEN if it is not set (printing it once), and
+// deploys. Safe to run again: each step checks before it acts.
+// `node scripts/deploy.mjs --plan` prints the steps without any network.
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { experimental_patchConfig, unstable_readConfig } from "wrangler";
+
+const CONFIG = "wrangler.toml";
+const PLACEHOLDER_DATABASE_ID = "00000000-0000-0000-0000-000000000000";
+
+/** Every resource the Worker needs, read from wrangler.toml. */
+export function resourcesOf(config) {
+  const queues = new Set();
+  for (const p of config.queues.producers ?? []) queues.add(p.queue);
+  for (const c of config.queues.consumers ?? []) {
+    queues.add(c.queue);
+    if (c.dead_letter_queue) queues.add(c.dead_letter_queue);
+  }
+  return {
+    queues: [...queues],
+    databases: config.d1_databases.map((d) => ({ name: d.database_name, id: d.database_id, binding: d.binding })),
+    buckets: config.r2_buckets.map((b) => b.bucket_name),
+    secrets: ["ADMIN_TOKEN"],
+  };
+}
+
+const wrangler = (...args) => execFileSync("wrangler", args, { encoding: "utf8", stdio: ["pipe", "pipe", "inherit"] });
+
+function main() {
+  const config = unstable_readConfig({ config: CONFIG });
+  const resources = resourcesOf(config);
+  if (process.argv.includes("--plan")) {
+    console.log(JSON.stringify(resources, null, 2));
+    return;
+  }
+  const queues = wrangler("queues", "list");
+  for (const name of resources.queues) {
+    if (!queues.includes(name)) wrangler("queues", "create", name);
+  }
+  const databases = JSON.parse(wrangler("d1", "list", "--json"));
+  for (const db of resources.databases) {
+    let found = databases.find((d) => d.name === db.name);
+    if (!found) {
+      wrangler("d1", "create", db.name);
+      found = JSON.parse(wrangler("d1", "list", "--json")).find((d) => d.name === db.name);
+    }
+    if (db.id === PLACEHOLDER_DATABASE_ID || db.id !== found.uuid) {
+      experimental_patchConfig(CONFIG, { d1_databases: [{ binding: db.binding, database_id: found.uuid }] }, true);
+      console.log(`wrangler.toml: ${db.binding} → database_id ${found.uuid} (commit this)`);
+    }
+    wrangler("d1", "migrations", "apply", db.binding, "--remote");
+  }
+  const buckets = wrangler("r2", "bucket", "list");
+  for (const name of resources.buckets) {
+    if (!buckets.includes(name)) wrangler("r2", "bucket", "create", name);
+  }
+  const secrets = JSON.parse(wrangler("secret", "list", "--format", "json")).map((s) => s.name);
+  if (!secrets.includes("ADMIN_TOKEN")) {
+    const token = randomBytes(32).toString("base64url");
+    execFileSync("wrangler", ["secret", "put", "ADMIN_TOKEN"], { input: token, stdio: ["pipe", "ignore", "inherit"] });
+    console.log(`\nADMIN_TOKEN was not set; it is now (shown this once, store it safely):\n\n  ${token}\n`);
+  }
+  execFileSync("wrangler", ["deploy"], { stdio: "inherit" });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();

@@ -1,0 +1,25 @@
+/**
+ * The interactive API reference, rendered in the browser by Scalar from
+ * /openapi.json. The bundle is served from this Worker's own assets and the
+ * default web fonts are off, so the page works with no CDN and no internet.
+ */
+export const docsPage = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>edgejobs API reference</title>
+  </head>
+  <body>
+    <div id="reference"></div>
+    <script src="/vendor/scalar-api-reference.js"></script>
+    <script>
+      Scalar.createApiReference("#reference", {
+        url: "/openapi.json",
+        withDefaultFonts: false,
+        hideClientButton: true,
+        telemetry: false,
+      });
+    </script>
+  </body>
+</html>`;

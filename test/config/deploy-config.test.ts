@@ -1,0 +1,54 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
+// @ts-expect-error: a plain ES module script without type declarations
+import { resourcesOf } from "../../scripts/deploy.mjs";
+
+const config = unstable_readConfig({ config: "wrangler.toml" });
+
+describe("wrangler.toml, as npm run deploy reads it", () => {
+  it("names every resource the deploy script creates", () => {
+    expect(resourcesOf(config)).toEqual({
+      queues: ["edgejobs-jobs", "edgejobs-callbacks", "edgejobs-jobs-dlq", "edgejobs-callbacks-dlq"],
+      databases: [{ name: "edgejobs", id: expect.any(String), binding: "DB" }],
+      buckets: ["edgejobs-blobs"],
+      secrets: ["ADMIN_TOKEN"],
+    });
+  });
+
+  it("sets every queue consumer setting explicitly, with a dead-letter queue for each main queue", () => {
+    for (const consumer of config.queues.consumers ?? []) {
+      for (const setting of ["max_batch_size", "max_batch_timeout", "max_retries", "retry_delay", "max_concurrency"]) {
+        expect(consumer, `${consumer.queue}.${setting}`).toHaveProperty(setting);
+      }
+      if (!consumer.queue.endsWith("-dlq")) expect(consumer.dead_letter_queue).toBe(`${consumer.queue}-dlq`);
+    }
+  });
+
+  it("never ships the development settings", () => {
+    expect(config.vars).not.toHaveProperty("ADMIN_TOKEN");
+    expect(config.vars.ALLOW_LOCAL_CALLBACKS).toBe("false");
+    expect(config.vars).not.toHaveProperty("WEBHOOK_RETRY_SCHEDULE");
+    expect(config.vars).not.toHaveProperty("RETRY_BASE_DELAY_SECONDS");
+  });
+
+  it("declares a migration for, and exports, every Durable Object class", () => {
+    const migrated = config.migrations.flatMap((m: { new_sqlite_classes?: string[] }) => m.new_sqlite_classes ?? []);
+    const index = readFileSync("src/index.ts", "utf8");
+    for (const binding of config.durable_objects.bindings) {
+      expect(migrated).toContain(binding.class_name);
+      expect(index).toContain(`export { ${binding.class_name} }`);
+    }
+  });
+});
+
+describe("examples/receiver-python", () => {
+  it("is valid Python", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const run = spawnSync("python3", ["-m", "py_compile", "examples/receiver-python/receiver.py"], {
+      encoding: "utf8",
+    });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+  });
+});

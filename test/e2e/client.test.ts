@@ -1,0 +1,86 @@
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EdgejobsClient, EdgejobsError, verifyWebhook, WebhookVerificationError } from "../../src/client";
+import { startReceiver } from "../support/receiver";
+import { base, createTenant, type Tenant } from "./client";
+
+let tenant: Tenant;
+let client: EdgejobsClient;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+
+beforeAll(async () => {
+  tenant = await createTenant("client");
+  client = new EdgejobsClient({ baseUrl: base, apiKey: tenant.apiKey });
+  receiver = await startReceiver();
+});
+afterAll(() => receiver.close());
+
+describe("the TypeScript client against npm run dev", () => {
+  it("submits, waits, reads the result and lists pages", async () => {
+    const job = await client.submit({ type: "echo", input: { n: 1 } }, { idempotencyKey: "client-1" });
+    const again = await client.submit({ type: "echo", input: { n: 1 } }, { idempotencyKey: "client-1" });
+    expect(again.id).toBe(job.id);
+    const done = await client.wait(job.id, { timeout: 20_000 });
+    expect(done.status).toBe("succeeded");
+    expect(await client.result(job.id)).toEqual({ n: 1 });
+    const batch = await client.submitBatch([
+      { type: "echo", input: 2 },
+      { type: "echo", input: 3 },
+    ]);
+    expect(batch).toHaveLength(2);
+    const pages: string[][] = [];
+    for await (const page of client.list({ type: "echo", limit: 2 })) pages.push(page.map((j) => j.id));
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    expect(pages.flat()).toEqual(expect.arrayContaining([job.id, ...batch.map((j) => j.id)]));
+  });
+
+  it("watches a job over SSE until it finishes", async () => {
+    const job = await client.submit({ type: "sleep", input: { seconds: 0.6, steps: 3 } });
+    const seen: string[] = [];
+    for await (const event of client.watch(job.id)) seen.push(`${event.event}:${event.data.status}`);
+    expect(seen[0]).toMatch(/^status:/);
+    expect(seen.filter((s) => s.startsWith("progress"))).toHaveLength(3);
+    expect(seen.at(-1)).toBe("status:succeeded");
+  });
+
+  it("cancels, and throws typed errors carrying the contract's code", async () => {
+    const job = await client.submit({ type: "echo", delay_seconds: 600 });
+    expect((await client.cancel(job.id)).status).toBe("canceled");
+    const conflict = await client.cancel(job.id).catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(EdgejobsError);
+    expect(conflict).toMatchObject({ status: 409, code: "job_finished" });
+    const invalid = await client.submit({ type: "sleep", input: { seconds: -1 } }).catch((e: unknown) => e);
+    expect(invalid).toMatchObject({ status: 400, code: "validation_failed", details: [{ path: "input.seconds" }] });
+    const missing = await client.get("job_01JD7Z3Q1X0000000000000000").catch((e: unknown) => e);
+    expect(missing).toMatchObject({ status: 404, code: "not_found" });
+  });
+
+  it("verifies real callbacks with verifyWebhook, and rejects forged ones", async () => {
+    const job = await client.submit({ type: "echo", input: "signed", callback_url: `${receiver.url}/client-hook` });
+    await client.wait(job.id);
+    let request = receiver.received.find((r) => r.path === "/client-hook");
+    for (let i = 0; !request && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      request = receiver.received.find((r) => r.path === "/client-hook");
+    }
+    const headers = Object.fromEntries(Object.entries(request?.headers ?? {}).map(([k, v]) => [k, String(v)]));
+    const event = await verifyWebhook<{ type: string; data: { result: unknown } }>(
+      tenant.webhookSecret,
+      request?.body ?? "",
+      headers,
+    );
+    expect(event).toMatchObject({ type: "job.succeeded", data: { result: "signed" } });
+    await expect(verifyWebhook(tenant.webhookSecret, `${request?.body} `, headers)).rejects.toBeInstanceOf(
+      WebhookVerificationError,
+    );
+    // What standardwebhooks signs, verifyWebhook accepts; a stale timestamp is refused.
+    const signed = new Webhook(tenant.webhookSecret).sign("evt_x", new Date(), "{}");
+    const fresh = {
+      "webhook-id": "evt_x",
+      "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+      "webhook-signature": signed,
+    };
+    expect(await verifyWebhook(tenant.webhookSecret, "{}", new Headers(fresh))).toEqual({});
+    await expect(verifyWebhook(tenant.webhookSecret, "{}", fresh, Date.now() + 600_000)).rejects.toThrow("timestamp");
+  });
+});

@@ -1,0 +1,65 @@
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { describe, expect, it } from "vitest";
+import { base } from "./client";
+
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, unknown>; parameters?: { name: string; in: string }[] }>
+  >;
+}
+
+const document = async () => (await (await fetch(`${base}/openapi.json`)).json()) as OpenApiDocument;
+
+// Every route of API.md, as OpenAPI names it.
+const contract: [string, string][] = [
+  ["post", "/v1/keys"],
+  ["post", "/v1/webhook-secret/rotate"],
+  ["post", "/v1/jobs"],
+  ["post", "/v1/jobs/batch"],
+  ["get", "/v1/jobs/{id}"],
+  ["get", "/v1/jobs"],
+  ["post", "/v1/jobs/{id}/cancel"],
+  ["get", "/v1/jobs/{id}/result"],
+  ["get", "/v1/jobs/{id}/events"],
+  ["get", "/v1/jobs/{id}/deliveries"],
+  ["post", "/v1/jobs/{id}/deliveries/{event_id}/redeliver"],
+  ["get", "/v1/job-types"],
+];
+
+describe("GET /openapi.json", () => {
+  it("is a valid OpenAPI 3.1 document", async () => {
+    const doc = await document();
+    expect(doc.openapi).toBe("3.1.0");
+    const result = await new Validator().validate(doc as unknown as Parameters<Validator["validate"]>[0]);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+  });
+
+  it("covers every route of the contract with its errors and headers", async () => {
+    const { paths } = await document();
+    for (const [method, path] of contract) {
+      const operation = paths[path]?.[method];
+      expect(operation, `${method.toUpperCase()} ${path}`).toBeDefined();
+      expect(
+        Object.keys(operation?.responses ?? {}).some((s) => s.startsWith("4")),
+        `${path} errors`,
+      ).toBe(true);
+    }
+    expect(Object.keys(paths["/v1/jobs"]?.post?.responses ?? {})).toEqual(
+      expect.arrayContaining(["202", "400", "401", "409", "413", "415", "429"]),
+    );
+    expect(paths["/v1/jobs"]?.post?.parameters?.map((p) => p.name)).toContain("idempotency-key");
+    expect(Object.keys(paths["/v1/jobs/{id}"]?.get?.responses ?? {})).toContain("304");
+  });
+
+  it("serves /docs that loads the reference from this service only", async () => {
+    const html = await (await fetch(`${base}/docs`)).text();
+    expect(html).toContain("/vendor/scalar-api-reference.js");
+    expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
+    const bundle = await fetch(`${base}/vendor/scalar-api-reference.js`);
+    expect(bundle.status).toBe(200);
+    await bundle.body?.cancel();
+  });
+});
