@@ -14,6 +14,8 @@ export interface Env {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** Worker secret; admin routes answer 503 while it is unset. */
   ADMIN_TOKEN?: string;
+  /** "true" only under `npm run bench`: counts billable operations (src/platform/metering.ts). */
+  METERING?: string;
   /** Days finished jobs are kept (default 30). */
   RETENTION_DAYS?: string;
   /** "true" only under `npm run dev` and tests: allows http:// and loopback callbacks. */

@@ -5,6 +5,7 @@ import { consumeDeadJobs } from "./jobs/dead-letters";
 import { purgeExpired, retentionMs } from "./jobs/retention";
 import { sweep } from "./jobs/sweep";
 import { clock } from "./platform/clock";
+import { countOperation, metered } from "./platform/metering";
 import { consumeCallbacks } from "./webhooks/deliver";
 
 export { RateLimiter } from "./tenants/rate-limiter";
@@ -19,14 +20,19 @@ const queues: Record<string, (batch: MessageBatch<never>, env: Env) => Promise<v
 };
 
 export default {
-  fetch: app.fetch,
+  fetch(request, env, ctx) {
+    countOperation("worker_requests");
+    return app.fetch(request, metered(env), ctx);
+  },
   async queue(batch, env) {
+    countOperation("worker_requests");
     const consume = queues[batch.queue];
     if (!consume) throw new Error(`no consumer for queue ${batch.queue}`);
-    await consume(batch as MessageBatch<never>, env);
+    await consume(batch as MessageBatch<never>, metered(env));
   },
   async scheduled(_controller, env) {
-    await sweep(env);
-    await purgeExpired(env, clock.now(), retentionMs(env));
+    countOperation("worker_requests");
+    await sweep(metered(env));
+    await purgeExpired(metered(env), clock.now(), retentionMs(env));
   },
 } satisfies ExportedHandler<Env, JobMessage | CallbackMessage>;

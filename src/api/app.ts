@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
+import { meteringOn, readMeter, resetMeter } from "../platform/metering";
 import { deliveriesApi } from "./deliveries";
 import { docsPage } from "./docs";
 import { errorResponse, onError } from "./errors";
@@ -7,7 +8,6 @@ import { eventsApi } from "./events";
 import { jobTypesApi } from "./job-types";
 import { jobsApi } from "./jobs";
 import { keysApi } from "./keys";
-import { accessLog } from "./middleware/access-log";
 import { requireApiKey } from "./middleware/auth";
 import { rateLimit } from "./middleware/rate-limit";
 import { tenantsApi } from "./tenants";
@@ -17,10 +17,17 @@ import { webhookSecretApi } from "./webhook-secret";
 export const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
 app.onError(onError);
-app.use(accessLog);
 app.notFound(() => errorResponse(404, "not_found", "No such route."));
 
 app.get("/healthz", (c) => c.json({ ok: true }));
+
+// The benchmark's operation counters; absent unless METERING is on.
+app.get("/__metrics", (c) => (meteringOn(c.env) ? c.json(readMeter()) : c.notFound()));
+app.post("/__metrics/reset", (c) => {
+  if (!meteringOn(c.env)) return c.notFound();
+  resetMeter();
+  return c.body(null, 204);
+});
 
 // Admin routes authenticate themselves; every other /v1 route needs an API key and is rate limited.
 app.route("/v1/keys", keysApi);

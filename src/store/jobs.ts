@@ -148,10 +148,16 @@ export function parkJob(db: D1Database, id: string, now: number): D1PreparedStat
 
 /**
  * Hands a free running slot of the tenant to its oldest parked job: unparks
- * it and returns its id for enqueueing; null when none waits or no slot is free.
+ * it and returns (RETURNING) its id for enqueueing; no row when none waits or
+ * no slot is free.
  */
-export async function wakeOldestParked(db: D1Database, tenantId: string, defaultMax: number, now: number) {
-  const row = await db
+export function wakeOldestParked(
+  db: D1Database,
+  tenantId: string,
+  defaultMax: number,
+  now: number,
+): D1PreparedStatement {
+  return db
     .prepare(
       `UPDATE jobs SET parked = 0, updated_at = ?1
        WHERE id = (SELECT id FROM jobs WHERE tenant_id = ?2 AND parked = 1 ORDER BY id LIMIT 1)
@@ -159,9 +165,7 @@ export async function wakeOldestParked(db: D1Database, tenantId: string, default
            < (SELECT COALESCE(max_running_jobs, ?3) FROM tenants WHERE id = ?2)
        RETURNING id`,
     )
-    .bind(now, tenantId, defaultMax)
-    .first<{ id: string }>();
-  return row?.id ?? null;
+    .bind(now, tenantId, defaultMax);
 }
 
 export async function findJob(db: D1Database, id: string): Promise<JobRecord | null> {

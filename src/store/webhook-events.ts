@@ -66,6 +66,39 @@ export async function findWebhookEvent(db: D1Database, id: string): Promise<Webh
   return row ? fromRow(row) : null;
 }
 
+export interface SigningSecrets {
+  current: string;
+  previous: string | null;
+  previousValidUntil: number | null;
+}
+
+/** An event with its tenant's signing secrets, in one read (the delivery hot path). */
+export async function findEventForDelivery(
+  db: D1Database,
+  id: string,
+): Promise<{ event: WebhookEventRecord; secrets: SigningSecrets } | null> {
+  const row = await db
+    .prepare(
+      `SELECT e.*, t.webhook_secret, t.previous_webhook_secret, t.previous_secret_valid_until
+       FROM webhook_events e JOIN tenants t ON t.id = e.tenant_id WHERE e.id = ?`,
+    )
+    .bind(id)
+    .first<
+      WebhookEventRow & {
+        webhook_secret: string;
+        previous_webhook_secret: string | null;
+        previous_secret_valid_until: number | null;
+      }
+    >();
+  if (!row) return null;
+  const secrets = {
+    current: row.webhook_secret,
+    previous: row.previous_webhook_secret,
+    previousValidUntil: row.previous_secret_valid_until,
+  };
+  return { event: fromRow(row), secrets };
+}
+
 /** The job's events, oldest first. */
 export async function listJobEvents(db: D1Database, jobId: string): Promise<WebhookEventRecord[]> {
   const { results } = await db

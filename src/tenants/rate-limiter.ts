@@ -4,7 +4,8 @@ import { clock } from "../platform/clock";
 
 export type RateBucket = "submit" | "read";
 
-export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
+/** Tokens granted (0 when none is left), and when the next one will be there. */
+export type RateGrant = { granted: number; retryAfterSeconds: number };
 
 /**
  * Token buckets for one API key (named by its id): each bucket holds up to a
@@ -14,16 +15,15 @@ export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number
 export class RateLimiter extends DurableObject<Env> {
   #buckets = new Map<RateBucket, { tokens: number; at: number }>();
 
-  take(bucket: RateBucket, perMinute: number): RateDecision {
+  /** Takes up to `want` whole tokens (a Worker isolate leases a few at a time to spend locally). */
+  take(bucket: RateBucket, perMinute: number, want: number): RateGrant {
     const now = clock.now();
     const refillPerMs = perMinute / 60_000;
     const state = this.#buckets.get(bucket) ?? { tokens: perMinute, at: now };
     const tokens = Math.min(perMinute, state.tokens + (now - state.at) * refillPerMs);
-    if (tokens >= 1) {
-      this.#buckets.set(bucket, { tokens: tokens - 1, at: now });
-      return { ok: true };
-    }
-    this.#buckets.set(bucket, { tokens, at: now });
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / refillPerMs / 1000)) };
+    const granted = Math.min(want, Math.floor(tokens));
+    this.#buckets.set(bucket, { tokens: tokens - granted, at: now });
+    const retryAfterSeconds = Math.max(1, Math.ceil((1 - (tokens - granted)) / refillPerMs / 1000));
+    return { granted, retryAfterSeconds };
   }
 }

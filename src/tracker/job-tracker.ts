@@ -8,6 +8,7 @@ import { canTransition } from "../jobs/transitions";
 import { readInput, toJobView } from "../jobs/view";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
+import { countOperation, metered } from "../platform/metering";
 import { findJob, parkJob, startJob, touchJob, updateJob, wakeOldestParked } from "../store/jobs";
 import { insertWebhookEvent } from "../store/webhook-events";
 import { buildEvent } from "../webhooks/events";
@@ -35,6 +36,10 @@ const EARLY_TOLERANCE_MS = 2_000;
  * delays beyond what a queue can hold, and re-enqueueing a lost message.
  */
 export class JobTracker extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, metered(env));
+  }
+
   #job: JobRecord | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   /** The job's input as shown in views; it never changes, so it is read (perhaps from R2) once. */
@@ -64,7 +69,7 @@ export class JobTracker extends DurableObject<Env> {
         await this.#waitForSlot(current, now);
         return { kind: "skip", reason: "throttled" };
       }
-      await this.ctx.storage.setAlarm(leaseExpiresAt);
+      await this.#setAlarm(leaseExpiresAt);
       return { kind: "run", job: this.#job as JobRecord, attempt };
     });
   }
@@ -101,7 +106,7 @@ export class JobTracker extends DurableObject<Env> {
         { ...job, status: "canceled", finishedAt: now, leaseExpiresAt: null },
         { event: "job.canceled" },
       );
-      await this.ctx.storage.deleteAlarm();
+      await this.#deleteAlarm();
       return { ok: true, job: this.#job as JobRecord };
     });
   }
@@ -119,7 +124,7 @@ export class JobTracker extends DurableObject<Env> {
         { ...job, status: "failed", error, finishedAt: clock.now(), leaseExpiresAt: null },
         { event: "job.failed" },
       );
-      await this.ctx.storage.deleteAlarm();
+      await this.#deleteAlarm();
     });
   }
 
@@ -208,13 +213,13 @@ export class JobTracker extends DurableObject<Env> {
     if (isTerminal(job.status)) return;
     if (job.status === "running") {
       if ((job.leaseExpiresAt ?? 0) <= now) await this.#loseAttempt(job, now);
-      else await this.ctx.storage.setAlarm(job.leaseExpiresAt as number);
+      else await this.#setAlarm(job.leaseExpiresAt as number);
       return;
     }
     const lostAfter = job.runAt + limits.enqueueGraceSeconds * 1000;
     if (now >= lostAfter) {
       // Its message should have started it by now: it was lost (local restart, failed send).
-      await this.ctx.storage.setAlarm(now + limits.enqueueGraceSeconds * 1000);
+      await this.#setAlarm(now + limits.enqueueGraceSeconds * 1000);
       await touchJob(this.env.DB, job.id, job.version, now).run();
       await enqueueJob(this.env, job.id, 0);
     } else {
@@ -229,11 +234,11 @@ export class JobTracker extends DurableObject<Env> {
   async #armForRunAt(job: JobRecord, now: number): Promise<void> {
     const waitMs = job.runAt - now;
     if (waitMs > limits.maxQueueDelaySeconds * 1000) {
-      await this.ctx.storage.setAlarm(job.runAt - limits.maxQueueDelaySeconds * 1000);
+      await this.#setAlarm(job.runAt - limits.maxQueueDelaySeconds * 1000);
       return;
     }
     // The alarm first: if the send fails, the alarm still finds the job.
-    await this.ctx.storage.setAlarm(job.runAt + limits.enqueueGraceSeconds * 1000);
+    await this.#setAlarm(job.runAt + limits.enqueueGraceSeconds * 1000);
     await enqueueJob(this.env, job.id, Math.max(0, Math.ceil(waitMs / 1000)));
   }
 
@@ -257,7 +262,7 @@ export class JobTracker extends DurableObject<Env> {
         },
         { event: "job.succeeded" },
       );
-      await this.ctx.storage.deleteAlarm();
+      await this.#deleteAlarm();
       return;
     }
     if (outcome.retryable && job.attempts < job.maxAttempts) {
@@ -277,7 +282,7 @@ export class JobTracker extends DurableObject<Env> {
       { ...job, status: "failed", error: outcome.error, finishedAt: now, leaseExpiresAt: null },
       { event: "job.failed" },
     );
-    await this.ctx.storage.deleteAlarm();
+    await this.#deleteAlarm();
   }
 
   #retryBaseDelay(job: JobRecord): number {
@@ -313,7 +318,11 @@ export class JobTracker extends DurableObject<Env> {
         ? buildEvent(job.tenantId, job.callbackUrl as string, event, await this.#view(job), now)
         : null;
     if (outbox) statements.push(insertWebhookEvent(this.env.DB, outbox));
-    const [update] = await this.env.DB.batch(statements);
+    // Leaving running frees a slot of the tenant: its oldest parked job takes it, in the same round trip.
+    const freesSlot = current.status === "running" && job.status !== "running";
+    if (freesSlot) statements.push(wakeOldestParked(this.env.DB, job.tenantId, limits.defaultMaxRunningJobs, now));
+    const results = await this.env.DB.batch<{ id: string }>(statements);
+    const update = results[0];
     if (update?.meta.changes !== 1) {
       if (options.admit) return false;
       // Only this tracker writes a job after it is created, so this means the row was deleted.
@@ -323,7 +332,7 @@ export class JobTracker extends DurableObject<Env> {
     this.#job = job;
     await this.#broadcast(current, job);
     if (outbox) await sendEvent(this.env, outbox.id);
-    if (current.status === "running" && job.status !== "running") await this.#handOffSlot(job.tenantId);
+    if (freesSlot) await this.#startWoken(results.at(-1)?.results[0]?.id);
     return true;
   }
 
@@ -334,12 +343,14 @@ export class JobTracker extends DurableObject<Env> {
    */
   async #waitForSlot(job: JobRecord, now: number): Promise<void> {
     await parkJob(this.env.DB, job.id, now).run();
-    await this.#handOffSlot(job.tenantId);
+    const woken = await wakeOldestParked(this.env.DB, job.tenantId, limits.defaultMaxRunningJobs, now).first<{
+      id: string;
+    }>();
+    await this.#startWoken(woken?.id);
   }
 
-  /** A running slot of the tenant came free: the oldest parked job takes it. */
-  async #handOffSlot(tenantId: string): Promise<void> {
-    const next = await wakeOldestParked(this.env.DB, tenantId, limits.defaultMaxRunningJobs, clock.now());
+  /** Enqueues a job that was just handed a running slot. */
+  async #startWoken(next: string | undefined): Promise<void> {
     if (!next) return;
     try {
       await enqueueJob(this.env, next, 0);
@@ -370,6 +381,17 @@ export class JobTracker extends DurableObject<Env> {
   async #view(job: JobRecord): Promise<JobView> {
     if (this.#input?.jobId !== job.id) this.#input = { jobId: job.id, value: await readInput(this.env.BLOBS, job) };
     return toJobView(job, this.#input.value);
+  }
+
+  // An alarm is a write to the object's storage, billed as one.
+  #setAlarm(at: number): Promise<void> {
+    countOperation("do_storage_writes");
+    return this.ctx.storage.setAlarm(at);
+  }
+
+  #deleteAlarm(): Promise<void> {
+    countOperation("do_storage_writes");
+    return this.ctx.storage.deleteAlarm();
   }
 
   async #load(): Promise<JobRecord | null> {

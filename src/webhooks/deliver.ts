@@ -2,12 +2,12 @@ import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { settleEach } from "../platform/queue-messages";
-import { findTenant, type Tenant } from "../store/tenants";
 import {
   claimAttempt,
   type EventStatus,
-  findWebhookEvent,
+  findEventForDelivery,
   insertDelivery,
+  type SigningSecrets,
   settleEvent,
   type WebhookEventRecord,
 } from "../store/webhook-events";
@@ -33,8 +33,9 @@ export function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env)
  * scheduled one that failed queues the next, signed afresh when it runs.
  */
 export async function deliver(env: Env, message: CallbackMessage): Promise<void> {
-  const event = await findWebhookEvent(env.DB, message.event_id);
-  if (!event) return;
+  const found = await findEventForDelivery(env.DB, message.event_id);
+  if (!found) return;
+  const { event, secrets } = found;
   const manual = message.attempt === undefined;
   if (!manual && event.status !== "pending") return;
   const settings = webhookSettings(env);
@@ -46,16 +47,14 @@ export async function deliver(env: Env, message: CallbackMessage): Promise<void>
   try {
     const now = clock.now();
     if (!manual && !(await claimAttempt(env.DB, event.id, message.attempt as number, now + leaseMs * 2, now))) return;
-    const tenant = await findTenant(env.DB, event.tenantId);
-    if (!tenant) throw new Error(`tenant ${event.tenantId} of event ${event.id} is missing`);
-    const result = await attempt(env, tenant, event);
+    const result = await attempt(env, secrets, event);
     await record(env, event, message, result);
   } finally {
     await gate.release(ticket);
   }
 }
 
-async function attempt(env: Env, tenant: Tenant, event: WebhookEventRecord): Promise<PostResult> {
+async function attempt(env: Env, secrets: SigningSecrets, event: WebhookEventRecord): Promise<PostResult> {
   const settings = webhookSettings(env);
   // Checked again before every attempt: the rules may have tightened since submit.
   const verdict = checkCallbackUrl(event.callbackUrl, { allowLocal: settings.allowLocal });
@@ -64,7 +63,7 @@ async function attempt(env: Env, tenant: Tenant, event: WebhookEventRecord): Pro
     return { httpStatus: null, error, durationMs: 0, responseBody: null, retryAfter: null };
   }
   const now = clock.now();
-  const headers = await webhookHeaders(signingSecrets(tenant, now), event.id, Math.floor(now / 1000), event.payload);
+  const headers = await webhookHeaders(signingSecrets(secrets, now), event.id, Math.floor(now / 1000), event.payload);
   return postCallback(verdict.url, headers, event.payload, settings.timeoutMs);
 }
 
@@ -133,7 +132,7 @@ function originOf(url: string): string {
 }
 
 /** The current secret, plus the previous one during the 24 h after a rotation. */
-function signingSecrets(tenant: Tenant, now: number): string[] {
-  const previousValid = tenant.previousWebhookSecret !== null && (tenant.previousSecretValidUntil ?? 0) > now;
-  return previousValid ? [tenant.webhookSecret, tenant.previousWebhookSecret as string] : [tenant.webhookSecret];
+function signingSecrets(secrets: SigningSecrets, now: number): string[] {
+  const previousValid = secrets.previous !== null && (secrets.previousValidUntil ?? 0) > now;
+  return previousValid ? [secrets.current, secrets.previous as string] : [secrets.current];
 }

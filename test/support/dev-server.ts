@@ -6,6 +6,8 @@ import { join } from "node:path";
 
 export interface DevServer {
   url: string;
+  /** The process group leader: `npm`, whose tree holds wrangler and workerd. */
+  pid: number;
   /** The state directory, to start another server on the same state after this one dies. */
   state: string;
   /** Stops the server; `crash` kills it without letting it finish anything. */
@@ -17,6 +19,8 @@ export interface DevServerOptions {
   /** Reuse a state directory (and port) from an earlier server. */
   state?: string;
   port?: number;
+  /** More arguments for `wrangler dev`. */
+  args?: string[];
 }
 
 export async function freePort(): Promise<number> {
@@ -37,11 +41,15 @@ export async function freePort(): Promise<number> {
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const port = options.port ?? (await freePort());
   const state = options.state ?? mkdtempSync(join(tmpdir(), "edgejobs-dev-"));
-  const child: ChildProcess = spawn("npm", ["run", "dev", "--", "--port", String(port), "--persist-to", state], {
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...options.env },
-  });
+  const child: ChildProcess = spawn(
+    "npm",
+    ["run", "dev", "--", "--port", String(port), "--persist-to", state, ...(options.args ?? [])],
+    {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...options.env },
+    },
+  );
   let output = "";
   child.stdout?.on("data", (chunk) => {
     output += chunk;
@@ -64,6 +72,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   return {
     url,
     state,
+    pid: child.pid as number,
     stop: async (how = "graceful") => {
       if (child.exitCode !== null || child.pid === undefined) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
