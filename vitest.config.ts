@@ -25,6 +25,8 @@ export default defineConfig({
                 // schedule's arithmetic is unit-tested.
                 WEBHOOK_RETRY_SCHEDULE: "0,1,1,1",
                 WEBHOOK_TIMEOUT_MS: "1500",
+                // Below the local queue's batch of 10, so the per-origin bound shows.
+                WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: "4",
               },
             },
           })),

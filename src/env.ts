@@ -26,6 +26,8 @@ export interface Env {
   WEBHOOK_RETRY_SCHEDULE?: string;
   /** Test-only: the callback request timeout in ms (default 15 000). */
   WEBHOOK_TIMEOUT_MS?: string;
+  /** Test-only: callback requests in flight per origin (default 32). */
+  WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN?: string;
 }
 
 /** What travels on the jobs queue: only the id; the tracker holds everything else. */

@@ -52,10 +52,14 @@ export const limits = {
   webhookRetryJitter: 0.2,
   /** Bytes of a receiver's answer that are read and logged; the rest is never downloaded. */
   maxCallbackResponseBytes: 1024,
-  /** Requests in flight at once to one callback origin, so one slow receiver cannot hold every consumer. */
-  maxInFlightPerOrigin: 8,
+  /**
+   * Requests in flight at once to one callback origin, so one slow receiver
+   * cannot hold every consumer (20 consumers × 10 messages). A lower bound
+   * throttled healthy receivers: each busy bounce costs a queue round trip.
+   */
+  maxInFlightPerOrigin: 32,
   /** A callback that finds its origin busy waits this long (plus jitter) and tries again, without using an attempt. */
-  originBusyDelaySeconds: 2,
+  originBusyDelaySeconds: 1,
   /** The previous webhook secret keeps signing this long after a rotation (API.md). */
   previousSecretValidMs: 24 * 60 * 60 * 1000,
 } as const;

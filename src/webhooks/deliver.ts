@@ -42,7 +42,7 @@ export async function deliver(env: Env, message: CallbackMessage): Promise<void>
   const origin = originOf(event.callbackUrl);
   const gate = env.ORIGIN_GATE.getByName(origin);
   const leaseMs = settings.timeoutMs + 5_000;
-  const ticket = await gate.acquire(leaseMs);
+  const ticket = await gate.acquire(leaseMs, settings.maxInFlightPerOrigin);
   if (ticket === null) return waitForOrigin(env, message);
   try {
     const now = clock.now();
