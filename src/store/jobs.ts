@@ -141,6 +141,34 @@ function updateValues(job: JobRecord, previousVersion: number): unknown[] {
   ];
 }
 
+/**
+ * The whole start of an attempt in one statement, for a tracker that holds no
+ * state yet (the common case: a fresh message for a fresh job): a due,
+ * waiting job becomes running if its tenant has a free slot and no older job
+ * of it waits. The started job, or null — then the tracker reads the job and
+ * decides why not.
+ */
+export async function startDueJob(
+  db: D1Database,
+  id: string,
+  now: number,
+  options: { earlyToleranceMs: number; leaseGraceMs: number; defaultMax: number },
+): Promise<JobRecord | null> {
+  const row = await db
+    .prepare(
+      `UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?1,
+         lease_expires_at = ?1 + timeout_seconds * 1000 + ?2, version = version + 1, updated_at = ?1, parked = 0
+       WHERE id = ?3 AND status IN ('scheduled', 'queued') AND run_at <= ?1 + ?4
+         AND (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = jobs.tenant_id AND r.status = 'running')
+           < (SELECT COALESCE(max_running_jobs, ?5) FROM tenants WHERE id = jobs.tenant_id)
+         AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.tenant_id = jobs.tenant_id AND p.parked = 1 AND p.id < jobs.id)
+       RETURNING *`,
+    )
+    .bind(now, options.leaseGraceMs, id, options.earlyToleranceMs, options.defaultMax)
+    .first<JobRow>();
+  return row ? fromRow(row) : null;
+}
+
 /** The job waits for a running slot of its tenant; `wakeOldestParked` hands it one later. */
 export function parkJob(db: D1Database, id: string, now: number): D1PreparedStatement {
   return db.prepare("UPDATE jobs SET parked = 1, updated_at = ? WHERE id = ?").bind(now, id);

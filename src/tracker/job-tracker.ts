@@ -9,11 +9,11 @@ import { readInput, toJobView } from "../jobs/view";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
-import { findJob, parkJob, startJob, touchJob, updateJob, wakeOldestParked } from "../store/jobs";
+import { findJob, parkJob, startDueJob, startJob, touchJob, updateJob, wakeOldestParked } from "../store/jobs";
 import { insertWebhookEvent } from "../store/webhook-events";
 import { buildEvent } from "../webhooks/events";
 import { enqueueJob } from "./enqueue";
-import { encodeFrame } from "./watch";
+import { encodeFrame, type WatchEvent } from "./watch";
 
 /** What the consumer is told when it asks to start an attempt. */
 export type BeginResult =
@@ -51,6 +51,20 @@ export class JobTracker extends DurableObject<Env> {
   /** Starts an attempt if the job is due and nobody holds it. Duplicate or late messages get `skip`. */
   begin(): Promise<BeginResult> {
     return this.#serially(async () => {
+      if (this.#job === null) {
+        const started = await startDueJob(this.env.DB, this.ctx.id.name as string, clock.now(), {
+          earlyToleranceMs: EARLY_TOLERANCE_MS,
+          leaseGraceMs: limits.leaseGraceSeconds * 1000,
+          defaultMax: limits.defaultMaxRunningJobs,
+        });
+        if (started) {
+          this.#job = started;
+          await this.#broadcast(started, "status");
+          await this.#setAlarm(started.leaseExpiresAt as number);
+          return { kind: "run", job: started, attempt: started.attempts };
+        }
+      }
+      // Not startable as it stood in D1 (finished, running, not due, throttled), or state already held.
       const job = await this.#load();
       if (!job) return { kind: "skip", reason: "missing" };
       const now = clock.now();
@@ -330,7 +344,7 @@ export class JobTracker extends DurableObject<Env> {
       throw new Error(`job ${current.id} changed outside its tracker`);
     }
     this.#job = job;
-    await this.#broadcast(current, job);
+    await this.#broadcast(job, current.status === job.status ? "progress" : "status");
     if (outbox) await sendEvent(this.env, outbox.id);
     if (freesSlot) await this.#startWoken(results.at(-1)?.results[0]?.id);
     return true;
@@ -361,10 +375,9 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   /** Sends the new state to every watcher; after a terminal status, ends their watch. */
-  async #broadcast(before: JobRecord, after: JobRecord): Promise<void> {
+  async #broadcast(after: JobRecord, event: WatchEvent): Promise<void> {
     const sockets = this.ctx.getWebSockets();
     if (sockets.length === 0) return;
-    const event = before.status === after.status ? "progress" : "status";
     const frame = encodeFrame({ event, data: await this.#view(after) });
     const finished = isTerminal(after.status);
     for (const socket of sockets) {
