@@ -259,9 +259,11 @@ export async function listStrandedJobIds(
 ): Promise<string[]> {
   const { results } = await db
     .prepare(
+      // Through jobs_by_tenant_status (tenant, status): only unfinished jobs are read.
       `SELECT id FROM jobs
-       WHERE (status IN ('scheduled', 'queued') AND run_at < ?1 AND updated_at < ?1)
-          OR (status = 'running' AND lease_expires_at < ?2)
+       WHERE tenant_id IN (SELECT id FROM tenants) AND status IN ('scheduled', 'queued', 'running')
+         AND ((status != 'running' AND run_at < ?1 AND updated_at < ?1)
+           OR (status = 'running' AND lease_expires_at < ?2))
        LIMIT ?3`,
     )
     .bind(now - graceMs, now, limit)

@@ -1,0 +1,7 @@
+-- Every index is written again on each change of a column it covers, and D1
+-- bills each index row written. These two paid for themselves poorly:
+-- jobs_unfinished was rewritten on every job change (updated_at); the sweep now
+-- reads unfinished jobs through jobs_by_tenant_status instead.
+-- webhook_deliveries_by_event served no query (retention deletes by job).
+DROP INDEX jobs_unfinished;
+DROP INDEX webhook_deliveries_by_event;
