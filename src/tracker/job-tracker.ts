@@ -120,7 +120,6 @@ export class JobTracker extends DurableObject<Env> {
         { ...job, status: "canceled", finishedAt: now, leaseExpiresAt: null },
         { event: "job.canceled" },
       );
-      await this.#deleteAlarm();
       return { ok: true, job: this.#job as JobRecord };
     });
   }
@@ -138,7 +137,6 @@ export class JobTracker extends DurableObject<Env> {
         { ...job, status: "failed", error, finishedAt: clock.now(), leaseExpiresAt: null },
         { event: "job.failed" },
       );
-      await this.#deleteAlarm();
     });
   }
 
@@ -276,7 +274,6 @@ export class JobTracker extends DurableObject<Env> {
         },
         { event: "job.succeeded" },
       );
-      await this.#deleteAlarm();
       return;
     }
     if (outcome.retryable && job.attempts < job.maxAttempts) {
@@ -296,7 +293,6 @@ export class JobTracker extends DurableObject<Env> {
       { ...job, status: "failed", error: outcome.error, finishedAt: now, leaseExpiresAt: null },
       { event: "job.failed" },
     );
-    await this.#deleteAlarm();
   }
 
   #retryBaseDelay(job: JobRecord): number {
@@ -396,15 +392,14 @@ export class JobTracker extends DurableObject<Env> {
     return toJobView(job, this.#input.value);
   }
 
-  // An alarm is a write to the object's storage, billed as one.
+  /**
+   * An alarm is a write to the object's storage, billed as one. A finished
+   * job's alarm is left to fire: it finds the job finished and does nothing,
+   * one request ($0.15 per million) instead of a delete (a $1 per million write).
+   */
   #setAlarm(at: number): Promise<void> {
     countOperation("do_storage_writes");
     return this.ctx.storage.setAlarm(at);
-  }
-
-  #deleteAlarm(): Promise<void> {
-    countOperation("do_storage_writes");
-    return this.ctx.storage.deleteAlarm();
   }
 
   async #load(): Promise<JobRecord | null> {
