@@ -160,7 +160,8 @@ export function insertDelivery(db: D1Database, d: DeliveryRecord): D1PreparedSta
     .prepare(
       `INSERT INTO webhook_deliveries (event_id, job_id, tenant_id, attempt, trigger, attempted_at, duration_ms,
          http_status, error, response_body, next_attempt_at)
-       VALUES (?1, ?2, ?3, (SELECT COUNT(*) + 1 FROM webhook_deliveries WHERE event_id = ?1), ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
+       VALUES (?1, ?2, ?3,
+         (SELECT COUNT(*) + 1 FROM webhook_deliveries WHERE job_id = ?2 AND event_id = ?1), ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
     )
     .bind(
       d.eventId,
