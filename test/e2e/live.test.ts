@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseEventStream } from "../support/event-stream";
 import { api, base, createTenant, finished, type Job, submit, type Tenant } from "./client";
 
 let tenant: Tenant;
@@ -7,18 +8,10 @@ beforeAll(async () => {
 });
 
 /** Reads an SSE response to its end, event by event, as a browser's EventSource would see them. */
-async function readEvents(res: Response): Promise<{ event: string; data: Job }[]> {
+async function readEvents(res: Response) {
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("text/event-stream");
-  const text = await res.text();
-  return text
-    .split("\n\n")
-    .filter((block) => block.startsWith("event:"))
-    .map((block) => {
-      const lines = block.split("\n");
-      const field = (name: string) => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2) ?? "";
-      return { event: field("event"), data: JSON.parse(field("data")) as Job };
-    });
+  return parseEventStream(await res.text());
 }
 
 describe("live progress over npm run dev", () => {

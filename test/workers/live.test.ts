@@ -3,31 +3,13 @@ import { describe, expect, it } from "vitest";
 import { jobTypes } from "../../src/job-types";
 import { defineJobType } from "../../src/job-types/define";
 import type { JobView } from "../../src/jobs/model";
+import { parseEventStream } from "../support/event-stream";
 import { authed, call, createTenant, errorOf, getJob, submit, type TestTenant, tracker, untilStatus } from "./helpers";
 
-interface SseEvent {
-  event: string;
-  id: string;
-  data: JobView;
-}
-
 /** Reads a whole SSE response (it ends after the terminal status). */
-async function readEventStream(res: Response): Promise<SseEvent[]> {
+async function readEventStream(res: Response) {
   expect(res.headers.get("content-type")).toContain("text/event-stream");
-  const text = await res.text();
-  return text
-    .split("\n\n")
-    .filter((block) => block.startsWith("event:"))
-    .map((block) => {
-      const fields = Object.fromEntries(
-        block.split("\n").map((line) => [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2)]),
-      );
-      return {
-        event: fields.event as string,
-        id: fields.id as string,
-        data: JSON.parse(fields.data as string) as JobView,
-      };
-    });
+  return parseEventStream(await res.text());
 }
 
 const watch = (tenant: TestTenant, id: string) => authed(tenant, `/v1/jobs/${id}/events`);
