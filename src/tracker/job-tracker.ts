@@ -11,9 +11,11 @@ import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
 import { findJob, parkJob, startDueJob, startJob, touchJob, updateJob, wakeOldestParked } from "../store/jobs";
 import { insertWebhookEvent } from "../store/webhook-events";
-import { buildEvent } from "../webhooks/events";
+import { buildEvent, enqueueEvent } from "../webhooks/events";
 import { enqueueJob } from "./enqueue";
-import { encodeFrame, type WatchEvent } from "./watch";
+import { LatestOncePer } from "./latest-once-per";
+import type { WatchEvent } from "./watch";
+import { acceptWatcher, broadcast, closeWatcher } from "./watchers";
 
 /** What the consumer is told when it asks to start an attempt. */
 export type BeginResult =
@@ -44,9 +46,12 @@ export class JobTracker extends DurableObject<Env> {
   #queue: Promise<unknown> = Promise.resolve();
   /** The job's input as shown in views; it never changes, so it is read (perhaps from R2) once. */
   #input: { jobId: string; value: unknown } | null = null;
-  /** job.progress events: when the last one was written, and the pending send of the next. */
-  #progressEventAt = 0;
-  #progressEventTimer: ReturnType<typeof setTimeout> | null = null;
+  /** job.progress callbacks: at most one a second, carrying the latest progress. */
+  #progressEvents = new LatestOncePer(1000, () => {
+    this.#serially(() => this.#emitProgressEvent()).catch((error) => {
+      console.error("job.progress event not written", { jobId: this.#job?.id, error: String(error) });
+    });
+  });
 
   /** Starts an attempt if the job is due and nobody holds it. Duplicate or late messages get `skip`. */
   begin(): Promise<BeginResult> {
@@ -95,7 +100,7 @@ export class JobTracker extends DurableObject<Env> {
       if (!holdsAttempt(job, attempt)) return { stop: true };
       const clamped = Math.min(100, Math.max(job.progress?.percent ?? 0, percent));
       await this.#commit({ ...job, progress: { percent: clamped, message, updated_at: clock.now() } });
-      if (wantsEvent(job, "job.progress")) this.#scheduleProgressEvent();
+      if (wantsEvent(job, "job.progress")) this.#progressEvents.request();
       return { stop: false };
     });
   }
@@ -159,15 +164,8 @@ export class JobTracker extends DurableObject<Env> {
     }
     return this.#serially(async () => {
       const job = await this.#load();
-      const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-      this.ctx.acceptWebSocket(server);
-      if (job) {
-        server.send(encodeFrame({ event: "status", data: await this.#view(job) }));
-        if (isTerminal(job.status)) server.close(1000, "job finished");
-      } else {
-        server.close(1008, "no such job");
-      }
-      return new Response(null, { status: 101, webSocket: client });
+      const first = job ? { event: "status" as const, data: await this.#view(job) } : null;
+      return acceptWatcher(this.ctx, first, job !== null && isTerminal(job.status));
     });
   }
 
@@ -175,8 +173,7 @@ export class JobTracker extends DurableObject<Env> {
   override webSocketMessage(): void {}
 
   override webSocketClose(socket: WebSocket, code: number): void {
-    // 1005 and 1006 describe a close without a status; they may not be sent back.
-    socket.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    closeWatcher(socket, code);
   }
 
   /** Called by the sweep for a job that looks stranded: re-enqueue it or reclaim its lease. */
@@ -195,30 +192,19 @@ export class JobTracker extends DurableObject<Env> {
     });
   }
 
-  /**
-   * At most one job.progress event a second, carrying the latest progress:
-   * reports in between only move the state the pending event will carry.
-   */
-  #scheduleProgressEvent(): void {
-    if (this.#progressEventTimer !== null) return;
-    const wait = Math.max(0, this.#progressEventAt + 1000 - clock.now());
-    this.#progressEventTimer = setTimeout(() => {
-      this.#progressEventTimer = null;
-      this.#serially(() => this.#emitProgressEvent()).catch((error) => {
-        console.error("job.progress event not written", { jobId: this.#job?.id, error: String(error) });
-      });
-    }, wait);
-  }
-
   async #emitProgressEvent(): Promise<void> {
     const job = this.#job;
     // A finished job's terminal event already carries its last progress.
     if (job?.status !== "running") return;
-    this.#progressEventAt = clock.now();
-    const view = await this.#view(job);
-    const event = buildEvent(job.tenantId, job.callbackUrl as string, "job.progress", view, this.#progressEventAt);
+    const event = buildEvent(
+      job.tenantId,
+      job.callbackUrl as string,
+      "job.progress",
+      await this.#view(job),
+      clock.now(),
+    );
     await insertWebhookEvent(this.env.DB, event).run();
-    await sendEvent(this.env, event.id);
+    await enqueueEvent(this.env, event.id);
   }
 
   async #repair(job: JobRecord, now: number): Promise<void> {
@@ -341,7 +327,7 @@ export class JobTracker extends DurableObject<Env> {
     }
     this.#job = job;
     await this.#broadcast(job, current.status === job.status ? "progress" : "status");
-    if (outbox) await sendEvent(this.env, outbox.id);
+    if (outbox) await enqueueEvent(this.env, outbox.id);
     if (freesSlot) await this.#startWoken(results.at(-1)?.results[0]?.id);
     return true;
   }
@@ -370,21 +356,10 @@ export class JobTracker extends DurableObject<Env> {
     }
   }
 
-  /** Sends the new state to every watcher; after a terminal status, ends their watch. */
+  /** Tells the job's watchers, if any, of its new state. */
   async #broadcast(after: JobRecord, event: WatchEvent): Promise<void> {
-    const sockets = this.ctx.getWebSockets();
-    if (sockets.length === 0) return;
-    const frame = encodeFrame({ event, data: await this.#view(after) });
-    const finished = isTerminal(after.status);
-    for (const socket of sockets) {
-      try {
-        socket.send(frame);
-        if (finished) socket.close(1000, "job finished");
-      } catch (error) {
-        // A watcher that went away: the runtime drops its socket; the others still get the frame.
-        console.warn("watcher dropped", { jobId: after.id, error: String(error) });
-      }
-    }
+    if (this.ctx.getWebSockets().length === 0) return;
+    broadcast(this.ctx, { event, data: await this.#view(after) }, isTerminal(after.status));
   }
 
   async #view(job: JobRecord): Promise<JobView> {
@@ -418,13 +393,4 @@ export class JobTracker extends DurableObject<Env> {
 /** Whether `attempt` is the job's running attempt: only it may report progress or an outcome. */
 function holdsAttempt(job: JobRecord | null, attempt: number): job is JobRecord {
   return job?.status === "running" && job.attempts === attempt;
-}
-
-/** A failed send is not lost: the event stays pending in D1 and the sweep sends it again. */
-async function sendEvent(env: Env, eventId: string): Promise<void> {
-  try {
-    await env.CALLBACKS.send({ event_id: eventId, attempt: 1 });
-  } catch (error) {
-    console.error("callback enqueue failed; the sweep will retry", { eventId, error: String(error) });
-  }
 }

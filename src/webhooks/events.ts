@@ -1,3 +1,4 @@
+import type { Env } from "../env";
 import type { CallbackEventType, JobView } from "../jobs/model";
 import { isoTime } from "../platform/clock";
 import { newId } from "../platform/ids";
@@ -24,4 +25,13 @@ export function buildEvent(
     nextAttemptAt: now,
     createdAt: now,
   };
+}
+
+/** Sends a stored event to the callbacks queue. A failed send loses nothing: the event stays pending and the sweep sends it. */
+export async function enqueueEvent(env: Env, eventId: string): Promise<void> {
+  try {
+    await env.CALLBACKS.send({ event_id: eventId, attempt: 1 });
+  } catch (error) {
+    console.error("callback enqueue failed; the sweep will retry", { eventId, error: String(error) });
+  }
 }
