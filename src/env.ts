@@ -40,6 +40,8 @@ export interface CallbackMessage {
   event_id: string;
   /** The scheduled attempt this message is for; absent for a manual redelivery. */
   attempt?: number;
+  /** The callback URL's origin, so a batch is gated per origin before any event is read. */
+  origin: string;
 }
 
 type WorkerEnv = Env;

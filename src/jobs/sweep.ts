@@ -3,6 +3,7 @@ import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { listStrandedJobIds } from "../store/jobs";
 import { listOverdueEvents, postponeEvent } from "../store/webhook-events";
+import { originOf } from "../webhooks/events";
 
 /**
  * The cron sweep. Queue messages can be lost (a failed send, a consumer that
@@ -18,7 +19,9 @@ export async function sweep(env: Env): Promise<{ jobs: number; events: number }>
   const events = await listOverdueEvents(env.DB, now - graceMs, limits.sweepBatch);
   for (const event of events) await postponeEvent(env.DB, event.id, now + graceMs);
   if (events.length > 0) {
-    await env.CALLBACKS.sendBatch(events.map((e) => ({ body: { event_id: e.id, attempt: e.attempts + 1 } })));
+    await env.CALLBACKS.sendBatch(
+      events.map((e) => ({ body: { event_id: e.id, attempt: e.attempts + 1, origin: originOf(e.callbackUrl) } })),
+    );
   }
   return { jobs: jobIds.length, events: events.length };
 }

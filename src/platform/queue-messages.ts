@@ -5,7 +5,7 @@
  * it silently.
  */
 export async function settleEach<Body>(
-  batch: MessageBatch<Body>,
+  batch: { queue: string; messages: readonly Message<Body>[] },
   work: (body: Body) => Promise<void>,
   failure: string,
 ): Promise<void> {

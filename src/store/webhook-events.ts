@@ -209,12 +209,14 @@ export async function listOverdueEvents(
   db: D1Database,
   before: number,
   limit: number,
-): Promise<{ id: string; attempts: number }[]> {
+): Promise<{ id: string; attempts: number; callbackUrl: string }[]> {
   const { results } = await db
-    .prepare("SELECT id, attempts FROM webhook_events WHERE status = 'pending' AND next_attempt_at < ? LIMIT ?")
+    .prepare(
+      "SELECT id, attempts, callback_url FROM webhook_events WHERE status = 'pending' AND next_attempt_at < ? LIMIT ?",
+    )
     .bind(before, limit)
-    .all<{ id: string; attempts: number }>();
-  return results;
+    .all<{ id: string; attempts: number; callback_url: string }>();
+  return results.map((r) => ({ id: r.id, attempts: r.attempts, callbackUrl: r.callback_url }));
 }
 
 /** Moves an overdue event's next attempt time, so the sweep does not send it twice. */

@@ -204,7 +204,7 @@ export class JobTracker extends DurableObject<Env> {
       clock.now(),
     );
     await insertWebhookEvent(this.env.DB, event).run();
-    await enqueueEvent(this.env, event.id);
+    await enqueueEvent(this.env, event);
   }
 
   async #repair(job: JobRecord, now: number): Promise<void> {
@@ -327,7 +327,7 @@ export class JobTracker extends DurableObject<Env> {
     }
     this.#job = job;
     await this.#broadcast(job, current.status === job.status ? "progress" : "status");
-    if (outbox) await enqueueEvent(this.env, outbox.id);
+    if (outbox) await enqueueEvent(this.env, outbox);
     if (freesSlot) await this.#startWoken(results.at(-1)?.results[0]?.id);
     return true;
   }

@@ -17,12 +17,39 @@ import { webhookSettings } from "./settings";
 import { webhookHeaders } from "./sign";
 import { checkCallbackUrl } from "./url-guard";
 
-/** The callbacks queue consumer. */
-export function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
-  return settleEach(
-    batch,
-    (body) => deliver(env, body),
-    "callback delivery could not be recorded; the queue will retry it",
+const FAILURE = "callback delivery could not be recorded; the queue will retry it";
+
+/**
+ * The callbacks queue consumer. Each origin's messages pass its gate with
+ * one request for the whole batch: those it has room for are delivered, the
+ * rest wait a moment and come back, without using an attempt.
+ */
+export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
+  const settings = webhookSettings(env);
+  const leaseMs = settings.timeoutMs + 5_000;
+  const byOrigin = Map.groupBy(batch.messages, (message) => message.body.origin);
+  await Promise.all(
+    [...byOrigin].map(async ([origin, messages]) => {
+      const gate = env.ORIGIN_GATE.getByName(origin);
+      let tickets: string[];
+      try {
+        tickets = await gate.acquire(messages.length, leaseMs, settings.maxInFlightPerOrigin);
+      } catch (error) {
+        console.error("origin gate unavailable; the queue will retry", { origin, error: String(error) });
+        for (const message of messages) message.retry();
+        return;
+      }
+      const admitted = messages.slice(0, tickets.length);
+      const waiting = messages.slice(tickets.length);
+      try {
+        await Promise.all([
+          settleEach({ queue: batch.queue, messages: admitted }, (body) => deliver(env, body, leaseMs), FAILURE),
+          settleEach({ queue: batch.queue, messages: waiting }, (body) => waitForOrigin(env, body), FAILURE),
+        ]);
+      } finally {
+        if (tickets.length > 0) await gate.release(tickets);
+      }
+    }),
   );
 }
 
@@ -32,26 +59,16 @@ export function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env)
  * count against the schedule. Either way the attempt is logged, and a
  * scheduled one that failed queues the next, signed afresh when it runs.
  */
-export async function deliver(env: Env, message: CallbackMessage): Promise<void> {
+export async function deliver(env: Env, message: CallbackMessage, leaseMs: number): Promise<void> {
   const found = await findEventForDelivery(env.DB, message.event_id);
   if (!found) return;
   const { event, secrets } = found;
   const manual = message.attempt === undefined;
   if (!manual && event.status !== "pending") return;
-  const settings = webhookSettings(env);
-  const origin = originOf(event.callbackUrl);
-  const gate = env.ORIGIN_GATE.getByName(origin);
-  const leaseMs = settings.timeoutMs + 5_000;
-  const ticket = await gate.acquire(leaseMs, settings.maxInFlightPerOrigin);
-  if (ticket === null) return waitForOrigin(env, message);
-  try {
-    const now = clock.now();
-    if (!manual && !(await claimAttempt(env.DB, event.id, message.attempt as number, now + leaseMs * 2, now))) return;
-    const result = await attempt(env, secrets, event);
-    await record(env, event, message, result);
-  } finally {
-    await gate.release(ticket);
-  }
+  const now = clock.now();
+  if (!manual && !(await claimAttempt(env.DB, event.id, message.attempt as number, now + leaseMs * 2, now))) return;
+  const result = await attempt(env, secrets, event);
+  await record(env, event, message, result);
 }
 
 async function attempt(env: Env, secrets: SigningSecrets, event: WebhookEventRecord): Promise<PostResult> {
@@ -103,7 +120,7 @@ async function record(env: Env, event: WebhookEventRecord, message: CallbackMess
   }
   if (retry) {
     await env.CALLBACKS.send(
-      { event_id: event.id, attempt: scheduledAttempt + 1 },
+      { event_id: event.id, attempt: scheduledAttempt + 1, origin: message.origin },
       { delaySeconds: retry.delaySeconds },
     );
   }
@@ -121,14 +138,6 @@ function eventStatusAfter(verdict: AttemptVerdict, manual: boolean): EventStatus
 async function waitForOrigin(env: Env, message: CallbackMessage): Promise<void> {
   const delaySeconds = limits.originBusyDelaySeconds + Math.round(Math.random() * limits.originBusyDelaySeconds);
   await env.CALLBACKS.send(message, { delaySeconds });
-}
-
-function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return url; // checkCallbackUrl rejects it before any request is made
-  }
 }
 
 /** The current secret, plus the previous one during the 24 h after a rotation. */

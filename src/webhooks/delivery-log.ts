@@ -3,6 +3,7 @@ import { DomainError } from "../jobs/errors";
 import { getJob } from "../jobs/queries";
 import { isoTime } from "../platform/clock";
 import { findWebhookEvent, listJobDeliveries, listJobEvents } from "../store/webhook-events";
+import { originOf } from "./events";
 
 /** The job's events and every delivery attempt (API.md `GET /v1/jobs/{id}/deliveries`). */
 export async function describeDeliveries(env: Env, tenantId: string, jobId: string) {
@@ -30,6 +31,6 @@ export async function redeliver(env: Env, tenantId: string, jobId: string, event
   await getJob(env, tenantId, jobId);
   const event = await findWebhookEvent(env.DB, eventId);
   if (event?.jobId !== jobId) throw new DomainError(404, "not_found", "This job has no event with this id.");
-  await env.CALLBACKS.send({ event_id: event.id });
+  await env.CALLBACKS.send({ event_id: event.id, origin: originOf(event.callbackUrl) });
   return { event_id: event.id, type: event.type, status: event.status };
 }

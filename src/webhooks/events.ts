@@ -27,11 +27,16 @@ export function buildEvent(
   };
 }
 
+/** The origin a callback URL's requests go to; a URL that does not parse is its own origin (the guard refuses it). */
+export function originOf(url: string): string {
+  return URL.canParse(url) ? new URL(url).origin : url;
+}
+
 /** Sends a stored event to the callbacks queue. A failed send loses nothing: the event stays pending and the sweep sends it. */
-export async function enqueueEvent(env: Env, eventId: string): Promise<void> {
+export async function enqueueEvent(env: Env, event: { id: string; callbackUrl: string }): Promise<void> {
   try {
-    await env.CALLBACKS.send({ event_id: eventId, attempt: 1 });
+    await env.CALLBACKS.send({ event_id: event.id, attempt: 1, origin: originOf(event.callbackUrl) });
   } catch (error) {
-    console.error("callback enqueue failed; the sweep will retry", { eventId, error: String(error) });
+    console.error("callback enqueue failed; the sweep will retry", { eventId: event.id, error: String(error) });
   }
 }

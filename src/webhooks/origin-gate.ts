@@ -12,17 +12,21 @@ import { clock } from "../platform/clock";
 export class OriginGate extends DurableObject<Env> {
   #leases = new Map<string, number>();
 
-  /** A ticket for one request, or null when the origin is at its limit. */
-  acquire(leaseMs: number, maxInFlight: number): string | null {
+  /**
+   * Tickets for up to `wanted` requests, as many as the origin's limit leaves
+   * room for (none when it is full). One call per origin per queue batch.
+   */
+  acquire(wanted: number, leaseMs: number, maxInFlight: number): string[] {
     const now = clock.now();
     for (const [ticket, until] of this.#leases) if (until <= now) this.#leases.delete(ticket);
-    if (this.#leases.size >= maxInFlight) return null;
-    const ticket = crypto.randomUUID();
-    this.#leases.set(ticket, now + leaseMs);
-    return ticket;
+    const granted = Array.from({ length: Math.max(0, Math.min(wanted, maxInFlight - this.#leases.size)) }, () =>
+      crypto.randomUUID(),
+    );
+    for (const ticket of granted) this.#leases.set(ticket, now + leaseMs);
+    return granted;
   }
 
-  release(ticket: string): void {
-    this.#leases.delete(ticket);
+  release(tickets: string[]): void {
+    for (const ticket of tickets) this.#leases.delete(ticket);
   }
 }

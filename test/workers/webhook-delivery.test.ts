@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
+import type { CallbackMessage } from "../../src/env";
 import worker from "../../src/index";
 import { insertWebhookEvent } from "../../src/store/webhook-events";
 import { buildEvent } from "../../src/webhooks/events";
@@ -216,17 +217,15 @@ describe("webhook delivery", () => {
     const tenant = await createTenant();
     const path = `/ok/${unique()}`;
     const eventId = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
-    await Promise.all([
-      deliverMessages({ event_id: eventId, attempt: 1 }),
-      deliverMessages({ event_id: eventId, attempt: 1 }),
-    ]);
+    const message = { event_id: eventId, attempt: 1, origin: env.RECEIVER_URL };
+    await Promise.all([deliverMessages(message), deliverMessages(message)]);
     expect(await receivedOn(path)).toHaveLength(1);
   });
 
   it("checks the callback URL again before every attempt", async () => {
     const tenant = await createTenant();
     const eventId = await storedEvent(tenant, "https://10.0.0.1/hook");
-    await deliverMessages({ event_id: eventId, attempt: 1 });
+    await deliverMessages({ event_id: eventId, attempt: 1, origin: "https://10.0.0.1" });
     const row = await env.DB.prepare("SELECT error, http_status FROM webhook_deliveries WHERE event_id = ?")
       .bind(eventId)
       .first();
@@ -275,7 +274,7 @@ async function storedEvent(tenant: TestTenant, callbackUrl: string): Promise<str
   return event.id;
 }
 
-async function deliverMessages(...bodies: { event_id: string; attempt?: number }[]) {
+async function deliverMessages(...bodies: CallbackMessage[]) {
   const batch = createMessageBatch(
     "edgejobs-callbacks",
     bodies.map((body, i) => ({ id: `c-${unique()}-${i}`, timestamp: new Date(), attempts: 1, body })),
