@@ -90,10 +90,14 @@ const UPDATED_COLUMNS = `status = ?1, progress = ?2, attempts = ?3, result = ?4,
   error_message = ?7, run_at = ?8, started_at = ?9, finished_at = ?10, lease_expires_at = ?11,
   version = ?12, updated_at = ?13, parked = 0`;
 
-// Running jobs of tenant ?16 are below its limit (?17 when it has none) and no older job of it waits.
-const ADMISSION = `(SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = ?16 AND r.status = 'running')
-    < (SELECT COALESCE(max_running_jobs, ?17) FROM tenants WHERE id = ?16)
-  AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.tenant_id = ?16 AND p.parked = 1 AND p.id < ?14)`;
+/** SQL: `tenant` (an expression) runs fewer jobs than its limit, or than `defaultMax` when it sets none. */
+const slotFree = (tenant: string, defaultMax: string) =>
+  `(SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = ${tenant} AND r.status = 'running')
+    < (SELECT COALESCE(max_running_jobs, ${defaultMax}) FROM tenants WHERE id = ${tenant})`;
+
+/** SQL, in an UPDATE of `jobs`: the row's tenant has a free slot and no older job of it waits for one. */
+const admitted = (defaultMax: string) => `${slotFree("jobs.tenant_id", defaultMax)}
+  AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.tenant_id = jobs.tenant_id AND p.parked = 1 AND p.id < jobs.id)`;
 
 /**
  * Writes a changed job, but only over the version it was read at: a stale
@@ -117,8 +121,8 @@ export function startJob(
   defaultMax: number,
 ): D1PreparedStatement {
   return db
-    .prepare(`UPDATE jobs SET ${UPDATED_COLUMNS} WHERE id = ?14 AND version = ?15 AND ${ADMISSION}`)
-    .bind(...updateValues(job, previousVersion), job.tenantId, defaultMax);
+    .prepare(`UPDATE jobs SET ${UPDATED_COLUMNS} WHERE id = ?14 AND version = ?15 AND ${admitted("?16")}`)
+    .bind(...updateValues(job, previousVersion), defaultMax);
 }
 
 function updateValues(job: JobRecord, previousVersion: number): unknown[] {
@@ -158,10 +162,7 @@ export async function startDueJob(
     .prepare(
       `UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?1,
          lease_expires_at = ?1 + timeout_seconds * 1000 + ?2, version = version + 1, updated_at = ?1, parked = 0
-       WHERE id = ?3 AND status IN ('scheduled', 'queued') AND run_at <= ?1 + ?4
-         AND (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = jobs.tenant_id AND r.status = 'running')
-           < (SELECT COALESCE(max_running_jobs, ?5) FROM tenants WHERE id = jobs.tenant_id)
-         AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.tenant_id = jobs.tenant_id AND p.parked = 1 AND p.id < jobs.id)
+       WHERE id = ?3 AND status IN ('scheduled', 'queued') AND run_at <= ?1 + ?4 AND ${admitted("?5")}
        RETURNING *`,
     )
     .bind(now, options.leaseGraceMs, id, options.earlyToleranceMs, options.defaultMax)
@@ -189,8 +190,7 @@ export function wakeOldestParked(
     .prepare(
       `UPDATE jobs SET parked = 0, updated_at = ?1
        WHERE id = (SELECT id FROM jobs WHERE tenant_id = ?2 AND parked = 1 ORDER BY id LIMIT 1)
-         AND (SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = ?2 AND r.status = 'running')
-           < (SELECT COALESCE(max_running_jobs, ?3) FROM tenants WHERE id = ?2)
+         AND ${slotFree("?2", "?3")}
        RETURNING id`,
     )
     .bind(now, tenantId, defaultMax);
