@@ -5,7 +5,7 @@ export type Json = string | number | boolean | null | Json[] | { [key: string]: 
 export const jobStatuses = ["scheduled", "queued", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof jobStatuses)[number];
 
-export const terminalStatuses: ReadonlySet<JobStatus> = new Set(["succeeded", "failed", "canceled"]);
+const terminalStatuses: ReadonlySet<JobStatus> = new Set(["succeeded", "failed", "canceled"]);
 export const isTerminal = (status: JobStatus): boolean => terminalStatuses.has(status);
 
 export const callbackEventTypes = ["job.succeeded", "job.failed", "job.canceled", "job.progress"] as const;

@@ -11,7 +11,6 @@ import {
   insertIdempotencyKey,
 } from "../store/idempotency";
 import { findTenantJobs, insertJob } from "../store/jobs";
-import { enqueueJob } from "../tracker/enqueue";
 import { checkCallbackUrl } from "../webhooks/url-guard";
 import { DomainError, type ErrorDetail } from "./errors";
 import type { JobRecord, SubmitJobRequest } from "./model";
@@ -177,10 +176,7 @@ async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> 
   const direct = jobs.filter((j) => j.runAt - now <= limits.maxQueueDelaySeconds * 1000);
   const long = jobs.filter((j) => j.runAt - now > limits.maxQueueDelaySeconds * 1000);
   try {
-    if (direct.length === 1) {
-      const job = direct[0] as JobRecord;
-      await enqueueJob(env, job.id, Math.ceil((job.runAt - now) / 1000));
-    } else if (direct.length > 1) {
+    if (direct.length > 0) {
       await env.JOBS.sendBatch(
         direct.map((j) => ({ body: { job_id: j.id }, delaySeconds: Math.ceil((j.runAt - now) / 1000) })),
       );

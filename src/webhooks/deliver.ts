@@ -13,7 +13,7 @@ import {
 } from "../store/webhook-events";
 import { type PostResult, postCallback } from "./post";
 import { type AttemptVerdict, judgeAttempt } from "./schedule";
-import { webhookSettings } from "./settings";
+import { type WebhookSettings, webhookSettings } from "./settings";
 import { webhookHeaders } from "./sign";
 import { checkCallbackUrl } from "./url-guard";
 
@@ -26,7 +26,7 @@ const FAILURE = "callback delivery could not be recorded; the queue will retry i
  */
 export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
   const settings = webhookSettings(env);
-  const leaseMs = settings.timeoutMs + 5_000;
+  const leaseMs = leaseOf(settings);
   const byOrigin = Map.groupBy(batch.messages, (message) => message.body.origin);
   await Promise.all(
     [...byOrigin].map(async ([origin, messages]) => {
@@ -43,7 +43,7 @@ export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env
       const waiting = messages.slice(tickets.length);
       try {
         await Promise.all([
-          settleEach({ queue: batch.queue, messages: admitted }, (body) => deliver(env, body, leaseMs), FAILURE),
+          settleEach({ queue: batch.queue, messages: admitted }, (body) => deliver(env, body, settings), FAILURE),
           settleEach({ queue: batch.queue, messages: waiting }, (body) => waitForOrigin(env, body), FAILURE),
         ]);
       } finally {
@@ -59,20 +59,27 @@ export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env
  * count against the schedule. Either way the attempt is logged, and a
  * scheduled one that failed queues the next, signed afresh when it runs.
  */
-export async function deliver(env: Env, message: CallbackMessage, leaseMs: number): Promise<void> {
+export async function deliver(env: Env, message: CallbackMessage, settings: WebhookSettings): Promise<void> {
   const found = await findEventForDelivery(env.DB, message.event_id);
   if (!found) return;
   const { event, secrets } = found;
   const manual = message.attempt === undefined;
   if (!manual && event.status !== "pending") return;
   const now = clock.now();
-  if (!manual && !(await claimAttempt(env.DB, event.id, message.attempt as number, now + leaseMs * 2, now))) return;
-  const result = await attempt(env, secrets, event);
-  await record(env, event, message, result);
+  const claimUntil = now + leaseOf(settings) * 2;
+  if (!manual && !(await claimAttempt(env.DB, event.id, message.attempt as number, claimUntil, now))) return;
+  const result = await attempt(settings, secrets, event);
+  await record(env, settings, event, message, result);
 }
 
-async function attempt(env: Env, secrets: SigningSecrets, event: WebhookEventRecord): Promise<PostResult> {
-  const settings = webhookSettings(env);
+/** How long one request may hold its origin's slot: its timeout, and a margin to record it. */
+const leaseOf = (settings: WebhookSettings) => settings.timeoutMs + 5_000;
+
+async function attempt(
+  settings: WebhookSettings,
+  secrets: SigningSecrets,
+  event: WebhookEventRecord,
+): Promise<PostResult> {
   // Checked again before every attempt: the rules may have tightened since submit.
   const verdict = checkCallbackUrl(event.callbackUrl, { allowLocal: settings.allowLocal });
   if (!verdict.ok) {
@@ -84,9 +91,14 @@ async function attempt(env: Env, secrets: SigningSecrets, event: WebhookEventRec
   return postCallback(verdict.url, headers, event.payload, settings.timeoutMs);
 }
 
-async function record(env: Env, event: WebhookEventRecord, message: CallbackMessage, result: PostResult) {
+async function record(
+  env: Env,
+  { schedule }: WebhookSettings,
+  event: WebhookEventRecord,
+  message: CallbackMessage,
+  result: PostResult,
+) {
   const now = clock.now();
-  const { schedule } = webhookSettings(env);
   const scheduledAttempt = message.attempt ?? event.attempts;
   const verdict = judgeAttempt(scheduledAttempt, result.httpStatus, result.retryAfter, schedule, now);
   const manual = message.attempt === undefined;
