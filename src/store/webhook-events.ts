@@ -72,24 +72,48 @@ export interface SigningSecrets {
   previousValidUntil: number | null;
 }
 
-/** An event with its tenant's signing secrets, in one read (the delivery hot path). */
-export async function findEventForDelivery(
-  db: D1Database,
-  id: string,
-): Promise<{ event: WebhookEventRecord; secrets: SigningSecrets } | null> {
-  const row = await db
+/** An event as a delivery needs it: with its tenant's signing secrets. */
+export interface EventForDelivery {
+  event: WebhookEventRecord;
+  secrets: SigningSecrets;
+}
+
+const SECRETS = `(SELECT webhook_secret FROM tenants WHERE id = webhook_events.tenant_id) AS webhook_secret,
+  (SELECT previous_webhook_secret FROM tenants WHERE id = webhook_events.tenant_id) AS previous_webhook_secret,
+  (SELECT previous_secret_valid_until FROM tenants WHERE id = webhook_events.tenant_id) AS previous_secret_valid_until`;
+
+type DeliveryRow = WebhookEventRow & {
+  webhook_secret: string;
+  previous_webhook_secret: string | null;
+  previous_secret_valid_until: number | null;
+};
+
+/** The event with its secrets, for a manual attempt (redeliver), which claims nothing. */
+export function readForDelivery(db: D1Database, id: string): D1PreparedStatement {
+  return db.prepare(`SELECT *, ${SECRETS} FROM webhook_events WHERE id = ?`).bind(id);
+}
+
+/**
+ * Takes scheduled attempt `attempt` of a pending event and returns the event
+ * with its secrets. No row when another delivery of the same message took it
+ * first, or the event is no longer pending. `next_attempt_at` is left as it
+ * was: an attempt that dies before it is recorded leaves the event overdue,
+ * and the sweep re-sends it after its grace (minutes, far beyond a request's
+ * timeout) — and every index write is billed, so the claim touches no index.
+ */
+export function claimForDelivery(db: D1Database, id: string, attempt: number, now: number): D1PreparedStatement {
+  return db
     .prepare(
-      `SELECT e.*, t.webhook_secret, t.previous_webhook_secret, t.previous_secret_valid_until
-       FROM webhook_events e JOIN tenants t ON t.id = e.tenant_id WHERE e.id = ?`,
+      `UPDATE webhook_events SET attempts = ?1, updated_at = ?2
+       WHERE id = ?3 AND status = 'pending' AND attempts = ?4
+       RETURNING *, ${SECRETS}`,
     )
-    .bind(id)
-    .first<
-      WebhookEventRow & {
-        webhook_secret: string;
-        previous_webhook_secret: string | null;
-        previous_secret_valid_until: number | null;
-      }
-    >();
+    .bind(attempt, now, id, attempt - 1);
+}
+
+/** What `readForDelivery` or `claimForDelivery` found: null when nothing is to be sent. */
+export function deliveryFound(result: D1Result): EventForDelivery | null {
+  const row = result.results[0] as DeliveryRow | undefined;
   if (!row) return null;
   const secrets = {
     current: row.webhook_secret,
@@ -106,22 +130,6 @@ export async function listJobEvents(db: D1Database, jobId: string): Promise<Webh
     .bind(jobId)
     .all<WebhookEventRow>();
   return results.map(fromRow);
-}
-
-/**
- * Takes scheduled attempt `attempt` of a pending event, holding it until
- * `leaseUntil`. False when another delivery of the same message took it
- * first, or the event is no longer pending.
- */
-export async function claimAttempt(db: D1Database, id: string, attempt: number, leaseUntil: number, now: number) {
-  const { meta } = await db
-    .prepare(
-      `UPDATE webhook_events SET attempts = ?1, next_attempt_at = ?2, updated_at = ?3
-       WHERE id = ?4 AND status = 'pending' AND attempts = ?5`,
-    )
-    .bind(attempt, leaseUntil, now, id, attempt - 1)
-    .run();
-  return meta.changes === 1;
 }
 
 /** Sets where the event stands after an attempt: still pending (with its next time), delivered or failed. */
@@ -177,7 +185,7 @@ export function insertDelivery(db: D1Database, d: DeliveryRecord): D1PreparedSta
     );
 }
 
-export interface DeliveryRow {
+export interface DeliveryLogRow {
   event_id: string;
   event_type: string;
   attempt: number;
@@ -191,7 +199,7 @@ export interface DeliveryRow {
 }
 
 /** Every attempt for the job's events, in the order they were made. */
-export async function listJobDeliveries(db: D1Database, jobId: string): Promise<DeliveryRow[]> {
+export async function listJobDeliveries(db: D1Database, jobId: string): Promise<DeliveryLogRow[]> {
   const { results } = await db
     .prepare(
       `SELECT d.event_id, e.type AS event_type, d.attempt, d.trigger, d.attempted_at, d.duration_ms, d.http_status,
@@ -200,7 +208,7 @@ export async function listJobDeliveries(db: D1Database, jobId: string): Promise<
        WHERE d.job_id = ? ORDER BY d.id`,
     )
     .bind(jobId)
-    .all<DeliveryRow>();
+    .all<DeliveryLogRow>();
   return results;
 }
 

@@ -34,8 +34,10 @@ const EARLY_TOLERANCE_MS = 2_000;
 /**
  * The authority on one job (named by its id). Every change of the job goes
  * through here, one at a time, and is written to D1 guarded by `version`; the
- * tracker also owns the job's timers: the running attempt's lease, long
- * delays beyond what a queue can hold, and re-enqueueing a lost message.
+ * tracker also owns the job's timers: long delays beyond what a queue can
+ * hold, and re-enqueueing a lost message. A running attempt's lease is
+ * watched by the minute's sweep, not by an alarm: an alarm is a billed
+ * storage write on every job, and a lost consumer is rare.
  */
 export class JobTracker extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -65,7 +67,6 @@ export class JobTracker extends DurableObject<Env> {
         if (started) {
           this.#job = started;
           await this.#broadcast(started, "status");
-          await this.#setAlarm(started.leaseExpiresAt as number);
           return { kind: "run", job: started, attempt: started.attempts };
         }
       }
@@ -88,7 +89,6 @@ export class JobTracker extends DurableObject<Env> {
         await this.#waitForSlot(current, now);
         return { kind: "skip", reason: "throttled" };
       }
-      await this.#setAlarm(leaseExpiresAt);
       return { kind: "run", job: this.#job as JobRecord, attempt };
     });
   }
@@ -211,7 +211,6 @@ export class JobTracker extends DurableObject<Env> {
     if (isTerminal(job.status)) return;
     if (job.status === "running") {
       if ((job.leaseExpiresAt ?? 0) <= now) await this.#loseAttempt(job, now);
-      else await this.#setAlarm(job.leaseExpiresAt as number);
       return;
     }
     const lostAfter = job.runAt + limits.enqueueGraceSeconds * 1000;

@@ -1,12 +1,12 @@
 import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
-import { settleEach } from "../platform/queue-messages";
 import {
-  claimAttempt,
+  claimForDelivery,
+  deliveryFound,
   type EventStatus,
-  findEventForDelivery,
   insertDelivery,
+  readForDelivery,
   type SigningSecrets,
   settleEvent,
   type WebhookEventRecord,
@@ -26,50 +26,79 @@ const FAILURE = "callback delivery could not be recorded; the queue will retry i
  */
 export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
   const settings = webhookSettings(env);
-  const leaseMs = leaseOf(settings);
   const byOrigin = Map.groupBy(batch.messages, (message) => message.body.origin);
-  await Promise.all(
-    [...byOrigin].map(async ([origin, messages]) => {
-      const gate = env.ORIGIN_GATE.getByName(origin);
-      let tickets: string[];
-      try {
-        tickets = await gate.acquire(messages.length, leaseMs, settings.maxInFlightPerOrigin);
-      } catch (error) {
-        console.error("origin gate unavailable; the queue will retry", { origin, error: String(error) });
-        for (const message of messages) message.retry();
-        return;
-      }
-      const admitted = messages.slice(0, tickets.length);
-      const waiting = messages.slice(tickets.length);
-      try {
-        await Promise.all([
-          settleEach({ queue: batch.queue, messages: admitted }, (body) => deliver(env, body, settings), FAILURE),
-          settleEach({ queue: batch.queue, messages: waiting }, (body) => waitForOrigin(env, body), FAILURE),
-        ]);
-      } finally {
-        if (tickets.length > 0) await gate.release(tickets);
-      }
-    }),
-  );
+  await Promise.all([...byOrigin].map(([origin, messages]) => deliverToOrigin(env, settings, origin, messages)));
+}
+
+async function deliverToOrigin(
+  env: Env,
+  settings: WebhookSettings,
+  origin: string,
+  messages: Message<CallbackMessage>[],
+): Promise<void> {
+  const gate = env.ORIGIN_GATE.getByName(origin);
+  let tickets: string[];
+  try {
+    tickets = await gate.acquire(messages.length, leaseOf(settings), settings.maxInFlightPerOrigin);
+  } catch (error) {
+    console.error("origin gate unavailable; the queue will retry", { origin, error: String(error) });
+    for (const message of messages) message.retry();
+    return;
+  }
+  try {
+    await Promise.all([
+      settleTogether(messages.slice(0, tickets.length), (bodies) => deliver(env, settings, bodies)),
+      settleTogether(messages.slice(tickets.length), (bodies) => waitForOrigin(env, bodies)),
+    ]);
+  } finally {
+    if (tickets.length > 0) await gate.release(tickets);
+  }
+}
+
+/** Acks the messages when `work` on all of them succeeded; otherwise the queue retries them all. */
+async function settleTogether(
+  messages: Message<CallbackMessage>[],
+  work: (bodies: CallbackMessage[]) => Promise<void>,
+): Promise<void> {
+  if (messages.length === 0) return;
+  try {
+    await work(messages.map((message) => message.body));
+    for (const message of messages) message.ack();
+  } catch (error) {
+    console.error(FAILURE, { events: messages.map((m) => m.body.event_id), error: String(error) });
+    for (const message of messages) message.retry();
+  }
 }
 
 /**
- * One attempt of one event. A scheduled attempt first claims its number, so
- * duplicate messages make one request; a manual one (redeliver) does not
- * count against the schedule. Either way the attempt is logged, and a
- * scheduled one that failed queues the next, signed afresh when it runs.
+ * One attempt of each message's event, with one D1 round trip before the
+ * requests and one after, however many there are. A scheduled attempt first
+ * claims its number, so duplicate messages make one request; a manual one
+ * (redeliver) does not count against the schedule. Either way the attempt is
+ * logged, and a scheduled one that failed queues the next, signed afresh
+ * when it runs.
  */
-export async function deliver(env: Env, message: CallbackMessage, settings: WebhookSettings): Promise<void> {
-  const found = await findEventForDelivery(env.DB, message.event_id);
-  if (!found) return;
-  const { event, secrets } = found;
-  const manual = message.attempt === undefined;
-  if (!manual && event.status !== "pending") return;
+async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMessage[]): Promise<void> {
   const now = clock.now();
-  const claimUntil = now + leaseOf(settings) * 2;
-  if (!manual && !(await claimAttempt(env.DB, event.id, message.attempt as number, claimUntil, now))) return;
-  const result = await attempt(settings, secrets, event);
-  await record(env, settings, event, message, result);
+  const found = await env.DB.batch(
+    messages.map((m) =>
+      m.attempt === undefined
+        ? readForDelivery(env.DB, m.event_id)
+        : claimForDelivery(env.DB, m.event_id, m.attempt, now),
+    ),
+  );
+  const attempts = await Promise.all(
+    messages.map(async (message, i) => {
+      const delivery = deliveryFound(found[i] as D1Result);
+      if (!delivery) return null;
+      return { message, event: delivery.event, result: await attempt(settings, delivery.secrets, delivery.event) };
+    }),
+  );
+  await record(
+    env,
+    settings.schedule,
+    attempts.filter((a) => a !== null),
+  );
 }
 
 /** How long one request may hold its origin's slot: its timeout, and a margin to record it. */
@@ -91,51 +120,58 @@ async function attempt(
   return postCallback(verdict.url, headers, event.payload, settings.timeoutMs);
 }
 
-async function record(
-  env: Env,
-  { schedule }: WebhookSettings,
-  event: WebhookEventRecord,
-  message: CallbackMessage,
-  result: PostResult,
-) {
+interface Attempt {
+  message: CallbackMessage;
+  event: WebhookEventRecord;
+  result: PostResult;
+}
+
+/** Logs the attempts and moves their events on, in one transaction; then queues the retries. */
+async function record(env: Env, schedule: readonly number[], attempts: Attempt[]): Promise<void> {
+  if (attempts.length === 0) return;
   const now = clock.now();
-  const scheduledAttempt = message.attempt ?? event.attempts;
-  const verdict = judgeAttempt(scheduledAttempt, result.httpStatus, result.retryAfter, schedule, now);
-  const manual = message.attempt === undefined;
-  const retry = verdict.kind === "retry" && !manual ? verdict : null;
-  const status = eventStatusAfter(verdict, manual);
-  const nextAttemptAt = retry ? now + retry.delaySeconds * 1000 : null;
-  const statements = [
-    insertDelivery(env.DB, {
-      eventId: event.id,
-      jobId: event.jobId,
-      tenantId: event.tenantId,
-      trigger: manual ? "manual" : "scheduled",
-      attemptedAt: now - result.durationMs,
-      durationMs: result.durationMs,
-      httpStatus: result.httpStatus,
-      error: result.error,
-      responseBody: result.responseBody,
-      nextAttemptAt,
-    }),
-  ];
-  if (status) statements.push(settleEvent(env.DB, event.id, status, nextAttemptAt, now));
-  await env.DB.batch(statements);
-  if (verdict.kind !== "delivered") {
-    console.warn("callback attempt failed", {
-      eventId: event.id,
-      jobId: event.jobId,
-      httpStatus: result.httpStatus,
-      error: result.error,
-      next: verdict.kind,
-    });
-  }
-  if (retry) {
-    await env.CALLBACKS.send(
-      { event_id: event.id, attempt: scheduledAttempt + 1, origin: message.origin },
-      { delaySeconds: retry.delaySeconds },
+  const statements: D1PreparedStatement[] = [];
+  const retries: MessageSendRequest<CallbackMessage>[] = [];
+  for (const { message, event, result } of attempts) {
+    const manual = message.attempt === undefined;
+    const scheduledAttempt = message.attempt ?? event.attempts;
+    const verdict = judgeAttempt(scheduledAttempt, result.httpStatus, result.retryAfter, schedule, now);
+    const retry = verdict.kind === "retry" && !manual ? verdict : null;
+    const status = eventStatusAfter(verdict, manual);
+    const nextAttemptAt = retry ? now + retry.delaySeconds * 1000 : null;
+    statements.push(
+      insertDelivery(env.DB, {
+        eventId: event.id,
+        jobId: event.jobId,
+        tenantId: event.tenantId,
+        trigger: manual ? "manual" : "scheduled",
+        attemptedAt: now - result.durationMs,
+        durationMs: result.durationMs,
+        httpStatus: result.httpStatus,
+        error: result.error,
+        responseBody: result.responseBody,
+        nextAttemptAt,
+      }),
     );
+    if (status) statements.push(settleEvent(env.DB, event.id, status, nextAttemptAt, now));
+    if (verdict.kind !== "delivered") {
+      console.warn("callback attempt failed", {
+        eventId: event.id,
+        jobId: event.jobId,
+        httpStatus: result.httpStatus,
+        error: result.error,
+        next: verdict.kind,
+      });
+    }
+    if (retry) {
+      retries.push({
+        body: { event_id: event.id, attempt: scheduledAttempt + 1, origin: message.origin },
+        delaySeconds: retry.delaySeconds,
+      });
+    }
   }
+  await env.DB.batch(statements);
+  if (retries.length > 0) await env.CALLBACKS.sendBatch(retries);
 }
 
 /** Where the event stands after an attempt; null leaves it as it was. */
@@ -147,9 +183,9 @@ function eventStatusAfter(verdict: AttemptVerdict, manual: boolean): EventStatus
 }
 
 /** The origin has its fill of requests in flight: try again shortly, without using an attempt. */
-async function waitForOrigin(env: Env, message: CallbackMessage): Promise<void> {
-  const delaySeconds = limits.originBusyDelaySeconds + Math.round(Math.random() * limits.originBusyDelaySeconds);
-  await env.CALLBACKS.send(message, { delaySeconds });
+async function waitForOrigin(env: Env, messages: CallbackMessage[]): Promise<void> {
+  const delay = () => limits.originBusyDelaySeconds + Math.round(Math.random() * limits.originBusyDelaySeconds);
+  await env.CALLBACKS.sendBatch(messages.map((body) => ({ body, delaySeconds: delay() })));
 }
 
 /** The current secret, plus the previous one during the 24 h after a rotation. */

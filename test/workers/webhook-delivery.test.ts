@@ -1,11 +1,11 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
 import type { CallbackMessage } from "../../src/env";
 import worker from "../../src/index";
-import { insertWebhookEvent } from "../../src/store/webhook-events";
+import { claimForDelivery, insertWebhookEvent } from "../../src/store/webhook-events";
 import { buildEvent } from "../../src/webhooks/events";
 import { authed, createTenant, eventually, submit, type TestTenant } from "./helpers";
 
@@ -220,6 +220,31 @@ describe("webhook delivery", () => {
     const message = { event_id: eventId, attempt: 1, origin: env.RECEIVER_URL };
     await Promise.all([deliverMessages(message), deliverMessages(message)]);
     expect(await receivedOn(path)).toHaveLength(1);
+  });
+
+  it("has the sweep send again an event whose attempt died before it was recorded", async () => {
+    const tenant = await createTenant();
+    const path = `/ok/${unique()}`;
+    const eventId = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
+    // A consumer claimed attempt 1 and died: nothing was sent or recorded.
+    expect((await claimForDelivery(env.DB, eventId, 1, Date.now()).run()).results).toHaveLength(1);
+    await deliverMessages({ event_id: eventId, attempt: 1, origin: env.RECEIVER_URL }); // its redelivered message
+    expect(await receivedOn(path)).toHaveLength(0);
+    // Past the sweep's grace (five minutes), the event is overdue and sent as attempt 2.
+    await env.DB.prepare("UPDATE webhook_events SET next_attempt_at = next_attempt_at - 600000 WHERE id = ?")
+      .bind(eventId)
+      .run();
+    await worker.scheduled(createScheduledController(), env);
+    const [received] = await eventually(
+      () => receivedOn(path),
+      (r) => r.length > 0,
+    );
+    expect(received?.headers["webhook-id"]).toBe(eventId);
+    const log = await eventually(
+      () => env.DB.prepare("SELECT status, attempts FROM webhook_events WHERE id = ?").bind(eventId).first(),
+      (row) => row?.status === "delivered",
+    );
+    expect(log).toEqual({ status: "delivered", attempts: 2 });
   });
 
   it("checks the callback URL again before every attempt", async () => {
