@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 /** Load generation and statistics for the benchmark: plain fetch, a fixed concurrency. */
 
 export interface Sample {
@@ -30,25 +32,44 @@ export function percentile(values: number[], p: number): number {
 
 export const median = (values: number[]) => percentile(values, 50);
 
-/** Resident memory of a process and all its descendants, in MiB (Linux /proc via ps). */
-export async function treeRssMiB(rootPid: number): Promise<number> {
-  const { execFileSync } = await import("node:child_process");
+/** A process and all its descendants, with their resident memory (KiB) and CPU time (ms). Linux: ps and /proc. */
+function processTree(rootPid: number): { rssKiB: number; cpuMs: number }[] {
   const rows = execFileSync("ps", ["-e", "-o", "pid=,ppid=,rss="], { encoding: "utf8" })
     .trim()
     .split("\n")
     .map((line) => line.trim().split(/\s+/).map(Number) as [number, number, number]);
   const children = new Map<number, number[]>();
   for (const [pid, ppid] of rows) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  const rss = new Map(rows.map(([pid, , kb]) => [pid, kb]));
-  let total = 0;
+  const rss = new Map(rows.map(([pid, , kib]) => [pid, kib]));
+  const tree = [];
   const stack = [rootPid];
   while (stack.length > 0) {
     const pid = stack.pop() as number;
-    total += rss.get(pid) ?? 0;
+    tree.push({ rssKiB: rss.get(pid) ?? 0, cpuMs: cpuMsOf(pid) });
     stack.push(...(children.get(pid) ?? []));
   }
-  return total / 1024;
+  return tree;
 }
+
+/** User + system time from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0; // it exited meanwhile
+  }
+}
+
+/** Resident memory of a process and all its descendants, in MiB. */
+export const treeRssMiB = (rootPid: number) => processTree(rootPid).reduce((sum, p) => sum + p.rssKiB, 0) / 1024;
+
+/**
+ * CPU time a process and its descendants have used, in ms. On a noisy
+ * machine the CPU spent per operation is steadier than throughput, and
+ * it is what the operations cost: locally one process tree does all the work.
+ */
+export const treeCpuMs = (rootPid: number) => processTree(rootPid).reduce((sum, p) => sum + p.cpuMs, 0);
 
 /** Samples the tree's memory until stopped; returns the peak. */
 export function watchPeakRss(rootPid: number, everyMs = 200) {
@@ -56,7 +77,7 @@ export function watchPeakRss(rootPid: number, everyMs = 200) {
   let running = true;
   const loop = (async () => {
     while (running) {
-      peak = Math.max(peak, await treeRssMiB(rootPid));
+      peak = Math.max(peak, treeRssMiB(rootPid));
       await new Promise((r) => setTimeout(r, everyMs));
     }
   })();

@@ -4,7 +4,7 @@
 // operation counters, and one summary line for scripts.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { median, pool, watchPeakRss } from "./load.ts";
+import { median, pool, treeCpuMs, watchPeakRss } from "./load.ts";
 import { startVerifyingReceiver } from "./receiver.ts";
 import { endToEndScenario, idleScenario, pollScenario, type ScenarioResult, submitScenario } from "./scenarios.ts";
 import { startBaseline, startProduct, type Target } from "./targets.ts";
@@ -16,7 +16,9 @@ const sizes = quick
   : { submit: 3000, e2e: 2000, idle: 100, poll: 3000, cost: 200 };
 const CONCURRENCY = 32;
 
-type Scenarios = { submit: ScenarioResult; e2e: ScenarioResult; idle: ScenarioResult; poll: ScenarioResult };
+/** A scenario's figures and the CPU time the target's process tree spent per operation in it. */
+type Measured = ScenarioResult & { cpuMs: number };
+type Scenarios = { submit: Measured; e2e: Measured; idle: Measured; poll: Measured };
 interface TargetResult {
   rounds: Scenarios[];
   peakRssMiB: number[];
@@ -28,10 +30,17 @@ async function measure(start: () => Promise<Target>, receiver: Awaited<ReturnTyp
   try {
     for (let round = 1; round <= rounds; round++) {
       const stopWatching = watchPeakRss(target.pid);
-      const submit = await submitScenario(target, sizes.submit, CONCURRENCY);
-      const { result: e2e, ids } = await endToEndScenario(target, receiver, sizes.e2e, CONCURRENCY);
-      const idle = await idleScenario(target, receiver, sizes.idle);
-      const poll = await pollScenario(target, ids, sizes.poll, CONCURRENCY);
+      const cpu = (operations: number, scenario: () => Promise<ScenarioResult>) =>
+        withCpu(target.pid, operations, scenario);
+      const submit = await cpu(sizes.submit, () => submitScenario(target, sizes.submit, CONCURRENCY));
+      let ids: string[] = [];
+      const e2e = await cpu(sizes.e2e, async () => {
+        const run = await endToEndScenario(target, receiver, sizes.e2e, CONCURRENCY);
+        ids = run.ids;
+        return run.result;
+      });
+      const idle = await cpu(sizes.idle, () => idleScenario(target, receiver, sizes.idle));
+      const poll = await cpu(sizes.poll, () => pollScenario(target, ids, sizes.poll, CONCURRENCY));
       result.rounds.push({ submit, e2e, idle, poll });
       result.peakRssMiB.push(await stopWatching());
       console.error(
@@ -42,6 +51,12 @@ async function measure(start: () => Promise<Target>, receiver: Awaited<ReturnTyp
     await target.stop();
   }
   return result;
+}
+
+async function withCpu(pid: number, operations: number, scenario: () => Promise<ScenarioResult>): Promise<Measured> {
+  const before = treeCpuMs(pid);
+  const result = await scenario();
+  return { ...result, cpuMs: (treeCpuMs(pid) - before) / operations };
 }
 
 /** Billable operations per echo job with one callback, from the product's counters (METERING). */
@@ -82,9 +97,9 @@ const baseline = await measure(startBaseline, receiver);
 const cost = await costPerJob(receiver);
 await receiver.close();
 
-const med = (r: TargetResult, scenario: keyof Scenarios, field: keyof ScenarioResult) =>
+const med = (r: TargetResult, scenario: keyof Scenarios, field: keyof Measured) =>
   median(r.rounds.map((x) => x[scenario][field]));
-const rows: [string, keyof Scenarios, keyof ScenarioResult, string][] = [
+const rows: [string, keyof Scenarios, keyof Measured, string][] = [
   ["submit req/s", "submit", "rate", "higher"],
   ["submit p50 ms", "submit", "p50", "lower"],
   ["submit p99 ms", "submit", "p99", "lower"],
@@ -96,14 +111,19 @@ const rows: [string, keyof Scenarios, keyof ScenarioResult, string][] = [
   ["poll req/s", "poll", "rate", "higher"],
   ["poll p50 ms", "poll", "p50", "lower"],
   ["poll p99 ms", "poll", "p99", "lower"],
+  // CPU of the whole local process tree (wrangler + workerd) per operation: steadier than rates here.
+  ["submit CPU ms per job (incl. its run)", "submit", "cpuMs", "lower"],
+  ["e2e CPU ms per job (incl. callback)", "e2e", "cpuMs", "lower"],
+  ["idle CPU ms per job", "idle", "cpuMs", "lower"],
+  ["poll CPU ms per request", "poll", "cpuMs", "lower"],
 ];
 const table = rows.map(([label, scenario, field]) => {
   const p = med(product, scenario, field);
   const b = med(baseline, scenario, field);
   return {
     metric: label,
-    product: Number(p.toFixed(1)),
-    baseline: Number(b.toFixed(1)),
+    product: Number(p.toFixed(2)),
+    baseline: Number(b.toFixed(2)),
     ratio: Number((p / b).toFixed(2)),
   };
 });
