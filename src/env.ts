@@ -1,4 +1,5 @@
 import type { AuthenticatedKey } from "./store/api-keys";
+import type { KeyCheck } from "./tenants/key-check";
 import type { RateLimiter } from "./tenants/rate-limiter";
 import type { JobTracker } from "./tracker/job-tracker";
 import type { OriginGate } from "./webhooks/origin-gate";
@@ -64,6 +65,8 @@ export interface AppEnv {
     /** Set by the API-key middleware: the caller's tenant and key. */
     tenantId: string;
     apiKey: AuthenticatedKey;
+    /** Set by the API-key middleware: a key check the handler's first batch must carry, or null. */
+    keyCheck: KeyCheck | null;
     /** Set by the JSON-body middleware: the raw body, for idempotency hashing. */
     rawBody: string;
   };

@@ -58,12 +58,14 @@ const submitRoute = createRoute({
 
 jobsApi.openapi(submitRoute, async (c) => {
   const body = c.req.valid("json");
+  const idempotency = await idempotencyOf(c, "job");
   const { jobs, replayed } = await submitJobs(
     c.env,
     c.get("tenantId"),
     [body],
-    await idempotencyOf(c, "job"),
+    idempotency,
     () => "",
+    c.get("keyCheck"),
   );
   const job = jobs[0] as JobRecord;
   c.header("Location", `/v1/jobs/${job.id}`);
@@ -112,7 +114,10 @@ jobsApi.openapi(getRoute, async (c) => {
   const { id } = c.req.valid("param");
   const { wait } = c.req.valid("query");
   const tenantId = c.get("tenantId");
-  const job = wait ? await waitForJob(c.env, tenantId, id, wait * 1000) : await getJob(c.env, tenantId, id);
+  const keyCheck = c.get("keyCheck");
+  const job = wait
+    ? await waitForJob(c.env, tenantId, id, wait * 1000, keyCheck)
+    : await getJob(c.env, tenantId, id, keyCheck);
   const etag = `"v${job.version}"`;
   c.header("ETag", etag);
   if (matchesEtag(c.req.header("if-none-match"), etag)) return c.body(null, 304);

@@ -20,6 +20,8 @@ export class DomainError extends Error {
   }
 }
 
+export const invalidApiKey = () =>
+  new DomainError(401, "unauthorized", "Send a valid API key as `Authorization: Bearer <key>`.");
 export const jobNotFound = () => new DomainError(404, "not_found", "No job with this id.");
 export const jobFinished = (status: string) =>
   new DomainError(409, "job_finished", `The job has already finished (${status}); it cannot be canceled.`);

@@ -2,14 +2,20 @@ import type { Env } from "../env";
 import { toBase64Url } from "../platform/crypto";
 import { isJobId } from "../platform/ids";
 import { getStream } from "../store/blobs";
-import { findTenantJob, listJobs } from "../store/jobs";
+import { jobFound, listJobs, tenantJob } from "../store/jobs";
+import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { openWatch, waitForTerminalFrame } from "../tracker/watch";
 import { DomainError, jobFinished, jobNotFound } from "./errors";
 import { isTerminal, type JobRecord, type JobStatus } from "./model";
 
-/** The tenant's job, or 404: another tenant's id looks exactly like one that never existed. */
-export async function getJob(env: Env, tenantId: string, id: string): Promise<JobRecord> {
-  const job = isJobId(id) ? await findTenantJob(env.DB, tenantId, id) : null;
+/**
+ * The tenant's job, or 404: another tenant's id looks exactly like one that
+ * never existed. Carries the request's key check when one is owed.
+ */
+export async function getJob(env: Env, tenantId: string, id: string, keyCheck: KeyCheck | null = null) {
+  if (!isJobId(id)) throw jobNotFound();
+  const [result] = await batchCheckingKey(env.DB, keyCheck, [tenantJob(env.DB, tenantId, id)]);
+  const job = jobFound(result as D1Result);
   if (!job) throw jobNotFound();
   return job;
 }
@@ -19,8 +25,14 @@ export async function getJob(env: Env, tenantId: string, id: string): Promise<Jo
  * wait is a watch on the job's tracker, so it wakes on the change itself
  * and the tracker can hibernate meanwhile.
  */
-export async function waitForJob(env: Env, tenantId: string, id: string, timeoutMs: number): Promise<JobRecord> {
-  const job = await getJob(env, tenantId, id);
+export async function waitForJob(
+  env: Env,
+  tenantId: string,
+  id: string,
+  timeoutMs: number,
+  keyCheck: KeyCheck | null = null,
+): Promise<JobRecord> {
+  const job = await getJob(env, tenantId, id, keyCheck);
   if (isTerminal(job.status)) return job;
   await waitForTerminalFrame(await openWatch(env, id), timeoutMs);
   return getJob(env, tenantId, id);

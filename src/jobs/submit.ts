@@ -11,6 +11,7 @@ import {
   insertIdempotencyKey,
 } from "../store/idempotency";
 import { findTenantJobs, insertJob } from "../store/jobs";
+import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { checkCallbackUrl } from "../webhooks/url-guard";
 import { DomainError, type ErrorDetail } from "./errors";
 import type { JobRecord, SubmitJobRequest } from "./model";
@@ -34,7 +35,8 @@ const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
 /**
  * Creates jobs, all or none: validates every request against its job type,
  * stores large inputs in R2, writes the jobs (and the idempotency key) in one
- * D1 transaction, then enqueues them. A failed enqueue loses nothing: the
+ * D1 transaction — with the request's key check, when one is owed — then
+ * enqueues them. A failed enqueue loses nothing: the
  * sweep finds jobs that never started.
  */
 export async function submitJobs(
@@ -43,6 +45,7 @@ export async function submitJobs(
   requests: SubmitJobRequest[],
   idempotency: Idempotency | null,
   pathPrefix: (index: number) => string,
+  keyCheck: KeyCheck | null = null,
 ): Promise<SubmitOutcome> {
   const now = clock.now();
   if (idempotency) {
@@ -64,7 +67,7 @@ export async function submitJobs(
       .filter((p) => p.largeInput !== null)
       .map((p) => putJson(env.BLOBS, inputKey(p.job.id), p.largeInput as string)),
   );
-  const statements = prepared.map((p) => insertJob(env.DB, p.job));
+  const statements = prepared.map((p) => insertJob(env.DB, p.job, keyCheck?.hash ?? null));
   if (idempotency) {
     const { scope, key, requestHash } = idempotency;
     const record = { requestHash, jobIds: prepared.map((p) => p.job.id), createdAt: now };
@@ -74,7 +77,7 @@ export async function submitJobs(
     );
   }
   try {
-    await env.DB.batch(statements);
+    await batchCheckingKey(env.DB, keyCheck, statements);
   } catch (error) {
     // A concurrent request with the same key won the race: answer what it created.
     const replay = idempotency && (await replayIdempotent(env, tenantId, idempotency, now));

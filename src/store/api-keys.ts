@@ -37,17 +37,31 @@ export function insertApiKey(
     .bind(key.id, key.tenantId, key.name, key.keyHash, key.createdAt);
 }
 
-/** The live key with this hash. Lookup is by hash, so the plain key never reaches D1. */
-export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise<AuthenticatedKey | null> {
-  const row = await db
+/**
+ * The live key with this hash, with its tenant's limits. A statement, so it
+ * can ride first in another request's batch. Lookup is by hash, so the plain
+ * key never reaches D1.
+ */
+export function liveKeyByHash(db: D1Database, keyHash: string): D1PreparedStatement {
+  return db
     .prepare(
       `SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at, t.submit_per_minute, t.read_per_minute
        FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
        WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
     )
-    .bind(keyHash)
-    .first<ApiKeyRow & { submit_per_minute: number | null; read_per_minute: number | null }>();
+    .bind(keyHash);
+}
+
+/** What `liveKeyByHash` found: null when the key is unknown or revoked. */
+export function liveKeyFound(result: D1Result): AuthenticatedKey | null {
+  const row = result.results[0] as
+    | (ApiKeyRow & { submit_per_minute: number | null; read_per_minute: number | null })
+    | undefined;
   return row ? { ...fromRow(row), submitPerMinute: row.submit_per_minute, readPerMinute: row.read_per_minute } : null;
+}
+
+export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise<AuthenticatedKey | null> {
+  return liveKeyFound(await liveKeyByHash(db, keyHash).run());
 }
 
 /** Keys newest first, never their hashes; optionally one tenant's. */

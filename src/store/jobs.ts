@@ -1,4 +1,5 @@
 import type { CallbackEventType, JobRecord, JobStatus } from "../jobs/model";
+import { keyIsLive } from "../tenants/key-check";
 
 /** A `jobs` row as D1 returns it. */
 interface JobRow {
@@ -59,13 +60,19 @@ function fromRow(row: JobRow): JobRecord {
   };
 }
 
-export function insertJob(db: D1Database, job: JobRecord): D1PreparedStatement {
+/**
+ * Inserts a new job. With `keyHash`, only while that API key is live: the
+ * insert rides in the batch that checks the key (tenants/key-check.ts).
+ */
+export function insertJob(db: D1Database, job: JobRecord, keyHash: string | null = null): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO jobs (id, tenant_id, type, status, input, input_key, progress, attempts, max_attempts,
          timeout_seconds, result, result_key, error_code, error_message, callback_url, callback_events, metadata,
          created_at, run_at, started_at, finished_at, lease_expires_at, version, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, ?7, ?8, NULL, NULL, NULL, NULL, ?9, ?10, ?11, ?12, ?13, NULL, NULL, NULL, ?14, ?12)`,
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, ?7, ?8, NULL, NULL, NULL, NULL, ?9, ?10, ?11, ?12, ?13, NULL, NULL, NULL,
+         ?14, ?12
+       WHERE ${keyIsLive("?15")}`,
     )
     .bind(
       job.id,
@@ -82,6 +89,7 @@ export function insertJob(db: D1Database, job: JobRecord): D1PreparedStatement {
       job.createdAt,
       job.runAt,
       job.version,
+      keyHash,
     );
 }
 
@@ -201,8 +209,14 @@ export async function findJob(db: D1Database, id: string): Promise<JobRecord | n
   return row ? fromRow(row) : null;
 }
 
-export async function findTenantJob(db: D1Database, tenantId: string, id: string): Promise<JobRecord | null> {
-  const row = await db.prepare("SELECT * FROM jobs WHERE id = ? AND tenant_id = ?").bind(id, tenantId).first<JobRow>();
+/** The tenant's job with this id: a statement, so it can ride in a batch. */
+export function tenantJob(db: D1Database, tenantId: string, id: string): D1PreparedStatement {
+  return db.prepare("SELECT * FROM jobs WHERE id = ? AND tenant_id = ?").bind(id, tenantId);
+}
+
+/** What `tenantJob` found. */
+export function jobFound(result: D1Result): JobRecord | null {
+  const row = result.results[0] as JobRow | undefined;
   return row ? fromRow(row) : null;
 }
 

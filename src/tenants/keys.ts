@@ -2,7 +2,7 @@ import { DomainError } from "../jobs/errors";
 import { clock } from "../platform/clock";
 import { randomBytes, sha256Hex, toBase64Url } from "../platform/crypto";
 import { newId } from "../platform/ids";
-import { type AuthenticatedKey, findApiKeyByHash, insertApiKey } from "../store/api-keys";
+import { insertApiKey } from "../store/api-keys";
 import { findTenant, insertTenant } from "../store/tenants";
 import { newWebhookSecret } from "../webhooks/sign";
 
@@ -44,11 +44,10 @@ export async function createApiKey(db: D1Database, name: string, tenantId?: stri
 }
 
 /**
- * The key behind a bearer token, or null. The token is hashed before lookup,
- * so the comparison happens on a SHA-256 digest of a 256-bit secret inside
- * D1's index: nothing about the plain key can be learned from its timing.
+ * The hash a bearer token is looked up by, or null for a token that cannot be
+ * a key. Keys are compared as SHA-256 digests of 256-bit secrets inside D1's
+ * index: nothing about the plain key can be learned from the timing.
  */
-export async function authenticateApiKey(db: D1Database, token: string): Promise<AuthenticatedKey | null> {
-  if (!token.startsWith(API_KEY_PREFIX)) return null;
-  return findApiKeyByHash(db, await sha256Hex(token));
+export async function apiKeyHash(token: string): Promise<string | null> {
+  return token.startsWith(API_KEY_PREFIX) ? sha256Hex(token) : null;
 }

@@ -37,6 +37,35 @@ describe("key management (admin)", () => {
     });
   });
 
+  it("answers 401 at once on the paths that check a remembered key in their own batch, and writes nothing", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 60 });
+    expect((await authed(tenant, `/v1/jobs/${job.id}`)).status).toBe(200); // this isolate now knows the key
+    const { keys } = (await (await call(`/v1/keys?tenant_id=${tenant.tenantId}`, { headers: ADMIN })).json()) as {
+      keys: { id: string }[];
+    };
+    expect((await call(`/v1/keys/${keys[0]?.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+    const post = (body: unknown) =>
+      authed(tenant, "/v1/jobs", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    for (const res of [
+      await authed(tenant, `/v1/jobs/${job.id}`),
+      await authed(tenant, `/v1/jobs/${job.id}?wait=5`),
+      await authed(tenant, "/v1/jobs/not-a-job-id"),
+      await post({ type: "echo", input: "after revocation" }),
+      await post({ type: "no-such-type" }),
+    ]) {
+      expect(await errorOf(res)).toMatchObject({ status: 401, code: "unauthorized" });
+    }
+    const stored = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?")
+      .bind(tenant.tenantId)
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(1);
+  });
+
   it("answers 401 to a wrong admin token and 503 while ADMIN_TOKEN is unset", async () => {
     expect(
       await errorOf(await call("/v1/keys", { headers: { authorization: "Bearer test-admin-tokeN" } })),
