@@ -27,6 +27,15 @@ export function forgetKey(hash: string): void {
   remembered.delete(hash);
 }
 
+/**
+ * A tenant's limits changed: this isolate reads its keys afresh. Another
+ * isolate sees the change from its next request with the key, whose check
+ * returns the current limits.
+ */
+export function forgetTenantKeys(tenantId: string): void {
+  for (const [hash, key] of remembered) if (key.tenantId === tenantId) remembered.delete(hash);
+}
+
 /** A key check still owed by the request; `done` once a batch carried it. */
 export interface KeyCheck {
   hash: string;

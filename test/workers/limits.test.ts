@@ -44,6 +44,25 @@ describe("rate limits per API key", () => {
     expect(other.status).toBe(200);
   });
 
+  it("applies a changed limit at once to a key this isolate already knows", async () => {
+    const tenant = await createTenant();
+    expect((await postJson(tenant, "/v1/jobs", { type: "echo" })).status).toBe(202);
+    await setTenantLimits(tenant, { submit_per_minute: 2 });
+    for (let i = 0; i < 2; i++) expect((await postJson(tenant, "/v1/jobs", { type: "echo" })).status).toBe(202);
+    expect(await errorOf(await postJson(tenant, "/v1/jobs", { type: "echo" }))).toMatchObject({ status: 429 });
+  });
+
+  it("spends one lease among concurrent requests instead of a lease each", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 60 });
+    await setTenantLimits(tenant, { read_per_minute: 1000 }); // leases of 10 tokens
+    const read = () => authed(tenant, `/v1/jobs/${job.id}`);
+    const burst = await Promise.all(Array.from({ length: 100 }, read));
+    expect(burst.map((r) => r.status)).toEqual(Array(100).fill(200));
+    // 100 of the minute's 1,000 tokens are spent, not 100 leases' worth (all of them): more requests pass.
+    for (let i = 0; i < 20; i++) expect((await read()).status).toBe(200);
+  });
+
   it("restores the default with null, and validates limits", async () => {
     const tenant = await createTenant();
     expect(await setTenantLimits(tenant, { submit_per_minute: 5, max_running_jobs: 2 })).toEqual({
