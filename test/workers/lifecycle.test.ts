@@ -3,7 +3,6 @@ import {
   createMessageBatch,
   createScheduledController,
   getQueueResult,
-  runDurableObjectAlarm,
   runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
