@@ -91,7 +91,9 @@ async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMe
     messages.map(async (message, i) => {
       const delivery = deliveryFound(found[i] as D1Result);
       if (!delivery) return null;
-      return { message, event: delivery.event, result: await attempt(settings, delivery.secrets, delivery.event) };
+      const attemptedAt = clock.now();
+      const result = await attempt(settings, delivery.secrets, delivery.event);
+      return { message, event: delivery.event, attemptedAt, result };
     }),
   );
   await record(
@@ -123,6 +125,8 @@ async function attempt(
 interface Attempt {
   message: CallbackMessage;
   event: WebhookEventRecord;
+  /** Its own start: the batch's requests end at different times, and the log shows each one's. */
+  attemptedAt: number;
   result: PostResult;
 }
 
@@ -132,7 +136,7 @@ async function record(env: Env, schedule: readonly number[], attempts: Attempt[]
   const now = clock.now();
   const statements: D1PreparedStatement[] = [];
   const retries: MessageSendRequest<CallbackMessage>[] = [];
-  for (const { message, event, result } of attempts) {
+  for (const { message, event, attemptedAt, result } of attempts) {
     const manual = message.attempt === undefined;
     const scheduledAttempt = message.attempt ?? event.attempts;
     const verdict = judgeAttempt(scheduledAttempt, result.httpStatus, result.retryAfter, schedule, now);
@@ -145,7 +149,7 @@ async function record(env: Env, schedule: readonly number[], attempts: Attempt[]
         jobId: event.jobId,
         tenantId: event.tenantId,
         trigger: manual ? "manual" : "scheduled",
-        attemptedAt: now - result.durationMs,
+        attemptedAt,
         durationMs: result.durationMs,
         httpStatus: result.httpStatus,
         error: result.error,
