@@ -26,3 +26,27 @@ export async function settleEach<Body>(
     }),
   );
 }
+
+/**
+ * Runs `work` once for all the messages, whose work is done together (one
+ * round trip for all of them): acks them all when it succeeded, otherwise
+ * leaves them all to the queue's retries. Never acks failed work.
+ */
+export async function settleTogether<Body>(
+  batch: { queue: string; messages: readonly Message<Body>[] },
+  work: (bodies: Body[]) => Promise<void>,
+  failure: string,
+): Promise<void> {
+  if (batch.messages.length === 0) return;
+  try {
+    await work(batch.messages.map((message) => message.body));
+    for (const message of batch.messages) message.ack();
+  } catch (error) {
+    console.error(failure, {
+      queue: batch.queue,
+      bodies: batch.messages.map((message) => message.body),
+      error: String(error),
+    });
+    for (const message of batch.messages) message.retry();
+  }
+}

@@ -222,10 +222,8 @@ export function jobFound(result: D1Result): JobRecord | null {
 
 export async function findTenantJobs(db: D1Database, tenantId: string, ids: string[]): Promise<JobRecord[]> {
   // One statement per id keeps every statement far below D1's 100 bound parameters.
-  const results = await db.batch(
-    ids.map((id) => db.prepare("SELECT * FROM jobs WHERE id = ? AND tenant_id = ?").bind(id, tenantId)),
-  );
-  return results.flatMap((r) => (r.results as JobRow[]).map(fromRow));
+  const results = await db.batch(ids.map((id) => tenantJob(db, tenantId, id)));
+  return results.flatMap((r) => jobFound(r) ?? []);
 }
 
 export interface JobListQuery {

@@ -1,6 +1,7 @@
 import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
+import { settleTogether } from "../platform/queue-messages";
 import {
   claimForDelivery,
   deliveryFound,
@@ -27,14 +28,17 @@ const FAILURE = "callback delivery could not be recorded; the queue will retry i
 export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
   const settings = webhookSettings(env);
   const byOrigin = Map.groupBy(batch.messages, (message) => message.body.origin);
-  await Promise.all([...byOrigin].map(([origin, messages]) => deliverToOrigin(env, settings, origin, messages)));
+  await Promise.all(
+    [...byOrigin].map(([origin, messages]) => deliverToOrigin(env, settings, origin, { queue: batch.queue, messages })),
+  );
 }
 
+/** One origin's messages of a batch. */
 async function deliverToOrigin(
   env: Env,
   settings: WebhookSettings,
   origin: string,
-  messages: Message<CallbackMessage>[],
+  { queue, messages }: { queue: string; messages: Message<CallbackMessage>[] },
 ): Promise<void> {
   const gate = env.ORIGIN_GATE.getByName(origin);
   let tickets: string[];
@@ -47,26 +51,11 @@ async function deliverToOrigin(
   }
   try {
     await Promise.all([
-      settleTogether(messages.slice(0, tickets.length), (bodies) => deliver(env, settings, bodies)),
-      settleTogether(messages.slice(tickets.length), (bodies) => waitForOrigin(env, bodies)),
+      settleTogether({ queue, messages: messages.slice(0, tickets.length) }, (b) => deliver(env, settings, b), FAILURE),
+      settleTogether({ queue, messages: messages.slice(tickets.length) }, (b) => waitForOrigin(env, b), FAILURE),
     ]);
   } finally {
     if (tickets.length > 0) await gate.release(tickets);
-  }
-}
-
-/** Acks the messages when `work` on all of them succeeded; otherwise the queue retries them all. */
-async function settleTogether(
-  messages: Message<CallbackMessage>[],
-  work: (bodies: CallbackMessage[]) => Promise<void>,
-): Promise<void> {
-  if (messages.length === 0) return;
-  try {
-    await work(messages.map((message) => message.body));
-    for (const message of messages) message.ack();
-  } catch (error) {
-    console.error(FAILURE, { events: messages.map((m) => m.body.event_id), error: String(error) });
-    for (const message of messages) message.retry();
   }
 }
 
