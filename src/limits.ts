@@ -53,6 +53,18 @@ export const limits = {
   /** Bytes of a receiver's answer that are read and logged; the rest is never downloaded. */
   maxCallbackResponseBytes: 1024,
   /**
+   * How long that KiB may take to arrive once the status line is in. The
+   * status alone decides an attempt (Standard Webhooks; Svix and Stripe look
+   * at the status only), so a body slower than this is cut, never a failure.
+   */
+  callbackBodyReadMs: 1_000,
+  /**
+   * Callback attempts of one batch that end within this many ms are recorded
+   * in one D1 batch: each is recorded as it ends, so its retry counts from
+   * its own end, not from a slow sibling's.
+   */
+  callbackRecordCoalesceMs: 5,
+  /**
    * Requests in flight at once to one callback origin, so one slow receiver
    * cannot hold every consumer (20 consumers × 10 messages). A lower bound
    * throttled healthy receivers: each busy bounce costs a queue round trip.
@@ -62,4 +74,16 @@ export const limits = {
   originBusyDelaySeconds: 1,
   /** The previous webhook secret keeps signing this long after a rotation (API.md). */
   previousSecretValidMs: 24 * 60 * 60 * 1000,
+  /**
+   * Secrets valid at once: the current one and two rotated out within their
+   * window (API.md: after two rotations within 24 h, three signatures; a
+   * fourth is refused with 409 rotation_limit).
+   */
+  maxValidWebhookSecrets: 3,
+  /**
+   * A manual redelivery holds its event for this long at most (API.md: one
+   * in flight per event): long enough for the queue, a few busy-origin
+   * bounces and the request's timeout; a lost one frees the event after it.
+   */
+  redeliveryLeaseMs: 2 * 60 * 1000,
 } as const;

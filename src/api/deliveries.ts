@@ -55,6 +55,9 @@ const redeliverRoute = createRoute({
   method: "post",
   path: "/{id}/deliveries/{event_id}/redeliver",
   summary: "Send an event again now (same webhook-id, new signature)",
+  description:
+    "One redelivery per event is in flight at a time: another answers 409 `redelivery_in_progress` until its " +
+    "attempt is recorded. Each request counts against the key's write rate limit.",
   request: { params: JobIdParams.extend({ event_id: z.string().max(100) }) },
   responses: {
     202: {
@@ -67,6 +70,8 @@ const redeliverRoute = createRoute({
     },
     401: errors[401],
     404: errors[404],
+    409: errors[409],
+    429: errors[429],
   },
 });
 

@@ -11,7 +11,9 @@ const rotateRoute = createRoute({
   method: "post",
   path: "/rotate",
   summary: "Rotate the tenant's webhook secret",
-  description: "For 24 hours every callback carries two signatures, with the new and the old secret.",
+  description:
+    "Every secret rotated out keeps signing callbacks until its own `previous_valid_until` (24 hours after its " +
+    "rotation), so callbacks carry one signature per valid secret, three at most.",
   responses: {
     200: {
       description: "The new secret, shown once.",
@@ -22,6 +24,7 @@ const rotateRoute = createRoute({
       },
     },
     401: errors[401],
+    409: errors[409],
   },
 });
 

@@ -30,20 +30,37 @@ export async function findTenant(db: D1Database, id: string): Promise<Tenant | n
     : null;
 }
 
-/** The new secret signs from now on; the old one also signs until `previousValidUntil`. */
+export type Rotation = { rotated: true } | { rotated: false; olderValidUntil: number };
+
+/**
+ * The new secret signs from now on; the current one keeps signing until
+ * `previousValidUntil` and the previous one until its own time (ms). Refused,
+ * changing nothing, while the secret rotated out before the previous one is
+ * still valid at `now`: dropping it would break its promise, keeping it
+ * would make a fourth valid secret. `olderValidUntil` says when it lapses.
+ */
 export async function rotateWebhookSecret(
   db: D1Database,
   tenantId: string,
   secret: string,
   previousValidUntil: number,
-): Promise<void> {
-  await db
-    .prepare(
-      `UPDATE tenants SET previous_webhook_secret = webhook_secret, previous_secret_valid_until = ?,
-         webhook_secret = ? WHERE id = ?`,
-    )
-    .bind(previousValidUntil, secret, tenantId)
-    .run();
+  now: number,
+): Promise<Rotation> {
+  // Every right-hand side reads the row as it was: the secrets shift down by one.
+  const [rotated, before] = await db.batch<{ older_secret_valid_until: number | null }>([
+    db
+      .prepare(
+        `UPDATE tenants SET older_webhook_secret = previous_webhook_secret,
+           older_secret_valid_until = previous_secret_valid_until,
+           previous_webhook_secret = webhook_secret, previous_secret_valid_until = ?1, webhook_secret = ?2
+         WHERE id = ?3 AND COALESCE(older_secret_valid_until, 0) <= ?4
+         RETURNING older_secret_valid_until`,
+      )
+      .bind(previousValidUntil, secret, tenantId, now),
+    db.prepare("SELECT older_secret_valid_until FROM tenants WHERE id = ?").bind(tenantId),
+  ]);
+  if ((rotated?.results.length ?? 0) > 0) return { rotated: true };
+  return { rotated: false, olderValidUntil: before?.results[0]?.older_secret_valid_until ?? now };
 }
 
 export interface TenantLimits {

@@ -61,15 +61,10 @@ export function insertWebhookEvent(db: D1Database, event: WebhookEventRecord): D
     );
 }
 
-export async function findWebhookEvent(db: D1Database, id: string): Promise<WebhookEventRecord | null> {
-  const row = await db.prepare("SELECT * FROM webhook_events WHERE id = ?").bind(id).first<WebhookEventRow>();
-  return row ? fromRow(row) : null;
-}
-
 export interface SigningSecrets {
   current: string;
-  previous: string | null;
-  previousValidUntil: number | null;
+  /** Secrets rotated out, newest first, each signing until its `validUntil` (ms); expired ones included. */
+  previous: { secret: string; validUntil: number }[];
 }
 
 /** An event as a delivery needs it: with its tenant's signing secrets. */
@@ -78,15 +73,13 @@ export interface EventForDelivery {
   secrets: SigningSecrets;
 }
 
-const SECRETS = `(SELECT webhook_secret FROM tenants WHERE id = webhook_events.tenant_id) AS webhook_secret,
-  (SELECT previous_webhook_secret FROM tenants WHERE id = webhook_events.tenant_id) AS previous_webhook_secret,
-  (SELECT previous_secret_valid_until FROM tenants WHERE id = webhook_events.tenant_id) AS previous_secret_valid_until`;
+/** The tenant's secrets as one JSON value: one lookup of the tenant's row, whichever statement reads it. */
+const SECRETS = `(SELECT json_object('current', webhook_secret, 'previous', json_array(
+    json_object('secret', previous_webhook_secret, 'validUntil', previous_secret_valid_until),
+    json_object('secret', older_webhook_secret, 'validUntil', older_secret_valid_until)))
+  FROM tenants WHERE id = webhook_events.tenant_id) AS signing_secrets`;
 
-type DeliveryRow = WebhookEventRow & {
-  webhook_secret: string;
-  previous_webhook_secret: string | null;
-  previous_secret_valid_until: number | null;
-};
+type DeliveryRow = WebhookEventRow & { signing_secrets: string };
 
 /** The event with its secrets, for a manual attempt (redeliver), which claims nothing. */
 export function readForDelivery(db: D1Database, id: string): D1PreparedStatement {
@@ -115,12 +108,47 @@ export function claimForDelivery(db: D1Database, id: string, attempt: number, no
 export function deliveryFound(result: D1Result): EventForDelivery | null {
   const row = result.results[0] as DeliveryRow | undefined;
   if (!row) return null;
-  const secrets = {
-    current: row.webhook_secret,
-    previous: row.previous_webhook_secret,
-    previousValidUntil: row.previous_secret_valid_until,
+  const stored = JSON.parse(row.signing_secrets) as {
+    current: string;
+    previous: { secret: string | null; validUntil: number | null }[];
   };
-  return { event: fromRow(row), secrets };
+  const previous = stored.previous.flatMap(({ secret, validUntil }) =>
+    secret === null ? [] : [{ secret, validUntil: validUntil ?? 0 }],
+  );
+  return { event: fromRow(row), secrets: { current: stored.current, previous } };
+}
+
+/**
+ * Marks a manual redelivery of the job's event as in flight until
+ * `leaseUntil` (ms), in one statement, so of concurrent requests exactly one
+ * wins. The event when this call took the mark; `{ busy: true }` while
+ * another redelivery holds it; null when the job has no such event.
+ */
+export async function startRedelivery(
+  db: D1Database,
+  jobId: string,
+  eventId: string,
+  now: number,
+  leaseUntil: number,
+): Promise<Pick<WebhookEventRecord, "id" | "type" | "status" | "callbackUrl"> | { busy: true } | null> {
+  const [marked, found] = await db.batch<Pick<WebhookEventRow, "id" | "type" | "status" | "callback_url">>([
+    db
+      .prepare(
+        `UPDATE webhook_events SET redelivery_until = ?1
+         WHERE id = ?2 AND job_id = ?3 AND (redelivery_until IS NULL OR redelivery_until <= ?4)
+         RETURNING id, type, status, callback_url`,
+      )
+      .bind(leaseUntil, eventId, jobId, now),
+    db.prepare("SELECT id FROM webhook_events WHERE id = ? AND job_id = ?").bind(eventId, jobId),
+  ]);
+  const row = marked?.results[0];
+  if (row) return { id: row.id, type: row.type, status: row.status, callbackUrl: row.callback_url };
+  return (found?.results.length ?? 0) > 0 ? { busy: true } : null;
+}
+
+/** Frees the event for the next manual redelivery: its attempt is recorded, or was never queued. */
+export function endRedelivery(db: D1Database, eventId: string): D1PreparedStatement {
+  return db.prepare("UPDATE webhook_events SET redelivery_until = NULL WHERE id = ?").bind(eventId);
 }
 
 /** The job's events, oldest first. */

@@ -1,11 +1,13 @@
 import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
+import { coalesced } from "../platform/coalesce";
 import { settleTogether } from "../platform/queue-messages";
 import {
   claimForDelivery,
   deliveryFound,
   type EventStatus,
+  endRedelivery,
   insertDelivery,
   readForDelivery,
   type SigningSecrets,
@@ -13,7 +15,7 @@ import {
   type WebhookEventRecord,
 } from "../store/webhook-events";
 import { type PostResult, postCallback } from "./post";
-import { type AttemptVerdict, judgeAttempt } from "./schedule";
+import { type AttemptVerdict, judgeAttempt, queueDelaySeconds } from "./schedule";
 import { type WebhookSettings, webhookSettings } from "./settings";
 import { webhookHeaders } from "./sign";
 import { checkCallbackUrl } from "./url-guard";
@@ -61,11 +63,11 @@ async function deliverToOrigin(
 
 /**
  * One attempt of each message's event, with one D1 round trip before the
- * requests and one after, however many there are. A scheduled attempt first
- * claims its number, so duplicate messages make one request; a manual one
- * (redeliver) does not count against the schedule. Either way the attempt is
- * logged, and a scheduled one that failed queues the next, signed afresh
- * when it runs.
+ * requests to claim them all. A scheduled attempt first claims its number,
+ * so duplicate messages make one request; a manual one (redeliver) does not
+ * count against the schedule. Each attempt is recorded as it ends (those
+ * ending within a few ms together), so its retry is timed from its own end
+ * and queued at once, not after the batch's slowest request.
  */
 async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMessage[]): Promise<void> {
   const now = clock.now();
@@ -76,24 +78,26 @@ async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMe
         : claimForDelivery(env.DB, m.event_id, m.attempt, now),
     ),
   );
-  const attempts = await Promise.all(
+  const recordEnded = coalesced<Attempt>(
+    (ended) => record(env, settings.schedule, ended),
+    limits.callbackRecordCoalesceMs,
+  );
+  const outcomes = await Promise.allSettled(
     messages.map(async (message, i) => {
       const delivery = deliveryFound(found[i] as D1Result);
-      if (!delivery) return null;
+      if (!delivery) return;
       const attemptedAt = clock.now();
       const result = await attempt(settings, delivery.secrets, delivery.event);
-      return { message, event: delivery.event, attemptedAt, result };
+      await recordEnded({ message, event: delivery.event, attemptedAt, endedAt: clock.now(), result });
     }),
   );
-  await record(
-    env,
-    settings.schedule,
-    attempts.filter((a) => a !== null),
-  );
+  // Every attempt is recorded (or has failed to be) before the batch is settled: none is cut off midway.
+  const failed = outcomes.find((outcome) => outcome.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
-/** How long one request may hold its origin's slot: its timeout, and a margin to record it. */
-const leaseOf = (settings: WebhookSettings) => settings.timeoutMs + 5_000;
+/** How long one request may hold its origin's slot: its timeout, the body's bound, and a margin to record it. */
+const leaseOf = (settings: WebhookSettings) => settings.timeoutMs + limits.callbackBodyReadMs + 5_000;
 
 async function attempt(
   settings: WebhookSettings,
@@ -107,7 +111,7 @@ async function attempt(
     return { httpStatus: null, error, durationMs: 0, responseBody: null, retryAfter: null };
   }
   const now = clock.now();
-  const headers = await webhookHeaders(signingSecrets(secrets, now), event.id, Math.floor(now / 1000), event.payload);
+  const headers = await webhookHeaders(validSecrets(secrets, now), event.id, Math.floor(now / 1000), event.payload);
   return postCallback(verdict.url, headers, event.payload, settings.timeoutMs);
 }
 
@@ -116,22 +120,22 @@ interface Attempt {
   event: WebhookEventRecord;
   /** Its own start: the batch's requests end at different times, and the log shows each one's. */
   attemptedAt: number;
+  /** Its own end: every delay that follows it counts from here (ms). */
+  endedAt: number;
   result: PostResult;
 }
 
 /** Logs the attempts and moves their events on, in one transaction; then queues the retries. */
 async function record(env: Env, schedule: readonly number[], attempts: Attempt[]): Promise<void> {
-  if (attempts.length === 0) return;
-  const now = clock.now();
   const statements: D1PreparedStatement[] = [];
-  const retries: MessageSendRequest<CallbackMessage>[] = [];
-  for (const { message, event, attemptedAt, result } of attempts) {
+  const retries: { body: CallbackMessage; dueAt: number }[] = [];
+  for (const { message, event, attemptedAt, endedAt, result } of attempts) {
     const manual = message.attempt === undefined;
     const scheduledAttempt = message.attempt ?? event.attempts;
-    const verdict = judgeAttempt(scheduledAttempt, result.httpStatus, result.retryAfter, schedule, now);
+    const verdict = judgeAttempt(scheduledAttempt, result.httpStatus, result.retryAfter, schedule, endedAt);
     const retry = verdict.kind === "retry" && !manual ? verdict : null;
     const status = eventStatusAfter(verdict, manual);
-    const nextAttemptAt = retry ? now + retry.delaySeconds * 1000 : null;
+    const nextAttemptAt = retry ? endedAt + retry.delaySeconds * 1000 : null;
     statements.push(
       insertDelivery(env.DB, {
         eventId: event.id,
@@ -146,7 +150,8 @@ async function record(env: Env, schedule: readonly number[], attempts: Attempt[]
         nextAttemptAt,
       }),
     );
-    if (status) statements.push(settleEvent(env.DB, event.id, status, nextAttemptAt, now));
+    if (status) statements.push(settleEvent(env.DB, event.id, status, nextAttemptAt, endedAt));
+    if (manual) statements.push(endRedelivery(env.DB, event.id));
     if (verdict.kind !== "delivered") {
       console.warn("callback attempt failed", {
         eventId: event.id,
@@ -156,15 +161,19 @@ async function record(env: Env, schedule: readonly number[], attempts: Attempt[]
         next: verdict.kind,
       });
     }
-    if (retry) {
+    if (retry && nextAttemptAt !== null) {
       retries.push({
         body: { event_id: event.id, attempt: scheduledAttempt + 1, origin: message.origin },
-        delaySeconds: retry.delaySeconds,
+        dueAt: nextAttemptAt,
       });
     }
   }
   await env.DB.batch(statements);
-  if (retries.length > 0) await env.CALLBACKS.sendBatch(retries);
+  if (retries.length === 0) return;
+  const sentAt = clock.now();
+  await env.CALLBACKS.sendBatch(
+    retries.map(({ body, dueAt }) => ({ body, delaySeconds: queueDelaySeconds(dueAt, sentAt) })),
+  );
 }
 
 /** Where the event stands after an attempt; null leaves it as it was. */
@@ -181,8 +190,7 @@ async function waitForOrigin(env: Env, messages: CallbackMessage[]): Promise<voi
   await env.CALLBACKS.sendBatch(messages.map((body) => ({ body, delaySeconds: delay() })));
 }
 
-/** The current secret, plus the previous one during the 24 h after a rotation. */
-function signingSecrets(secrets: SigningSecrets, now: number): string[] {
-  const previousValid = secrets.previous !== null && (secrets.previousValidUntil ?? 0) > now;
-  return previousValid ? [secrets.current, secrets.previous as string] : [secrets.current];
+/** The current secret, plus each rotated-out one until its own `previous_valid_until` (API.md, rotation). */
+function validSecrets(secrets: SigningSecrets, now: number): string[] {
+  return [secrets.current, ...secrets.previous.filter((p) => p.validUntil > now).map((p) => p.secret)];
 }

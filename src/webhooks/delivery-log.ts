@@ -1,8 +1,9 @@
 import type { Env } from "../env";
 import { DomainError } from "../jobs/errors";
 import { getJob } from "../jobs/queries";
-import { isoTime } from "../platform/clock";
-import { findWebhookEvent, listJobDeliveries, listJobEvents } from "../store/webhook-events";
+import { limits } from "../limits";
+import { clock, isoTime } from "../platform/clock";
+import { endRedelivery, listJobDeliveries, listJobEvents, startRedelivery } from "../store/webhook-events";
 import { originOf } from "./events";
 
 /** The job's events and every delivery attempt (API.md `GET /v1/jobs/{id}/deliveries`). */
@@ -26,11 +27,31 @@ export async function describeDeliveries(env: Env, tenantId: string, jobId: stri
   };
 }
 
-/** Queues one more attempt of an event now: same `webhook-id`, a fresh timestamp and signature. */
+/**
+ * Queues one more attempt of an event now: same `webhook-id`, a fresh
+ * timestamp and signature. One manual attempt per event is in flight at a
+ * time (API.md): throws 409 `redelivery_in_progress` while another is, until
+ * it is recorded or its lease (`limits.redeliveryLeaseMs`) runs out; 404 when
+ * the job has no such event.
+ */
 export async function redeliver(env: Env, tenantId: string, jobId: string, eventId: string) {
   await getJob(env, tenantId, jobId);
-  const event = await findWebhookEvent(env.DB, eventId);
-  if (event?.jobId !== jobId) throw new DomainError(404, "not_found", "This job has no event with this id.");
-  await env.CALLBACKS.send({ event_id: event.id, origin: originOf(event.callbackUrl) });
+  const now = clock.now();
+  const event = await startRedelivery(env.DB, jobId, eventId, now, now + limits.redeliveryLeaseMs);
+  if (event === null) throw new DomainError(404, "not_found", "This job has no event with this id.");
+  if ("busy" in event) {
+    throw new DomainError(
+      409,
+      "redelivery_in_progress",
+      "A redelivery of this event is in flight; its attempt shows in the job's deliveries when it ends.",
+    );
+  }
+  try {
+    await env.CALLBACKS.send({ event_id: event.id, origin: originOf(event.callbackUrl) });
+  } catch (error) {
+    // Nothing was queued: the event must not wait out the lease for an attempt that will never come.
+    await endRedelivery(env.DB, event.id).run();
+    throw error;
+  }
   return { event_id: event.id, type: event.type, status: event.status };
 }

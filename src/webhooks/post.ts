@@ -5,16 +5,19 @@ import { readAtMost } from "../platform/streams";
 export interface PostResult {
   httpStatus: number | null;
   error: string | null;
+  /** From sending the request to the end of reading the answer (ms). */
   durationMs: number;
-  /** The first bytes of the answer (≤ 1 KiB). */
+  /** The first bytes of the answer (≤ 1 KiB), as many as came within the body's own time bound. */
   responseBody: string | null;
   retryAfter: string | null;
 }
 
 /**
  * One callback request: redirects are not followed (a 3xx is a failed
- * attempt), the whole exchange is cut at `timeoutMs`, and only the first
- * KiB of the answer is read, so a huge or endless body costs nothing.
+ * attempt), and `timeoutMs` bounds the wait for the status line, which alone
+ * decides the attempt. The answer's body is bounded on its own (first KiB,
+ * `limits.callbackBodyReadMs`): a body that is huge, endless or slow to come
+ * is cut and logged as far as it came, and never turns a 2xx into a failure.
  */
 export async function postCallback(
   url: URL,
@@ -23,25 +26,45 @@ export async function postCallback(
   timeoutMs: number,
 ): Promise<PostResult> {
   const started = clock.now();
-  const signal = AbortSignal.timeout(timeoutMs);
+  // Not AbortSignal.timeout: a signal given to fetch also governs the body, and the body has a bound of its own.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  let response: Response;
   try {
-    const response = await fetch(url, {
+    response = await fetch(url, {
       method: "POST",
       headers: { ...headers, "content-type": "application/json; charset=utf-8", "user-agent": "edgejobs-webhooks/1" },
       body,
       redirect: "manual",
-      signal,
+      signal: abort.signal,
     });
-    const { bytes } = await readAtMost(response.body, limits.maxCallbackResponseBytes);
-    return {
-      httpStatus: response.status,
-      error: null,
-      durationMs: clock.now() - started,
-      responseBody: new TextDecoder().decode(bytes),
-      retryAfter: response.headers.get("retry-after"),
-    };
   } catch (error) {
-    const reason = signal.aborted ? `timed out after ${timeoutMs} ms` : String(error).slice(0, 200);
+    const reason = abort.signal.aborted ? `timed out after ${timeoutMs} ms` : String(error).slice(0, 200);
     return { httpStatus: null, error: reason, durationMs: clock.now() - started, responseBody: null, retryAfter: null };
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    httpStatus: response.status,
+    error: null,
+    responseBody: await readAnswer(response),
+    durationMs: clock.now() - started,
+    retryAfter: response.headers.get("retry-after"),
+  };
+}
+
+/** The answer's first KiB, as much as arrives within `limits.callbackBodyReadMs`. */
+async function readAnswer(response: Response): Promise<string> {
+  try {
+    const { bytes } = await readAtMost(
+      response.body,
+      limits.maxCallbackResponseBytes,
+      AbortSignal.timeout(limits.callbackBodyReadMs),
+    );
+    return new TextDecoder().decode(bytes);
+  } catch (error) {
+    // The status line already decided the attempt; a body that breaks off only leaves the log without it.
+    console.warn("callback answer body unreadable", { status: response.status, error: String(error).slice(0, 200) });
+    return "";
   }
 }

@@ -16,14 +16,16 @@ export type AttemptVerdict =
  * What follows attempt `attempt` (1-based) that answered `status` (null: no
  * answer): success on a 2xx; stop on 410 Gone; else the next slot of the
  * schedule with ±20 % jitter, or at least a 429/503's Retry-After, capped
- * at twice the scheduled delay. `random` is in [0, 1).
+ * at twice the scheduled delay. The delay counts from `endedAt`, that
+ * attempt's own end (ms), which is also the "now" a Retry-After date is read
+ * against. `random` is in [0, 1).
  */
 export function judgeAttempt(
   attempt: number,
   status: number | null,
   retryAfter: string | null,
   schedule: readonly number[],
-  now: number,
+  endedAt: number,
   random = Math.random(),
 ): AttemptVerdict {
   if (status !== null && status >= 200 && status < 300) return { kind: "delivered" };
@@ -31,7 +33,7 @@ export function judgeAttempt(
   const scheduled = schedule[attempt];
   if (scheduled === undefined) return { kind: "exhausted" };
   const jittered = scheduled * (1 + limits.webhookRetryJitter * (2 * random - 1));
-  const asked = status === 429 || status === 503 ? parseRetryAfter(retryAfter, now) : null;
+  const asked = status === 429 || status === 503 ? parseRetryAfter(retryAfter, endedAt) : null;
   const delaySeconds = asked === null ? jittered : Math.max(jittered, Math.min(asked, 2 * scheduled));
   return { kind: "retry", delaySeconds: Math.round(delaySeconds) };
 }
@@ -43,4 +45,13 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+/**
+ * The queue delay (whole seconds, ≥ 0) that makes a retry due at `dueAt`
+ * (ms) arrive then when its message is sent at `sentAt` (ms): the time
+ * spent recording the attempt comes off the delay rather than on top of it.
+ */
+export function queueDelaySeconds(dueAt: number, sentAt: number): number {
+  return Math.max(0, Math.round((dueAt - sentAt) / 1000));
 }

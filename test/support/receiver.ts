@@ -15,9 +15,12 @@ export interface ReceivedRequest {
  *
  * - `/status/{code}/…`        answers `code` (a 3xx points `Location` at `/ok/…`)
  * - `/retry-after/{s}/…`      answers 429 with `Retry-After: s`
+ * - `/unavailable/{s}/…`      answers 503 with `Retry-After: s`
+ * - `/retry-at/{s}/…`         answers 503 with `Retry-After` as the HTTP date `s` seconds ahead
  * - `/flaky/{n}/…`            answers 500 to the first `n` requests on the path, then 204
  * - `/slow/{ms}/…`            answers 204 after `ms`
  * - `/stream/…`               answers 200 with a body that never ends
+ * - `/trickle/{ms}/…`         answers 200 and 8 bytes at once, and ends the body after `ms`
  * - anything else             answers 204
  *
  * `GET /__received?path=/x` returns what `/x` got and `GET /__stats?prefix=/slow`
@@ -69,6 +72,14 @@ export async function startReceiver() {
         res.statusCode = 429;
         res.setHeader("retry-after", String(n));
         return res.end();
+      case "unavailable":
+        res.statusCode = 503;
+        res.setHeader("retry-after", String(n));
+        return res.end();
+      case "retry-at":
+        res.statusCode = 503;
+        res.setHeader("retry-after", new Date(Date.now() + n * 1000).toUTCString());
+        return res.end();
       case "flaky":
         res.statusCode = received.filter((r) => r.path === path).length <= n ? 500 : 204;
         return res.end();
@@ -84,6 +95,10 @@ export async function startReceiver() {
         res.on("close", () => clearInterval(timer));
         return;
       }
+      case "trickle":
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write("received");
+        return void setTimeout(() => res.end(), n);
       default:
         res.statusCode = 204;
         return res.end();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { judgeAttempt, parseRetryAfter, standardSchedule } from "../../src/webhooks/schedule";
+import { judgeAttempt, parseRetryAfter, queueDelaySeconds, standardSchedule } from "../../src/webhooks/schedule";
 
 const NOW = Date.parse("2026-11-24T12:00:00Z");
 const noJitter = 0.5;
@@ -63,5 +63,30 @@ describe("the Standard Webhooks retry schedule", () => {
     expect(parseRetryAfter("Tue, 24 Nov 2026 11:00:00 GMT", NOW)).toBe(0);
     expect(parseRetryAfter("soon", NOW)).toBeNull();
     expect(parseRetryAfter(null, NOW)).toBeNull();
+  });
+
+  it("counts from the attempt's own end: a Retry-After date 7 s ahead of it is honoured, 3600 s is capped at 10 s", () => {
+    const ended = NOW;
+    const inSeven = new Date(ended + 7000).toUTCString();
+    expect(judgeAttempt(1, 503, inSeven, standardSchedule, ended, noJitter)).toEqual({
+      kind: "retry",
+      delaySeconds: 7,
+    });
+    expect(judgeAttempt(1, 503, "3600", standardSchedule, ended, noJitter)).toEqual({
+      kind: "retry",
+      delaySeconds: 10,
+    });
+    // Read 13 s later (a slow request's end), the same date has passed and only the schedule is left.
+    expect(judgeAttempt(1, 503, inSeven, standardSchedule, ended + 13_000, noJitter)).toEqual({
+      kind: "retry",
+      delaySeconds: 5,
+    });
+  });
+
+  it("queues a retry for the time left until it is due, not its whole delay again", () => {
+    const due = NOW + 5000;
+    expect(queueDelaySeconds(due, NOW)).toBe(5);
+    expect(queueDelaySeconds(due, NOW + 3000)).toBe(2);
+    expect(queueDelaySeconds(due, NOW + 9000)).toBe(0);
   });
 });

@@ -1,40 +1,12 @@
-import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult } from "cloudflare:test";
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
-import type { CallbackMessage } from "../../src/env";
 import worker from "../../src/index";
-import { claimForDelivery, insertWebhookEvent } from "../../src/store/webhook-events";
-import { buildEvent } from "../../src/webhooks/events";
+import { claimForDelivery } from "../../src/store/webhook-events";
 import { authed, createTenant, eventually, submit, type TestTenant } from "./helpers";
-
-interface Received {
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-  receivedAt: number;
-}
-
-interface Deliveries {
-  events: { id: string; type: string; status: string; attempts: number }[];
-  deliveries: {
-    event_id: string;
-    attempt: number;
-    trigger: string;
-    http_status: number | null;
-    error: string | null;
-    duration_ms: number;
-    response_body: string | null;
-    next_attempt_at: string | null;
-  }[];
-}
-
-const receivedOn = async (path: string, base = env.RECEIVER_URL): Promise<Received[]> =>
-  (await fetch(`${base}/__received?path=${encodeURIComponent(path)}`)).json();
-
-const deliveriesOf = async (tenant: TestTenant, jobId: string): Promise<Deliveries> =>
-  (await authed(tenant, `/v1/jobs/${jobId}/deliveries`)).json();
+import { deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
 /** Submits an echo job that calls back to `path` on the receiver. */
 async function jobCallingBack(tenant: TestTenant, path: string, base = env.RECEIVER_URL) {
@@ -46,8 +18,6 @@ const eventSettled = (tenant: TestTenant, jobId: string) =>
     () => deliveriesOf(tenant, jobId),
     (d) => d.events.length > 0 && d.events.every((e) => e.status !== "pending"),
   );
-
-const unique = () => crypto.randomUUID();
 
 describe("webhook delivery", () => {
   it("retries a failing receiver on the schedule with the same webhook-id, signed afresh each time", async () => {
@@ -216,19 +186,19 @@ describe("webhook delivery", () => {
   it("makes one request when the same scheduled attempt is delivered twice", async () => {
     const tenant = await createTenant();
     const path = `/ok/${unique()}`;
-    const eventId = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
+    const { eventId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
     const message = { event_id: eventId, attempt: 1, origin: env.RECEIVER_URL };
-    await Promise.all([deliverMessages(message), deliverMessages(message)]);
+    await Promise.all([deliverMessages([message]), deliverMessages([message])]);
     expect(await receivedOn(path)).toHaveLength(1);
   });
 
   it("has the sweep send again an event whose attempt died before it was recorded", async () => {
     const tenant = await createTenant();
     const path = `/ok/${unique()}`;
-    const eventId = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
+    const { eventId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
     // A consumer claimed attempt 1 and died: nothing was sent or recorded.
     expect((await claimForDelivery(env.DB, eventId, 1, Date.now()).run()).results).toHaveLength(1);
-    await deliverMessages({ event_id: eventId, attempt: 1, origin: env.RECEIVER_URL }); // its redelivered message
+    await deliverMessages([{ event_id: eventId, attempt: 1, origin: env.RECEIVER_URL }]); // its redelivered message
     expect(await receivedOn(path)).toHaveLength(0);
     // Past the sweep's grace (five minutes), the event is overdue and sent as attempt 2.
     await env.DB.prepare("UPDATE webhook_events SET next_attempt_at = next_attempt_at - 600000 WHERE id = ?")
@@ -249,8 +219,8 @@ describe("webhook delivery", () => {
 
   it("checks the callback URL again before every attempt", async () => {
     const tenant = await createTenant();
-    const eventId = await storedEvent(tenant, "https://10.0.0.1/hook");
-    await deliverMessages({ event_id: eventId, attempt: 1, origin: "https://10.0.0.1" });
+    const { eventId } = await storedEvent(tenant, "https://10.0.0.1/hook");
+    await deliverMessages([{ event_id: eventId, attempt: 1, origin: "https://10.0.0.1" }]);
     const row = await env.DB.prepare("SELECT error, http_status FROM webhook_deliveries WHERE event_id = ?")
       .bind(eventId)
       .first();
@@ -290,21 +260,3 @@ describe("webhook delivery", () => {
     expect(stats.maxInFlight).toBeLessThanOrEqual(4); // WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN in the tests
   });
 });
-
-/** A pending event stored directly, without a queue message: the test delivers it by hand. */
-async function storedEvent(tenant: TestTenant, callbackUrl: string): Promise<string> {
-  const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
-  const event = buildEvent(tenant.tenantId, callbackUrl, "job.succeeded", job, Date.now());
-  await insertWebhookEvent(env.DB, event).run();
-  return event.id;
-}
-
-async function deliverMessages(...bodies: CallbackMessage[]) {
-  const batch = createMessageBatch(
-    "edgejobs-callbacks",
-    bodies.map((body, i) => ({ id: `c-${unique()}-${i}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
-}

@@ -1,0 +1,60 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { CallbackMessage, Env } from "../../src/env";
+import worker from "../../src/index";
+import { insertWebhookEvent } from "../../src/store/webhook-events";
+import { buildEvent } from "../../src/webhooks/events";
+import { authed, submit, type TestTenant } from "./helpers";
+
+/** One request the real receiver (outside workerd) got. */
+export interface Received {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  receivedAt: number;
+}
+
+export interface Deliveries {
+  events: { id: string; type: string; status: string; attempts: number; next_attempt_at: string | null }[];
+  deliveries: {
+    event_id: string;
+    attempt: number;
+    trigger: string;
+    attempted_at: string;
+    http_status: number | null;
+    error: string | null;
+    duration_ms: number;
+    response_body: string | null;
+    next_attempt_at: string | null;
+  }[];
+}
+
+export const unique = () => crypto.randomUUID();
+
+export const receivedOn = async (path: string, base = env.RECEIVER_URL): Promise<Received[]> =>
+  (await fetch(`${base}/__received?path=${encodeURIComponent(path)}`)).json();
+
+export const deliveriesOf = async (tenant: TestTenant, jobId: string): Promise<Deliveries> =>
+  (await authed(tenant, `/v1/jobs/${jobId}/deliveries`)).json();
+
+/** A pending event stored directly, without a queue message: the test delivers it by hand. */
+export async function storedEvent(
+  tenant: TestTenant,
+  callbackUrl: string,
+): Promise<{ eventId: string; jobId: string }> {
+  const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+  const event = buildEvent(tenant.tenantId, callbackUrl, "job.succeeded", job, Date.now());
+  await insertWebhookEvent(env.DB, event).run();
+  return { eventId: event.id, jobId: job.id };
+}
+
+/** Runs the callbacks consumer on one batch of these messages (with `settings` over the test env). */
+export async function deliverMessages(bodies: CallbackMessage[], settings: Partial<Env> = {}) {
+  const batch = createMessageBatch(
+    "edgejobs-callbacks",
+    bodies.map((body, i) => ({ id: `c-${unique()}-${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, { ...env, ...settings });
+  return getQueueResult(batch, ctx);
+}
