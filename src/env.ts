@@ -17,7 +17,7 @@ export interface Env {
   ADMIN_TOKEN?: string;
   /** "true" only under `npm run bench`: counts billable operations (src/platform/metering.ts). */
   METERING?: string;
-  /** Days finished jobs are kept (default 30). */
+  /** Days finished jobs are kept: a positive number, fractions allowed (default 30). */
   RETENTION_DAYS?: string;
   /** "true" only under `npm run dev` and tests: allows http:// and loopback callbacks. */
   ALLOW_LOCAL_CALLBACKS?: string;
@@ -27,6 +27,8 @@ export interface Env {
   WEBHOOK_RETRY_SCHEDULE?: string;
   /** Test-only: the callback request timeout in ms (default 15 000). */
   WEBHOOK_TIMEOUT_MS?: string;
+  /** Test-only: how often an open stream re-checks its API key, in ms (default 30 000). */
+  KEY_RECHECK_MS?: string;
   /** Test-only: callback requests in flight per origin (default 32). */
   WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN?: string;
 }

@@ -22,6 +22,13 @@ export const limits = {
   maxTimeoutSeconds: 14 * 60,
   /** `?wait=` for long polling. */
   maxWaitSeconds: 60,
+  /**
+   * An open stream (SSE, WebSocket, long poll) re-reads its API key this
+   * often and ends once it is revoked: API.md promises the end within 60 s,
+   * and half of that leaves room for a slow read. One indexed D1 read per
+   * open stream per interval.
+   */
+  keyRecheckMs: 30_000,
   listPageDefault: 20,
   listPageMax: 100,
   maxCallbackUrlLength: 2048,

@@ -1,14 +1,13 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { getJob } from "../jobs/queries";
-import { decodeFrame, openWatch } from "../tracker/watch";
+import { watchKeyLiveness } from "../tenants/key-liveness";
+import { openWatch } from "../tracker/watch";
 import { errors, JobIdParams } from "./schemas";
 import { validationHook } from "./validation";
+import { relayAsEventStream, relayAsWebSocket } from "./watch-relays";
 
 export const eventsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-
-/** Comments keep idle SSE connections open through proxies, and reveal a client that left. */
-const HEARTBEAT_MS = 15_000;
 
 const eventsRoute = createRoute({
   method: "get",
@@ -16,7 +15,8 @@ const eventsRoute = createRoute({
   summary: "Watch a job live (Server-Sent Events, or a WebSocket with Upgrade: websocket)",
   description:
     "Starts with the job's current state as a `status` event, then a `status` or `progress` event per change, " +
-    "each carrying the whole job; ends after the terminal status.",
+    "each carrying the whole job; ends after the terminal status, or within 60 s of the API key's revocation " +
+    "(then with an `error` event carrying the error shape; a WebSocket closes with 1008).",
   request: { params: JobIdParams },
   responses: {
     200: { description: "An event stream.", content: { "text/event-stream": { schema: { type: "string" } } } },
@@ -29,42 +29,7 @@ const eventsRoute = createRoute({
 eventsApi.openapi(eventsRoute, async (c) => {
   const { id } = c.req.valid("param");
   await getJob(c.env, c.get("tenantId"), id);
-  if (c.req.header("upgrade")?.toLowerCase() === "websocket") {
-    // The client's socket is accepted by the tracker itself, with hibernation.
-    return c.env.JOB_TRACKER.getByName(id).fetch(c.req.raw) as unknown as Response;
-  }
-  return relayAsEventStream(await openWatch(c.env, id)) as unknown as Response;
+  const relay = c.req.header("upgrade")?.toLowerCase() === "websocket" ? relayAsWebSocket : relayAsEventStream;
+  const watch = await openWatch(c.env, id);
+  return relay(watch, watchKeyLiveness(c.env, c.get("apiKey").id)) as unknown as Response;
 });
-
-/**
- * The Worker holds the SSE stream and relays from one hibernatable watch on
- * the tracker, so the tracker sleeps between changes however long the
- * client watches.
- */
-function relayAsEventStream(socket: WebSocket): Response {
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  const encoder = new TextEncoder();
-  let ended = false;
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    clearInterval(heartbeat);
-    socket.close(1000, "stream ended");
-    writer.close().catch(() => undefined); // already closed or errored by the client leaving
-  };
-  const write = (text: string) => writer.write(encoder.encode(text)).catch(end);
-  const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
-  socket.addEventListener("message", (message) => {
-    const frame = decodeFrame(message.data);
-    write(`event: ${frame.event}\nid: ${frame.data.version}\ndata: ${JSON.stringify(frame.data)}\n\n`);
-  });
-  socket.addEventListener("close", end);
-  return new Response(readable, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      "x-accel-buffering": "no",
-    },
-  });
-}

@@ -116,7 +116,7 @@ jobsApi.openapi(getRoute, async (c) => {
   const tenantId = c.get("tenantId");
   const keyCheck = c.get("keyCheck");
   const job = wait
-    ? await waitForJob(c.env, tenantId, id, wait * 1000, keyCheck)
+    ? await waitForJob(c.env, tenantId, id, wait * 1000, c.get("apiKey").id, keyCheck)
     : await getJob(c.env, tenantId, id, keyCheck);
   const etag = `"v${job.version}"`;
   c.header("ETag", etag);

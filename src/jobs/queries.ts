@@ -4,6 +4,7 @@ import { isJobId } from "../platform/ids";
 import { getStream } from "../store/blobs";
 import { jobFound, listJobs, tenantJob } from "../store/jobs";
 import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
+import { watchKeyLiveness } from "../tenants/key-liveness";
 import { openWatch, waitForTerminalFrame } from "../tracker/watch";
 import { DomainError, jobFinished, jobNotFound } from "./errors";
 import { isTerminal, type JobRecord, type JobStatus } from "./model";
@@ -23,18 +24,26 @@ export async function getJob(env: Env, tenantId: string, id: string, keyCheck: K
 /**
  * Long polling: the job once terminal, or as it is after `timeoutMs`. The
  * wait is a watch on the job's tracker, so it wakes on the change itself
- * and the tracker can hibernate meanwhile.
+ * and the tracker can hibernate meanwhile. Throws 401 if the API key
+ * `keyId` is revoked during the wait (see `watchKeyLiveness`).
  */
 export async function waitForJob(
   env: Env,
   tenantId: string,
   id: string,
   timeoutMs: number,
+  keyId: string,
   keyCheck: KeyCheck | null = null,
 ): Promise<JobRecord> {
   const job = await getJob(env, tenantId, id, keyCheck);
   if (isTerminal(job.status)) return job;
-  await waitForTerminalFrame(await openWatch(env, id), timeoutMs);
+  const key = watchKeyLiveness(env, keyId);
+  try {
+    await waitForTerminalFrame(await openWatch(env, id), timeoutMs, key.signal);
+  } finally {
+    key.stop();
+  }
+  if (key.signal.aborted) throw key.signal.reason;
   return getJob(env, tenantId, id);
 }
 

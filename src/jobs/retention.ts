@@ -4,10 +4,26 @@ import { deleteObject } from "../store/blobs";
 import { deleteIdempotencyKeysBefore } from "../store/idempotency";
 import { deleteFinishedJobs, listFinishedBefore } from "../store/jobs";
 
+/**
+ * How long finished jobs are kept, in ms: `RETENTION_DAYS`, any positive
+ * number of days (fractions too: "0.5" is 12 h), else the default 30 days.
+ * A value that is not a positive number (negative, zero, not a number) is
+ * logged as an error on every sweep and the default applies: keeping data
+ * longer than asked is the mistake that loses nothing.
+ */
 export function retentionMs(env: Env): number {
   const days = Number(env.RETENTION_DAYS);
-  return (Number.isFinite(days) && days > 0 ? days : limits.defaultRetentionDays) * 86_400_000;
+  if (Number.isFinite(days) && days > 0) return days * DAY_MS;
+  if (env.RETENTION_DAYS !== undefined) {
+    console.error("RETENTION_DAYS is not a positive number of days; keeping finished jobs the default time", {
+      value: env.RETENTION_DAYS,
+      defaultDays: limits.defaultRetentionDays,
+    });
+  }
+  return limits.defaultRetentionDays * DAY_MS;
 }
+
+const DAY_MS = 86_400_000;
 
 /**
  * Deletes what has outlived its use: finished jobs older than the retention

@@ -81,3 +81,9 @@ export async function revokeApiKey(db: D1Database, id: string, now: number): Pro
     .first<ApiKeyRow>();
   return row ? fromRow(row) : null;
 }
+
+/** Whether the key with this id exists and is not revoked: one read by primary key. */
+export async function isLiveKey(db: D1Database, id: string): Promise<boolean> {
+  const row = await db.prepare("SELECT 1 AS live FROM api_keys WHERE id = ? AND revoked_at IS NULL").bind(id).first();
+  return row !== null;
+}

@@ -35,20 +35,28 @@ export async function openWatch(env: Env, jobId: string): Promise<WebSocket> {
 
 /**
  * Resolves with the first frame that shows the job terminal, or null after
- * `timeoutMs` or if the watch ends first. Closes the watch either way.
+ * `timeoutMs`, if the watch ends first, or once `signal` aborts. Closes the
+ * watch either way.
  */
-export function waitForTerminalFrame(socket: WebSocket, timeoutMs: number): Promise<WatchFrame | null> {
+export function waitForTerminalFrame(
+  socket: WebSocket,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<WatchFrame | null> {
   return new Promise((resolve) => {
     const finish = (frame: WatchFrame | null) => {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", stop);
       socket.close(1000, "done");
       resolve(frame);
     };
-    const timer = setTimeout(() => finish(null), timeoutMs);
+    const stop = () => finish(null);
+    const timer = setTimeout(stop, timeoutMs);
+    signal?.addEventListener("abort", stop);
     socket.addEventListener("message", (event) => {
       const frame = decodeFrame(event.data);
       if (isTerminal(frame.data.status)) finish(frame);
     });
-    socket.addEventListener("close", () => finish(null));
+    socket.addEventListener("close", stop);
   });
 }

@@ -43,6 +43,9 @@ describe("callbacks", () => {
     expect(event.data).toMatchObject({ result: { n: 42 }, metadata: { order: "A-17" } });
     expect(delivery?.headers["webhook-id"]).toMatch(/^evt_/);
     expect(delivery?.headers["content-type"]).toContain("application/json");
+    // The terminal change wrote exactly one event, the one delivered (a second would be pending or sent too).
+    const events = await env.DB.prepare("SELECT id, type FROM webhook_events WHERE job_id = ?").bind(job.id).all();
+    expect(events.results).toEqual([{ id: delivery?.headers["webhook-id"], type: "job.succeeded" }]);
   });
 
   it("posts job.failed and job.canceled, and nothing the job did not ask for", async () => {

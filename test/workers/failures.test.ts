@@ -14,15 +14,18 @@ const failingQueue = {
   sendBatch: () => Promise.reject(new Error("Queue send failed: simulated outage")),
 };
 
-/** A D1 binding that is down: every statement fails as D1 does when unreachable. */
-const downDatabase = new Proxy(env.DB, {
-  get: (target, property) =>
-    property === "prepare" || property === "batch"
-      ? () => {
-          throw new Error("D1_ERROR: Network connection lost.");
-        }
-      : Reflect.get(target, property),
-});
+/** A D1 binding whose `methods` fail as D1 does when unreachable. */
+const failingDatabase = (...methods: ("prepare" | "batch")[]) =>
+  new Proxy(env.DB, {
+    get: (target, property) =>
+      methods.includes(property as "prepare" | "batch")
+        ? () => {
+            throw new Error("D1_ERROR: Network connection lost.");
+          }
+        : Reflect.get(target, property),
+  });
+/** Down: every statement fails. */
+const downDatabase = failingDatabase("prepare", "batch");
 
 describe("failure handling", () => {
   it("loses nothing when the queue send fails: the job is stored and the sweep starts it", async () => {
@@ -48,16 +51,19 @@ describe("failure handling", () => {
 
   it("answers 503 with Retry-After while D1 is unavailable, and accepts nothing", async () => {
     const tenant = await createTenant();
-    const res = await app.fetch(
-      new Request(`${BASE}/v1/jobs`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${tenant.apiKey}`, "content-type": "application/json" },
-        body: JSON.stringify({ type: "echo" }),
-      }),
-      { ...env, DB: downDatabase },
-    );
-    expect(res.headers.get("retry-after")).toBe("5");
-    expect(await errorOf(res)).toMatchObject({ status: 503, code: "service_unavailable" });
+    // Down from the start (the key lookup fails), or failing only the write after the key was found.
+    for (const db of [downDatabase, failingDatabase("batch")]) {
+      const res = await app.fetch(
+        new Request(`${BASE}/v1/jobs`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${tenant.apiKey}`, "content-type": "application/json" },
+          body: JSON.stringify({ type: "echo" }),
+        }),
+        { ...env, DB: db },
+      );
+      expect(res.headers.get("retry-after")).toBe("5");
+      expect(await errorOf(res)).toMatchObject({ status: 503, code: "service_unavailable" });
+    }
     const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?")
       .bind(tenant.tenantId)
       .first<{ n: number }>();

@@ -17,6 +17,9 @@ describe("key management (admin)", () => {
       .bind(tenant.tenantId)
       .first<{ key_hash: string }>();
     expect(body).not.toContain(row?.key_hash);
+    // What is stored is the key's SHA-256, nothing reversible.
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(tenant.apiKey)));
+    expect(row?.key_hash).toBe(Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""));
   });
 
   it("revokes a key, which answers 401 from the next request on", async () => {

@@ -128,10 +128,16 @@ describe("at-least-once delivery", () => {
     const stub = tracker(job.id);
     const begun = await stub.begin();
     expect(begun.kind).toBe("run");
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "running", version: 2 });
     await stub.cancel();
+    const canceled = await getJob(tenant, job.id);
+    expect(canceled).toMatchObject({ status: "canceled", version: 3 });
     const late = await stub.complete(1, { ok: true, resultJson: "1", resultKey: null });
     expect(late.accepted).toBe(false);
-    expect(await getJob(tenant, job.id)).toMatchObject({ status: "canceled", result: null });
+    expect(await stub.cancel()).toMatchObject({ ok: false });
+    await stub.abandon();
+    // Nothing moved it again: one terminal status, and the version grew by one per change.
+    expect(await getJob(tenant, job.id)).toEqual(canceled);
   });
 });
 

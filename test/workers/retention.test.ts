@@ -1,68 +1,122 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
-import { purgeExpired } from "../../src/jobs/retention";
-import { authed, createTenant, eventually, postJson, submit, untilStatus } from "./helpers";
+import { purgeExpired, retentionMs } from "../../src/jobs/retention";
+import { limits } from "../../src/limits";
+import { authed, createTenant, eventually, postJson, submit, type TestTenant, untilStatus } from "./helpers";
 
 const DAY = 86_400_000;
 const age = (table: string, column: string, where: string, id: string, byMs: number) =>
   env.DB.prepare(`UPDATE ${table} SET ${column} = ${column} - ? WHERE ${where} = ?`).bind(byMs, id).run();
 
-describe("retention", () => {
-  it("deletes finished jobs after the retention period, with their R2 objects and delivery logs", async () => {
-    const tenant = await createTenant();
-    const old = await submit(tenant, {
-      type: "echo",
-      input: { big: "o".repeat(70 * 1024) },
-      callback_url: `${env.RECEIVER_URL}/ok/${crypto.randomUUID()}`,
-    });
-    const recent = await submit(tenant, { type: "echo", input: "recent" });
-    const waiting = await submit(tenant, { type: "echo", delay_seconds: 3600 });
-    await untilStatus(tenant, old.id, "succeeded");
-    await untilStatus(tenant, recent.id, "succeeded");
-    await eventually(
-      () =>
-        env.DB.prepare("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE job_id = ?")
-          .bind(old.id)
-          .first<{ n: number }>(),
-      (r) => (r?.n ?? 0) > 0,
-    );
-    expect((await env.BLOBS.list({ prefix: "inputs/" })).objects.map((o) => o.key)).toContain(`inputs/${old.id}.json`);
-    await age("jobs", "finished_at", "id", old.id, 31 * DAY);
-    await age("jobs", "created_at", "id", waiting.id, 60 * DAY);
+const count = async (sql: string, id: string) => (await env.DB.prepare(sql).bind(id).first<{ n: number }>())?.n ?? 0;
 
-    await worker.scheduled(createScheduledController(), env);
+/** What is stored of a job: its row, its R2 input and result, its webhook events and delivery attempts. */
+async function stored(id: string) {
+  return {
+    job: await count("SELECT COUNT(*) AS n FROM jobs WHERE id = ?", id),
+    input: (await env.BLOBS.list({ prefix: `inputs/${id}` })).objects.length,
+    result: (await env.BLOBS.list({ prefix: `results/${id}/` })).objects.length,
+    events: await count("SELECT COUNT(*) AS n FROM webhook_events WHERE job_id = ?", id),
+    deliveries: await count("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE job_id = ?", id),
+  };
+}
+const everything = { job: 1, input: 1, result: 1, events: 1, deliveries: 1 };
+const nothing = { job: 0, input: 0, result: 0, events: 0, deliveries: 0 };
 
-    expect((await authed(tenant, `/v1/jobs/${old.id}`)).status).toBe(404);
-    expect((await authed(tenant, `/v1/jobs/${recent.id}`)).status).toBe(200);
-    expect((await authed(tenant, `/v1/jobs/${waiting.id}`)).status).toBe(200);
-    expect((await env.BLOBS.list({ prefix: `inputs/${old.id}` })).objects).toEqual([]);
-    expect((await env.BLOBS.list({ prefix: `results/${old.id}/` })).objects).toEqual([]);
-    for (const table of ["webhook_events", "webhook_deliveries"]) {
-      const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE job_id = ?`)
-        .bind(old.id)
-        .first<{ n: number }>();
-      expect(row?.n, table).toBe(0);
-    }
+/** A job with an input and result in R2 and a delivered callback, made to look finished `agoMs` ago. */
+async function finishedJob(tenant: TestTenant, agoMs: number): Promise<string> {
+  const job = await submit(tenant, {
+    type: "echo",
+    input: { big: "o".repeat(70 * 1024) },
+    callback_url: `${env.RECEIVER_URL}/ok/${crypto.randomUUID()}`,
+  });
+  await untilStatus(tenant, job.id, "succeeded");
+  await eventually(
+    () => stored(job.id),
+    (s) => s.deliveries > 0,
+  );
+  expect(await stored(job.id)).toEqual(everything);
+  await age("jobs", "finished_at", "id", job.id, agoMs);
+  return job.id;
+}
+
+/** The minute's cron, with RETENTION_DAYS as given (wrangler.toml's "30" when undefined). */
+const sweepWith = (retentionDays?: string) =>
+  worker.scheduled(createScheduledController(), {
+    ...env,
+    ...(retentionDays === undefined ? {} : { RETENTION_DAYS: retentionDays }),
   });
 
-  it("follows a configured period, and forgets idempotency keys after their 24 h", async () => {
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("retention", () => {
+  it("deletes finished jobs after the default 30 days, with their R2 objects and delivery logs", async () => {
     const tenant = await createTenant();
-    const job = await submit(tenant, { type: "echo" });
-    await untilStatus(tenant, job.id, "succeeded");
+    const old = await finishedJob(tenant, 31 * DAY);
+    const recent = await finishedJob(tenant, 29 * DAY);
+    const waiting = await submit(tenant, { type: "echo", delay_seconds: 3600 });
+    await age("jobs", "created_at", "id", waiting.id, 60 * DAY);
+
+    await sweepWith();
+
+    expect(await stored(old)).toEqual(nothing);
+    expect((await authed(tenant, `/v1/jobs/${old}`)).status).toBe(404);
+    expect(await stored(recent)).toEqual(everything);
+    expect((await authed(tenant, `/v1/jobs/${waiting.id}`)).status).toBe(200);
+  });
+
+  it("follows RETENTION_DAYS: with 1 day, jobs finished 1.5 days ago go and those finished 0.5 days ago stay", async () => {
+    const tenant = await createTenant();
+    const older = await finishedJob(tenant, 1.5 * DAY);
+    const younger = await finishedJob(tenant, 0.5 * DAY);
+
+    await sweepWith("1");
+
+    expect(await stored(older)).toEqual(nothing);
+    expect(await stored(younger)).toEqual(everything);
+  });
+
+  it("takes a fraction of a day", async () => {
+    const tenant = await createTenant();
+    const older = await finishedJob(tenant, 0.75 * DAY);
+    const younger = await finishedJob(tenant, 0.25 * DAY);
+
+    await sweepWith("0.5");
+
+    expect(retentionMs({ ...env, RETENTION_DAYS: "0.5" })).toBe(DAY / 2);
+    expect(await stored(older)).toEqual(nothing);
+    expect(await stored(younger)).toEqual(everything);
+  });
+
+  it("keeps the default and logs an error for a RETENTION_DAYS that is not a positive number", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    for (const value of ["-1", "0", "", "thirty", "NaN", "Infinity"]) {
+      expect(retentionMs({ ...env, RETENTION_DAYS: value }), value).toBe(limits.defaultRetentionDays * DAY);
+    }
+    expect(errors).toHaveBeenCalledTimes(6);
+    expect(String(errors.mock.calls[0]?.[0])).toContain("RETENTION_DAYS");
+    const tenant = await createTenant();
+    const job = await finishedJob(tenant, 2 * DAY);
+    await sweepWith("-1");
+    expect(await stored(job)).toEqual(everything);
+  });
+
+  it("forgets idempotency keys after their 24 h", async () => {
+    const tenant = await createTenant();
     await postJson(tenant, "/v1/jobs", { type: "echo", delay_seconds: 60 }, { "idempotency-key": "old-key" });
-    await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - ? WHERE tenant_id = ?")
-      .bind(DAY + 1, tenant.tenantId)
+    await postJson(tenant, "/v1/jobs", { type: "echo", delay_seconds: 60 }, { "idempotency-key": "new-key" });
+    await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - ? WHERE tenant_id = ? AND key = ?")
+      .bind(DAY + 1, tenant.tenantId, "old-key")
       .run();
-    await new Promise((r) => setTimeout(r, 20));
-    const purged = await purgeExpired(env, Date.now(), 10);
-    expect(purged.jobs).toBeGreaterThanOrEqual(1);
-    expect(purged.keys).toBeGreaterThanOrEqual(1);
-    expect((await authed(tenant, `/v1/jobs/${job.id}`)).status).toBe(404);
-    const keys = await env.DB.prepare("SELECT COUNT(*) AS n FROM idempotency_keys WHERE tenant_id = ?")
+    const purged = await purgeExpired(env, Date.now(), 30 * DAY);
+    expect(purged.keys).toBe(1);
+    const keys = await env.DB.prepare("SELECT key FROM idempotency_keys WHERE tenant_id = ?")
       .bind(tenant.tenantId)
-      .first<{ n: number }>();
-    expect(keys?.n).toBe(0);
+      .all<{ key: string }>();
+    expect(keys.results.map((r) => r.key)).toEqual(["new-key"]);
   });
 });

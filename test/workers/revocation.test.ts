@@ -1,0 +1,94 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { app } from "../../src/api/app";
+import { parseEventStream } from "../support/event-stream";
+import { ADMIN, BASE, call, createTenant, submit, untilStatus } from "./helpers";
+
+// Streams re-check their key this often here; the real interval's bound is unit-tested (key-recheck.test.ts).
+const RECHECK_MS = 200;
+// A revoked key's stream ends within one interval, one D1 read and the relay's close.
+const ENDS_WITHIN_MS = 2_000;
+const testEnv = { ...env, KEY_RECHECK_MS: String(RECHECK_MS) };
+
+const as = async (apiKey: string, path: string, headers: Record<string, string> = {}): Promise<Response> =>
+  app.fetch(new Request(`${BASE}${path}`, { headers: { ...headers, authorization: `Bearer ${apiKey}` } }), testEnv);
+
+async function addKey(tenantId: string): Promise<{ id: string; apiKey: string }> {
+  const res = await call("/v1/keys", {
+    method: "POST",
+    headers: { ...ADMIN, "content-type": "application/json" },
+    body: JSON.stringify({ name: "second", tenant_id: tenantId }),
+  });
+  const body = (await res.json()) as { id: string; api_key: string };
+  return { id: body.id, apiKey: body.api_key };
+}
+
+/** Reads an SSE response to its end; resolves with its text and when it ended. */
+async function readToEnd(res: Response): Promise<{ text: string; endedAt: number }> {
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  return { text, endedAt: Date.now() };
+}
+
+/** Collects a WebSocket's frames until it closes. */
+function framesToClose(
+  res: Response,
+): Promise<{ frames: { event: string; data: unknown }[]; code: number; endedAt: number }> {
+  expect(res.status).toBe(101);
+  const socket = res.webSocket as WebSocket;
+  socket.accept();
+  const frames: { event: string; data: unknown }[] = [];
+  socket.addEventListener("message", (m) => {
+    frames.push(JSON.parse(m.data as string));
+  });
+  return new Promise((resolve) =>
+    socket.addEventListener("close", (event) => resolve({ frames, code: event.code, endedAt: Date.now() })),
+  );
+}
+
+describe("revoking an API key", () => {
+  it("ends its open SSE, WebSocket and long-poll streams, while another key's streams go on", async () => {
+    const tenant = await createTenant();
+    const [{ id: revokedId }] = (
+      (await (await call(`/v1/keys?tenant_id=${tenant.tenantId}`, { headers: ADMIN })).json()) as {
+        keys: { id: string }[];
+      }
+    ).keys as [{ id: string }];
+    const kept = await addKey(tenant.tenantId);
+    const job = await submit(tenant, { type: "sleep", input: { seconds: 4, steps: 8 } });
+    await untilStatus(tenant, job.id, "running");
+    const path = `/v1/jobs/${job.id}/events`;
+    const sse = as(tenant.apiKey, path).then(readToEnd);
+    const socket = as(tenant.apiKey, path, { upgrade: "websocket" }).then(framesToClose);
+    const poll = as(tenant.apiKey, `/v1/jobs/${job.id}?wait=30`).then(async (res) => ({
+      res,
+      endedAt: Date.now(),
+      body: (await res.json()) as { error?: { code: string } },
+    }));
+    const keptSse = as(kept.apiKey, path).then(readToEnd);
+    const keptSocket = as(kept.apiKey, path, { upgrade: "websocket" }).then(framesToClose);
+    await new Promise((r) => setTimeout(r, 500));
+
+    const revokedAt = Date.now();
+    expect((await call(`/v1/keys/${revokedId}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+
+    // Soft: each channel's verdict shows on its own.
+    const [sseEnd, socketEnd, pollEnd] = await Promise.all([sse, socket, poll]);
+    expect.soft(sseEnd.endedAt - revokedAt).toBeLessThan(ENDS_WITHIN_MS);
+    expect.soft(sseEnd.text).toMatch(/event: error\ndata: \{"error":\{"code":"unauthorized"/);
+    expect.soft(parseEventStream(sseEnd.text).at(-1)?.data).toMatchObject({ error: { code: "unauthorized" } });
+    expect.soft(socketEnd.endedAt - revokedAt).toBeLessThan(ENDS_WITHIN_MS);
+    expect.soft(socketEnd.code).toBe(1008);
+    expect.soft(socketEnd.frames.at(-1)).toMatchObject({ event: "error", data: { error: { code: "unauthorized" } } });
+    expect.soft(pollEnd.endedAt - revokedAt).toBeLessThan(ENDS_WITHIN_MS);
+    expect.soft(pollEnd.res.status).toBe(401);
+    expect.soft(pollEnd.body.error?.code).toBe("unauthorized");
+
+    // The job ran on well past the revocation; the live key's watchers saw it to its end.
+    const [keptSseEnd, keptSocketEnd] = await Promise.all([keptSse, keptSocket]);
+    expect(keptSseEnd.endedAt - revokedAt).toBeGreaterThan(ENDS_WITHIN_MS);
+    expect(parseEventStream(keptSseEnd.text).at(-1)).toMatchObject({ event: "status", data: { status: "succeeded" } });
+    expect(keptSocketEnd.code).toBe(1000);
+    expect(keptSocketEnd.frames.at(-1)).toMatchObject({ event: "status", data: { status: "succeeded" } });
+  });
+});
