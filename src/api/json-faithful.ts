@@ -6,8 +6,9 @@ import { limits } from "../limits";
  * silently changed on the way in (API.md "POST /v1/jobs"): it is nested at
  * most `limits.maxJsonDepth` deep, and every number survives parsing — a
  * literal beyond the double range (`1e309`) becomes ±Infinity and an integer
- * literal beyond ±2^53 may be rounded (`9007199254740993` becomes
- * …992). Either answers 400 `validation_failed` naming the path.
+ * literal beyond ±2^53 may come back as another integer (`9007199254740993`
+ * is stored as …992). Either answers 400 `validation_failed` naming the
+ * path. Fractions are left as JSON.parse reads them (the nearest double).
  *
  * `text` is the body `value` was parsed from. The walk is iterative, so a
  * hostile body cannot exhaust the stack; the text is only scanned when the
@@ -63,13 +64,27 @@ const token = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
 /** Up to 15 digits every integer is exact; only longer literals need a look. */
 const plainLongInteger = /^-?\d{16,}$/;
 
-/** The integer literals in `text` that parse to a different value, keyed by the double they became. */
+/**
+ * The integer literals in `text` that would come back as another integer,
+ * keyed by the double they became. The test is what is written back, not
+ * the double's exact value: `32813495417526550` (JSON.stringify's own
+ * output for a double) comes back as sent, `9007199254740993` does not.
+ */
 function roundedIntegerLiterals(text: string): Map<number, string> {
   const rounded = new Map<number, string>();
   for (const [literal] of text.matchAll(token)) {
     if (!plainLongInteger.test(literal)) continue;
     const parsed = Number(literal);
-    if (BigInt(literal) !== BigInt(parsed)) rounded.set(parsed, literal);
+    if (literal.replace("-", "") !== writtenDigits(parsed)) rounded.set(parsed, literal);
   }
   return rounded;
+}
+
+/** The digits JSON.stringify writes for an integer-valued double, with its exponent (`1e+21`) spelt out. */
+function writtenDigits(integer: number): string {
+  const written = String(Math.abs(integer));
+  const exponential = /^(\d)(?:\.(\d+))?e\+(\d+)$/.exec(written);
+  if (!exponential) return written;
+  const [, lead, fraction = "", exponent] = exponential;
+  return `${lead}${fraction}`.padEnd(Number(exponent) + 1, "0");
 }

@@ -42,7 +42,9 @@ export const SubmitJobSchema = z
     delay_seconds: z.int().min(0).max(limits.maxDelaySeconds).optional(),
     max_attempts: z.int().min(1).max(limits.maxAttempts).optional(),
     timeout_seconds: z.int().min(1).max(limits.maxTimeoutSeconds).optional(),
-    metadata: JsonObject.nullable().optional(),
+    metadata: JsonObject.nullable()
+      .optional()
+      .openapi({ type: ["object", "null"] }),
   })
   // Events without a URL would be dropped without a word.
   .refine((job) => !job.callback_events || job.callback_url, {
