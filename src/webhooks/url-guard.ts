@@ -42,12 +42,12 @@ export function checkCallbackUrl(raw: string, options: UrlGuardOptions): UrlVerd
   if (loopback)
     return options.allowLocal ? { ok: true, url } : { ok: false, reason: "must not name a loopback address" };
   const address = parseAddress(host);
-  if (address) {
-    const refusal = address.kind() === "ipv4" ? judgeIPv4(address as ipaddr.IPv4) : judgeIPv6(address as ipaddr.IPv6);
-    return refusal === null ? { ok: true, url } : { ok: false, reason: `must name a public address (${refusal})` };
-  }
-  const name = judgeName(host);
-  return name === null ? { ok: true, url } : { ok: false, reason: name };
+  const isPublic = !address
+    ? isPublicName(host)
+    : address.kind() === "ipv4"
+      ? isPublicIPv4(address as ipaddr.IPv4)
+      : isPublicIPv6(address as ipaddr.IPv6);
+  return isPublic ? { ok: true, url } : { ok: false, reason: "must name a public address" };
 }
 
 /** The URL's host as every rule sees it: the parser's lower-case, punycode form without trailing dots or IPv6 brackets. */
@@ -77,41 +77,30 @@ function isLoopbackHost(host: string): boolean {
  */
 const publicRanges: ReadonlySet<string> = new Set(["unicast", "as112", "amt", "as112v6"]);
 
-/** Why an IPv4 address is refused (its registry range), or null when it is public. */
-function judgeIPv4(address: ipaddr.IPv4): string | null {
-  const range = address.range();
-  return publicRanges.has(range) ? null : `${address} is ${range}`;
+function isPublicIPv4(address: ipaddr.IPv4): boolean {
+  return publicRanges.has(address.range());
 }
 
 /**
- * IPv6 ranges refused whatever ipaddr.js calls the address inside them, each
- * named as in the IANA registries.
+ * IANA IPv6 Address Space: only 2000::/3 is allocated to global unicast; the
+ * rest is reserved or special (::/8, 100::/64 discard, 100:0:0:1::/64 dummy,
+ * 5f00::/16, fc00::/7, fe80::/10, fec0::/10, ff00::/8, 64:ff9b:1::/48
+ * local-use NAT64, …), so it is refused as a whole.
  */
-const refusedIPv6: readonly { name: string; cidr: [ipaddr.IPv6, number] }[] = [
-  // IANA IPv6 Address Space: only 2000::/3 is allocated to global unicast; the rest is
-  // reserved or special (::/8, 100::/64 discard, 100:0:0:1::/64 dummy, 5f00::/16,
-  // fc00::/7, fe80::/10, fec0::/10, ff00::/8, 64:ff9b:1::/48 local-use NAT64, …).
-  // Inverted below: an address outside this block is refused.
-  { name: "outside Global Unicast 2000::/3", cidr: ipaddr.IPv6.parseCIDR("2000::/3") },
-  // IPv6 Special-Purpose registry: "IETF Protocol Assignments", not globally reachable.
-  // ipaddr.js names its more specific anycast entries (AMT, AS112) public; no callback
-  // receiver lives there, so the whole block is refused, Teredo (2001::/32) included.
-  { name: "IETF Protocol Assignments 2001::/23", cidr: ipaddr.IPv6.parseCIDR("2001::/23") },
-];
+const globalUnicast = ipaddr.IPv6.parseCIDR("2000::/3");
+/**
+ * IPv6 Special-Purpose registry, "IETF Protocol Assignments": not globally
+ * reachable. ipaddr.js calls its more specific anycast entries (AMT, AS112)
+ * public; no callback receiver lives there, so the whole block is refused,
+ * Teredo (2001::/32) included.
+ */
+const ietfProtocolAssignments = ipaddr.IPv6.parseCIDR("2001::/23");
 
-/** Why an IPv6 address is refused, or null when it is public. IPv4 embedded in it is judged as IPv4. */
-function judgeIPv6(address: ipaddr.IPv6): string | null {
+/** IPv4 embedded in IPv6 is judged as IPv4. */
+function isPublicIPv6(address: ipaddr.IPv6): boolean {
   const v4 = embeddedIPv4(address);
-  if (v4) {
-    const refusal = judgeIPv4(v4);
-    return refusal === null ? null : `${address} embeds ${refusal}`;
-  }
-  const [globalUnicast, ...refused] = refusedIPv6;
-  if (globalUnicast && !address.match(globalUnicast.cidr)) return `${address} is ${globalUnicast.name}`;
-  const hit = refused.find((r) => address.match(r.cidr));
-  if (hit) return `${address} is in ${hit.name}`;
-  const range = address.range();
-  return publicRanges.has(range) ? null : `${address} is ${range}`;
+  if (v4) return isPublicIPv4(v4);
+  return address.match(globalUnicast) && !address.match(ietfProtocolAssignments) && publicRanges.has(address.range());
 }
 
 /**
@@ -144,9 +133,8 @@ function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | null {
  */
 const localSuffixes = ["local", "internal", "home.arpa"];
 
-function judgeName(host: string): string | null {
+function isPublicName(host: string): boolean {
   // Single-label names resolve on a local network, never on the public internet.
-  if (!host.includes(".")) return "must name a public host (a single-label name is local)";
-  const suffix = localSuffixes.find((s) => host === s || host.endsWith(`.${s}`));
-  return suffix ? `must name a public host (.${suffix} names are local)` : null;
+  if (!host.includes(".")) return false;
+  return !localSuffixes.some((suffix) => host === suffix || host.endsWith(`.${suffix}`));
 }
