@@ -68,7 +68,7 @@ async function runAttempt(
       progress: async (percent, message) => {
         if (!Number.isFinite(percent)) throw new TypeError("progress percent must be a finite number");
         // Bounded like the error message: it is stored in the job's row and carried by every view and event.
-        const bounded = message === undefined ? null : String(message).slice(0, limits.maxProgressMessageChars);
+        const bounded = message == null ? null : String(message).slice(0, limits.maxProgressMessageChars);
         const { stop } = await tracker.progress(attempt, percent, bounded);
         if (stop) controller.abort(new AttemptStopped("The job was canceled or its attempt superseded."));
       },

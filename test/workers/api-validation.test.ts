@@ -138,6 +138,10 @@ describe("nothing a client sends is silently changed or dropped", () => {
       expect(text).toContain(`"metadata":${metadata}`);
     }
     expect(back.input).toBe(input);
+    // echo returns its input: the handler sees every key too.
+    const { id } = JSON.parse(answered) as JobView;
+    await untilStatus(tenant, id, "succeeded");
+    expect(await (await authed(tenant, `/v1/jobs/${id}/result`)).text()).toBe(input);
   });
 
   it("keeps __proto__ keys in every job of a batch", async () => {
