@@ -3,12 +3,23 @@
  * "Guarantees and limits" section mirrors this file.
  */
 export const limits = {
-  /** Request bodies above this answer 413 (API.md). */
+  /**
+   * Request bodies above this answer 413 (API.md), and so does an input whose
+   * JSON as stored (re-serialised: `9e20` becomes 21 digits) is larger, or a
+   * request's inputs together: nothing stored outgrows what was accepted.
+   */
   maxBodyBytes: 1024 * 1024,
   /** Results and inputs whose JSON is larger live in R2, not D1 (API.md: result ≤ 64 KiB inline). */
   maxInlineJsonBytes: 64 * 1024,
   /** `metadata` as JSON (API.md). */
   maxMetadataBytes: 4 * 1024,
+  /**
+   * A job's error message and progress message, in UTF-16 code units. With the
+   * inline input and result (≤ 64 KiB each) and metadata they bound a job row
+   * and a stored webhook event far below D1's 2 MB per value.
+   */
+  maxErrorMessageChars: 1000,
+  maxProgressMessageChars: 1000,
   /** Jobs in one `POST /v1/jobs/batch`; also the Queue `sendBatch` limit. */
   maxBatchJobs: 100,
   /** API.md: Idempotency-Key ≤ 255 chars, remembered 24 h. */

@@ -2,9 +2,9 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import type { JobRecord } from "../jobs/model";
-import { cancelJob, getJob, listTenantJobs, readResult, waitForJob } from "../jobs/queries";
+import { cancelJob, getJob, listTenantJobs, readInput, readResult, waitForJob } from "../jobs/queries";
 import { submitJobs } from "../jobs/submit";
-import { renderJob } from "../jobs/view";
+import { toJobView } from "../jobs/view";
 import { sha256Hex } from "../platform/crypto";
 import type { IdempotencyScope } from "../store/idempotency";
 import { jsonBody } from "./middleware/json-body";
@@ -70,7 +70,7 @@ jobsApi.openapi(submitRoute, async (c) => {
   const job = jobs[0] as JobRecord;
   c.header("Location", `/v1/jobs/${job.id}`);
   if (replayed) c.header("Idempotent-Replayed", "true");
-  return c.json(await renderJob(c.env.BLOBS, job), 202);
+  return c.json(toJobView(job), 202);
 });
 
 const batchRoute = createRoute({
@@ -93,7 +93,7 @@ jobsApi.openapi(batchRoute, async (c) => {
   const idempotency = await idempotencyOf(c, "batch");
   const { jobs, replayed } = await submitJobs(c.env, c.get("tenantId"), requests, idempotency, (i) => `jobs.${i}.`);
   if (replayed) c.header("Idempotent-Replayed", "true");
-  return c.json({ jobs: await Promise.all(jobs.map((j) => renderJob(c.env.BLOBS, j))) }, 202);
+  return c.json({ jobs: jobs.map(toJobView) }, 202);
 });
 
 const getRoute = createRoute({
@@ -121,7 +121,7 @@ jobsApi.openapi(getRoute, async (c) => {
   const etag = `"v${job.version}"`;
   c.header("ETag", etag);
   if (matchesEtag(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-  return c.json(await renderJob(c.env.BLOBS, job), 200);
+  return c.json(toJobView(job), 200);
 });
 
 const listRoute = createRoute({
@@ -135,10 +135,7 @@ const listRoute = createRoute({
 jobsApi.openapi(listRoute, async (c) => {
   const query = c.req.valid("query");
   const page = await listTenantJobs(c.env, c.get("tenantId"), query);
-  return c.json(
-    { jobs: await Promise.all(page.jobs.map((j) => renderJob(c.env.BLOBS, j))), next_cursor: page.nextCursor },
-    200,
-  );
+  return c.json({ jobs: page.jobs.map(toJobView), next_cursor: page.nextCursor }, 200);
 });
 
 const cancelRoute = createRoute({
@@ -151,7 +148,7 @@ const cancelRoute = createRoute({
 
 jobsApi.openapi(cancelRoute, async (c) => {
   const job = await cancelJob(c.env, c.get("tenantId"), c.req.valid("param").id);
-  return c.json(await renderJob(c.env.BLOBS, job), 200);
+  return c.json(toJobView(job), 200);
 });
 
 const resultRoute = createRoute({
@@ -168,6 +165,23 @@ const resultRoute = createRoute({
 
 jobsApi.openapi(resultRoute, async (c) => {
   const body = await readResult(c.env, c.get("tenantId"), c.req.valid("param").id);
+  return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });
+});
+
+const inputRoute = createRoute({
+  method: "get",
+  path: "/{id}/input",
+  summary: "The job's input, whatever its size",
+  request: { params: JobIdParams },
+  responses: {
+    200: { description: "The input as the client sent it (JSON)." },
+    401: errors[401],
+    404: errors[404],
+  },
+});
+
+jobsApi.openapi(inputRoute, async (c) => {
+  const body = await readInput(c.env, c.get("tenantId"), c.req.valid("param").id);
   return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });
 });
 

@@ -14,16 +14,42 @@ export const ErrorSchema = z
   })
   .openapi("Error");
 
+/**
+ * A JSON object passed through as sent. `z.record` would rebuild it by
+ * assignment, and assigning a `__proto__` key sets the prototype instead:
+ * the key would vanish from what is stored (API.md: every key is kept).
+ */
+const JsonObject = z
+  .custom<Record<string, unknown>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), {
+    message: "Expected an object",
+  })
+  .openapi({ type: "object", additionalProperties: {} });
+
 export const SubmitJobSchema = z
   .strictObject({
     type: z.string().min(1).max(100).openapi({ example: "echo" }),
+    // z.unknown() passes the client's value through untouched (it is stored as sent);
+    // the job type's schema validates it and gives the handler its parsed form.
     input: z.unknown().optional().openapi({ description: "Validated against the job type's input schema." }),
     callback_url: z.string().min(1).max(limits.maxCallbackUrlLength).nullable().optional(),
-    callback_events: z.array(z.enum(callbackEventTypes)).min(1).max(callbackEventTypes.length).nullable().optional(),
+    callback_events: z
+      .array(z.enum(callbackEventTypes))
+      .min(1)
+      .max(callbackEventTypes.length)
+      .refine((events) => new Set(events).size === events.length, "Each event may be named once.")
+      .nullable()
+      .optional(),
     delay_seconds: z.int().min(0).max(limits.maxDelaySeconds).optional(),
     max_attempts: z.int().min(1).max(limits.maxAttempts).optional(),
     timeout_seconds: z.int().min(1).max(limits.maxTimeoutSeconds).optional(),
-    metadata: z.record(z.string(), z.unknown()).nullable().optional(),
+    metadata: JsonObject.nullable()
+      .optional()
+      .openapi({ type: ["object", "null"] }),
+  })
+  // Events without a URL would be dropped without a word.
+  .refine((job) => !job.callback_events || job.callback_url, {
+    path: ["callback_events"],
+    message: "callback_events needs a callback_url.",
   })
   .openapi("SubmitJob");
 
@@ -38,7 +64,10 @@ export const JobSchema = z
     id: z.string().openapi({ example: "job_01JD7Z3Q1X0000000000000000" }),
     type: z.string(),
     status: z.enum(jobStatuses),
-    input: z.unknown(),
+    input: z
+      .unknown()
+      .openapi({ description: "The input as sent when its JSON is ≤ 64 KiB, else null (see input_url)." }),
+    input_url: z.string().openapi({ description: "`/v1/jobs/{id}/input`: the input whatever its size." }),
     progress: z.object({ percent: z.number(), message: z.string().nullable(), updated_at: Time }).nullable(),
     attempts: z.int(),
     max_attempts: z.int(),

@@ -67,6 +67,11 @@ export class EdgejobsClient {
     return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/cancel`);
   }
 
+  /** The job's input as it was sent (parsed JSON), whatever its size: a job shows it inline only up to 64 KiB. */
+  input<Input = unknown>(id: string): Promise<Input> {
+    return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}/input`);
+  }
+
   /** The job's result (parsed JSON), wherever it is stored. */
   result<Result = unknown>(id: string): Promise<Result> {
     return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}/result`);

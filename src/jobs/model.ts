@@ -28,7 +28,7 @@ export interface JobRecord {
   tenantId: string;
   type: string;
   status: JobStatus;
-  /** The input as JSON text, or null when it lives in R2 under `inputKey`. */
+  /** The input as the client sent it, as JSON text ≤ 64 KiB; null when it lives in R2 under `inputKey`. */
   inputJson: string | null;
   inputKey: string | null;
   progress: Progress | null;
@@ -57,7 +57,10 @@ export interface JobView {
   id: string;
   type: string;
   status: JobStatus;
+  /** The input as sent when its JSON is ≤ 64 KiB, else null: `input_url` serves it whatever its size. */
   input: unknown;
+  /** `/v1/jobs/{id}/input`, always set. */
+  input_url: string;
   progress: { percent: number; message: string | null; updated_at: string } | null;
   attempts: number;
   max_attempts: number;
@@ -76,6 +79,7 @@ export interface JobView {
 }
 
 export const resultPath = (jobId: string) => `/v1/jobs/${jobId}/result`;
+export const inputPath = (jobId: string) => `/v1/jobs/${jobId}/input`;
 
 /** Whether the job asked to be told about this event. */
 export function wantsEvent(job: JobRecord, type: CallbackEventType): boolean {

@@ -7,6 +7,7 @@ import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { watchKeyLiveness } from "../tenants/key-liveness";
 import { openWatch, waitForTerminalFrame } from "../tracker/watch";
 import { DomainError, jobFinished, jobNotFound } from "./errors";
+import { readInputBody } from "./input";
 import { isTerminal, type JobRecord, type JobStatus } from "./model";
 
 /**
@@ -60,6 +61,13 @@ export async function readResult(env: Env, tenantId: string, id: string): Promis
   const job = await getJob(env, tenantId, id);
   const body = job.resultJson ?? (job.resultKey ? await getStream(env.BLOBS, job.resultKey) : null);
   if (body === null) throw new DomainError(404, "no_result", "This job has no result (yet).");
+  return body;
+}
+
+/** The stored input, as sent: inline JSON from D1, or a stream from R2. */
+export async function readInput(env: Env, tenantId: string, id: string): Promise<string | ReadableStream> {
+  const body = await readInputBody(env.BLOBS, await getJob(env, tenantId, id));
+  if (body === null) throw new DomainError(404, "no_input", "This job's input is no longer stored.");
   return body;
 }
 

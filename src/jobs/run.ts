@@ -5,8 +5,8 @@ import { limits } from "../limits";
 import { deleteObject, putJson, resultKey } from "../store/blobs";
 import type { AttemptOutcome } from "../tracker/job-tracker";
 import { abortWhenSuperseded } from "./cancel-watch";
+import { readInputJson } from "./input";
 import type { JobRecord } from "./model";
-import { readInput } from "./view";
 
 class AttemptTimeout extends Error {
   override name = "AttemptTimeout";
@@ -42,6 +42,17 @@ async function runAttempt(
     const error = { code: "unknown_job_type", message: `This worker has no job type "${job.type}".` };
     return { ok: false, error, retryable: false };
   }
+  // The input is stored as sent; the handler gets it as its type's schema parses it (defaults
+  // filled). It passed that schema at submit, so a failure here means the schema changed since.
+  const input = type.input.safeParse(await readInputJson(env.BLOBS, job));
+  if (!input.success) {
+    const message = `The input no longer matches the "${type.name}" job type: ${input.error.message}`;
+    return {
+      ok: false,
+      error: { code: "invalid_input", message: message.slice(0, limits.maxErrorMessageChars) },
+      retryable: false,
+    };
+  }
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new AttemptTimeout(`The attempt ran past its timeout of ${job.timeoutSeconds} s.`)),
@@ -50,13 +61,15 @@ async function runAttempt(
   const endWatch = abortWhenSuperseded(env, job.id, attempt, (reason) => controller.abort(new AttemptStopped(reason)));
   try {
     const value = await runUntilAborted(type, {
-      input: await readInput(env.BLOBS, job),
+      input: input.data,
       signal: controller.signal,
       attempt,
       jobId: job.id,
       progress: async (percent, message) => {
         if (!Number.isFinite(percent)) throw new TypeError("progress percent must be a finite number");
-        const { stop } = await tracker.progress(attempt, percent, message ?? null);
+        // Bounded like the error message: it is stored in the job's row and carried by every view and event.
+        const bounded = message == null ? null : String(message).slice(0, limits.maxProgressMessageChars);
+        const { stop } = await tracker.progress(attempt, percent, bounded);
         if (stop) controller.abort(new AttemptStopped("The job was canceled or its attempt superseded."));
       },
     });
@@ -88,10 +101,8 @@ async function storeResult(env: Env, jobId: string, attempt: number, value: Json
   return { ok: true, resultJson: null, resultKey: key };
 }
 
-const MAX_ERROR_MESSAGE = 1000;
-
 function describeFailure(reason: unknown): { code: string; message: string } {
-  const message = (reason instanceof Error ? reason.message : String(reason)).slice(0, MAX_ERROR_MESSAGE);
+  const message = (reason instanceof Error ? reason.message : String(reason)).slice(0, limits.maxErrorMessageChars);
   if (reason instanceof AttemptTimeout) return { code: "timeout", message };
   if (reason instanceof AttemptStopped) return { code: "canceled", message };
   return { code: "handler_error", message: message || "The handler threw without a message." };

@@ -62,6 +62,8 @@ export async function submitJobs(
       throw new DomainError(error.status, error.code, `Job ${index}: ${error.message}`, error.details);
     }
   });
+  const storedBytes = prepared.reduce((sum, p) => sum + p.inputBytes, 0);
+  if (storedBytes > limits.maxBodyBytes) throw inputTooLarge("jobs", storedBytes, "The batch's inputs are");
   await Promise.all(
     prepared
       .filter((p) => p.largeInput !== null)
@@ -108,6 +110,8 @@ interface PreparedJob {
   job: JobRecord;
   /** The input's JSON when too large for D1; it goes to R2. */
   largeInput: string | null;
+  /** The input's JSON size as stored. */
+  inputBytes: number;
 }
 
 function prepareJob(env: Env, tenantId: string, request: SubmitJobRequest, now: number, path: string): PreparedJob {
@@ -142,8 +146,12 @@ function prepareJob(env: Env, tenantId: string, request: SubmitJobRequest, now: 
       { path: `${path}metadata`, message: `metadata must be at most ${limits.maxMetadataBytes} bytes as JSON` },
     ]);
   }
-  const inputJson = JSON.stringify(parsed.data ?? null);
-  const large = byteLength(inputJson) > limits.maxInlineJsonBytes;
+  // Stored as sent, not as parsed: a schema rebuilds objects and may drop keys (`__proto__`)
+  // or fill defaults; the handler gets the parsed form at run time (run.ts).
+  const inputJson = JSON.stringify(request.input ?? null);
+  const inputBytes = byteLength(inputJson);
+  if (inputBytes > limits.maxBodyBytes) throw inputTooLarge(`${path}input`, inputBytes);
+  const large = inputBytes > limits.maxInlineJsonBytes;
   const id = newId.job();
   const delaySeconds = request.delay_seconds ?? 0;
   const job: JobRecord = {
@@ -171,7 +179,13 @@ function prepareJob(env: Env, tenantId: string, request: SubmitJobRequest, now: 
     version: 1,
     updatedAt: now,
   };
-  return { job, largeInput: large ? inputJson : null };
+  return { job, largeInput: large ? inputJson : null, inputBytes };
+}
+
+/** The stored form is what counts: re-serialising can grow numbers (`9e20` is stored as 21 digits). */
+function inputTooLarge(path: string, bytes: number, subject = "The input is"): DomainError {
+  const message = `${subject} ${bytes} bytes as stored JSON; at most ${limits.maxBodyBytes} are accepted.`;
+  return new DomainError(413, "payload_too_large", message, [{ path, message }]);
 }
 
 /** Short delays ride on the queue message; longer ones wait on the job tracker's alarm. */

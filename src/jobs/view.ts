@@ -1,23 +1,19 @@
 import { isoTime } from "../platform/clock";
-import { getText } from "../store/blobs";
-import { type JobRecord, type JobView, resultPath } from "./model";
+import { inputPath, type JobRecord, type JobView, resultPath } from "./model";
 
-/** The job as the API and callbacks show it. Reads the input from R2 when it lives there. */
-export async function renderJob(bucket: R2Bucket, job: JobRecord): Promise<JobView> {
-  return toJobView(job, await readInput(bucket, job));
-}
-
-export async function readInput(bucket: R2Bucket, job: JobRecord): Promise<unknown> {
-  const text = job.inputKey === null ? job.inputJson : await getText(bucket, job.inputKey);
-  return text === null ? null : JSON.parse(text);
-}
-
-export function toJobView(job: JobRecord, input: unknown): JobView {
+/**
+ * The job as the API, its streams and callbacks show it. Only what D1 holds
+ * inline goes in: an input or result over 64 KiB is `null` here and served
+ * by `input_url` / `result_url`, so no view, stream frame or stored event
+ * grows with it.
+ */
+export function toJobView(job: JobRecord): JobView {
   return {
     id: job.id,
     type: job.type,
     status: job.status,
-    input,
+    input: job.inputJson === null ? null : JSON.parse(job.inputJson),
+    input_url: inputPath(job.id),
     progress: job.progress && { ...job.progress, updated_at: isoTime(job.progress.updated_at) as string },
     attempts: job.attempts,
     max_attempts: job.maxAttempts,

@@ -5,7 +5,7 @@ import type { CallbackEventType, JobError, JobRecord, JobView } from "../jobs/mo
 import { isTerminal, wantsEvent } from "../jobs/model";
 import { nextRetryDelaySeconds } from "../jobs/retry-policy";
 import { canTransition } from "../jobs/transitions";
-import { readInput, toJobView } from "../jobs/view";
+import { toJobView } from "../jobs/view";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
@@ -46,8 +46,6 @@ export class JobTracker extends DurableObject<Env> {
 
   #job: JobRecord | null = null;
   #queue: Promise<unknown> = Promise.resolve();
-  /** The job's input as shown in views; it never changes, so it is read (perhaps from R2) once. */
-  #input: { jobId: string; value: unknown } | null = null;
   /** job.progress callbacks: at most one a second, carrying the latest progress. */
   #progressEvents = new LatestOncePer(1000, () => {
     this.#serially(() => this.#emitProgressEvent()).catch((error) => {
@@ -362,8 +360,7 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   async #view(job: JobRecord): Promise<JobView> {
-    if (this.#input?.jobId !== job.id) this.#input = { jobId: job.id, value: await readInput(this.env.BLOBS, job) };
-    return toJobView(job, this.#input.value);
+    return toJobView(job);
   }
 
   /**

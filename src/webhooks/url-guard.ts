@@ -1,8 +1,14 @@
+import ipaddr from "ipaddr.js";
+
 /**
  * Decides whether a callback URL may be called (SSRF guard). Runs at submit
- * time and again before every delivery. Relies on the WHATWG URL parser,
- * which already rewrites decimal, octal and hex IPv4 spellings
- * (`http://2130706433/`, `0x7f.1`) to dotted decimal.
+ * time and again before every delivery, on the canonical host: the WHATWG URL
+ * parser lower-cases names, writes IDNs as punycode and rewrites decimal,
+ * octal and hex IPv4 spellings (`http://2130706433/`, `0x7f.1`) to dotted
+ * decimal; this module then removes trailing dots (`localhost.` is
+ * `localhost`). Addresses are classified by ipaddr.js against the IANA
+ * special-purpose address registries for IPv4 and IPv6. Host names are not
+ * resolved here.
  */
 export interface UrlGuardOptions {
   /** Local development: also allows `http://` and loopback hosts — nothing else. */
@@ -11,102 +17,124 @@ export interface UrlGuardOptions {
 
 export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
 
+/**
+ * Judges `raw` as a callback URL. Never throws: a refusal carries a reason
+ * that reads after "The callback_url …".
+ */
 export function checkCallbackUrl(raw: string, options: UrlGuardOptions): UrlVerdict {
+  // The URL parser would drop these silently (spaces and controls at the ends, tabs
+  // and newlines anywhere); the URL we call must be the one the client sent.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: C0 controls, space and DEL are what is refused.
+  if (/[\u0000-\u0020\u007f]/.test(raw))
+    return { ok: false, reason: "must not contain whitespace or control characters" };
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return { ok: false, reason: "is not an absolute URL" };
   }
-  const loopback = isLoopbackHost(url.hostname);
+  const host = canonicalHost(url);
+  const loopback = isLoopbackHost(host);
   if (url.protocol !== "https:" && !(options.allowLocal && url.protocol === "http:" && loopback)) {
     return { ok: false, reason: "must use https://" };
   }
   if (url.username || url.password) return { ok: false, reason: "must not contain credentials" };
   if (loopback)
     return options.allowLocal ? { ok: true, url } : { ok: false, reason: "must not name a loopback address" };
-  if (isNonPublicHost(url.hostname)) return { ok: false, reason: "must name a public address" };
-  return { ok: true, url };
+  const address = parseAddress(host);
+  const isPublic = !address
+    ? isPublicName(host)
+    : address.kind() === "ipv4"
+      ? isPublicIPv4(address as ipaddr.IPv4)
+      : isPublicIPv6(address as ipaddr.IPv6);
+  return isPublic ? { ok: true, url } : { ok: false, reason: "must name a public address" };
 }
 
-function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
+/** The URL's host as every rule sees it: the parser's lower-case, punycode form without trailing dots or IPv6 brackets. */
+function canonicalHost(url: URL): string {
+  const host = url.hostname.replace(/\.+$/, "");
+  return host.startsWith("[") ? host.slice(1, -1) : host;
+}
+
+function parseAddress(host: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
+  // Only the parser's canonical spellings: ipaddr.js alone would also read `0x7f.1`.
+  if (ipaddr.IPv4.isValidFourPartDecimal(host)) return ipaddr.IPv4.parse(host);
+  return ipaddr.IPv6.isValid(host) ? ipaddr.IPv6.parse(host) : null;
+}
+
+function isLoopbackHost(host: string): boolean {
   if (host === "localhost" || host.endsWith(".localhost")) return true;
-  const v4 = parseIPv4(host) ?? ipv4FromMappedIPv6(host);
-  if (v4) return v4[0] === 127;
-  return host === "[::1]";
+  const address = parseAddress(host);
+  if (!address) return false;
+  // Only the mapped form means the same host; 6to4 or NAT64 of 127.0.0.1 is a remote one.
+  const mapped = address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress();
+  return (mapped ? (address as ipaddr.IPv6).toIPv4Address() : address).range() === "loopback";
 }
 
-function isNonPublicHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  const v4 = parseIPv4(host) ?? ipv4FromMappedIPv6(host);
-  if (v4) return isNonPublicIPv4(v4);
-  if (host.startsWith("[")) return isNonPublicIPv6(host.slice(1, -1));
-  // Single-label names resolve on a local network, never on the public internet.
-  return !host.includes(".") || host.endsWith(".local") || host.endsWith(".internal");
+/**
+ * ipaddr.js's names for the IANA registry entries that are globally reachable
+ * (AS112 and AMT anycast); `unicast` is everything outside the registry.
+ */
+const publicRanges: ReadonlySet<string> = new Set(["unicast", "as112", "amt", "as112v6"]);
+
+function isPublicIPv4(address: ipaddr.IPv4): boolean {
+  return publicRanges.has(address.range());
 }
 
-function parseIPv4(host: string): number[] | null {
-  const parts = host.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return null;
-  const octets = parts.map(Number);
-  return octets.every((o) => o <= 255) ? octets : null;
+/**
+ * IANA IPv6 Address Space: only 2000::/3 is allocated to global unicast; the
+ * rest is reserved or special (::/8, 100::/64 discard, 100:0:0:1::/64 dummy,
+ * 5f00::/16, fc00::/7, fe80::/10, fec0::/10, ff00::/8, 64:ff9b:1::/48
+ * local-use NAT64, …), so it is refused as a whole.
+ */
+const globalUnicast = ipaddr.IPv6.parseCIDR("2000::/3");
+/**
+ * IPv6 Special-Purpose registry, "IETF Protocol Assignments": not globally
+ * reachable. ipaddr.js calls its more specific anycast entries (AMT, AS112)
+ * public; no callback receiver lives there, so the whole block is refused,
+ * Teredo (2001::/32) included.
+ */
+const ietfProtocolAssignments = ipaddr.IPv6.parseCIDR("2001::/23");
+
+/** IPv4 embedded in IPv6 is judged as IPv4. */
+function isPublicIPv6(address: ipaddr.IPv6): boolean {
+  const v4 = embeddedIPv4(address);
+  if (v4) return isPublicIPv4(v4);
+  return address.match(globalUnicast) && !address.match(ietfProtocolAssignments) && publicRanges.has(address.range());
 }
 
-/** `::ffff:a.b.c.d` as the URL parser writes it: `[::ffff:7f00:1]`. */
-function ipv4FromMappedIPv6(host: string): number[] | null {
-  const match = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(host);
-  if (!match) return null;
-  const hi = Number.parseInt(match[1] as string, 16);
-  const lo = Number.parseInt(match[2] as string, 16);
-  return [hi >> 8, hi & 255, lo >> 8, lo & 255];
-}
-
-function isNonPublicIPv4([a, b]: number[]): boolean {
-  return (
-    a === 0 || // "this network", unspecified
-    a === 10 ||
-    a === 127 ||
-    (a === 100 && (b as number) >= 64 && (b as number) <= 127) || // CGNAT 100.64/10
-    (a === 169 && b === 254) || // link-local, cloud metadata
-    (a === 172 && (b as number) >= 16 && (b as number) <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 192 && b === 0) || // 192.0.0/24 protocol assignments, 192.0.2/24 documentation
-    (a === 198 && (b === 18 || b === 19)) || // benchmarking
-    (a as number) >= 224 // multicast and reserved, broadcast
-  );
-}
-
-function isNonPublicIPv6(address: string): boolean {
-  const groups = expandIPv6(address);
-  if (!groups) return true;
-  const first = groups[0] as number;
-  if (groups.every((g) => g === 0)) return true; // ::
-  if (groups.slice(0, 7).every((g) => g === 0) && groups[7] === 1) return true; // ::1
-  if (groups.slice(0, 5).every((g) => g === 0) && (groups[5] === 0xffff || groups[5] === 0)) {
-    // IPv4-mapped and IPv4-compatible forms: judge the embedded address.
-    const hi = groups[6] as number;
-    const lo = groups[7] as number;
-    return isNonPublicIPv4([hi >> 8, hi & 255, lo >> 8, lo & 255]);
+/**
+ * The IPv4 address an IPv6 address stands for, for the forms that carry one
+ * at a fixed place: IPv4-mapped `::ffff:0:0/96`, IPv4-translated
+ * `::ffff:0:0:0/96` (RFC 6145), the well-known NAT64 prefix `64:ff9b::/96`
+ * (RFC 6052) — all in the last 32 bits — and 6to4 `2002::/16` (RFC 3056,
+ * bits 16–47). Teredo needs none: its whole block is refused.
+ */
+function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | null {
+  const p = address.parts as [number, number, number, number, number, number, number, number];
+  const fromWords = (hi: number, lo: number) => new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
+  switch (address.range()) {
+    case "ipv4Mapped":
+    case "rfc6145":
+      return fromWords(p[6], p[7]);
+    case "rfc6052":
+      return p[1] === 0xff9b && p[2] === 0 ? fromWords(p[6], p[7]) : null;
+    case "6to4":
+      return fromWords(p[1], p[2]);
+    default:
+      return null;
   }
-  if (first === 0x64 && groups[1] === 0xff9b) return true; // NAT64 can reach internal IPv4
-  return (
-    (first & 0xfe00) === 0xfc00 || // unique local fc00::/7
-    (first & 0xffc0) === 0xfe80 || // link-local fe80::/10
-    (first & 0xffc0) === 0xfec0 || // site-local (deprecated) fec0::/10
-    (first & 0xff00) === 0xff00 || // multicast ff00::/8
-    (first === 0x2001 && groups[1] === 0x0db8) // documentation
-  );
 }
 
-function expandIPv6(address: string): number[] | null {
-  const [head, tail, ...rest] = address.split("::");
-  if (rest.length > 0) return null;
-  const parse = (part: string | undefined) => (part ? part.split(":").map((g) => Number.parseInt(g, 16)) : []);
-  const left = parse(head);
-  const right = parse(tail);
-  const missing = 8 - left.length - right.length;
-  if (tail === undefined ? missing !== 0 : missing < 0) return null;
-  const groups = [...left, ...Array(Math.max(0, missing)).fill(0), ...right];
-  return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
+/**
+ * Special-use name suffixes that only resolve on a local network: RFC 6761
+ * `localhost` (loopback, handled above), RFC 6762 `local` (mDNS), ICANN's
+ * private-use `internal` (2024) and RFC 8375 `home.arpa`.
+ */
+const localSuffixes = ["local", "internal", "home.arpa"];
+
+function isPublicName(host: string): boolean {
+  // Single-label names resolve on a local network, never on the public internet.
+  if (!host.includes(".")) return false;
+  return !localSuffixes.some((suffix) => host === suffix || host.endsWith(`.${suffix}`));
 }

@@ -23,6 +23,8 @@ describe("the TypeScript client against npm run dev", () => {
     const done = await client.wait(job.id, { timeout: 20_000 });
     expect(done.status).toBe("succeeded");
     expect(await client.result(job.id)).toEqual({ n: 1 });
+    expect(await client.input(job.id)).toEqual({ n: 1 });
+    expect(done.input_url).toBe(`/v1/jobs/${job.id}/input`);
     const batch = await client.submitBatch([
       { type: "echo", input: 2 },
       { type: "echo", input: 3 },

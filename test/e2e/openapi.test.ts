@@ -22,6 +22,7 @@ const contract: [string, string][] = [
   ["get", "/v1/jobs"],
   ["post", "/v1/jobs/{id}/cancel"],
   ["get", "/v1/jobs/{id}/result"],
+  ["get", "/v1/jobs/{id}/input"],
   ["get", "/v1/jobs/{id}/events"],
   ["get", "/v1/jobs/{id}/deliveries"],
   ["post", "/v1/jobs/{id}/deliveries/{event_id}/redeliver"],

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/jobs/model";
-import { authed, createTenant, errorOf, getJob, postJson, submit, untilStatus } from "./helpers";
+import { authed, createTenant, errorOf, eventually, getJob, postJson, submit, untilStatus } from "./helpers";
 
 const countJobs = async (tenantId: string) =>
   (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?").bind(tenantId).first<{ n: number }>())?.n;
@@ -78,7 +78,8 @@ describe("POST /v1/jobs/batch", () => {
     });
     expect(res.status).toBe(202);
     const { jobs } = (await res.json()) as { jobs: JobView[] };
-    expect(jobs.map((j) => j.input)).toEqual([1, 2, { seconds: 0, steps: 1 }]);
+    // Inputs as sent: the handler, not the view, gets the schema's defaults.
+    expect(jobs.map((j) => j.input)).toEqual([1, 2, { seconds: 0 }]);
     for (const job of jobs) await untilStatus(tenant, job.id, "succeeded");
   });
 
@@ -274,6 +275,7 @@ describe("tenant isolation", () => {
       [`/v1/jobs/${job.id}`, "GET"],
       [`/v1/jobs/${job.id}?wait=1`, "GET"],
       [`/v1/jobs/${job.id}/result`, "GET"],
+      [`/v1/jobs/${job.id}/input`, "GET"],
       [`/v1/jobs/${job.id}/cancel`, "POST"],
       [`/v1/jobs/${job.id}/events`, "GET"],
       [`/v1/jobs/${job.id}/deliveries`, "GET"],
@@ -284,5 +286,70 @@ describe("tenant isolation", () => {
     const listed = (await (await authed(other, "/v1/jobs")).json()) as { jobs: JobView[] };
     expect(listed.jobs).toEqual([]);
     expect((await getJob(owner, job.id)).status).toBe("succeeded");
+  });
+});
+
+describe("inputs as stored (sizes count the JSON as stored, not the request's bytes)", () => {
+  /** `n` × `9e20` as the client writes it: 5 bytes each that JSON stores as 22 (`900000000000000000000,`). */
+  const compactNumbers = (n: number) => `[${Array(n).fill("9e20").join(",")}]`;
+  const storedEvents = (jobId: string) =>
+    env.DB.prepare("SELECT type, payload FROM webhook_events WHERE job_id = ?")
+      .bind(jobId)
+      .all<{ type: string; payload: string }>()
+      .then((r) => r.results);
+
+  it("refuses a ~1 MB request whose input is 4.4 MB as stored with 413 (200,000 × 9e20)", async () => {
+    const tenant = await createTenant();
+    const body = `{"type":"echo","input":${compactNumbers(200_000)}}`;
+    expect(body.length).toBeLessThan(1024 * 1024);
+    const error = await errorOf(await postJson(tenant, "/v1/jobs", body));
+    expect(error).toMatchObject({ status: 413, code: "payload_too_large" });
+    expect(error.details?.map((d) => d.path)).toEqual(["input"]);
+    expect(await countJobs(tenant.tenantId)).toBe(0);
+  });
+
+  it("refuses a batch whose inputs together outgrow 1 MiB as stored", async () => {
+    const tenant = await createTenant();
+    const item = `{"type":"echo","input":${compactNumbers(30_000)}}`;
+    const error = await errorOf(await postJson(tenant, "/v1/jobs/batch", `{"jobs":[${item},${item}]}`));
+    expect(error).toMatchObject({ status: 413, code: "payload_too_large" });
+    expect(await countJobs(tenant.tenantId)).toBe(0);
+  });
+
+  it("shows an input over 64 KiB as stored as null in every view and event, and serves it at input_url", async () => {
+    const tenant = await createTenant();
+    // 150 KB on the wire, 660 KB as stored: over the inline limit only once re-serialised.
+    const body = `{"type":"echo","input":${compactNumbers(30_000)},"callback_url":"${env.RECEIVER_URL}/hooks/large-input"}`;
+    expect(body.length).toBeLessThan(64 * 1024 * 3);
+    const res = await postJson(tenant, "/v1/jobs", body);
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as JobView;
+    expect(job).toMatchObject({ input: null, input_url: `/v1/jobs/${job.id}/input` });
+    const done = await untilStatus(tenant, job.id, "succeeded");
+    expect(done).toMatchObject({ input: null, result: null, result_url: `/v1/jobs/${job.id}/result` });
+    const listed = (await (await authed(tenant, "/v1/jobs")).json()) as { jobs: JobView[] };
+    expect(listed.jobs.map((j) => j.input)).toEqual([null]);
+    const [event] = await eventually(
+      () => storedEvents(job.id),
+      (events) => events.length > 0,
+    );
+    expect(event?.payload.length).toBeLessThan(4096);
+    expect(JSON.parse(event?.payload as string).data).toMatchObject({ input: null, input_url: job.input_url });
+    const stored = await authed(tenant, job.input_url);
+    expect(stored.headers.get("content-type")).toContain("application/json");
+    expect(await stored.text()).toBe(JSON.stringify(Array(30_000).fill(9e20)));
+  });
+
+  it("serves a 1 MiB input from R2 and a small one from D1 at input_url, exactly as sent", async () => {
+    const tenant = await createTenant();
+    const large = { blob: "y".repeat(1024 * 1024 - 100) };
+    const big = await submit(tenant, { type: "echo", input: large, delay_seconds: 600 });
+    expect(big.input).toBeNull();
+    expect(await (await authed(tenant, big.input_url)).text()).toBe(JSON.stringify(large));
+    const small = await submit(tenant, { type: "echo", input: { a: [1, "b", null] }, delay_seconds: 600 });
+    expect(small).toMatchObject({ input: { a: [1, "b", null] }, input_url: `/v1/jobs/${small.id}/input` });
+    expect(await (await authed(tenant, small.input_url)).text()).toBe('{"a":[1,"b",null]}');
+    const none = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    expect(await (await authed(tenant, none.input_url)).text()).toBe("null");
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { authed, call, createTenant, errorOf, postJson, submit } from "./helpers";
+import type { JobView } from "../../src/jobs/model";
+import { authed, call, createTenant, errorOf, getJob, postJson, submit, type TestTenant, untilStatus } from "./helpers";
 
 describe("submitting a job", () => {
   it("answers 202 with the job and its Location", async () => {
@@ -12,10 +13,12 @@ describe("submitting a job", () => {
     expect(job).toMatchObject({ status: "queued", version: 1, metadata: { order: "A-17" } });
   });
 
-  it("uses the job type's defaults and the request's overrides", async () => {
+  it("uses the job type's defaults and the request's overrides, showing the input as sent", async () => {
     const tenant = await createTenant();
     const defaults = await submit(tenant, { type: "sleep", input: { seconds: 0 } });
-    expect(defaults).toMatchObject({ max_attempts: 1, timeout_seconds: 840, input: { seconds: 0, steps: 1 } });
+    expect(defaults).toMatchObject({ max_attempts: 1, timeout_seconds: 840, input: { seconds: 0 } });
+    // The handler gets the input as its schema parses it, defaults filled.
+    expect((await untilStatus(tenant, defaults.id, "succeeded")).result).toEqual({ slept_seconds: 0, steps: 1 });
     const custom = await submit(tenant, { type: "echo", max_attempts: 5, timeout_seconds: 10, delay_seconds: 60 });
     expect(custom).toMatchObject({ max_attempts: 5, timeout_seconds: 10, status: "scheduled" });
     expect(Date.parse(custom.run_at) - Date.parse(custom.created_at)).toBe(60_000);
@@ -111,14 +114,170 @@ describe("submitting a job", () => {
     });
     expect(await errorOf(res)).toMatchObject({ status: 400, code: "invalid_json" });
   });
+});
 
-  it("accepts a body just under 1 MiB and keeps a large input in R2", async () => {
+describe("nothing a client sends is silently changed or dropped", () => {
+  /** The job's JSON text as GET answers it, and the same for the list and `GET …/input`. */
+  const readBack = async (tenant: TestTenant, id: string) => ({
+    job: await (await authed(tenant, `/v1/jobs/${id}`)).text(),
+    list: await (await authed(tenant, "/v1/jobs")).text(),
+    input: await (await authed(tenant, `/v1/jobs/${id}/input`)).text(),
+  });
+
+  it("keeps __proto__ and constructor keys in input and metadata, at every level", async () => {
     const tenant = await createTenant();
-    const input = { blob: "y".repeat(900 * 1024) };
-    const job = await submit(tenant, { type: "echo", input });
-    expect(job.input).toEqual(input);
-    const res = await authed(tenant, `/v1/jobs/${job.id}`);
-    expect(((await res.json()) as { input: unknown }).input).toEqual(input);
+    const input =
+      '{"__proto__":{"x":1},"keep":1,"deep":[{"__proto__":{"constructor":2}},{"constructor":{"prototype":3}}]}';
+    const metadata = '{"__proto__":"a","constructor":{"__proto__":{"b":1}}}';
+    const res = await postJson(tenant, "/v1/jobs", `{"type":"echo","input":${input},"metadata":${metadata}}`);
+    expect(res.status).toBe(202);
+    const answered = await res.text();
+    const back = await readBack(tenant, JSON.parse(answered).id);
+    for (const text of [answered, back.job, back.list]) {
+      expect(text).toContain(`"input":${input}`);
+      expect(text).toContain(`"metadata":${metadata}`);
+    }
+    expect(back.input).toBe(input);
+    // echo returns its input: the handler sees every key too.
+    const { id } = JSON.parse(answered) as JobView;
+    await untilStatus(tenant, id, "succeeded");
+    expect(await (await authed(tenant, `/v1/jobs/${id}/result`)).text()).toBe(input);
+  });
+
+  it("keeps __proto__ keys in every job of a batch", async () => {
+    const tenant = await createTenant();
+    const input = '{"__proto__":{"x":1}}';
+    const res = await postJson(
+      tenant,
+      "/v1/jobs/batch",
+      `{"jobs":[{"type":"echo","input":${input},"metadata":${input}}]}`,
+    );
+    expect(res.status).toBe(202);
+    const answered = await res.text();
+    expect(answered).toContain(`"input":${input}`);
+    expect(answered).toContain(`"metadata":${input}`);
+  });
+
+  const changedNumbers: [string, string, string][] = [
+    ["1e309 (Infinity) as the input", '{"type":"echo","input":1e309}', "input"],
+    ["-1e309 deep in the input", '{"type":"echo","input":{"a":[1,{"b":-1e309}]}}', "input.a.1.b"],
+    ["1e309 in metadata", '{"type":"echo","metadata":{"m":1E400}}', "metadata.m"],
+    ["1e309 in a batch item", '{"jobs":[{"type":"echo"},{"type":"echo","input":{"x":1e309}}]}', "jobs.1.input.x"],
+    ["1e309 where the schema wants an integer", '{"type":"echo","max_attempts":1e309}', "max_attempts"],
+    ["an integer beyond 2^53 that JSON.parse rounds", '{"type":"echo","input":{"id":9007199254740993}}', "input.id"],
+    ["a negative one", '{"type":"echo","input":[-123456789012345678901234567890]}', "input.0"],
+    ["a rounded integer in metadata", '{"type":"echo","metadata":{"n":18446744073709551615}}', "metadata.n"],
+  ];
+  for (const [what, body, path] of changedNumbers) {
+    it(`refuses ${what} with 400 validation_failed naming ${path}`, async () => {
+      const tenant = await createTenant();
+      const url = body.startsWith('{"jobs"') ? "/v1/jobs/batch" : "/v1/jobs";
+      const error = await errorOf(await postJson(tenant, url, body));
+      expect(error).toMatchObject({ status: 400, code: "validation_failed" });
+      expect(error.details?.map((d) => d.path)).toEqual([path]);
+    });
+  }
+
+  it("accepts numbers a double holds exactly, however they are written", async () => {
+    const tenant = await createTenant();
+    const body =
+      '{"type":"echo","input":[9007199254740992,-9007199254740992,9e20,1e308,1.5e-300,0.1,"12345678901234567890"]}';
+    const res = await postJson(tenant, "/v1/jobs", body);
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as JobView).input).toEqual([
+      9007199254740992,
+      -9007199254740992,
+      9e20,
+      1e308,
+      1.5e-300,
+      0.1,
+      "12345678901234567890",
+    ]);
+  });
+
+  const refused: [string, unknown, string, string][] = [
+    [
+      "callback_events without a callback_url",
+      { type: "echo", callback_events: ["job.succeeded"] },
+      "validation_failed",
+      "callback_events",
+    ],
+    [
+      "callback_events with a null callback_url",
+      { type: "echo", callback_url: null, callback_events: ["job.failed"] },
+      "validation_failed",
+      "callback_events",
+    ],
+    [
+      "a repeated event name",
+      { type: "echo", callback_url: "https://client.example/h", callback_events: ["job.failed", "job.failed"] },
+      "validation_failed",
+      "callback_events",
+    ],
+    [
+      "a callback_url with surrounding spaces",
+      { type: "echo", callback_url: " https://client.example/h " },
+      "invalid_callback_url",
+      "callback_url",
+    ],
+    [
+      "a callback_url with a trailing newline",
+      { type: "echo", callback_url: "https://client.example/h\n" },
+      "invalid_callback_url",
+      "callback_url",
+    ],
+  ];
+  for (const [what, body, code, path] of refused) {
+    it(`refuses ${what} with 400 ${code}`, async () => {
+      const tenant = await createTenant();
+      const error = await errorOf(await postJson(tenant, "/v1/jobs", body));
+      expect(error).toMatchObject({ status: 400, code });
+      expect(error.details?.map((d) => d.path)).toContain(path);
+    });
+  }
+
+  it("refuses a charset other than UTF-8 with 415 and accepts UTF-8 however it is spelled", async () => {
+    const tenant = await createTenant();
+    const send = (contentType: string, body: BodyInit = '{"type":"echo"}') =>
+      authed(tenant, "/v1/jobs", { method: "POST", headers: { "content-type": contentType }, body });
+    for (const contentType of [
+      "application/json; charset=utf-16",
+      "application/json;charset=UTF-16LE",
+      "application/json; charset=latin1",
+      "application/json; charset=iso-8859-1",
+      'application/json; charset="us-ascii"',
+      "application/json; charset=",
+    ]) {
+      expect(await errorOf(await send(contentType)), contentType).toMatchObject({
+        status: 415,
+        code: "unsupported_media_type",
+      });
+    }
+    const utf16 = new Uint8Array([...'{"type":"echo"}'].flatMap((ch) => [ch.charCodeAt(0), 0]));
+    expect((await send("application/json; charset=utf-16le", utf16)).status).toBe(415);
+    for (const contentType of [
+      "application/json",
+      "application/json; charset=utf-8",
+      "application/json; charset=UTF-8",
+      "application/json;charset=utf8",
+      'application/json; charset="utf-8"',
+    ]) {
+      expect((await send(contentType)).status, contentType).toBe(202);
+    }
+  });
+
+  it("keeps the callback_url and events exactly as sent", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, {
+      type: "echo",
+      delay_seconds: 600,
+      callback_url: "https://Client.Example/h?q=a%20b",
+      callback_events: ["job.progress", "job.failed"],
+    });
+    expect(await getJob(tenant, job.id)).toMatchObject({
+      callback_url: "https://Client.Example/h?q=a%20b",
+      callback_events: ["job.progress", "job.failed"],
+    });
   });
 });
 

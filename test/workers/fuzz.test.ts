@@ -164,6 +164,50 @@ describe("a fuzzed API", () => {
     expect(after).toEqual(before);
   }, 120_000);
 
+  it("gives input and metadata back as the same JSON, every key kept (__proto__, constructor…)", async () => {
+    const tenant = await createTenant();
+    await setTenantLimits(tenant, { submit_per_minute: 1_000_000, read_per_minute: 1_000_000 });
+    // JSON text, not JS objects: a key named __proto__ must reach the server as sent.
+    const { value } = fc.letrec<{ value: string; object: string }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+        tie("object"),
+        fc.array(tie("value"), { maxLength: 3 }).map((items) => `[${items.join(",")}]`),
+      ),
+      object: fc
+        .uniqueArray(
+          fc.tuple(
+            fc.oneof(fc.constantFrom("__proto__", "constructor", "prototype", "toString"), fc.string()),
+            tie("value"),
+          ),
+          { maxLength: 4, selector: ([key]) => key },
+        )
+        .map((pairs) => `{${pairs.map(([key, v]) => `${JSON.stringify(key)}:${v}`).join(",")}}`),
+    }));
+    const object = value.filter((text) => text.startsWith("{"));
+    await fc.assert(
+      fc.asyncProperty(value, object, async (input, metadata) => {
+        fc.pre(new TextEncoder().encode(metadata).byteLength <= 4096);
+        const res = await postJson(
+          tenant,
+          "/v1/jobs",
+          `{"type":"echo","delay_seconds":600,"input":${input},"metadata":${metadata}}`,
+        );
+        expect(res.status).toBe(202);
+        const { id } = (await res.json()) as JobView;
+        // What the client sent, as JSON writes it: the same keys in the same order, numbers as doubles.
+        const same = (text: string) => JSON.stringify(JSON.parse(text));
+        // JSON.parse keeps a `__proto__` key as data, so stringifying the answer shows every key.
+        const job = JSON.parse(await (await authed(tenant, `/v1/jobs/${id}`)).text()) as JobView;
+        expect(JSON.stringify(job.input)).toBe(same(input));
+        expect(JSON.stringify(job.metadata)).toBe(same(metadata));
+        expect(await (await authed(tenant, `/v1/jobs/${id}/input`)).text()).toBe(same(input));
+      }),
+      { numRuns: 150 },
+    );
+  }, 60_000);
+
   describe("known bad inputs", () => {
     let tenant: TestTenant;
     const send = async (body: BodyInit) => {
