@@ -4,7 +4,11 @@
 // settings (admin token `dev-admin-token`, http/loopback callbacks allowed)
 // passed as --var, so they can never reach a deployed Worker. Cron triggers do
 // not fire under `wrangler dev`, so this also runs the sweep once a minute
-// through wrangler's /__scheduled route, as production's cron would.
+// through wrangler's /__scheduled route, as production's cron would, and once
+// 30 s after it starts (or once the server is up, if later): a server started
+// on the state of one that died (its in-memory queues lost) then finds the lost
+// work at once, since everything the dead server started has by then passed
+// its 30 s lease or grace (src/limits.ts: attemptLeaseSeconds, enqueueGraceSeconds).
 import { spawn, spawnSync } from "node:child_process";
 
 const args = process.argv.slice(2);
@@ -19,6 +23,7 @@ const portIndex = args.findIndex((a) => a === "--port" || a.startsWith("--port="
 const port =
   portIndex === -1 ? "8787" : args[portIndex].includes("=") ? args[portIndex].split("=")[1] : args[portIndex + 1];
 const sweepEverySeconds = Number(process.env.EDGEJOBS_DEV_SWEEP_SECONDS ?? 60);
+const firstSweepAfterSeconds = 30;
 
 const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", ...persistArgs], {
   stdio: ["ignore", "inherit", "inherit"],
@@ -41,14 +46,27 @@ const dev = spawn(
   { stdio: "inherit" },
 );
 
-const sweeper = setInterval(() => {
-  fetch(`http://127.0.0.1:${port}/__scheduled?cron=*+*+*+*+*`).catch(() => {
+const base = `http://127.0.0.1:${port}`;
+const sweep = () =>
+  fetch(`${base}/__scheduled?cron=*+*+*+*+*`).catch(() => {
     // not listening yet (or shutting down): the next tick tries again
   });
-}, sweepEverySeconds * 1000);
+const sweeper = setInterval(sweep, sweepEverySeconds * 1000);
+
+const isUp = () =>
+  fetch(`${base}/healthz`).then(
+    (r) => r.ok,
+    () => false,
+  );
+/** Resolves once the server answers, polling every half second. */
+async function untilUp() {
+  while (!(await isUp())) await new Promise((resolve) => setTimeout(resolve, 500));
+}
+const firstSweep = setTimeout(() => untilUp().then(sweep), firstSweepAfterSeconds * 1000);
 
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => {
   clearInterval(sweeper);
+  clearTimeout(firstSweep);
   process.exit(code ?? 0);
 });

@@ -47,10 +47,33 @@ export const limits = {
   retryBaseDelaySeconds: 2,
   retryMaxDelaySeconds: 15 * 60,
   retryJitter: 0.2,
-  /** A running attempt's lease outlives its timeout by this much before the tracker reclaims it. */
-  leaseGraceSeconds: 30,
-  /** A queued job whose message has not started by run_at + this is re-enqueued. */
-  enqueueGraceSeconds: 5 * 60,
+  /**
+   * A running attempt is taken on trust this long after it starts (most jobs
+   * finish sooner and never cost a check); after that the sweep asks its
+   * tracker whether the attempt still heartbeats.
+   */
+  attemptLeaseSeconds: 30,
+  /** A running attempt tells its tracker it is alive this often (an RPC, no write); shorter jobs send none. */
+  heartbeatIntervalSeconds: 10,
+  /**
+   * An attempt not heard from for this long is lost (two missed heartbeats and
+   * a margin); a tracker that has not heard from it at all (just restarted)
+   * waits this long for a heartbeat before reclaiming. BullMQ notices a stalled
+   * job within 30 s.
+   */
+  attemptSilenceSeconds: 25,
+  /**
+   * A queued job whose message has not started it by run_at + this is
+   * re-enqueued; a duplicate message is harmless (`begin()` answers skip).
+   */
+  enqueueGraceSeconds: 30,
+  /**
+   * A pending callback event overdue by this long, with no attempt claimed
+   * meanwhile, lost its message and is sent again: longer than one attempt
+   * (the 15 s request timeout plus recording it), so an attempt in flight is
+   * not doubled.
+   */
+  callbackLostAfterSeconds: 30,
   /** Per-tenant defaults (a tenant's row may override each): API requests per key per minute… */
   defaultSubmitPerMinute: 6000,
   defaultReadPerMinute: 12000,

@@ -3,8 +3,9 @@ import { jobTypes } from "../job-types";
 import type { JobType, Json } from "../job-types/define";
 import { limits } from "../limits";
 import { deleteObject, putJson, resultKey } from "../store/blobs";
-import type { AttemptOutcome } from "../tracker/job-tracker";
+import type { AttemptOutcome, JobTracker } from "../tracker/job-tracker";
 import { abortWhenSuperseded } from "./cancel-watch";
+import { heartbeatWhileRunning } from "./heartbeat";
 import { readInputJson } from "./input";
 import type { JobRecord } from "./model";
 
@@ -35,7 +36,7 @@ async function runAttempt(
   env: Env,
   job: JobRecord,
   attempt: number,
-  tracker: DurableObjectStub<import("../tracker/job-tracker").JobTracker>,
+  tracker: DurableObjectStub<JobTracker>,
 ): Promise<AttemptOutcome> {
   const type = jobTypes.get(job.type);
   if (!type) {
@@ -58,7 +59,9 @@ async function runAttempt(
     () => controller.abort(new AttemptTimeout(`The attempt ran past its timeout of ${job.timeoutSeconds} s.`)),
     job.timeoutSeconds * 1000,
   );
-  const endWatch = abortWhenSuperseded(env, job.id, attempt, (reason) => controller.abort(new AttemptStopped(reason)));
+  const stop = (reason: string) => controller.abort(new AttemptStopped(reason));
+  const endWatch = abortWhenSuperseded(env, job.id, attempt, stop);
+  const endHeartbeat = heartbeatWhileRunning(tracker, attempt, stop);
   try {
     const value = await runUntilAborted(type, {
       input: input.data,
@@ -80,6 +83,7 @@ async function runAttempt(
   } finally {
     clearTimeout(timer);
     endWatch();
+    endHeartbeat();
   }
 }
 

@@ -164,16 +164,16 @@ export async function startDueJob(
   db: D1Database,
   id: string,
   now: number,
-  options: { earlyToleranceMs: number; leaseGraceMs: number; defaultMax: number },
+  options: { earlyToleranceMs: number; leaseMs: number; defaultMax: number },
 ): Promise<JobRecord | null> {
   const row = await db
     .prepare(
       `UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?1,
-         lease_expires_at = ?1 + timeout_seconds * 1000 + ?2, version = version + 1, updated_at = ?1, parked = 0
+         lease_expires_at = ?1 + ?2, version = version + 1, updated_at = ?1, parked = 0
        WHERE id = ?3 AND status IN ('scheduled', 'queued') AND run_at <= ?1 + ?4 AND ${admitted("?5")}
        RETURNING *`,
     )
-    .bind(now, options.leaseGraceMs, id, options.earlyToleranceMs, options.defaultMax)
+    .bind(now, options.leaseMs, id, options.earlyToleranceMs, options.defaultMax)
     .first<JobRow>();
   return row ? fromRow(row) : null;
 }
@@ -261,7 +261,8 @@ export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobReco
 
 /**
  * Jobs that should be moving but show no sign of it: waiting past their run
- * time plus `graceMs` without any change, or running past their lease.
+ * time plus `graceMs` without any change, or running past their lease (then
+ * the tracker decides whether the attempt still lives).
  */
 export async function listStrandedJobIds(
   db: D1Database,

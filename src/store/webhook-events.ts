@@ -91,8 +91,9 @@ export function readForDelivery(db: D1Database, id: string): D1PreparedStatement
  * with its secrets. No row when another delivery of the same message took it
  * first, or the event is no longer pending. `next_attempt_at` is left as it
  * was: an attempt that dies before it is recorded leaves the event overdue,
- * and the sweep re-sends it after its grace (minutes, far beyond a request's
- * timeout) — and every index write is billed, so the claim touches no index.
+ * and the sweep re-sends it after its grace (beyond a request's timeout;
+ * counted from the claim's `updated_at`) — and every index write is billed,
+ * so the claim touches no index.
  */
 export function claimForDelivery(db: D1Database, id: string, attempt: number, now: number): D1PreparedStatement {
   return db
@@ -240,7 +241,10 @@ export async function listJobDeliveries(db: D1Database, jobId: string): Promise<
   return results;
 }
 
-/** Pending events whose next attempt is overdue by more than the grace: their message was lost. */
+/**
+ * Pending events whose next attempt was due before `before`, and not claimed
+ * since: their message was lost, or their attempt died unrecorded.
+ */
 export async function listOverdueEvents(
   db: D1Database,
   before: number,
@@ -248,7 +252,7 @@ export async function listOverdueEvents(
 ): Promise<{ id: string; attempts: number; callbackUrl: string }[]> {
   const { results } = await db
     .prepare(
-      "SELECT id, attempts, callback_url FROM webhook_events WHERE status = 'pending' AND next_attempt_at < ? LIMIT ?",
+      "SELECT id, attempts, callback_url FROM webhook_events WHERE status = 'pending' AND next_attempt_at < ?1 AND updated_at < ?1 LIMIT ?2",
     )
     .bind(before, limit)
     .all<{ id: string; attempts: number; callback_url: string }>();

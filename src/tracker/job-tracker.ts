@@ -12,6 +12,7 @@ import { countOperation, metered } from "../platform/metering";
 import { findJob, parkJob, startDueJob, startJob, touchJob, updateJob, wakeOldestParked } from "../store/jobs";
 import { insertWebhookEvent } from "../store/webhook-events";
 import { buildEvent, enqueueEvent } from "../webhooks/events";
+import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
 import { LatestOncePer } from "./latest-once-per";
 import type { WatchEvent } from "./watch";
@@ -35,9 +36,10 @@ const EARLY_TOLERANCE_MS = 2_000;
  * The authority on one job (named by its id). Every change of the job goes
  * through here, one at a time, and is written to D1 guarded by `version`; the
  * tracker also owns the job's timers: long delays beyond what a queue can
- * hold, and re-enqueueing a lost message. A running attempt's lease is
- * watched by the minute's sweep, not by an alarm: an alarm is a billed
- * storage write on every job, and a lost consumer is rare.
+ * hold, and re-enqueueing a lost message. A running attempt heartbeats it
+ * (kept in memory); once the attempt's short lease has passed, the minute's
+ * sweep asks whether it still does. No alarm per job: an alarm is a billed
+ * storage write, and a lost consumer is rare.
  */
 export class JobTracker extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -46,6 +48,7 @@ export class JobTracker extends DurableObject<Env> {
 
   #job: JobRecord | null = null;
   #queue: Promise<unknown> = Promise.resolve();
+  #hearing = new AttemptHearing(this.ctx.storage);
   /** job.progress callbacks: at most one a second, carrying the latest progress. */
   #progressEvents = new LatestOncePer(1000, () => {
     this.#serially(() => this.#emitProgressEvent()).catch((error) => {
@@ -59,11 +62,12 @@ export class JobTracker extends DurableObject<Env> {
       if (this.#job === null) {
         const started = await startDueJob(this.env.DB, this.ctx.id.name as string, clock.now(), {
           earlyToleranceMs: EARLY_TOLERANCE_MS,
-          leaseGraceMs: limits.leaseGraceSeconds * 1000,
+          leaseMs: limits.attemptLeaseSeconds * 1000,
           defaultMax: limits.defaultMaxRunningJobs,
         });
         if (started) {
           this.#job = started;
+          this.#hearing.began(started.attempts, clock.now());
           await this.#broadcast(started, "status");
           return { kind: "run", job: started, attempt: started.attempts };
         }
@@ -72,13 +76,13 @@ export class JobTracker extends DurableObject<Env> {
       const job = await this.#load();
       if (!job) return { kind: "skip", reason: "missing" };
       const now = clock.now();
-      if (job.status === "running" && (job.leaseExpiresAt ?? 0) <= now) await this.#loseAttempt(job, now);
+      if (job.status === "running") await this.#checkAttempt(job, now, { mayWait: true });
       const current = this.#job as JobRecord;
       if (isTerminal(current.status)) return { kind: "skip", reason: "finished" };
       if (current.status === "running") return { kind: "skip", reason: "running" };
       if (current.runAt > now + EARLY_TOLERANCE_MS) return { kind: "skip", reason: "not_due" };
       const attempt = current.attempts + 1;
-      const leaseExpiresAt = now + current.timeoutSeconds * 1000 + limits.leaseGraceSeconds * 1000;
+      const leaseExpiresAt = now + limits.attemptLeaseSeconds * 1000;
       const started = await this.#commit(
         { ...current, status: "running", attempts: attempt, startedAt: now, leaseExpiresAt },
         { admit: true },
@@ -87,6 +91,7 @@ export class JobTracker extends DurableObject<Env> {
         await this.#waitForSlot(current, now);
         return { kind: "skip", reason: "throttled" };
       }
+      this.#hearing.began(attempt, now);
       return { kind: "run", job: this.#job as JobRecord, attempt };
     });
   }
@@ -96,9 +101,24 @@ export class JobTracker extends DurableObject<Env> {
     return this.#serially(async () => {
       const job = await this.#load();
       if (!holdsAttempt(job, attempt)) return { stop: true };
+      await this.#hearing.heard(attempt, clock.now());
       const clamped = Math.min(100, Math.max(job.progress?.percent ?? 0, percent));
       await this.#commit({ ...job, progress: { percent: clamped, message, updated_at: clock.now() } });
       if (wantsEvent(job, "job.progress")) this.#progressEvents.request();
+      return { stop: false };
+    });
+  }
+
+  /**
+   * The running attempt says it is alive (every limits.heartbeatIntervalSeconds,
+   * from attempts that run that long). Kept in memory: no write. `stop` as for
+   * `progress`.
+   */
+  heartbeat(attempt: number): Promise<{ stop: boolean }> {
+    return this.#serially(async () => {
+      const job = await this.#load();
+      if (!holdsAttempt(job, attempt)) return { stop: true };
+      await this.#hearing.heard(attempt, clock.now());
       return { stop: false };
     });
   }
@@ -119,8 +139,9 @@ export class JobTracker extends DurableObject<Env> {
       const job = await this.#load();
       if (!job || isTerminal(job.status)) return { ok: false, job };
       const now = clock.now();
+      // An earlier attempt's error is not the job's: a canceled job has none (API.md).
       await this.#commit(
-        { ...job, status: "canceled", finishedAt: now, leaseExpiresAt: null },
+        { ...job, status: "canceled", error: null, finishedAt: now, leaseExpiresAt: null },
         { event: "job.canceled" },
       );
       return { ok: true, job: this.#job as JobRecord };
@@ -174,19 +195,28 @@ export class JobTracker extends DurableObject<Env> {
     closeWatcher(socket, code);
   }
 
-  /** Called by the sweep for a job that looks stranded: re-enqueue it or reclaim its lease. */
+  /**
+   * Called by the sweep for a job that looks stranded: re-enqueues it, or asks
+   * whether its running attempt still lives and reclaims it if not.
+   */
   recover(): Promise<void> {
     return this.#serially(async () => {
       this.#job = null; // trust D1, not a cache that may predate a restart
       const job = await this.#load();
-      if (job) await this.#repair(job, clock.now());
+      if (job) await this.#repair(job, clock.now(), { mayWait: true });
     });
   }
 
+  /**
+   * Hands a long-delayed job to the queue, re-enqueues a lost message, or ends
+   * a wait to hear from a running attempt. It never starts such a wait (the
+   * sweep does): an alarm for a running job may be an earlier one, and
+   * waiting again each time would only cost writes.
+   */
   override alarm(): Promise<void> {
     return this.#serially(async () => {
       const job = await this.#load();
-      if (job) await this.#repair(job, clock.now());
+      if (job) await this.#repair(job, clock.now(), { mayWait: false });
     });
   }
 
@@ -205,12 +235,9 @@ export class JobTracker extends DurableObject<Env> {
     await enqueueEvent(this.env, event);
   }
 
-  async #repair(job: JobRecord, now: number): Promise<void> {
+  async #repair(job: JobRecord, now: number, options: { mayWait: boolean }): Promise<void> {
     if (isTerminal(job.status)) return;
-    if (job.status === "running") {
-      if ((job.leaseExpiresAt ?? 0) <= now) await this.#loseAttempt(job, now);
-      return;
-    }
+    if (job.status === "running") return this.#checkAttempt(job, now, options);
     const lostAfter = job.runAt + limits.enqueueGraceSeconds * 1000;
     if (now >= lostAfter) {
       // Its message should have started it by now: it was lost (local restart, failed send).
@@ -237,9 +264,19 @@ export class JobTracker extends DurableObject<Env> {
     await enqueueJob(this.env, job.id, Math.max(0, Math.ceil(waitMs / 1000)));
   }
 
-  /** The running attempt's lease ran out: its consumer died or hung. */
-  async #loseAttempt(job: JobRecord, now: number): Promise<void> {
-    const error = { code: "worker_lost", message: "The attempt stopped reporting before its lease ran out." };
+  /**
+   * Reclaims the running attempt if it is lost (its consumer died). A tracker
+   * that has not heard from it may, with `mayWait`, wait one silence for a
+   * heartbeat first, on the alarm.
+   */
+  async #checkAttempt(job: JobRecord, now: number, { mayWait }: { mayWait: boolean }): Promise<void> {
+    const liveness = await this.#hearing.judge(job, now, { mayWait });
+    if (liveness.kind === "wait" && (await this.ctx.storage.getAlarm()) !== liveness.until) {
+      await this.#setAlarm(liveness.until);
+    }
+    if (liveness.kind !== "lost") return;
+    await this.#hearing.forget();
+    const error = { code: "worker_lost", message: "The attempt stopped sending heartbeats: its worker was lost." };
     await this.#finishAttempt(job, { ok: false, error, retryable: true }, now);
   }
 

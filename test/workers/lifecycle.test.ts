@@ -2,7 +2,9 @@ import {
   createExecutionContext,
   createMessageBatch,
   createScheduledController,
+  evictDurableObject,
   getQueueResult,
+  runDurableObjectAlarm,
   runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -10,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { clock } from "../../src/platform/clock";
 import type { JobTracker } from "../../src/tracker/job-tracker";
-import { authed, createTenant, getJob, submit, tracker, untilStatus } from "./helpers";
+import { authed, createTenant, eventually, getJob, submit, tracker, untilStatus } from "./helpers";
 
 /** Hands messages to the Worker's jobs consumer directly, as a duplicate or late delivery would. */
 async function deliver(...jobIds: string[]) {
@@ -147,8 +149,8 @@ describe("recovering stranded jobs", () => {
     const job = await submit(tenant, { type: "echo", input: 7, delay_seconds: 600, max_attempts: 2 });
     await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     const stub = tracker(job.id);
-    expect((await stub.begin()).kind).toBe("run"); // …and the consumer never reports back.
-    await env.DB.prepare("UPDATE jobs SET lease_expires_at = 1 WHERE id = ?").bind(job.id).run();
+    // Begun a minute ago, and the consumer never reported back: past its lease and silent since.
+    expect(await at(Date.now() - 60_000, async () => (await stub.begin()).kind)).toBe("run");
     await stub.recover();
     const retried = await getJob(tenant, job.id);
     expect(retried).toMatchObject({ status: "queued", attempts: 1, error: { code: "worker_lost" } });
@@ -156,13 +158,12 @@ describe("recovering stranded jobs", () => {
     expect(done).toMatchObject({ attempts: 2, result: 7 });
   });
 
-  it("fails a job whose lease ran out on its last attempt", async () => {
+  it("fails a job whose lost attempt was its last", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", delay_seconds: 600, max_attempts: 1 });
     await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     const stub = tracker(job.id);
-    await stub.begin();
-    await env.DB.prepare("UPDATE jobs SET lease_expires_at = 1 WHERE id = ?").bind(job.id).run();
+    expect(await at(Date.now() - 60_000, async () => (await stub.begin()).kind)).toBe("run");
     await stub.recover();
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "failed", error: { code: "worker_lost" } });
   });
@@ -207,7 +208,7 @@ describe("recovering stranded jobs", () => {
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "failed", error: { code: "internal_error" } });
   });
 
-  it("has the sweep reclaim an attempt whose lease ran out, without an alarm per job", async () => {
+  it("has the sweep reclaim a silent attempt past its lease, without an alarm per job", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", delay_seconds: 600, max_attempts: 1, timeout_seconds: 5 });
     await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
@@ -217,7 +218,7 @@ describe("recovering stranded jobs", () => {
     await worker.scheduled(createScheduledController(), env); // the lease has not run out: nothing changes
     expect((await getJob(tenant, job.id)).status).toBe("running");
     const realNow = clock.now;
-    clock.now = () => realNow() + 60_000; // past timeout (5 s) + grace (30 s)
+    clock.now = () => realNow() + 60_000; // past the lease (30 s), and silent since it began
     try {
       await worker.scheduled(createScheduledController(), env);
     } finally {
@@ -226,6 +227,126 @@ describe("recovering stranded jobs", () => {
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "failed", error: { code: "worker_lost" } });
   });
 });
+
+describe("noticing a lost attempt in seconds", () => {
+  it("reclaims an attempt whose heartbeats stopped, long before its timeout", async () => {
+    const { tenant, job, stub } = await beganAttempt({ timeout_seconds: 600, max_attempts: 2 });
+    const start = clock.now();
+    await at(start + 5_000, () => stub.heartbeat(1));
+    // Past the lease (30 s) and 25 s after the last heartbeat; the old lease was timeout + 30 s = 630 s.
+    await at(start + 31_000, () => worker.scheduled(createScheduledController(), env));
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "queued", error: { code: "worker_lost" } });
+  });
+
+  it("leaves alone an attempt that keeps heartbeating, however often the sweep asks", async () => {
+    const { tenant, job, stub } = await beganAttempt({ timeout_seconds: 5, max_attempts: 2 });
+    const start = clock.now();
+    for (const seconds of [10, 20, 30, 40, 50, 60]) {
+      await at(start + seconds * 1000, () => stub.heartbeat(1));
+      await at(start + seconds * 1000 + 9_000, () => worker.scheduled(createScheduledController(), env));
+      expect((await getJob(tenant, job.id)).status).toBe("running");
+    }
+    // Once the beats stop, the same sweep reclaims it.
+    await at(start + 90_000, () => worker.scheduled(createScheduledController(), env));
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "queued", error: { code: "worker_lost" } });
+  });
+
+  it("has a running handler heartbeat its tracker, so a sweep after the lease finds it alive", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "sleep", input: { seconds: 12 }, timeout_seconds: 60, max_attempts: 2 });
+    const running = await untilStatus(tenant, job.id, "running");
+    const startedAt = Date.parse(running.started_at as string);
+    // One heartbeat (at 10 s) has been sent; without it the attempt would be 31 s silent at the sweep below.
+    await new Promise((r) => setTimeout(r, startedAt + 11_000 - Date.now()));
+    await at(startedAt + 31_000, () => worker.scheduled(createScheduledController(), env));
+    expect((await getJob(tenant, job.id)).status).toBe("running");
+    const done = await untilStatus(tenant, job.id, "succeeded", "failed", "queued");
+    expect(done).toMatchObject({ status: "succeeded", attempts: 1 });
+  }, 30_000);
+
+  it("has a restarted tracker wait one silence for a heartbeat before it reclaims", async () => {
+    const { tenant, job, stub } = await beganAttempt({ timeout_seconds: 5, max_attempts: 2 });
+    const start = clock.now();
+    await evictDurableObject(stub); // what it heard is gone, as after a crash or a deploy
+    // Past the lease; the old code reclaimed at once here (its lease: timeout 5 s + 30 s).
+    await at(start + 40_000, () => worker.scheduled(createScheduledController(), env));
+    expect((await getJob(tenant, job.id)).status).toBe("running");
+    expect(await runInTracker(stub, (state) => state.storage.getAlarm())).toBe(start + 65_000);
+    await evictDurableObject(stub); // the wait survives another restart
+    await at(start + 65_000, () => runDurableObjectAlarm(stub));
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "queued", error: { code: "worker_lost" } });
+  });
+
+  it("has a restarted tracker keep an attempt that heartbeats while it waits", async () => {
+    const { tenant, job, stub } = await beganAttempt({ timeout_seconds: 5, max_attempts: 2 });
+    const start = clock.now();
+    await evictDurableObject(stub);
+    await at(start + 40_000, () => worker.scheduled(createScheduledController(), env));
+    await at(start + 50_000, () => stub.heartbeat(1));
+    await evictDurableObject(stub); // the heartbeat ended the stored wait, so a restart does not revive it
+    await at(start + 65_000, () => runDurableObjectAlarm(stub));
+    expect((await getJob(tenant, job.id)).status).toBe("running");
+    expect(await stub.complete(1, { ok: true, resultJson: "1", resultKey: null })).toEqual({ accepted: true });
+  });
+
+  it("re-enqueues a queued job whose message was lost within seconds, not minutes", async () => {
+    const tenant = await createTenant();
+    const lost = await submit(tenant, { type: "echo", input: "found", delay_seconds: 600 });
+    const recent = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    // Due 31 s ago (the old grace was 5 min), and due 10 s ago (within the grace: its message may still come).
+    const due = (job: { id: string }, agoMs: number) =>
+      env.DB.prepare("UPDATE jobs SET status = 'queued', run_at = ?1, updated_at = ?1 WHERE id = ?2")
+        .bind(Date.now() - agoMs, job.id)
+        .run();
+    await due(lost, 31_000);
+    await due(recent, 10_000);
+    await worker.scheduled(createScheduledController(), env);
+    expect(await untilStatus(tenant, lost.id, "succeeded")).toMatchObject({ result: "found", attempts: 1 });
+    expect(await getJob(tenant, recent.id)).toMatchObject({ status: "queued", attempts: 0 });
+  });
+});
+
+describe("canceling", () => {
+  it("leaves no earlier attempt's error on a job canceled while it waits for a retry, nor in its callback", async () => {
+    const path = `/hooks/${crypto.randomUUID()}`;
+    const { tenant, job, stub } = await beganAttempt({ max_attempts: 3, callback_url: `${env.RECEIVER_URL}${path}` });
+    const error = { code: "handler_error", message: "first try failed" };
+    await stub.complete(1, { ok: false, error, retryable: true });
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "queued", error });
+    const canceled = await authed(tenant, `/v1/jobs/${job.id}/cancel`, { method: "POST" });
+    expect(await canceled.json()).toMatchObject({ status: "canceled", error: null });
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "canceled", error: null, attempts: 1 });
+    const [callback] = await eventually(
+      async () => (await (await fetch(`${env.RECEIVER_URL}/__received?path=${path}`)).json()) as { body: string }[],
+      (received) => received.length > 0,
+    );
+    expect(JSON.parse(callback?.body as string)).toMatchObject({
+      type: "job.canceled",
+      data: { id: job.id, status: "canceled", error: null },
+    });
+  });
+});
+
+/** A job whose first attempt was begun through its tracker, with no consumer behind it. */
+async function beganAttempt(options: Record<string, unknown>) {
+  const tenant = await createTenant();
+  const job = await submit(tenant, { type: "echo", delay_seconds: 600, ...options });
+  await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+  const stub = tracker(job.id);
+  expect((await stub.begin()).kind).toBe("run");
+  return { tenant, job, stub };
+}
+
+/** Runs `fn` with the service's clock reading `time` (ms), as if that moment had come. */
+async function at<R>(time: number, fn: () => Promise<R>): Promise<R> {
+  const realNow = clock.now;
+  clock.now = () => time;
+  try {
+    return await fn();
+  } finally {
+    clock.now = realNow;
+  }
+}
 
 function runInTracker<R>(
   stub: DurableObjectStub<JobTracker>,

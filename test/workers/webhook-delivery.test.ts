@@ -200,10 +200,14 @@ describe("webhook delivery", () => {
     expect((await claimForDelivery(env.DB, eventId, 1, Date.now()).run()).results).toHaveLength(1);
     await deliverMessages([{ event_id: eventId, attempt: 1, origin: env.RECEIVER_URL }]); // its redelivered message
     expect(await receivedOn(path)).toHaveLength(0);
-    // Past the sweep's grace (five minutes), the event is overdue and sent as attempt 2.
-    await env.DB.prepare("UPDATE webhook_events SET next_attempt_at = next_attempt_at - 600000 WHERE id = ?")
-      .bind(eventId)
-      .run();
+    // Due 31 s ago, but claimed just now: the attempt may still be in flight, so the sweep leaves it.
+    const dueAt = Date.now() - 31_000;
+    await env.DB.prepare("UPDATE webhook_events SET next_attempt_at = ? WHERE id = ?").bind(dueAt, eventId).run();
+    await worker.scheduled(createScheduledController(), env);
+    const untouched = env.DB.prepare("SELECT next_attempt_at FROM webhook_events WHERE id = ?").bind(eventId);
+    expect(await untouched.first("next_attempt_at")).toBe(dueAt);
+    // Claimed 31 s ago too (the grace is 30 s, longer than an attempt): it is sent again as attempt 2.
+    await env.DB.prepare("UPDATE webhook_events SET updated_at = ? WHERE id = ?").bind(dueAt, eventId).run();
     await worker.scheduled(createScheduledController(), env);
     const [received] = await eventually(
       () => receivedOn(path),

@@ -1,0 +1,25 @@
+import { limits } from "../limits";
+import type { JobTracker } from "../tracker/job-tracker";
+
+/**
+ * Tells the attempt's tracker every `limits.heartbeatIntervalSeconds` that
+ * the attempt is alive, so a lost attempt is noticed within about a minute
+ * rather than at its timeout. Attempts shorter than one interval send none.
+ * The answer doubles as a cancel check. Returns a function that stops it.
+ */
+export function heartbeatWhileRunning(
+  tracker: DurableObjectStub<JobTracker>,
+  attempt: number,
+  abort: (reason: string) => void,
+): () => void {
+  const timer = setInterval(async () => {
+    try {
+      const { stop } = await tracker.heartbeat(attempt);
+      if (stop) abort("The job was canceled or its attempt superseded.");
+    } catch (error) {
+      // One missed beat is within the silence the tracker allows; the next one tries again.
+      console.warn("heartbeat not delivered", { attempt, error: String(error) });
+    }
+  }, limits.heartbeatIntervalSeconds * 1000);
+  return () => clearInterval(timer);
+}
