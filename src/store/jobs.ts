@@ -262,7 +262,9 @@ export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobReco
 /**
  * Jobs that should be moving but show no sign of it: waiting past their run
  * time plus `graceMs` without any change, or running past their lease (then
- * the tracker decides whether the attempt still lives).
+ * the tracker decides whether the attempt still lives). Those looked after
+ * longest ago come first, so however many live long-running jobs are past
+ * their lease, a lost one is reached within a few sweeps.
  */
 export async function listStrandedJobIds(
   db: D1Database,
@@ -277,11 +279,23 @@ export async function listStrandedJobIds(
        WHERE tenant_id IN (SELECT id FROM tenants) AND status IN ('scheduled', 'queued', 'running')
          AND ((status != 'running' AND run_at < ?1 AND updated_at < ?1)
            OR (status = 'running' AND lease_expires_at < ?2))
+       ORDER BY CASE status WHEN 'running' THEN lease_expires_at ELSE updated_at END
        LIMIT ?3`,
     )
     .bind(now - graceMs, now, limit)
     .all<{ id: string }>();
   return results.map((r) => r.id);
+}
+
+/**
+ * Extends a running attempt's lease (Unix ms) after its tracker found it alive,
+ * without changing the job: the sweep asks about it again only after `until`,
+ * and asks first about those it has not asked about lately.
+ */
+export function renewLease(db: D1Database, id: string, version: number, until: number): D1PreparedStatement {
+  return db
+    .prepare("UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND version = ? AND status = 'running'")
+    .bind(until, id, version);
 }
 
 /** Marks a job as looked after without changing it, so the sweep leaves it alone for a while. */

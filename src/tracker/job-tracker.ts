@@ -9,7 +9,16 @@ import { toJobView } from "../jobs/view";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
-import { findJob, parkJob, startDueJob, startJob, touchJob, updateJob, wakeOldestParked } from "../store/jobs";
+import {
+  findJob,
+  parkJob,
+  renewLease,
+  startDueJob,
+  startJob,
+  touchJob,
+  updateJob,
+  wakeOldestParked,
+} from "../store/jobs";
 import { insertWebhookEvent } from "../store/webhook-events";
 import { buildEvent, enqueueEvent } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
@@ -273,6 +282,10 @@ export class JobTracker extends DurableObject<Env> {
     const liveness = await this.#hearing.judge(job, now, { mayWait });
     if (liveness.kind === "wait" && (await this.ctx.storage.getAlarm()) !== liveness.until) {
       await this.#setAlarm(liveness.until);
+    }
+    if (liveness.kind === "alive" && (job.leaseExpiresAt ?? 0) <= now) {
+      // Asked by the sweep past its lease: renewed, the sweep turns to jobs it has not asked about lately.
+      await renewLease(this.env.DB, job.id, job.version, now + limits.attemptLeaseSeconds * 1000).run();
     }
     if (liveness.kind !== "lost") return;
     await this.#hearing.forget();

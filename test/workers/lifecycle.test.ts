@@ -10,7 +10,9 @@ import {
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { limits } from "../../src/limits";
 import { clock } from "../../src/platform/clock";
+import { listStrandedJobIds } from "../../src/store/jobs";
 import type { JobTracker } from "../../src/tracker/job-tracker";
 import { authed, createTenant, eventually, getJob, submit, tracker, untilStatus } from "./helpers";
 
@@ -246,9 +248,24 @@ describe("noticing a lost attempt in seconds", () => {
       await at(start + seconds * 1000 + 9_000, () => worker.scheduled(createScheduledController(), env));
       expect((await getJob(tenant, job.id)).status).toBe("running");
     }
-    // Once the beats stop, the same sweep reclaims it.
-    await at(start + 90_000, () => worker.scheduled(createScheduledController(), env));
+    // Once the beats stop, the next sweep past the lease it last renewed (69 s + 30 s) reclaims it.
+    await at(start + 100_000, () => worker.scheduled(createScheduledController(), env));
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "queued", error: { code: "worker_lost" } });
+  });
+
+  it("has the sweep renew a live attempt's lease and ask first about the attempts it asked about least lately", async () => {
+    const start = clock.now();
+    const first = await at(start, () => beganAttempt({ timeout_seconds: 600 }));
+    const second = await at(start + 5_000, () => beganAttempt({ timeout_seconds: 600 }));
+    const stranded = (now: number) => listStrandedJobIds(env.DB, now, limits.enqueueGraceSeconds * 1000, 1);
+    // Both past their leases (30 s and 35 s): the one whose lease ended first comes first.
+    expect(await stranded(start + 40_000)).toEqual([first.job.id]);
+    await at(start + 35_000, () => first.stub.heartbeat(1));
+    await at(start + 40_000, () => first.stub.recover());
+    // Found alive, its lease runs to 70 s: past that, the other comes first, however many such there are.
+    expect(await getJob(first.tenant, first.job.id)).toMatchObject({ status: "running" });
+    expect(await stranded(start + 60_000)).toEqual([second.job.id]);
+    expect(await stranded(start + 80_000)).toEqual([second.job.id]);
   });
 
   it("has a running handler heartbeat its tracker, so a sweep after the lease finds it alive", async () => {
