@@ -151,39 +151,36 @@ jobsApi.openapi(cancelRoute, async (c) => {
   return c.json(toJobView(job), 200);
 });
 
-const resultRoute = createRoute({
-  method: "get",
-  path: "/{id}/result",
-  summary: "The job's result body",
-  request: { params: JobIdParams },
-  responses: {
-    200: { description: "The result as the handler returned it (JSON)." },
-    401: errors[401],
-    404: errors[404],
-  },
-});
+/**
+ * A route that serves one of the job's stored JSON documents (its result or
+ * its input) as the bytes stored, inline from D1 or streamed from R2.
+ */
+function storedJsonRoute(
+  path: "/{id}/result" | "/{id}/input",
+  summary: string,
+  description: string,
+  read: typeof readResult,
+): void {
+  const route = createRoute({
+    method: "get",
+    path,
+    summary,
+    request: { params: JobIdParams },
+    responses: { 200: { description }, 401: errors[401], 404: errors[404] },
+  });
+  jobsApi.openapi(route, async (c) => {
+    const body = await read(c.env, c.get("tenantId"), c.req.valid("param").id);
+    return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });
+  });
+}
 
-jobsApi.openapi(resultRoute, async (c) => {
-  const body = await readResult(c.env, c.get("tenantId"), c.req.valid("param").id);
-  return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });
-});
-
-const inputRoute = createRoute({
-  method: "get",
-  path: "/{id}/input",
-  summary: "The job's input, whatever its size",
-  request: { params: JobIdParams },
-  responses: {
-    200: { description: "The input as the client sent it (JSON)." },
-    401: errors[401],
-    404: errors[404],
-  },
-});
-
-jobsApi.openapi(inputRoute, async (c) => {
-  const body = await readInput(c.env, c.get("tenantId"), c.req.valid("param").id);
-  return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });
-});
+storedJsonRoute("/{id}/result", "The job's result body", "The result as the handler returned it (JSON).", readResult);
+storedJsonRoute(
+  "/{id}/input",
+  "The job's input, whatever its size",
+  "The input as the client sent it (JSON).",
+  readInput,
+);
 
 async function idempotencyOf(c: Context<AppEnv>, scope: IdempotencyScope) {
   const key = c.req.header("idempotency-key");
