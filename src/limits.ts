@@ -127,4 +127,11 @@ export const limits = {
    * bounces and the request's timeout; a lost one frees the event after it.
    */
   redeliveryLeaseMs: 2 * 60 * 1000,
+  /**
+   * D1 binds at most 100 values per statement ("Maximum bound parameters per
+   * query", developers.cloudflare.com/d1/platform/limits, read 2026-11-29).
+   * src/store/sql.ts refuses a statement above it where it is written, rather
+   * than D1's "too many SQL variables" when its batch runs.
+   */
+  d1MaxBoundParameters: 100,
 } as const;

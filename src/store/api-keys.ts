@@ -1,3 +1,5 @@
+import { type SqlFragment, sql, sqlFragment } from "./sql";
+
 export interface ApiKeyRecord {
   id: string;
   tenantId: string;
@@ -32,9 +34,8 @@ export function insertApiKey(
   db: D1Database,
   key: Omit<ApiKeyRecord, "revokedAt"> & { keyHash: string },
 ): D1PreparedStatement {
-  return db
-    .prepare("INSERT INTO api_keys (id, tenant_id, name, key_hash, created_at) VALUES (?, ?, ?, ?, ?)")
-    .bind(key.id, key.tenantId, key.name, key.keyHash, key.createdAt);
+  return sql(db)`INSERT INTO api_keys (id, tenant_id, name, key_hash, created_at)
+    VALUES (${key.id}, ${key.tenantId}, ${key.name}, ${key.keyHash}, ${key.createdAt})`;
 }
 
 /**
@@ -43,14 +44,18 @@ export function insertApiKey(
  * key never reaches D1.
  */
 export function liveKeyByHash(db: D1Database, keyHash: string): D1PreparedStatement {
-  return db
-    .prepare(
-      `SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at, t.submit_per_minute, t.read_per_minute
-       FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-       WHERE k.key_hash = ? AND k.revoked_at IS NULL`,
-    )
-    .bind(keyHash);
+  return sql(db)`SELECT k.id, k.tenant_id, k.name, k.created_at, k.revoked_at, t.submit_per_minute, t.read_per_minute
+    FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+    WHERE k.key_hash = ${keyHash} AND k.revoked_at IS NULL`;
 }
+
+/**
+ * SQL condition: the key with this hash is live, or no key check is owed
+ * (null). Guards a write that rides in the batch of a key check
+ * (tenants/key-check.ts), since the batch commits it whatever the check finds.
+ */
+export const keyIsLive = (keyHash: string | null): SqlFragment =>
+  sqlFragment`(${keyHash} IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE key_hash = ${keyHash} AND revoked_at IS NULL))`;
 
 /** What `liveKeyByHash` found: null when the key is unknown or revoked. */
 export function liveKeyFound(result: D1Result): AuthenticatedKey | null {
@@ -67,23 +72,21 @@ export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise
 /** Keys newest first, never their hashes; optionally one tenant's. */
 export async function listApiKeys(db: D1Database, tenantId?: string): Promise<ApiKeyRecord[]> {
   const query = tenantId
-    ? db.prepare("SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY id DESC").bind(tenantId)
-    : db.prepare("SELECT * FROM api_keys ORDER BY id DESC");
+    ? sql(db)`SELECT * FROM api_keys WHERE tenant_id = ${tenantId} ORDER BY id DESC`
+    : sql(db)`SELECT * FROM api_keys ORDER BY id DESC`;
   const { results } = await query.all<ApiKeyRow>();
   return results.map(fromRow);
 }
 
 /** Revokes a key; the revoked key answers 401 from the next request on. Null when there is no such key. */
 export async function revokeApiKey(db: D1Database, id: string, now: number): Promise<ApiKeyRecord | null> {
-  const row = await db
-    .prepare("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *")
-    .bind(now, id)
-    .first<ApiKeyRow>();
+  const row = await sql(db)`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${now})
+    WHERE id = ${id} RETURNING *`.first<ApiKeyRow>();
   return row ? fromRow(row) : null;
 }
 
 /** Whether the key with this id exists and is not revoked: one read by primary key. */
 export async function isLiveKey(db: D1Database, id: string): Promise<boolean> {
-  const row = await db.prepare("SELECT 1 AS live FROM api_keys WHERE id = ? AND revoked_at IS NULL").bind(id).first();
+  const row = await sql(db)`SELECT 1 AS live FROM api_keys WHERE id = ${id} AND revoked_at IS NULL`.first();
   return row !== null;
 }

@@ -1,3 +1,5 @@
+import { sql } from "./sql";
+
 export type IdempotencyScope = "job" | "batch";
 
 export interface IdempotencyRecord {
@@ -12,12 +14,12 @@ export async function findIdempotencyKey(
   scope: IdempotencyScope,
   key: string,
 ): Promise<IdempotencyRecord | null> {
-  const row = await db
-    .prepare(
-      "SELECT request_hash, job_ids, created_at FROM idempotency_keys WHERE tenant_id = ? AND scope = ? AND key = ?",
-    )
-    .bind(tenantId, scope, key)
-    .first<{ request_hash: string; job_ids: string; created_at: number }>();
+  const row = await sql(db)`SELECT request_hash, job_ids, created_at FROM idempotency_keys
+    WHERE tenant_id = ${tenantId} AND scope = ${scope} AND key = ${key}`.first<{
+    request_hash: string;
+    job_ids: string;
+    created_at: number;
+  }>();
   return row
     ? { requestHash: row.request_hash, jobIds: JSON.parse(row.job_ids) as string[], createdAt: row.created_at }
     : null;
@@ -34,11 +36,8 @@ export function insertIdempotencyKey(
   key: string,
   record: IdempotencyRecord,
 ): D1PreparedStatement {
-  return db
-    .prepare(
-      "INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, job_ids, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(tenantId, scope, key, record.requestHash, JSON.stringify(record.jobIds), record.createdAt);
+  return sql(db)`INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, job_ids, created_at)
+    VALUES (${tenantId}, ${scope}, ${key}, ${record.requestHash}, ${JSON.stringify(record.jobIds)}, ${record.createdAt})`;
 }
 
 /** Forgets a key whose 24 h window has passed, so it can be used again. */
@@ -49,13 +48,12 @@ export function deleteExpiredIdempotencyKey(
   key: string,
   expiredBefore: number,
 ): D1PreparedStatement {
-  return db
-    .prepare("DELETE FROM idempotency_keys WHERE tenant_id = ? AND scope = ? AND key = ? AND created_at < ?")
-    .bind(tenantId, scope, key, expiredBefore);
+  return sql(db)`DELETE FROM idempotency_keys
+    WHERE tenant_id = ${tenantId} AND scope = ${scope} AND key = ${key} AND created_at < ${expiredBefore}`;
 }
 
 /** Deletes keys created before `before`; returns how many. */
 export async function deleteIdempotencyKeysBefore(db: D1Database, before: number): Promise<number> {
-  const { meta } = await db.prepare("DELETE FROM idempotency_keys WHERE created_at < ?").bind(before).run();
+  const { meta } = await sql(db)`DELETE FROM idempotency_keys WHERE created_at < ${before}`.run();
   return meta.changes;
 }

@@ -1,5 +1,6 @@
 import type { CallbackEventType, JobRecord, JobStatus } from "../jobs/model";
-import { keyIsLive } from "../tenants/key-check";
+import { keyIsLive } from "./api-keys";
+import { joinSql, type SqlFragment, sql, sqlFragment } from "./sql";
 
 /** A `jobs` row as D1 returns it. */
 interface JobRow {
@@ -65,46 +66,30 @@ function fromRow(row: JobRow): JobRecord {
  * insert rides in the batch that checks the key (tenants/key-check.ts).
  */
 export function insertJob(db: D1Database, job: JobRecord, keyHash: string | null = null): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO jobs (id, tenant_id, type, status, input, input_key, progress, attempts, max_attempts,
-         timeout_seconds, result, result_key, error_code, error_message, callback_url, callback_events, metadata,
-         created_at, run_at, started_at, finished_at, lease_expires_at, version, updated_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, NULL, 0, ?7, ?8, NULL, NULL, NULL, NULL, ?9, ?10, ?11, ?12, ?13, NULL, NULL, NULL,
-         ?14, ?12
-       WHERE ${keyIsLive("?15")}`,
-    )
-    .bind(
-      job.id,
-      job.tenantId,
-      job.type,
-      job.status,
-      job.inputJson,
-      job.inputKey,
-      job.maxAttempts,
-      job.timeoutSeconds,
-      job.callbackUrl,
-      jsonOrNull(job.callbackEvents),
-      job.metadataJson,
-      job.createdAt,
-      job.runAt,
-      job.version,
-      keyHash,
-    );
+  return sql(db)`INSERT INTO jobs (id, tenant_id, type, status, input, input_key, progress, attempts, max_attempts,
+      timeout_seconds, result, result_key, error_code, error_message, callback_url, callback_events, metadata,
+      created_at, run_at, started_at, finished_at, lease_expires_at, version, updated_at)
+    SELECT ${job.id}, ${job.tenantId}, ${job.type}, ${job.status}, ${job.inputJson}, ${job.inputKey}, NULL, 0,
+      ${job.maxAttempts}, ${job.timeoutSeconds}, NULL, NULL, NULL, NULL, ${job.callbackUrl},
+      ${jsonOrNull(job.callbackEvents)}, ${job.metadataJson}, ${job.createdAt}, ${job.runAt}, NULL, NULL, NULL,
+      ${job.version}, ${job.createdAt}
+    WHERE ${keyIsLive(keyHash)}`;
 }
 
-// Every change ends a wait for a running slot (parked = 0): the job moved.
-const UPDATED_COLUMNS = `status = ?1, progress = ?2, attempts = ?3, result = ?4, result_key = ?5, error_code = ?6,
-  error_message = ?7, run_at = ?8, started_at = ?9, finished_at = ?10, lease_expires_at = ?11,
-  version = ?12, updated_at = ?13, parked = 0`;
+/** The columns every change of a job writes. Every change ends a wait for a running slot (parked = 0): the job moved. */
+const updatedColumns = (job: JobRecord) => sqlFragment`status = ${job.status}, progress = ${jsonOrNull(job.progress)},
+  attempts = ${job.attempts}, result = ${job.resultJson}, result_key = ${job.resultKey},
+  error_code = ${job.error?.code ?? null}, error_message = ${job.error?.message ?? null}, run_at = ${job.runAt},
+  started_at = ${job.startedAt}, finished_at = ${job.finishedAt}, lease_expires_at = ${job.leaseExpiresAt},
+  version = ${job.version}, updated_at = ${job.updatedAt}, parked = 0`;
 
 /** SQL: `tenant` (an expression) runs fewer jobs than its limit, or than `defaultMax` when it sets none. */
-const slotFree = (tenant: string, defaultMax: string) =>
-  `(SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = ${tenant} AND r.status = 'running')
+const slotFree = (tenant: SqlFragment, defaultMax: number) =>
+  sqlFragment`(SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = ${tenant} AND r.status = 'running')
     < (SELECT COALESCE(max_running_jobs, ${defaultMax}) FROM tenants WHERE id = ${tenant})`;
 
 /** SQL, in an UPDATE of `jobs`: the row's tenant has a free slot and no older job of it waits for one. */
-const admitted = (defaultMax: string) => `${slotFree("jobs.tenant_id", defaultMax)}
+const admitted = (defaultMax: number) => sqlFragment`${slotFree(sqlFragment`jobs.tenant_id`, defaultMax)}
   AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.tenant_id = jobs.tenant_id AND p.parked = 1 AND p.id < jobs.id)`;
 
 /**
@@ -112,9 +97,7 @@ const admitted = (defaultMax: string) => `${slotFree("jobs.tenant_id", defaultMa
  * writer changes nothing (`meta.changes` is 0) instead of moving state back.
  */
 export function updateJob(db: D1Database, job: JobRecord, previousVersion: number): D1PreparedStatement {
-  return db
-    .prepare(`UPDATE jobs SET ${UPDATED_COLUMNS} WHERE id = ?14 AND version = ?15`)
-    .bind(...updateValues(job, previousVersion));
+  return sql(db)`UPDATE jobs SET ${updatedColumns(job)} WHERE id = ${job.id} AND version = ${previousVersion}`;
 }
 
 /**
@@ -128,29 +111,8 @@ export function startJob(
   previousVersion: number,
   defaultMax: number,
 ): D1PreparedStatement {
-  return db
-    .prepare(`UPDATE jobs SET ${UPDATED_COLUMNS} WHERE id = ?14 AND version = ?15 AND ${admitted("?16")}`)
-    .bind(...updateValues(job, previousVersion), defaultMax);
-}
-
-function updateValues(job: JobRecord, previousVersion: number): unknown[] {
-  return [
-    job.status,
-    jsonOrNull(job.progress),
-    job.attempts,
-    job.resultJson,
-    job.resultKey,
-    job.error?.code ?? null,
-    job.error?.message ?? null,
-    job.runAt,
-    job.startedAt,
-    job.finishedAt,
-    job.leaseExpiresAt,
-    job.version,
-    job.updatedAt,
-    job.id,
-    previousVersion,
-  ];
+  return sql(db)`UPDATE jobs SET ${updatedColumns(job)}
+    WHERE id = ${job.id} AND version = ${previousVersion} AND ${admitted(defaultMax)}`;
 }
 
 /**
@@ -166,21 +128,17 @@ export async function startDueJob(
   now: number,
   options: { earlyToleranceMs: number; leaseMs: number; defaultMax: number },
 ): Promise<JobRecord | null> {
-  const row = await db
-    .prepare(
-      `UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?1,
-         lease_expires_at = ?1 + ?2, version = version + 1, updated_at = ?1, parked = 0
-       WHERE id = ?3 AND status IN ('scheduled', 'queued') AND run_at <= ?1 + ?4 AND ${admitted("?5")}
-       RETURNING *`,
-    )
-    .bind(now, options.leaseMs, id, options.earlyToleranceMs, options.defaultMax)
-    .first<JobRow>();
+  const row = await sql(db)`UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ${now},
+      lease_expires_at = ${now} + ${options.leaseMs}, version = version + 1, updated_at = ${now}, parked = 0
+    WHERE id = ${id} AND status IN ('scheduled', 'queued') AND run_at <= ${now} + ${options.earlyToleranceMs}
+      AND ${admitted(options.defaultMax)}
+    RETURNING *`.first<JobRow>();
   return row ? fromRow(row) : null;
 }
 
 /** The job waits for a running slot of its tenant; `wakeOldestParked` hands it one later. */
 export function parkJob(db: D1Database, id: string, now: number): D1PreparedStatement {
-  return db.prepare("UPDATE jobs SET parked = 1, updated_at = ? WHERE id = ?").bind(now, id);
+  return sql(db)`UPDATE jobs SET parked = 1, updated_at = ${now} WHERE id = ${id}`;
 }
 
 /**
@@ -194,24 +152,20 @@ export function wakeOldestParked(
   defaultMax: number,
   now: number,
 ): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE jobs SET parked = 0, updated_at = ?1
-       WHERE id = (SELECT id FROM jobs WHERE tenant_id = ?2 AND parked = 1 ORDER BY id LIMIT 1)
-         AND ${slotFree("?2", "?3")}
-       RETURNING id`,
-    )
-    .bind(now, tenantId, defaultMax);
+  return sql(db)`UPDATE jobs SET parked = 0, updated_at = ${now}
+    WHERE id = (SELECT id FROM jobs WHERE tenant_id = ${tenantId} AND parked = 1 ORDER BY id LIMIT 1)
+      AND ${slotFree(sqlFragment`${tenantId}`, defaultMax)}
+    RETURNING id`;
 }
 
 export async function findJob(db: D1Database, id: string): Promise<JobRecord | null> {
-  const row = await db.prepare("SELECT * FROM jobs WHERE id = ?").bind(id).first<JobRow>();
+  const row = await sql(db)`SELECT * FROM jobs WHERE id = ${id}`.first<JobRow>();
   return row ? fromRow(row) : null;
 }
 
 /** The tenant's job with this id: a statement, so it can ride in a batch. */
 export function tenantJob(db: D1Database, tenantId: string, id: string): D1PreparedStatement {
-  return db.prepare("SELECT * FROM jobs WHERE id = ? AND tenant_id = ?").bind(id, tenantId);
+  return sql(db)`SELECT * FROM jobs WHERE id = ${id} AND tenant_id = ${tenantId}`;
 }
 
 /** What `tenantJob` found. */
@@ -237,25 +191,12 @@ export interface JobListQuery {
 
 /** Newest first (job ids are ULIDs, so id order is creation order). */
 export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobRecord[]> {
-  const where = ["tenant_id = ?"];
-  const params: unknown[] = [q.tenantId];
-  if (q.status) {
-    where.push("status = ?");
-    params.push(q.status);
-  }
-  if (q.type) {
-    where.push("type = ?");
-    params.push(q.type);
-  }
-  if (q.beforeId) {
-    where.push("id < ?");
-    params.push(q.beforeId);
-  }
-  params.push(q.limit);
-  const { results } = await db
-    .prepare(`SELECT * FROM jobs WHERE ${where.join(" AND ")} ORDER BY id DESC LIMIT ?`)
-    .bind(...params)
-    .all<JobRow>();
+  const where = [sqlFragment`tenant_id = ${q.tenantId}`];
+  if (q.status) where.push(sqlFragment`status = ${q.status}`);
+  if (q.type) where.push(sqlFragment`type = ${q.type}`);
+  if (q.beforeId) where.push(sqlFragment`id < ${q.beforeId}`);
+  const { results } = await sql(db)`SELECT * FROM jobs WHERE ${joinSql(where, " AND ")}
+    ORDER BY id DESC LIMIT ${q.limit}`.all<JobRow>();
   return results.map(fromRow);
 }
 
@@ -272,18 +213,14 @@ export async function listStrandedJobIds(
   graceMs: number,
   limit: number,
 ): Promise<string[]> {
-  const { results } = await db
-    .prepare(
-      // Through jobs_by_tenant_status (tenant, status): only unfinished jobs are read.
-      `SELECT id FROM jobs
-       WHERE tenant_id IN (SELECT id FROM tenants) AND status IN ('scheduled', 'queued', 'running')
-         AND ((status != 'running' AND run_at < ?1 AND updated_at < ?1)
-           OR (status = 'running' AND lease_expires_at < ?2))
-       ORDER BY CASE status WHEN 'running' THEN lease_expires_at ELSE updated_at END
-       LIMIT ?3`,
-    )
-    .bind(now - graceMs, now, limit)
-    .all<{ id: string }>();
+  const waitingSince = now - graceMs;
+  // Through jobs_by_tenant_status (tenant, status): only unfinished jobs are read.
+  const { results } = await sql(db)`SELECT id FROM jobs
+    WHERE tenant_id IN (SELECT id FROM tenants) AND status IN ('scheduled', 'queued', 'running')
+      AND ((status != 'running' AND run_at < ${waitingSince} AND updated_at < ${waitingSince})
+        OR (status = 'running' AND lease_expires_at < ${now}))
+    ORDER BY CASE status WHEN 'running' THEN lease_expires_at ELSE updated_at END
+    LIMIT ${limit}`.all<{ id: string }>();
   return results.map((r) => r.id);
 }
 
@@ -293,22 +230,23 @@ export async function listStrandedJobIds(
  * and asks first about those it has not asked about lately.
  */
 export function renewLease(db: D1Database, id: string, version: number, until: number): D1PreparedStatement {
-  return db
-    .prepare("UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND version = ? AND status = 'running'")
-    .bind(until, id, version);
+  return sql(db)`UPDATE jobs SET lease_expires_at = ${until}
+    WHERE id = ${id} AND version = ${version} AND status = 'running'`;
 }
 
 /** Marks a job as looked after without changing it, so the sweep leaves it alone for a while. */
 export function touchJob(db: D1Database, id: string, version: number, now: number): D1PreparedStatement {
-  return db.prepare("UPDATE jobs SET updated_at = ? WHERE id = ? AND version = ?").bind(now, id, version);
+  return sql(db)`UPDATE jobs SET updated_at = ${now} WHERE id = ${id} AND version = ${version}`;
 }
 
 /** Finished jobs that finished before `before`, oldest first, with their R2 keys. */
 export async function listFinishedBefore(db: D1Database, before: number, limit: number) {
-  const { results } = await db
-    .prepare("SELECT id, input_key, result_key FROM jobs WHERE finished_at < ? ORDER BY finished_at LIMIT ?")
-    .bind(before, limit)
-    .all<{ id: string; input_key: string | null; result_key: string | null }>();
+  const { results } = await sql(db)`SELECT id, input_key, result_key FROM jobs
+    WHERE finished_at < ${before} ORDER BY finished_at LIMIT ${limit}`.all<{
+    id: string;
+    input_key: string | null;
+    result_key: string | null;
+  }>();
   return results.map((r) => ({ id: r.id, inputKey: r.input_key, resultKey: r.result_key }));
 }
 
@@ -316,9 +254,9 @@ export async function listFinishedBefore(db: D1Database, before: number, limit: 
 export async function deleteFinishedJobs(db: D1Database, ids: string[]): Promise<void> {
   await db.batch(
     ids.flatMap((id) => [
-      db.prepare("DELETE FROM webhook_deliveries WHERE job_id = ?").bind(id),
-      db.prepare("DELETE FROM webhook_events WHERE job_id = ?").bind(id),
-      db.prepare("DELETE FROM jobs WHERE id = ? AND finished_at IS NOT NULL").bind(id),
+      sql(db)`DELETE FROM webhook_deliveries WHERE job_id = ${id}`,
+      sql(db)`DELETE FROM webhook_events WHERE job_id = ${id}`,
+      sql(db)`DELETE FROM jobs WHERE id = ${id} AND finished_at IS NOT NULL`,
     ]),
   );
 }

@@ -1,3 +1,5 @@
+import { joinSql, type SqlFragment, sql, sqlFragment } from "./sql";
+
 export interface Tenant {
   id: string;
   webhookSecret: string;
@@ -13,13 +15,11 @@ interface TenantRow {
 }
 
 export function insertTenant(db: D1Database, id: string, webhookSecret: string, now: number): D1PreparedStatement {
-  return db
-    .prepare("INSERT INTO tenants (id, webhook_secret, created_at) VALUES (?, ?, ?)")
-    .bind(id, webhookSecret, now);
+  return sql(db)`INSERT INTO tenants (id, webhook_secret, created_at) VALUES (${id}, ${webhookSecret}, ${now})`;
 }
 
 export async function findTenant(db: D1Database, id: string): Promise<Tenant | null> {
-  const row = await db.prepare("SELECT * FROM tenants WHERE id = ?").bind(id).first<TenantRow>();
+  const row = await sql(db)`SELECT * FROM tenants WHERE id = ${id}`.first<TenantRow>();
   return row
     ? {
         id: row.id,
@@ -48,16 +48,13 @@ export async function rotateWebhookSecret(
 ): Promise<Rotation> {
   // Every right-hand side reads the row as it was: the secrets shift down by one.
   const [rotated, before] = await db.batch<{ older_secret_valid_until: number | null }>([
-    db
-      .prepare(
-        `UPDATE tenants SET older_webhook_secret = previous_webhook_secret,
-           older_secret_valid_until = previous_secret_valid_until,
-           previous_webhook_secret = webhook_secret, previous_secret_valid_until = ?1, webhook_secret = ?2
-         WHERE id = ?3 AND COALESCE(older_secret_valid_until, 0) <= ?4
-         RETURNING older_secret_valid_until`,
-      )
-      .bind(previousValidUntil, secret, tenantId, now),
-    db.prepare("SELECT older_secret_valid_until FROM tenants WHERE id = ?").bind(tenantId),
+    sql(db)`UPDATE tenants SET older_webhook_secret = previous_webhook_secret,
+        older_secret_valid_until = previous_secret_valid_until,
+        previous_webhook_secret = webhook_secret, previous_secret_valid_until = ${previousValidUntil},
+        webhook_secret = ${secret}
+      WHERE id = ${tenantId} AND COALESCE(older_secret_valid_until, 0) <= ${now}
+      RETURNING older_secret_valid_until`,
+    sql(db)`SELECT older_secret_valid_until FROM tenants WHERE id = ${tenantId}`,
   ]);
   if ((rotated?.results.length ?? 0) > 0) return { rotated: true };
   return { rotated: false, olderValidUntil: before?.results[0]?.older_secret_valid_until ?? now };
@@ -69,21 +66,24 @@ export interface TenantLimits {
   max_running_jobs: number | null;
 }
 
+/** How each limit is written: its column is SQL text, its value bound. */
+const limitAssignments: Record<keyof TenantLimits, (value: number | null) => SqlFragment> = {
+  submit_per_minute: (value) => sqlFragment`submit_per_minute = ${value}`,
+  read_per_minute: (value) => sqlFragment`read_per_minute = ${value}`,
+  max_running_jobs: (value) => sqlFragment`max_running_jobs = ${value}`,
+};
+
 /** Sets the given limits (null: back to the default); null when there is no such tenant. */
 export async function updateTenantLimits(
   db: D1Database,
   tenantId: string,
   changes: Partial<TenantLimits>,
 ): Promise<TenantLimits | null> {
-  const columns = (["submit_per_minute", "read_per_minute", "max_running_jobs"] as const).filter(
-    (column) => changes[column] !== undefined,
-  );
-  const assignments = columns.length > 0 ? columns.map((column) => `${column} = ?`).join(", ") : "id = id";
-  return db
-    .prepare(
-      `UPDATE tenants SET ${assignments} WHERE id = ?
-       RETURNING submit_per_minute, read_per_minute, max_running_jobs`,
-    )
-    .bind(...columns.map((column) => changes[column]), tenantId)
-    .first<TenantLimits>();
+  const assignments = (Object.keys(limitAssignments) as (keyof TenantLimits)[]).flatMap((column) => {
+    const value = changes[column];
+    return value === undefined ? [] : [limitAssignments[column](value)];
+  });
+  return sql(db)`UPDATE tenants SET ${assignments.length > 0 ? joinSql(assignments, ", ") : sqlFragment`id = id`}
+    WHERE id = ${tenantId}
+    RETURNING submit_per_minute, read_per_minute, max_running_jobs`.first<TenantLimits>();
 }

@@ -1,3 +1,5 @@
+import { sql, sqlFragment } from "./sql";
+
 export type EventStatus = "pending" | "delivered" | "failed";
 
 export interface WebhookEventRecord {
@@ -41,24 +43,10 @@ const fromRow = (row: WebhookEventRow): WebhookEventRecord => ({
 });
 
 export function insertWebhookEvent(db: D1Database, event: WebhookEventRecord): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO webhook_events (id, tenant_id, job_id, type, payload, callback_url, status, attempts,
-         next_attempt_at, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)`,
-    )
-    .bind(
-      event.id,
-      event.tenantId,
-      event.jobId,
-      event.type,
-      event.payload,
-      event.callbackUrl,
-      event.status,
-      event.attempts,
-      event.nextAttemptAt,
-      event.createdAt,
-    );
+  return sql(db)`INSERT INTO webhook_events (id, tenant_id, job_id, type, payload, callback_url, status, attempts,
+      next_attempt_at, created_at, updated_at)
+    VALUES (${event.id}, ${event.tenantId}, ${event.jobId}, ${event.type}, ${event.payload}, ${event.callbackUrl},
+      ${event.status}, ${event.attempts}, ${event.nextAttemptAt}, ${event.createdAt}, ${event.createdAt})`;
 }
 
 export interface SigningSecrets {
@@ -74,7 +62,7 @@ export interface EventForDelivery {
 }
 
 /** The tenant's secrets as one JSON value: one lookup of the tenant's row, whichever statement reads it. */
-const SECRETS = `(SELECT json_object('current', webhook_secret, 'previous', json_array(
+const signingSecrets = sqlFragment`(SELECT json_object('current', webhook_secret, 'previous', json_array(
     json_object('secret', previous_webhook_secret, 'validUntil', previous_secret_valid_until),
     json_object('secret', older_webhook_secret, 'validUntil', older_secret_valid_until)))
   FROM tenants WHERE id = webhook_events.tenant_id) AS signing_secrets`;
@@ -83,7 +71,7 @@ type DeliveryRow = WebhookEventRow & { signing_secrets: string };
 
 /** The event with its secrets, for a manual attempt (redeliver), which claims nothing. */
 export function readForDelivery(db: D1Database, id: string): D1PreparedStatement {
-  return db.prepare(`SELECT *, ${SECRETS} FROM webhook_events WHERE id = ?`).bind(id);
+  return sql(db)`SELECT *, ${signingSecrets} FROM webhook_events WHERE id = ${id}`;
 }
 
 /**
@@ -96,13 +84,9 @@ export function readForDelivery(db: D1Database, id: string): D1PreparedStatement
  * so the claim touches no index.
  */
 export function claimForDelivery(db: D1Database, id: string, attempt: number, now: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE webhook_events SET attempts = ?1, updated_at = ?2
-       WHERE id = ?3 AND status = 'pending' AND attempts = ?4
-       RETURNING *, ${SECRETS}`,
-    )
-    .bind(attempt, now, id, attempt - 1);
+  return sql(db)`UPDATE webhook_events SET attempts = ${attempt}, updated_at = ${now}
+    WHERE id = ${id} AND status = 'pending' AND attempts = ${attempt - 1}
+    RETURNING *, ${signingSecrets}`;
 }
 
 /** What `readForDelivery` or `claimForDelivery` found: null when nothing is to be sent. */
@@ -133,14 +117,10 @@ export async function startRedelivery(
   leaseUntil: number,
 ): Promise<Pick<WebhookEventRecord, "id" | "type" | "status" | "callbackUrl"> | { busy: true } | null> {
   const [marked, found] = await db.batch<Pick<WebhookEventRow, "id" | "type" | "status" | "callback_url">>([
-    db
-      .prepare(
-        `UPDATE webhook_events SET redelivery_until = ?1
-         WHERE id = ?2 AND job_id = ?3 AND (redelivery_until IS NULL OR redelivery_until <= ?4)
-         RETURNING id, type, status, callback_url`,
-      )
-      .bind(leaseUntil, eventId, jobId, now),
-    db.prepare("SELECT id FROM webhook_events WHERE id = ? AND job_id = ?").bind(eventId, jobId),
+    sql(db)`UPDATE webhook_events SET redelivery_until = ${leaseUntil}
+      WHERE id = ${eventId} AND job_id = ${jobId} AND (redelivery_until IS NULL OR redelivery_until <= ${now})
+      RETURNING id, type, status, callback_url`,
+    sql(db)`SELECT id FROM webhook_events WHERE id = ${eventId} AND job_id = ${jobId}`,
   ]);
   const row = marked?.results[0];
   if (row) return { id: row.id, type: row.type, status: row.status, callbackUrl: row.callback_url };
@@ -149,15 +129,13 @@ export async function startRedelivery(
 
 /** Frees the event for the next manual redelivery: its attempt is recorded, or was never queued. */
 export function endRedelivery(db: D1Database, eventId: string): D1PreparedStatement {
-  return db.prepare("UPDATE webhook_events SET redelivery_until = NULL WHERE id = ?").bind(eventId);
+  return sql(db)`UPDATE webhook_events SET redelivery_until = NULL WHERE id = ${eventId}`;
 }
 
 /** The job's events, oldest first. */
 export async function listJobEvents(db: D1Database, jobId: string): Promise<WebhookEventRecord[]> {
-  const { results } = await db
-    .prepare("SELECT * FROM webhook_events WHERE job_id = ? ORDER BY created_at, id")
-    .bind(jobId)
-    .all<WebhookEventRow>();
+  const { results } = await sql(db)`SELECT * FROM webhook_events WHERE job_id = ${jobId}
+    ORDER BY created_at, id`.all<WebhookEventRow>();
   return results.map(fromRow);
 }
 
@@ -170,12 +148,8 @@ export function settleEvent(
   now: number,
 ): D1PreparedStatement {
   // A delivered event stays delivered, whatever a concurrent attempt concludes.
-  return db
-    .prepare(
-      `UPDATE webhook_events SET status = ?1, next_attempt_at = ?2, updated_at = ?3
-       WHERE id = ?4 AND status != 'delivered'`,
-    )
-    .bind(status, nextAttemptAt, now, id);
+  return sql(db)`UPDATE webhook_events SET status = ${status}, next_attempt_at = ${nextAttemptAt}, updated_at = ${now}
+    WHERE id = ${id} AND status != 'delivered'`;
 }
 
 export interface DeliveryRecord {
@@ -193,25 +167,12 @@ export interface DeliveryRecord {
 
 /** Logs an attempt; its number counts every earlier attempt of the event, scheduled or manual. */
 export function insertDelivery(db: D1Database, d: DeliveryRecord): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO webhook_deliveries (event_id, job_id, tenant_id, attempt, trigger, attempted_at, duration_ms,
-         http_status, error, response_body, next_attempt_at)
-       VALUES (?1, ?2, ?3,
-         (SELECT COUNT(*) + 1 FROM webhook_deliveries WHERE job_id = ?2 AND event_id = ?1), ?4, ?5, ?6, ?7, ?8, ?9, ?10)`,
-    )
-    .bind(
-      d.eventId,
-      d.jobId,
-      d.tenantId,
-      d.trigger,
-      d.attemptedAt,
-      d.durationMs,
-      d.httpStatus,
-      d.error,
-      d.responseBody,
-      d.nextAttemptAt,
-    );
+  return sql(db)`INSERT INTO webhook_deliveries (event_id, job_id, tenant_id, attempt, trigger, attempted_at,
+      duration_ms, http_status, error, response_body, next_attempt_at)
+    VALUES (${d.eventId}, ${d.jobId}, ${d.tenantId},
+      (SELECT COUNT(*) + 1 FROM webhook_deliveries WHERE job_id = ${d.jobId} AND event_id = ${d.eventId}),
+      ${d.trigger}, ${d.attemptedAt}, ${d.durationMs}, ${d.httpStatus}, ${d.error}, ${d.responseBody},
+      ${d.nextAttemptAt})`;
 }
 
 export interface DeliveryLogRow {
@@ -229,15 +190,10 @@ export interface DeliveryLogRow {
 
 /** Every attempt for the job's events, in the order they were made. */
 export async function listJobDeliveries(db: D1Database, jobId: string): Promise<DeliveryLogRow[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT d.event_id, e.type AS event_type, d.attempt, d.trigger, d.attempted_at, d.duration_ms, d.http_status,
-         d.error, d.response_body, d.next_attempt_at
-       FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
-       WHERE d.job_id = ? ORDER BY d.id`,
-    )
-    .bind(jobId)
-    .all<DeliveryLogRow>();
+  const { results } = await sql(db)`SELECT d.event_id, e.type AS event_type, d.attempt, d.trigger, d.attempted_at,
+      d.duration_ms, d.http_status, d.error, d.response_body, d.next_attempt_at
+    FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+    WHERE d.job_id = ${jobId} ORDER BY d.id`.all<DeliveryLogRow>();
   return results;
 }
 
@@ -250,19 +206,17 @@ export async function listOverdueEvents(
   before: number,
   limit: number,
 ): Promise<{ id: string; attempts: number; callbackUrl: string }[]> {
-  const { results } = await db
-    .prepare(
-      "SELECT id, attempts, callback_url FROM webhook_events WHERE status = 'pending' AND next_attempt_at < ?1 AND updated_at < ?1 LIMIT ?2",
-    )
-    .bind(before, limit)
-    .all<{ id: string; attempts: number; callback_url: string }>();
+  const { results } = await sql(db)`SELECT id, attempts, callback_url FROM webhook_events
+    WHERE status = 'pending' AND next_attempt_at < ${before} AND updated_at < ${before} LIMIT ${limit}`.all<{
+    id: string;
+    attempts: number;
+    callback_url: string;
+  }>();
   return results.map((r) => ({ id: r.id, attempts: r.attempts, callbackUrl: r.callback_url }));
 }
 
 /** Moves an overdue event's next attempt time, so the sweep does not send it twice. */
 export async function postponeEvent(db: D1Database, id: string, nextAttemptAt: number): Promise<void> {
-  await db
-    .prepare("UPDATE webhook_events SET next_attempt_at = ? WHERE id = ? AND status = 'pending'")
-    .bind(nextAttemptAt, id)
-    .run();
+  await sql(db)`UPDATE webhook_events SET next_attempt_at = ${nextAttemptAt}
+    WHERE id = ${id} AND status = 'pending'`.run();
 }

@@ -45,8 +45,8 @@ export interface KeyCheck {
 /**
  * Runs `statements` in one batch, behind the key check when one is owed:
  * 401 (and none of their results) when the key is no longer live. Writes
- * in the batch must be guarded by the same hash (`keyIsLive`), since the
- * batch commits them whatever the check finds.
+ * in the batch must be guarded by the same hash (`keyIsLive` in
+ * store/api-keys.ts), since the batch commits them whatever the check finds.
  */
 export async function batchCheckingKey(
   db: D1Database,
@@ -64,7 +64,3 @@ export async function batchCheckingKey(
   rememberKey(check.hash, key); // the tenant's current limits, for the next request
   return results;
 }
-
-/** SQL condition: the key with hash `param` (a placeholder) is live, or no key check is owed (it is NULL). */
-export const keyIsLive = (param: string) =>
-  `(${param} IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE key_hash = ${param} AND revoked_at IS NULL))`;
