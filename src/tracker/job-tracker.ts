@@ -22,6 +22,7 @@ import {
 import type { JobRecord, JobView } from "../jobs/model";
 import { isTerminal, wantsEvent } from "../jobs/model";
 import { toJobView } from "../jobs/view";
+import type { WatchEvent } from "../jobs/watch";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
@@ -40,7 +41,6 @@ import { buildEvent, enqueueEvent } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
 import { LatestOncePer } from "./latest-once-per";
-import type { WatchEvent } from "./watch";
 import { acceptWatcher, broadcast, closeWatcher } from "./watchers";
 
 /**
