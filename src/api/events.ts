@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { getJob } from "../jobs/queries";
+import { openWatch } from "../jobs/watch";
 import { watchKeyLiveness } from "../tenants/key-liveness";
-import { openWatch } from "../tracker/watch";
 import { errors, JobIdParams } from "./schemas";
 import { validationHook } from "./validation";
 import { relayAsEventStream, relayAsWebSocket } from "./watch-relays";

@@ -1,6 +1,6 @@
 import type { DomainError } from "../jobs/errors";
+import { decodeFrame } from "../jobs/watch";
 import type { KeyLiveness } from "../tenants/key-liveness";
-import { decodeFrame } from "../tracker/watch";
 import { errorBody } from "./errors";
 
 /** Comments keep idle SSE connections open through proxies, and reveal a client that left. */

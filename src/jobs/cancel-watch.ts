@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import { decodeFrame, openWatch } from "../tracker/watch";
+import { decodeFrame, openWatch } from "./watch";
 
 /** Most handlers finish well within this; only longer ones pay for a watch. */
 const WATCH_AFTER_MS = 1000;

@@ -1,5 +1,4 @@
 import { limits } from "../limits";
-import type { JobTracker } from "../tracker/job-tracker";
 
 /**
  * Tells the attempt's tracker every `limits.heartbeatIntervalSeconds` that
@@ -8,7 +7,7 @@ import type { JobTracker } from "../tracker/job-tracker";
  * The answer doubles as a cancel check. Returns a function that stops it.
  */
 export function heartbeatWhileRunning(
-  tracker: DurableObjectStub<JobTracker>,
+  tracker: { heartbeat(attempt: number): Promise<{ stop: boolean }> },
   attempt: number,
   abort: (reason: string) => void,
 ): () => void {

@@ -5,10 +5,10 @@ import { getStream } from "../store/blobs";
 import { jobFound, listJobs, tenantJob } from "../store/jobs";
 import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { watchKeyLiveness } from "../tenants/key-liveness";
-import { openWatch, waitForTerminalFrame } from "../tracker/watch";
 import { DomainError, jobFinished, jobNotFound } from "./errors";
 import { readInputBody } from "./input";
 import { isTerminal, type JobRecord, type JobStatus } from "./model";
+import { openWatch, waitForTerminalFrame } from "./watch";
 
 /**
  * The tenant's job, or 404: another tenant's id looks exactly like one that

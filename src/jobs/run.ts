@@ -3,10 +3,10 @@ import { jobTypes } from "../job-types";
 import type { JobType, Json } from "../job-types/define";
 import { limits } from "../limits";
 import { deleteObject, putJson, resultKey } from "../store/blobs";
-import type { AttemptOutcome, JobTracker } from "../tracker/job-tracker";
 import { abortWhenSuperseded } from "./cancel-watch";
 import { heartbeatWhileRunning } from "./heartbeat";
 import { readInputJson } from "./input";
+import type { AttemptOutcome } from "./lifecycle";
 import type { JobRecord } from "./model";
 
 class AttemptTimeout extends Error {
@@ -36,7 +36,7 @@ async function runAttempt(
   env: Env,
   job: JobRecord,
   attempt: number,
-  tracker: DurableObjectStub<JobTracker>,
+  tracker: ReturnType<Env["JOB_TRACKER"]["getByName"]>,
 ): Promise<AttemptOutcome> {
   const type = jobTypes.get(job.type);
   if (!type) {

@@ -62,6 +62,16 @@ export class AttemptHearing {
     return liveness;
   }
 
+  /** Whether a wait is stored (read once per instance). */
+  async isWaiting(): Promise<boolean> {
+    return (await this.#readSilence()) !== null;
+  }
+
+  /** The object's storage was deleted (the job finished): nothing is stored any more. */
+  cleared(): void {
+    this.#silence = null;
+  }
+
   /** Drops a stored wait (the attempt was heard from, or reclaimed). */
   async forget(): Promise<void> {
     if (!(await this.#readSilence())) return;

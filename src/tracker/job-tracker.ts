@@ -1,11 +1,28 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { jobTypes } from "../job-types";
-import type { CallbackEventType, JobError, JobRecord, JobView } from "../jobs/model";
+import {
+  type AttemptOutcome,
+  type BeginResult,
+  type CancelResult,
+  type Change,
+  decideAbandon,
+  decideBegin,
+  decideCancel,
+  decideOnLiveness,
+  decideOutcome,
+  decideProgress,
+  decideRepair,
+  EARLY_TOLERANCE_MS,
+  holdsAttempt,
+  type Timer,
+  timerForRunAt,
+  workerLost,
+} from "../jobs/lifecycle";
+import type { JobRecord, JobView } from "../jobs/model";
 import { isTerminal, wantsEvent } from "../jobs/model";
-import { nextRetryDelaySeconds } from "../jobs/retry-policy";
-import { canTransition } from "../jobs/transitions";
 import { toJobView } from "../jobs/view";
+import type { WatchEvent } from "../jobs/watch";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
@@ -24,31 +41,18 @@ import { buildEvent, enqueueEvent } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
 import { LatestOncePer } from "./latest-once-per";
-import type { WatchEvent } from "./watch";
 import { acceptWatcher, broadcast, closeWatcher } from "./watchers";
-
-/** What the consumer is told when it asks to start an attempt. */
-export type BeginResult =
-  | { kind: "run"; job: JobRecord; attempt: number }
-  | { kind: "skip"; reason: "finished" | "running" | "not_due" | "missing" | "throttled" };
-
-export type AttemptOutcome =
-  | { ok: true; resultJson: string | null; resultKey: string | null }
-  | { ok: false; error: JobError; retryable: boolean };
-
-export type CancelResult = { ok: true; job: JobRecord } | { ok: false; job: JobRecord | null };
-
-/** A queue message may arrive this early (delays are whole seconds) and still count as due. */
-const EARLY_TOLERANCE_MS = 2_000;
 
 /**
  * The authority on one job (named by its id). Every change of the job goes
  * through here, one at a time, and is written to D1 guarded by `version`; the
  * tracker also owns the job's timers: long delays beyond what a queue can
- * hold, and re-enqueueing a lost message. A running attempt heartbeats it
- * (kept in memory); once the attempt's short lease has passed, the minute's
- * sweep asks whether it still does. No alarm per job: an alarm is a billed
- * storage write, and a lost consumer is rare.
+ * hold, and re-enqueueing a lost message. What to change, arm and answer is
+ * decided by jobs/lifecycle.ts; this object only loads, stores, times and
+ * streams. A running attempt heartbeats it (kept in memory); once the
+ * attempt's short lease has passed, the minute's sweep asks whether it still
+ * does. No alarm per job: an alarm is a billed storage write, and a lost
+ * consumer is rare.
  */
 export class JobTracker extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -56,6 +60,8 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   #job: JobRecord | null = null;
+  /** This instance set an alarm or ran one: the object holds storage even if no alarm is pending now. */
+  #usedStorage = false;
   #queue: Promise<unknown> = Promise.resolve();
   #hearing = new AttemptHearing(this.ctx.storage);
   /** job.progress callbacks: at most one a second, carrying the latest progress. */
@@ -83,25 +89,17 @@ export class JobTracker extends DurableObject<Env> {
       }
       // Not startable as it stood in D1 (finished, running, not due, throttled), or state already held.
       const job = await this.#load();
-      if (!job) return { kind: "skip", reason: "missing" };
       const now = clock.now();
-      if (job.status === "running") await this.#checkAttempt(job, now, { mayWait: true });
-      const current = this.#job as JobRecord;
-      if (isTerminal(current.status)) return { kind: "skip", reason: "finished" };
-      if (current.status === "running") return { kind: "skip", reason: "running" };
-      if (current.runAt > now + EARLY_TOLERANCE_MS) return { kind: "skip", reason: "not_due" };
-      const attempt = current.attempts + 1;
-      const leaseExpiresAt = now + limits.attemptLeaseSeconds * 1000;
-      const started = await this.#commit(
-        { ...current, status: "running", attempts: attempt, startedAt: now, leaseExpiresAt },
-        { admit: true },
-      );
-      if (!started) {
-        await this.#waitForSlot(current, now);
+      if (job?.status === "running") await this.#checkAttempt(job, now, { mayWait: true });
+      const decision = decideBegin(this.#job, now);
+      if (decision.kind === "skip") return decision;
+      if (!(await this.#commit(decision.change, { admit: true }))) {
+        await this.#waitForSlot(decision.change.next, now);
         return { kind: "skip", reason: "throttled" };
       }
-      this.#hearing.began(attempt, now);
-      return { kind: "run", job: this.#job as JobRecord, attempt };
+      const started = this.#job as JobRecord;
+      this.#hearing.began(started.attempts, now);
+      return { kind: "run", job: started, attempt: started.attempts };
     });
   }
 
@@ -110,10 +108,11 @@ export class JobTracker extends DurableObject<Env> {
     return this.#serially(async () => {
       const job = await this.#load();
       if (!holdsAttempt(job, attempt)) return { stop: true };
-      await this.#hearing.heard(attempt, clock.now());
-      const clamped = Math.min(100, Math.max(job.progress?.percent ?? 0, percent));
-      await this.#commit({ ...job, progress: { percent: clamped, message, updated_at: clock.now() } });
-      if (wantsEvent(job, "job.progress")) this.#progressEvents.request();
+      const now = clock.now();
+      await this.#hearing.heard(attempt, now);
+      const { change, notify } = decideProgress(job, percent, message, now);
+      await this.#commit(change);
+      if (notify) this.#progressEvents.request();
       return { stop: false };
     });
   }
@@ -146,13 +145,9 @@ export class JobTracker extends DurableObject<Env> {
   cancel(): Promise<CancelResult> {
     return this.#serially(async () => {
       const job = await this.#load();
-      if (!job || isTerminal(job.status)) return { ok: false, job };
-      const now = clock.now();
-      // An earlier attempt's error is not the job's: a canceled job has none (API.md).
-      await this.#commit(
-        { ...job, status: "canceled", error: null, finishedAt: now, leaseExpiresAt: null },
-        { event: "job.canceled" },
-      );
+      const change = job && decideCancel(job, clock.now());
+      if (!change) return { ok: false, job };
+      await this.#commit(change);
       return { ok: true, job: this.#job as JobRecord };
     });
   }
@@ -161,15 +156,8 @@ export class JobTracker extends DurableObject<Env> {
   abandon(): Promise<void> {
     return this.#serially(async () => {
       const job = await this.#load();
-      if (!job || isTerminal(job.status)) return;
-      const error = {
-        code: "internal_error",
-        message: "The job could not be run after repeated infrastructure failures.",
-      };
-      await this.#commit(
-        { ...job, status: "failed", error, finishedAt: clock.now(), leaseExpiresAt: null },
-        { event: "job.failed" },
-      );
+      const change = job && decideAbandon(job, clock.now());
+      if (change) await this.#commit(change);
     });
   }
 
@@ -177,7 +165,7 @@ export class JobTracker extends DurableObject<Env> {
   schedule(): Promise<void> {
     return this.#serially(async () => {
       const job = await this.#load();
-      if (job && !isTerminal(job.status)) await this.#armForRunAt(job, clock.now());
+      if (job && !isTerminal(job.status)) await this.#arm(job.id, timerForRunAt(job, clock.now()));
     });
   }
 
@@ -220,12 +208,15 @@ export class JobTracker extends DurableObject<Env> {
    * Hands a long-delayed job to the queue, re-enqueues a lost message, or ends
    * a wait to hear from a running attempt. It never starts such a wait (the
    * sweep does): an alarm for a running job may be an earlier one, and
-   * waiting again each time would only cost writes.
+   * waiting again each time would only cost writes. A job finished or deleted
+   * meanwhile needs it no more: its storage is freed.
    */
   override alarm(): Promise<void> {
     return this.#serially(async () => {
+      this.#usedStorage = true;
       const job = await this.#load();
-      if (job) await this.#repair(job, clock.now(), { mayWait: false });
+      if (!job || isTerminal(job.status)) return this.#freeStorage();
+      await this.#repair(job, clock.now(), { mayWait: false });
     });
   }
 
@@ -245,32 +236,22 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   async #repair(job: JobRecord, now: number, options: { mayWait: boolean }): Promise<void> {
-    if (isTerminal(job.status)) return;
-    if (job.status === "running") return this.#checkAttempt(job, now, options);
-    const lostAfter = job.runAt + limits.enqueueGraceSeconds * 1000;
-    if (now >= lostAfter) {
-      // Its message should have started it by now: it was lost (local restart, failed send).
-      await this.#setAlarm(now + limits.enqueueGraceSeconds * 1000);
-      await touchJob(this.env.DB, job.id, job.version, now).run();
-      await enqueueJob(this.env, job.id, 0);
-    } else {
-      await this.#armForRunAt(job, now);
-    }
+    const repair = decideRepair(job, now);
+    if (repair.kind === "check_attempt") return this.#checkAttempt(job, now, options);
+    // A lost message (local restart, failed send): the job is marked looked after, so the sweep moves on.
+    if (repair.kind === "reenqueue")
+      return this.#arm(job.id, repair.timer, () => touchJob(this.env.DB, job.id, job.version, now).run());
+    if (repair.kind === "arm") return this.#arm(job.id, repair.timer);
   }
 
   /**
-   * Sends the job's message once its run time is within a queue's delay
-   * limit; until then the alarm waits. Then watches for the message to arrive.
+   * Sets the timer's alarm, then (after `beforeSend`, if given) sends its
+   * message: the alarm first, so that if the send fails the alarm still finds the job.
    */
-  async #armForRunAt(job: JobRecord, now: number): Promise<void> {
-    const waitMs = job.runAt - now;
-    if (waitMs > limits.maxQueueDelaySeconds * 1000) {
-      await this.#setAlarm(job.runAt - limits.maxQueueDelaySeconds * 1000);
-      return;
-    }
-    // The alarm first: if the send fails, the alarm still finds the job.
-    await this.#setAlarm(job.runAt + limits.enqueueGraceSeconds * 1000);
-    await enqueueJob(this.env, job.id, Math.max(0, Math.ceil(waitMs / 1000)));
+  async #arm(jobId: string, timer: Timer, beforeSend?: () => Promise<unknown>): Promise<void> {
+    await this.#setAlarm(timer.alarmAt);
+    await beforeSend?.();
+    if (timer.enqueueDelaySeconds !== null) await enqueueJob(this.env, jobId, timer.enqueueDelaySeconds);
   }
 
   /**
@@ -279,53 +260,22 @@ export class JobTracker extends DurableObject<Env> {
    * heartbeat first, on the alarm.
    */
   async #checkAttempt(job: JobRecord, now: number, { mayWait }: { mayWait: boolean }): Promise<void> {
-    const liveness = await this.#hearing.judge(job, now, { mayWait });
-    if (liveness.kind === "wait" && (await this.ctx.storage.getAlarm()) !== liveness.until) {
-      await this.#setAlarm(liveness.until);
+    const verdict = decideOnLiveness(job, await this.#hearing.judge(job, now, { mayWait }), now);
+    if (verdict.kind === "wait" && (await this.ctx.storage.getAlarm()) !== verdict.alarmAt) {
+      await this.#setAlarm(verdict.alarmAt);
     }
-    if (liveness.kind === "alive" && (job.leaseExpiresAt ?? 0) <= now) {
-      // Asked by the sweep past its lease: renewed, the sweep turns to jobs it has not asked about lately.
-      await renewLease(this.env.DB, job.id, job.version, now + limits.attemptLeaseSeconds * 1000).run();
-    }
-    if (liveness.kind !== "lost") return;
-    await this.#hearing.forget();
-    const error = { code: "worker_lost", message: "The attempt stopped sending heartbeats: its worker was lost." };
-    await this.#finishAttempt(job, { ok: false, error, retryable: true }, now);
+    if (verdict.kind === "renew") await renewLease(this.env.DB, job.id, job.version, verdict.renewLeaseUntil).run();
+    if (verdict.kind !== "lost") return;
+    await this.#finishAttempt(job, workerLost, now);
+    // A finished job's storage went with it (#freeStorage); a retry still drops the ended wait.
+    if (!isTerminal((this.#job as JobRecord).status)) await this.#hearing.forget();
   }
 
   async #finishAttempt(job: JobRecord, outcome: AttemptOutcome, now: number): Promise<void> {
-    if (outcome.ok) {
-      await this.#commit(
-        {
-          ...job,
-          status: "succeeded",
-          resultJson: outcome.resultJson,
-          resultKey: outcome.resultKey,
-          error: null,
-          finishedAt: now,
-          leaseExpiresAt: null,
-        },
-        { event: "job.succeeded" },
-      );
-      return;
-    }
-    if (outcome.retryable && job.attempts < job.maxAttempts) {
-      const delay = nextRetryDelaySeconds(job.attempts, this.#retryBaseDelay(job));
-      const retry = {
-        ...job,
-        status: "queued" as const,
-        error: outcome.error,
-        runAt: now + delay * 1000,
-        leaseExpiresAt: null,
-      };
-      await this.#commit(retry);
-      await this.#armForRunAt(retry, now);
-      return;
-    }
-    await this.#commit(
-      { ...job, status: "failed", error: outcome.error, finishedAt: now, leaseExpiresAt: null },
-      { event: "job.failed" },
-    );
+    const retryDelay = { baseSeconds: this.#retryBaseDelay(job), random: Math.random() };
+    const { change, timer } = decideOutcome(job, outcome, now, retryDelay);
+    await this.#commit(change);
+    if (timer) await this.#arm(job.id, timer);
   }
 
   #retryBaseDelay(job: JobRecord): number {
@@ -335,34 +285,28 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   /**
-   * Writes the next state of the job over the version this tracker holds, with
-   * the callback event it causes in the same transaction, then tells watchers
-   * and sends the event. With `admit`, the change to running also has to win
-   * one of the tenant's running slots: false when it did not (nothing changed).
+   * Writes the change over the version this tracker holds, with the callback
+   * event it causes in the same transaction, then tells watchers and sends the
+   * event; a finished job's storage is then freed. With `admit`, the change to
+   * running also has to win one of the tenant's running slots: false when it
+   * did not (nothing changed).
    */
-  async #commit(
-    next: Omit<JobRecord, "version" | "updatedAt">,
-    options: { event?: CallbackEventType; admit?: boolean } = {},
-  ): Promise<boolean> {
+  async #commit(change: Change, options: { admit?: boolean } = {}): Promise<boolean> {
     const current = this.#job as JobRecord;
-    if (current.status !== next.status && !canTransition(current.status, next.status)) {
-      throw new Error(`illegal transition ${current.status} → ${next.status} for ${current.id}`);
-    }
     const now = clock.now();
-    const job: JobRecord = { ...next, version: current.version + 1, updatedAt: now };
+    const job: JobRecord = { ...change.next, version: current.version + 1, updatedAt: now };
     const statements = [
       options.admit
         ? startJob(this.env.DB, job, current.version, limits.defaultMaxRunningJobs)
         : updateJob(this.env.DB, job, current.version),
     ];
-    const { event } = options;
+    const { event, freesSlot } = change;
     const outbox =
       event && wantsEvent(job, event)
         ? buildEvent(job.tenantId, job.callbackUrl as string, event, await this.#view(job), now)
         : null;
     if (outbox) statements.push(insertWebhookEvent(this.env.DB, outbox));
     // Leaving running frees a slot of the tenant: its oldest parked job takes it, in the same round trip.
-    const freesSlot = current.status === "running" && job.status !== "running";
     if (freesSlot) statements.push(wakeOldestParked(this.env.DB, job.tenantId, limits.defaultMaxRunningJobs, now));
     const results = await this.env.DB.batch<{ id: string }>(statements);
     const update = results[0];
@@ -376,6 +320,7 @@ export class JobTracker extends DurableObject<Env> {
     await this.#broadcast(job, current.status === job.status ? "progress" : "status");
     if (outbox) await enqueueEvent(this.env, outbox);
     if (freesSlot) await this.#startWoken(results.at(-1)?.results[0]?.id);
+    if (isTerminal(job.status)) await this.#freeStorage();
     return true;
   }
 
@@ -384,7 +329,7 @@ export class JobTracker extends DurableObject<Env> {
    * slot is free after all (an older parked job's hand-off was lost), the
    * oldest parked job gets it, so waiting never depends on one message.
    */
-  async #waitForSlot(job: JobRecord, now: number): Promise<void> {
+  async #waitForSlot(job: Pick<JobRecord, "id" | "tenantId">, now: number): Promise<void> {
     await parkJob(this.env.DB, job.id, now).run();
     const woken = await wakeOldestParked(this.env.DB, job.tenantId, limits.defaultMaxRunningJobs, now).first<{
       id: string;
@@ -413,14 +358,27 @@ export class JobTracker extends DurableObject<Env> {
     return toJobView(job);
   }
 
-  /**
-   * An alarm is a write to the object's storage, billed as one. A finished
-   * job's alarm is left to fire: it finds the job finished and does nothing,
-   * one request ($0.15 per million) instead of a delete (a $1 per million write).
-   */
+  /** An alarm is a write to the object's storage, billed as one. */
   #setAlarm(at: number): Promise<void> {
     countOperation("do_storage_writes");
+    this.#usedStorage = true;
     return this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * A finished job needs no timer and no stored wait: if this object holds
+   * either (or ran an alarm, whose record stays until deleteAll), one
+   * deleteAll() frees it all, the pending alarm included (compatibility date
+   * ≥ 2026-02-24). Most jobs never store anything and pay nothing here (reads only).
+   */
+  async #freeStorage(): Promise<void> {
+    const holds =
+      this.#usedStorage || (await this.ctx.storage.getAlarm()) !== null || (await this.#hearing.isWaiting());
+    if (!holds) return;
+    countOperation("do_storage_writes");
+    await this.ctx.storage.deleteAll();
+    this.#hearing.cleared();
+    this.#usedStorage = false;
   }
 
   async #load(): Promise<JobRecord | null> {
@@ -434,9 +392,4 @@ export class JobTracker extends DurableObject<Env> {
     this.#queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/** Whether `attempt` is the job's running attempt: only it may report progress or an outcome. */
-function holdsAttempt(job: JobRecord | null, attempt: number): job is JobRecord {
-  return job?.status === "running" && job.attempts === attempt;
 }

@@ -1,4 +1,4 @@
-import { encodeFrame, type WatchFrame } from "./watch";
+import { encodeFrame, type WatchFrame } from "../jobs/watch";
 
 /**
  * The tracker's side of a watch: sockets accepted through the hibernation

@@ -344,6 +344,45 @@ describe("canceling", () => {
   });
 });
 
+describe("freeing a finished job's tracker", () => {
+  /** What the job's tracker still holds: its stored keys and its alarm. */
+  const held = (stub: DurableObjectStub<JobTracker>) =>
+    runInTracker(stub, async (state) => ({
+      keys: [...(await state.storage.list()).keys()],
+      alarm: await state.storage.getAlarm(),
+    }));
+
+  it("deletes the retry's alarm when a job waiting for its retry is canceled", async () => {
+    const { tenant, job, stub } = await beganAttempt({ max_attempts: 3 });
+    await stub.complete(1, { ok: false, error: { code: "handler_error", message: "x" }, retryable: true });
+    expect((await held(stub)).alarm).not.toBeNull();
+    expect((await stub.cancel()).ok).toBe(true);
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "canceled" });
+    expect(await held(stub)).toEqual({ keys: [], alarm: null });
+  });
+
+  it("deletes a restarted tracker's stored wait and its alarm when the attempt then succeeds", async () => {
+    const { tenant, job, stub } = await beganAttempt({ timeout_seconds: 5, max_attempts: 1 });
+    const start = clock.now();
+    await evictDurableObject(stub);
+    await at(start + 40_000, () => worker.scheduled(createScheduledController(), env));
+    expect(await held(stub)).toEqual({ keys: ["silence"], alarm: start + 65_000 });
+    await at(start + 45_000, () => stub.complete(1, { ok: true, resultJson: "1", resultKey: null }));
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded" });
+    expect(await held(stub)).toEqual({ keys: [], alarm: null });
+  });
+
+  it("frees the storage when an alarm finds its job already finished", async () => {
+    const { job, stub } = await beganAttempt({ max_attempts: 1 });
+    await runInTracker(stub, (state) => state.storage.put("silence", { attempt: 0, since: 0 }));
+    await env.DB.prepare("UPDATE jobs SET status = 'succeeded' WHERE id = ?").bind(job.id).run();
+    await evictDurableObject(stub);
+    await runInTracker(stub, (state) => state.storage.setAlarm(Date.now()));
+    await runDurableObjectAlarm(stub);
+    expect(await held(stub)).toEqual({ keys: [], alarm: null });
+  });
+});
+
 /** A job whose first attempt was begun through its tracker, with no consumer behind it. */
 async function beganAttempt(options: Record<string, unknown>) {
   const tenant = await createTenant();

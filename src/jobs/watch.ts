@@ -1,6 +1,6 @@
 import type { Env } from "../env";
-import type { JobView } from "../jobs/model";
-import { isTerminal } from "../jobs/model";
+import type { JobView } from "./model";
+import { isTerminal } from "./model";
 
 /**
  * The watch protocol between a job's tracker and whoever follows the job

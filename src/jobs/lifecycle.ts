@@ -1,0 +1,237 @@
+import { limits } from "../limits";
+import type { Liveness } from "./liveness";
+import type { CallbackEventType, JobError, JobRecord } from "./model";
+import { isTerminal, wantsEvent } from "./model";
+import { nextRetryDelaySeconds } from "./retry-policy";
+import { canTransition } from "./transitions";
+
+/**
+ * The job lifecycle's rules, decided apart from I/O: each function takes the
+ * job as its tracker holds it, the time (Unix ms) and what happened, and
+ * returns what the tracker is to write, arm and answer. Nothing here reads or
+ * writes storage; the tracker (tracker/job-tracker.ts) does that.
+ */
+
+/** How an attempt ended, as its consumer reports it. */
+export type AttemptOutcome =
+  | { ok: true; resultJson: string | null; resultKey: string | null }
+  | { ok: false; error: JobError; retryable: boolean };
+
+/** What the consumer is told when it asks to start an attempt. */
+export type BeginResult =
+  | { kind: "run"; job: JobRecord; attempt: number }
+  | { kind: "skip"; reason: "finished" | "running" | "not_due" | "missing" | "throttled" };
+
+export type CancelResult = { ok: true; job: JobRecord } | { ok: false; job: JobRecord | null };
+
+/** The job's fields a change sets; the tracker adds `version` and `updatedAt` when it writes. */
+export type JobState = Omit<JobRecord, "version" | "updatedAt">;
+
+/**
+ * One change of the job: its next state, the callback event it causes (written
+ * only if the job asked for it), and whether leaving running frees one of the
+ * tenant's running slots (for its oldest parked job).
+ */
+export interface Change {
+  next: JobState;
+  event: CallbackEventType | null;
+  freesSlot: boolean;
+}
+
+/**
+ * The job's timer: an alarm at `alarmAt` (ms) and, unless null, its queue
+ * message sent now to arrive after `enqueueDelaySeconds`. The alarm comes
+ * first so a failed send is still found.
+ */
+export interface Timer {
+  alarmAt: number;
+  enqueueDelaySeconds: number | null;
+}
+
+/** How a failed attempt's retry is delayed: the base (a job type's, or the deployment's) and a random in [0, 1). */
+export interface RetryDelay {
+  baseSeconds: number;
+  random: number;
+}
+
+/** A queue message may arrive this early (delays are whole seconds) and still count as due. */
+export const EARLY_TOLERANCE_MS = 2_000;
+
+/** Whether `attempt` is the job's running attempt: only it may report progress or an outcome. */
+export function holdsAttempt(job: JobRecord | null, attempt: number): job is JobRecord {
+  return job?.status === "running" && job.attempts === attempt;
+}
+
+/**
+ * The change from `job` to `next`. Throws an Error if the status change is not
+ * allowed (transitions.ts): a bug in the caller, never the user's input.
+ */
+export function change(job: JobRecord, next: JobState, event: CallbackEventType | null = null): Change {
+  if (job.status !== next.status && !canTransition(job.status, next.status)) {
+    throw new Error(`illegal transition ${job.status} → ${next.status} for ${job.id}`);
+  }
+  return { next, event, freesSlot: job.status === "running" && next.status !== "running" };
+}
+
+/**
+ * A begin request for a job as it stands (null: no such job). A running job
+ * has already had its attempt judged. `start`: the tracker is to move it to
+ * running, if it wins one of the tenant's running slots (else it waits: `throttled`).
+ */
+export function decideBegin(
+  job: JobRecord | null,
+  now: number,
+): Extract<BeginResult, { kind: "skip" }> | { kind: "start"; change: Change } {
+  if (!job) return { kind: "skip", reason: "missing" };
+  if (isTerminal(job.status)) return { kind: "skip", reason: "finished" };
+  if (job.status === "running") return { kind: "skip", reason: "running" };
+  if (job.runAt > now + EARLY_TOLERANCE_MS) return { kind: "skip", reason: "not_due" };
+  const leaseExpiresAt = now + limits.attemptLeaseSeconds * 1000;
+  return {
+    kind: "start",
+    change: change(job, { ...job, status: "running", attempts: job.attempts + 1, startedAt: now, leaseExpiresAt }),
+  };
+}
+
+/**
+ * Progress of the running attempt: it never goes back (a late report keeps the
+ * higher percent) and stays within 0–100. `notify`: the job asked for job.progress
+ * events (the tracker sends at most one a second).
+ */
+export function decideProgress(
+  job: JobRecord,
+  percent: number,
+  message: string | null,
+  now: number,
+): { change: Change; notify: boolean } {
+  const clamped = Math.min(100, Math.max(job.progress?.percent ?? 0, percent));
+  const next = { ...job, progress: { percent: clamped, message, updated_at: now } };
+  return { change: change(job, next), notify: wantsEvent(job, "job.progress") };
+}
+
+/**
+ * How the running attempt ended: success ends the job; a retryable failure
+ * with attempts left queues it again after the retry delay (with `timer`);
+ * anything else fails it.
+ */
+export function decideOutcome(
+  job: JobRecord,
+  outcome: AttemptOutcome,
+  now: number,
+  retryDelay: RetryDelay,
+): { change: Change; timer: Timer | null } {
+  const ended = { ...job, finishedAt: now, leaseExpiresAt: null };
+  if (outcome.ok) {
+    const { resultJson, resultKey } = outcome;
+    return {
+      change: change(job, { ...ended, status: "succeeded", resultJson, resultKey, error: null }, "job.succeeded"),
+      timer: null,
+    };
+  }
+  if (outcome.retryable && job.attempts < job.maxAttempts) {
+    const delaySeconds = nextRetryDelaySeconds(job.attempts, retryDelay.baseSeconds, retryDelay.random);
+    const retry: JobState = {
+      ...job,
+      status: "queued",
+      error: outcome.error,
+      runAt: now + delaySeconds * 1000,
+      leaseExpiresAt: null,
+    };
+    return { change: change(job, retry), timer: timerForRunAt(retry, now) };
+  }
+  return { change: change(job, { ...ended, status: "failed", error: outcome.error }, "job.failed"), timer: null };
+}
+
+/** What a lost attempt counts as: a retryable failure of its worker. */
+export const workerLost: AttemptOutcome = {
+  ok: false,
+  error: { code: "worker_lost", message: "The attempt stopped sending heartbeats: its worker was lost." },
+  retryable: true,
+};
+
+/**
+ * The verdict on the running attempt's liveness (liveness.ts). `alarmAt`: wait
+ * for a heartbeat until then; `renewLeaseUntil`: found alive past its lease, the
+ * lease is renewed so the sweep turns to jobs it has not asked about lately;
+ * `lost`: the attempt ends as `workerLost`.
+ */
+export function decideOnLiveness(
+  job: JobRecord,
+  liveness: Liveness,
+  now: number,
+):
+  | { kind: "wait"; alarmAt: number }
+  | { kind: "renew"; renewLeaseUntil: number }
+  | { kind: "keep" }
+  | { kind: "lost" } {
+  if (liveness.kind === "wait") return { kind: "wait", alarmAt: liveness.until };
+  if (liveness.kind === "lost") return { kind: "lost" };
+  if ((job.leaseExpiresAt ?? 0) <= now) {
+    return { kind: "renew", renewLeaseUntil: now + limits.attemptLeaseSeconds * 1000 };
+  }
+  return { kind: "keep" };
+}
+
+/** A cancel: a job that has not finished ends canceled; null if it had finished. */
+export function decideCancel(job: JobRecord, now: number): Change | null {
+  if (isTerminal(job.status)) return null;
+  // An earlier attempt's error is not the job's: a canceled job has none (API.md).
+  return change(
+    job,
+    { ...job, status: "canceled", error: null, finishedAt: now, leaseExpiresAt: null },
+    "job.canceled",
+  );
+}
+
+/** The job's message died in the dead-letter queue: it fails rather than waits for ever; null if it had finished. */
+export function decideAbandon(job: JobRecord, now: number): Change | null {
+  if (isTerminal(job.status)) return null;
+  const error = { code: "internal_error", message: "The job could not be run after repeated infrastructure failures." };
+  return change(job, { ...job, status: "failed", error, finishedAt: now, leaseExpiresAt: null }, "job.failed");
+}
+
+/**
+ * A job with a time to live (API.md `expires_at`, ms) that has not started by
+ * then ends canceled with error code `expired`; null while it may still start,
+ * or once it has (a retry waiting has started).
+ */
+export function decideExpiry(job: JobRecord, expiresAt: number, now: number): Change | null {
+  const waitingToStart = (job.status === "scheduled" || job.status === "queued") && job.attempts === 0;
+  if (!waitingToStart || now < expiresAt) return null;
+  const error = { code: "expired", message: "The job did not start before it expired." };
+  return change(job, { ...job, status: "canceled", error, finishedAt: now, leaseExpiresAt: null }, "job.canceled");
+}
+
+/**
+ * A job's timer once it is due to run at `runAt`: beyond a queue's delay limit
+ * the alarm waits until the message can be sent; within it the message goes
+ * now and the alarm watches for it to arrive (a grace later).
+ */
+export function timerForRunAt(job: Pick<JobRecord, "runAt">, now: number): Timer {
+  const waitMs = job.runAt - now;
+  if (waitMs > limits.maxQueueDelaySeconds * 1000) {
+    return { alarmAt: job.runAt - limits.maxQueueDelaySeconds * 1000, enqueueDelaySeconds: null };
+  }
+  return {
+    alarmAt: job.runAt + limits.enqueueGraceSeconds * 1000,
+    enqueueDelaySeconds: Math.max(0, Math.ceil(waitMs / 1000)),
+  };
+}
+
+/**
+ * A repair, by the sweep or the job's alarm: `none` for a finished job;
+ * `check_attempt` for a running one (its liveness decides); `reenqueue` for a
+ * waiting job whose message should have started it a grace ago (it was lost:
+ * the tracker marks the job looked after and sends it again); else `arm`.
+ */
+export function decideRepair(
+  job: JobRecord,
+  now: number,
+): { kind: "none" } | { kind: "check_attempt" } | { kind: "reenqueue"; timer: Timer } | { kind: "arm"; timer: Timer } {
+  if (isTerminal(job.status)) return { kind: "none" };
+  if (job.status === "running") return { kind: "check_attempt" };
+  if (now >= job.runAt + limits.enqueueGraceSeconds * 1000) {
+    return { kind: "reenqueue", timer: { alarmAt: now + limits.enqueueGraceSeconds * 1000, enqueueDelaySeconds: 0 } };
+  }
+  return { kind: "arm", timer: timerForRunAt(job, now) };
+}

@@ -1,0 +1,252 @@
+import { describe, expect, it } from "vitest";
+import {
+  change,
+  decideAbandon,
+  decideBegin,
+  decideCancel,
+  decideExpiry,
+  decideOnLiveness,
+  decideOutcome,
+  decideProgress,
+  decideRepair,
+  EARLY_TOLERANCE_MS,
+  holdsAttempt,
+  timerForRunAt,
+  workerLost,
+} from "../../src/jobs/lifecycle";
+import type { JobRecord } from "../../src/jobs/model";
+import { limits } from "../../src/limits";
+
+const NOW = 1_800_000_000_000;
+const SECOND = 1000;
+const noJitter = { baseSeconds: 2, random: 0.5 };
+
+function job(fields: Partial<JobRecord> = {}): JobRecord {
+  return {
+    id: "job_1",
+    tenantId: "ten_1",
+    type: "echo",
+    status: "queued",
+    inputJson: "{}",
+    inputKey: null,
+    progress: null,
+    attempts: 0,
+    maxAttempts: 3,
+    timeoutSeconds: 60,
+    resultJson: null,
+    resultKey: null,
+    error: null,
+    callbackUrl: null,
+    callbackEvents: null,
+    metadataJson: null,
+    createdAt: NOW - 10 * SECOND,
+    runAt: NOW,
+    startedAt: null,
+    finishedAt: null,
+    leaseExpiresAt: null,
+    version: 1,
+    updatedAt: NOW - 10 * SECOND,
+    ...fields,
+  };
+}
+
+const running = (fields: Partial<JobRecord> = {}) =>
+  job({ status: "running", attempts: 1, startedAt: NOW - SECOND, leaseExpiresAt: NOW + 29 * SECOND, ...fields });
+const failure = { code: "handler_error", message: "boom" };
+
+describe("begin", () => {
+  it("starts a due job as its next attempt, with a lease", () => {
+    const decision = decideBegin(job(), NOW);
+    expect(decision).toEqual({
+      kind: "start",
+      change: {
+        next: expect.objectContaining({
+          status: "running",
+          attempts: 1,
+          startedAt: NOW,
+          leaseExpiresAt: NOW + limits.attemptLeaseSeconds * SECOND,
+        }),
+        event: null,
+        freesSlot: false,
+      },
+    });
+  });
+
+  it("starts a job whose message came a little early, but not one that is not yet due", () => {
+    expect(decideBegin(job({ runAt: NOW + EARLY_TOLERANCE_MS }), NOW).kind).toBe("start");
+    expect(decideBegin(job({ runAt: NOW + EARLY_TOLERANCE_MS + 1 }), NOW)).toEqual({ kind: "skip", reason: "not_due" });
+  });
+
+  it("skips a missing, finished or already running job", () => {
+    expect(decideBegin(null, NOW)).toEqual({ kind: "skip", reason: "missing" });
+    expect(decideBegin(job({ status: "canceled" }), NOW)).toEqual({ kind: "skip", reason: "finished" });
+    expect(decideBegin(running(), NOW)).toEqual({ kind: "skip", reason: "running" });
+  });
+});
+
+describe("an attempt's report", () => {
+  it("lets only the job's running attempt report", () => {
+    expect(holdsAttempt(running({ attempts: 2 }), 2)).toBe(true);
+    expect(holdsAttempt(running({ attempts: 2 }), 1)).toBe(false);
+    expect(holdsAttempt(job({ status: "canceled", attempts: 2 }), 2)).toBe(false);
+    expect(holdsAttempt(null, 1)).toBe(false);
+  });
+
+  it("never moves progress back, keeps it within 100, and notifies only a job that asked", () => {
+    const at40 = running({ progress: { percent: 40, message: null, updated_at: NOW - SECOND } });
+    expect(decideProgress(at40, 10, "late", NOW).change.next.progress).toEqual({
+      percent: 40,
+      message: "late",
+      updated_at: NOW,
+    });
+    expect(decideProgress(at40, 150, null, NOW).change.next.progress?.percent).toBe(100);
+    expect(decideProgress(at40, 50, null, NOW).notify).toBe(false);
+    const asked = running({ callbackUrl: "https://example.com/hook", callbackEvents: ["job.progress"] });
+    expect(decideProgress(asked, 50, null, NOW).notify).toBe(true);
+  });
+});
+
+describe("an attempt's outcome", () => {
+  it("ends the job succeeded with its result, freeing the running slot", () => {
+    const ok = { ok: true as const, resultJson: '{"a":1}', resultKey: null };
+    const { change, timer } = decideOutcome(running({ error: failure }), ok, NOW, noJitter);
+    expect(change.next).toMatchObject({ status: "succeeded", resultJson: '{"a":1}', error: null, finishedAt: NOW });
+    expect(change.next.leaseExpiresAt).toBeNull();
+    expect(change).toMatchObject({ event: "job.succeeded", freesSlot: true });
+    expect(timer).toBeNull();
+  });
+
+  it("queues a retryable failure with attempts left after the retry delay, and arms its timer", () => {
+    const { change, timer } = decideOutcome(
+      running({ attempts: 2 }),
+      { ok: false, error: failure, retryable: true },
+      NOW,
+      noJitter,
+    );
+    expect(change.next).toMatchObject({ status: "queued", error: failure, runAt: NOW + 4 * SECOND, finishedAt: null });
+    expect(change).toMatchObject({ event: null, freesSlot: true });
+    expect(timer).toEqual({ alarmAt: NOW + (4 + limits.enqueueGraceSeconds) * SECOND, enqueueDelaySeconds: 4 });
+  });
+
+  it("takes the retry delay's randomness from the caller", () => {
+    const fail = { ok: false as const, error: failure, retryable: true };
+    const early = decideOutcome(running(), fail, NOW, { baseSeconds: 10, random: 0 }).change.next.runAt;
+    const late = decideOutcome(running(), fail, NOW, { baseSeconds: 10, random: 0.999999 }).change.next.runAt;
+    expect(early).toBe(NOW + 8 * SECOND);
+    expect(late).toBeCloseTo(NOW + 12 * SECOND, -1);
+  });
+
+  it("fails the job once attempts run out, or when the failure is not retryable", () => {
+    const last = decideOutcome(running({ attempts: 3 }), { ok: false, error: failure, retryable: true }, NOW, noJitter);
+    expect(last.change).toMatchObject({
+      next: { status: "failed", error: failure, finishedAt: NOW },
+      event: "job.failed",
+    });
+    expect(last.timer).toBeNull();
+    const fatal = decideOutcome(running(), { ok: false, error: failure, retryable: false }, NOW, noJitter);
+    expect(fatal.change.next.status).toBe("failed");
+  });
+
+  it("counts a lost attempt as a retryable worker_lost failure", () => {
+    const { change } = decideOutcome(running(), workerLost, NOW, noJitter);
+    expect(change.next).toMatchObject({ status: "queued", error: { code: "worker_lost" } });
+  });
+});
+
+describe("a liveness verdict", () => {
+  it("waits for a heartbeat on the alarm until the silence ends", () => {
+    expect(decideOnLiveness(running(), { kind: "wait", until: NOW + 30 * SECOND }, NOW)).toEqual({
+      kind: "wait",
+      alarmAt: NOW + 30 * SECOND,
+    });
+  });
+
+  it("renews the lease of an attempt found alive past it, and keeps one within it", () => {
+    const pastLease = running({ leaseExpiresAt: NOW - SECOND });
+    expect(decideOnLiveness(pastLease, { kind: "alive" }, NOW)).toEqual({
+      kind: "renew",
+      renewLeaseUntil: NOW + limits.attemptLeaseSeconds * SECOND,
+    });
+    expect(decideOnLiveness(running(), { kind: "alive" }, NOW)).toEqual({ kind: "keep" });
+  });
+
+  it("reclaims a lost attempt", () => {
+    expect(decideOnLiveness(running(), { kind: "lost" }, NOW)).toEqual({ kind: "lost" });
+  });
+});
+
+describe("cancel and abandon", () => {
+  it("cancels a job that has not finished, dropping an earlier attempt's error", () => {
+    const decision = decideCancel(job({ attempts: 1, error: failure }), NOW);
+    expect(decision).toMatchObject({
+      next: { status: "canceled", error: null, finishedAt: NOW },
+      event: "job.canceled",
+    });
+    expect(decideCancel(running(), NOW)?.freesSlot).toBe(true);
+  });
+
+  it("leaves a finished job as it is", () => {
+    for (const status of ["succeeded", "failed", "canceled"] as const) {
+      expect(decideCancel(job({ status }), NOW)).toBeNull();
+      expect(decideAbandon(job({ status }), NOW)).toBeNull();
+    }
+  });
+
+  it("fails a job whose message died in the dead-letter queue", () => {
+    expect(decideAbandon(job({ status: "scheduled" }), NOW)).toMatchObject({
+      next: { status: "failed", error: { code: "internal_error" }, finishedAt: NOW },
+      event: "job.failed",
+    });
+  });
+});
+
+describe("expiry", () => {
+  it("cancels a job not started by its expiry with error code expired", () => {
+    expect(decideExpiry(job({ status: "scheduled" }), NOW, NOW)).toMatchObject({
+      next: { status: "canceled", error: { code: "expired" }, finishedAt: NOW },
+      event: "job.canceled",
+    });
+  });
+
+  it("leaves a job before its expiry, and one that has started", () => {
+    expect(decideExpiry(job(), NOW + 1, NOW)).toBeNull();
+    expect(decideExpiry(running(), NOW, NOW)).toBeNull();
+    expect(decideExpiry(job({ attempts: 1, error: failure }), NOW, NOW)).toBeNull();
+  });
+});
+
+describe("repair and timers", () => {
+  it("waits on the alarm for a run time beyond the queue's delay limit", () => {
+    const runAt = NOW + (limits.maxQueueDelaySeconds + 3600) * SECOND;
+    expect(timerForRunAt({ runAt }, NOW)).toEqual({ alarmAt: NOW + 3600 * SECOND, enqueueDelaySeconds: null });
+  });
+
+  it("sends the message within the limit, rounding its delay up, and watches for it a grace later", () => {
+    expect(timerForRunAt({ runAt: NOW + 1500 }, NOW)).toEqual({
+      alarmAt: NOW + 1500 + limits.enqueueGraceSeconds * SECOND,
+      enqueueDelaySeconds: 2,
+    });
+    expect(timerForRunAt({ runAt: NOW - SECOND }, NOW).enqueueDelaySeconds).toBe(0);
+  });
+
+  it("re-enqueues a waiting job whose message is a grace overdue, and arms one not yet", () => {
+    const grace = limits.enqueueGraceSeconds * SECOND;
+    expect(decideRepair(job({ runAt: NOW - grace }), NOW)).toEqual({
+      kind: "reenqueue",
+      timer: { alarmAt: NOW + grace, enqueueDelaySeconds: 0 },
+    });
+    expect(decideRepair(job({ runAt: NOW - grace + 1 }), NOW)).toMatchObject({ kind: "arm" });
+  });
+
+  it("checks a running job's attempt and leaves a finished job alone", () => {
+    expect(decideRepair(running(), NOW)).toEqual({ kind: "check_attempt" });
+    expect(decideRepair(job({ status: "failed" }), NOW)).toEqual({ kind: "none" });
+  });
+});
+
+describe("change", () => {
+  it("refuses a status change the transition table forbids", () => {
+    const done = job({ status: "succeeded" });
+    expect(() => change(done, { ...done, status: "running" })).toThrow(/illegal transition succeeded → running/);
+  });
+});
