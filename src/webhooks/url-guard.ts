@@ -17,16 +17,18 @@ export interface UrlGuardOptions {
 
 export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
 
+/** Controls (Cc), format characters (Cf: soft hyphen, zero-width, BOM) and every Unicode space or separator (Z). */
+const invisible = /[\p{Cc}\p{Cf}\p{Z}]/u;
+
 /**
  * Judges `raw` as a callback URL. Never throws: a refusal carries a reason
  * that reads after "The callback_url …".
  */
 export function checkCallbackUrl(raw: string, options: UrlGuardOptions): UrlVerdict {
-  // The URL parser would drop these silently (spaces and controls at the ends, tabs
-  // and newlines anywhere); the URL we call must be the one the client sent.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: C0 controls, space and DEL are what is refused.
-  if (/[\u0000-\u0020\u007f]/.test(raw))
-    return { ok: false, reason: "must not contain whitespace or control characters" };
+  // The URL parser would drop or map these silently (spaces and controls at the ends, tabs
+  // and newlines anywhere, a soft hyphen or zero-width character in a name); the URL we
+  // call must be the one the client sent.
+  if (invisible.test(raw)) return { ok: false, reason: "must not contain whitespace or control characters" };
   let url: URL;
   try {
     url = new URL(raw);
@@ -39,6 +41,7 @@ export function checkCallbackUrl(raw: string, options: UrlGuardOptions): UrlVerd
     return { ok: false, reason: "must use https://" };
   }
   if (url.username || url.password) return { ok: false, reason: "must not contain credentials" };
+  if (url.port === "0") return { ok: false, reason: "must not name port 0" };
   if (loopback)
     return options.allowLocal ? { ok: true, url } : { ok: false, reason: "must not name a loopback address" };
   const address = parseAddress(host);
@@ -127,11 +130,32 @@ function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | null {
 }
 
 /**
- * Special-use name suffixes that only resolve on a local network: RFC 6761
- * `localhost` (loopback, handled above), RFC 6762 `local` (mDNS), ICANN's
- * private-use `internal` (2024) and RFC 8375 `home.arpa`.
+ * Names that never reach a public receiver: the IANA Special-Use Domain Names
+ * registry's entries other than the documentation names (`example`, which
+ * resolve publicly or not at all) — `localhost` (loopback, handled above),
+ * `local` (RFC 6762, mDNS), `invalid` and `test` (RFC 6761), `onion` (RFC
+ * 7686), `alt` (RFC 9476), `home.arpa` (RFC 8375), the reverse-mapping zones
+ * `in-addr.arpa` and `ip6.arpa`, `ipv4only.arpa` (RFC 8880: resolves to
+ * 192.0.0.170/171), `resolver.arpa` (RFC 9462), `service.arpa` (RFC 9665),
+ * `6tisch.arpa` (RFC 9031), `eap-noob.arpa` (RFC 9140) — and ICANN's
+ * private-use `internal` (2024).
  */
-const localSuffixes = ["local", "internal", "home.arpa"];
+const localSuffixes = [
+  "local",
+  "invalid",
+  "test",
+  "onion",
+  "alt",
+  "internal",
+  "home.arpa",
+  "in-addr.arpa",
+  "ip6.arpa",
+  "ipv4only.arpa",
+  "resolver.arpa",
+  "service.arpa",
+  "6tisch.arpa",
+  "eap-noob.arpa",
+];
 
 function isPublicName(host: string): boolean {
   // Single-label names resolve on a local network, never on the public internet.

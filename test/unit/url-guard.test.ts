@@ -243,6 +243,52 @@ describe("checkCallbackUrl", () => {
         expect(checkCallbackUrl(url, production), JSON.stringify(url)).toMatchObject({ ok: false });
       }
     });
+
+    it("refuses Unicode spaces, separators and invisible characters the parser would drop or map", () => {
+      for (const url of [
+        "https://client.example/\u00a0", // no-break space
+        "https://client.example/\u2028", // line separator
+        "https://client.example/\u0085", // next line (C1 control)
+        "\u3000https://client.example/", // ideographic space
+        "https://cli\u00adent.example/", // soft hyphen: the parser calls client.example
+        "https://cli\u200bent.example/", // zero-width space
+        "\ufeffhttps://client.example/", // byte order mark
+      ]) {
+        expect(checkCallbackUrl(url, production), JSON.stringify(url)).toMatchObject({ ok: false });
+      }
+    });
+
+    it("refuses every special-use name of the IANA registry that never reaches a public receiver", () => {
+      for (const url of [
+        "https://x.test/",
+        "https://x.invalid/",
+        "https://duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion/",
+        "https://x.alt/",
+        "https://ipv4only.arpa/",
+        "https://1.0.0.127.in-addr.arpa/",
+        "https://1.0.0.0.ip6.arpa/",
+        "https://resolver.arpa/",
+        "https://x.service.arpa/",
+        "https://x.6tisch.arpa/",
+        "https://x.eap-noob.arpa/",
+      ]) {
+        expect(checkCallbackUrl(url, production), url).toMatchObject({
+          ok: false,
+          reason: "must name a public address",
+        });
+      }
+      // Names that merely end alike are ordinary public names.
+      for (const url of ["https://contest/", "https://my.contest.com/", "https://salt.example.com/"]) {
+        const verdict = checkCallbackUrl(url, production);
+        expect(verdict.ok, url).toBe(!url.startsWith("https://contest/"));
+      }
+    });
+
+    it("refuses port 0, which no receiver listens on", () => {
+      expect(checkCallbackUrl("https://client.example:0/", production)).toMatchObject({ ok: false });
+      expect(checkCallbackUrl("https://client.example:00/", production)).toMatchObject({ ok: false });
+      expect(checkCallbackUrl("https://client.example:8443/", production)).toMatchObject({ ok: true });
+    });
   });
 
   const rejected = [
