@@ -34,6 +34,32 @@ describe("assertJsonFaithful", () => {
     expect(refusal(text)).toMatchObject({ status: 400, code: "validation_failed", details: [{ path }] });
   });
 
+  it("accepts whatever JSON.stringify writes when the syntax tree is walked too", () => {
+    // 2^53 is not a safe integer, so the text is parsed again; any string, lone surrogates included.
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit: "binary" }), (value) => {
+        expect(refusal(JSON.stringify({ value, big: 9007199254740992 }))).toBeNull();
+        expect(refusal(JSON.stringify({ value, big: 9007199254740992 }, null, 2))).toBeNull();
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it.each([
+    ['{"a":1,"a":2}', "a"],
+    ['{"a":1,"\\u0061":2}', "a"],
+    ['{"__proto__":1 , "__proto__" :{"x":1}}', "__proto__"],
+    ['[{"x":[{"b":{"c":1,"d":{"e":true,"e":false}}}]}]', "0.x.0.b.d.e"],
+    ['{"s":"\\":","t":{"": 1, "":2}}', "t."],
+    ['{"a":{"b":1},"a":{"b":1}}', "a"],
+  ])("refuses the repeated name in %s naming %j", (text, path) => {
+    expect(refusal(text)).toMatchObject({ status: 400, code: "validation_failed", details: [{ path }] });
+  });
+
+  it("accepts the same name in different objects, and names that only look like repeats", () => {
+    expect(refusal('{"a":{"a":1},"b":[{"a":1},{"a":2}],"A":1,"a ":2,"\\"a":3,"s":"a\\":"}')).toBeNull();
+  });
+
   it("does not mistake digits inside strings for numbers", () => {
     expect(refusal('{"s":"9007199254740993 \\" 18446744073709551615","n":9007199254740992}')).toBeNull();
   });

@@ -178,6 +178,50 @@ describe("nothing a client sends is silently changed or dropped", () => {
     });
   }
 
+  const repeatedNames: [string, string, string, string][] = [
+    ["in input", "/v1/jobs", '{"type":"echo","input":{"a":1,"a":2}}', "input.a"],
+    ["in metadata", "/v1/jobs", '{"type":"echo","metadata":{"m":"x","n":1,"m":"y"}}', "metadata.m"],
+    ["at the top level", "/v1/jobs", '{"type":"echo","type":"sleep"}', "type"],
+    ["nested deep", "/v1/jobs", '{"type":"echo","input":{"a":[0,{"b":{"c":{"d":1,"d":{}}}}]}}', "input.a.1.b.c.d"],
+    [
+      "in a batch item",
+      "/v1/jobs/batch",
+      '{"jobs":[{"type":"echo"},{"type":"echo","input":{"x":1,"x":1}}]}',
+      "jobs.1.input.x",
+    ],
+    ["written with an escape (\\u0061 is a)", "/v1/jobs", '{"type":"echo","input":{"a":1,"\\u0061":2}}', "input.a"],
+    ["named __proto__", "/v1/jobs", '{"type":"echo","input":{"__proto__":1,"__proto__":{"x":1}}}', "input.__proto__"],
+    ["with spaces around the colon", "/v1/jobs", '{ "type" : "echo" , "input" : { "a" : 1 , "a" : 2 } }', "input.a"],
+  ];
+  for (const [where, url, body, path] of repeatedNames) {
+    it(`refuses a repeated name ${where} with 400 validation_failed naming ${path}`, async () => {
+      const tenant = await createTenant();
+      const error = await errorOf(await postJson(tenant, url, body));
+      expect(error).toMatchObject({ status: 400, code: "validation_failed" });
+      expect(error.details?.map((d) => d.path)).toEqual([path]);
+    });
+  }
+
+  it("refuses a repeated name on the admin routes' bodies as well", async () => {
+    const tenant = await createTenant();
+    const res = await call("/v1/keys", {
+      method: "POST",
+      headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+      body: `{"name":"second","tenant_id":"${tenant.tenantId}","tenant_id":"t_other"}`,
+    });
+    const error = await errorOf(res);
+    expect(error).toMatchObject({ status: 400, code: "validation_failed" });
+    expect(error.details?.map((d) => d.path)).toEqual(["tenant_id"]);
+  });
+
+  it("accepts the same name in different objects, and names that only look like repeats", async () => {
+    const tenant = await createTenant();
+    const input = '{"a":{"a":1},"b":[{"a":1},{"a":2}],"A":1,"a ":2,"\\"a":3,"s":"a\\":"}';
+    const res = await postJson(tenant, "/v1/jobs", `{"type":"echo","input":${input},"metadata":{"a":1}}`);
+    expect(res.status).toBe(202);
+    expect(await (await authed(tenant, `/v1/jobs/${((await res.json()) as JobView).id}/input`)).text()).toBe(input);
+  });
+
   it("accepts numbers a double holds exactly, however they are written", async () => {
     const tenant = await createTenant();
     const body =
@@ -193,6 +237,14 @@ describe("nothing a client sends is silently changed or dropped", () => {
       0.1,
       "12345678901234567890",
     ]);
+  });
+
+  it("keeps numbers as their values, not their spelling: -0 comes back as 0", async () => {
+    const tenant = await createTenant();
+    const res = await postJson(tenant, "/v1/jobs", '{"type":"echo","input":[-0,1.0,1E2,-0.0]}');
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as JobView;
+    expect(await (await authed(tenant, `/v1/jobs/${id}/input`)).text()).toBe("[0,1,100,0]");
   });
 
   const refused: [string, unknown, string, string][] = [

@@ -11,10 +11,10 @@ const tooLarge = () =>
 /**
  * Reads a JSON request body once, enforcing the content type and its charset
  * (415), the size limit (413, also for bodies without Content-Length),
- * well-formed UTF-8 JSON (400 invalid_json) and a body that parsing did not
- * change (400 validation_failed, see assertJsonFaithful). The parsed value is
- * left where Hono's validators read it, and the raw text is kept for
- * idempotency hashing.
+ * well-formed UTF-8 JSON (400 invalid_json), and that parsing changed or
+ * dropped nothing, e.g. a repeated name (400 validation_failed, see
+ * assertJsonFaithful). The parsed value is left where Hono's validators read
+ * it, and the raw text is kept for idempotency hashing.
  */
 export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
   assertJsonContentType(c.req.header("content-type") ?? "");
