@@ -9,8 +9,9 @@ import { limits } from "../limits";
  * (RFC 7493 §2.3; JSON.parse keeps only the last, `{"a":1,"a":2}` would be
  * stored as `{"a":2}`; names are compared decoded, so `"\u0061"` is `"a"`),
  * and every number survives parsing — a literal beyond the double range
- * (`1e309`) becomes ±Infinity and an integer literal beyond ±2^53 may come
- * back as another integer (`9007199254740993` is stored as …992). Each
+ * (`1e309`) becomes ±Infinity, one too small for it (`1e-400`) becomes 0,
+ * and an integer literal beyond ±2^53, however spelt (`9007199254740993`,
+ * `9007199254740993.0`), may come back as another integer (…992). Each
  * answers 400 `validation_failed` naming the path. Fractions are left as
  * JSON.parse reads them (the nearest double), and `-0` is written back as
  * `0`, the same JSON value.
@@ -27,17 +28,25 @@ import { limits } from "../limits";
  * @throws DomainError 400 `validation_failed`, with one detail naming the path.
  */
 export function assertJsonFaithful(value: unknown, text: string): void {
-  const { keys, unsafeInteger } = walkValue(value);
+  const { keys, unsafeInteger, zero } = walkValue(value);
   const mayHoldRoundedInteger = unsafeInteger && sixteenDigits.test(text);
-  if (mayHoldRoundedInteger || memberNameCount(text) > keys) walkSyntax(text);
+  const mayHoldUnderflow = zero && tinyLiteral.test(text);
+  if (mayHoldRoundedInteger || mayHoldUnderflow || memberNameCount(text) > keys) walkSyntax(text);
 }
 
 /**
- * Only a plain integer literal of 16 digits or more can come back as
- * another integer (see plainLongInteger): without such a run of digits in
- * the text, a large double (`6.02e23`) needs no second look.
+ * Only an integer literal of 16 significant digits or more (however spelt:
+ * `9007199254740993`, `9007199254740993.0`, `9.007199254740993e15`) can
+ * come back as another integer: without such a run of digits in the text,
+ * a large double (`6.02e23`) needs no second look.
  */
-const sixteenDigits = /\d{16}/;
+const sixteenDigits = /\d(?:\.?\d){15}/;
+
+/**
+ * Only a literal with an exponent of -300 or below, or some 300 zeros after
+ * the point, can be too small for a double and read as 0 (`1e-400`).
+ */
+const tinyLiteral = /[eE]-0*(?:[3-9]\d\d|\d{4,})|\.0{300}/;
 
 /** A node reached by a walk, with how it was reached, to name its path. */
 interface Visit<T> {
@@ -52,9 +61,10 @@ interface Visit<T> {
  * numbers, and answers how many object keys it holds and whether any
  * integer is beyond ±2^53 (which only the text can tell apart).
  */
-function walkValue(value: unknown): { keys: number; unsafeInteger: boolean } {
+function walkValue(value: unknown): { keys: number; unsafeInteger: boolean; zero: boolean } {
   let keys = 0;
   let unsafeInteger = false;
+  let zero = false;
   const stack: Visit<unknown>[] = [{ node: value, depth: 1, parent: null, key: "" }];
   while (stack.length > 0) {
     const visit = stack.pop() as Visit<unknown>;
@@ -62,6 +72,7 @@ function walkValue(value: unknown): { keys: number; unsafeInteger: boolean } {
     if (typeof node === "number") {
       if (!Number.isFinite(node)) throw changedNumber(visit, "is beyond the range of a JSON number (a double)");
       if (Number.isInteger(node) && !Number.isSafeInteger(node)) unsafeInteger = true;
+      if (node === 0) zero = true;
       continue;
     }
     if (node === null || typeof node !== "object") continue;
@@ -73,7 +84,7 @@ function walkValue(value: unknown): { keys: number; unsafeInteger: boolean } {
     if (!Array.isArray(node)) keys += entries.length;
     for (const [key, child] of entries) stack.push({ node: child, depth: depth + 1, parent: visit, key });
   }
-  return { keys, unsafeInteger };
+  return { keys, unsafeInteger, zero };
 }
 
 /**
@@ -105,11 +116,15 @@ function walkSyntax(text: string): void {
     const children: Visit<AnyNode>[] = [];
     if (node.type === "Number") {
       const literal = text.slice(node.loc.start.offset, node.loc.end.offset);
-      if (plainLongInteger.test(literal) && literal.replace("-", "") !== writtenDigits(node.value)) {
+      const integer = Number.isSafeInteger(node.value) ? null : integerDigits(literal);
+      if (integer !== null && integer !== writtenDigits(node.value)) {
         throw changedNumber(
           visit,
           `is the integer ${literal}, which a JSON number (a double) cannot hold exactly; send it as a string`,
         );
+      }
+      if (node.value === 0 && /[1-9]/.test(literal.split(/[eE]/)[0] as string)) {
+        throw changedNumber(visit, `${literal} is too small for a JSON number (a double), which would read it as 0`);
       }
     } else if (node.type === "Object") {
       const seen = new Set<string>();
@@ -132,8 +147,21 @@ function walkSyntax(text: string): void {
   }
 }
 
-/** Up to 15 digits every integer is exact; only longer literals need a look. */
-const plainLongInteger = /^-?\d{16,}$/;
+/**
+ * The digits of the integer a number literal stands for, however spelt
+ * (`9007199254740993.0` and `90071992547409930e-1` are `9007199254740993`),
+ * without sign or leading zeros; null when it is not an integer (a fraction
+ * is read as the nearest double, by design). Only called for literals whose
+ * value is a finite double beyond ±2^53, so the exponent is small.
+ */
+function integerDigits(literal: string): string | null {
+  const [, whole = "", fraction = "", exponent = "0"] = /^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(literal) ?? [];
+  const digits = whole + fraction;
+  const point = whole.length + Number(exponent);
+  if (point <= 0) return null;
+  if (point < digits.length && /[1-9]/.test(digits.slice(point))) return null;
+  return (point < digits.length ? digits.slice(0, point) : digits.padEnd(point, "0")).replace(/^0+(?=\d)/, "");
+}
 
 /**
  * The digits JSON.stringify writes for an integer-valued double, with its

@@ -30,6 +30,14 @@ describe("assertJsonFaithful", () => {
     ['{"id":9007199254740993}', "id"],
     ['{"x":"9007199254740993","n":[18446744073709551615]}', "n.0"],
     ["[-123456789012345678901234567890]", "0"],
+    ['{"a":9007199254740993.0}', "a"],
+    ['{"a":9007199254740993e0}', "a"],
+    ['{"a":90071992547409930e-1}', "a"],
+    ['{"a":9.007199254740993e15}', "a"],
+    ['{"a":-9007199254740993.000}', "a"],
+    ['{"a":[1e-400]}', "a.0"],
+    ['{"a":2e-324}', "a"],
+    [`{"a":0.${"0".repeat(330)}1}`, "a"],
   ])("refuses %s naming %j", (text, path) => {
     expect(refusal(text)).toMatchObject({ status: 400, code: "validation_failed", details: [{ path }] });
   });
@@ -58,6 +66,15 @@ describe("assertJsonFaithful", () => {
 
   it("accepts the same name in different objects, and names that only look like repeats", () => {
     expect(refusal('{"a":{"a":1},"b":[{"a":1},{"a":2}],"A":1,"a ":2,"\\"a":3,"s":"a\\":"}')).toBeNull();
+  });
+
+  it("accepts integers beyond 2^53 spelt any way when the double holds them exactly, fractions, and zeros", () => {
+    expect(
+      refusal(
+        '{"a":9007199254740992.0,"b":9.007199254740992e15,"c":1.5e300,"d":9007199254740993.5,"e":[0,0.0,-0,0e-400,0.000e-999]}',
+      ),
+    ).toBeNull();
+    expect(refusal('{"a":5e-324,"b":1e-300,"z":0}')).toBeNull();
   });
 
   it("does not mistake digits inside strings for numbers", () => {

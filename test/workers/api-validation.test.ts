@@ -165,6 +165,8 @@ describe("nothing a client sends is silently changed or dropped", () => {
     ["1e309 in a batch item", '{"jobs":[{"type":"echo"},{"type":"echo","input":{"x":1e309}}]}', "jobs.1.input.x"],
     ["1e309 where the schema wants an integer", '{"type":"echo","max_attempts":1e309}', "max_attempts"],
     ["an integer beyond 2^53 that JSON.parse rounds", '{"type":"echo","input":{"id":9007199254740993}}', "input.id"],
+    ["the same integer spelt with a fraction", '{"type":"echo","metadata":{"id":9007199254740993.0}}', "metadata.id"],
+    ["a number too small for a double, read as 0", '{"type":"echo","input":{"x":[1e-400]}}', "input.x.0"],
     ["a negative one", '{"type":"echo","input":[-123456789012345678901234567890]}', "input.0"],
     ["a rounded integer in metadata", '{"type":"echo","metadata":{"n":18446744073709551615}}', "metadata.n"],
   ];
