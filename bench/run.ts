@@ -251,8 +251,11 @@ console.log("peak RSS by round (MiB):", {
   product: product.peakRssMiB.map(Math.round),
   baseline: baseline.peakRssMiB.map(Math.round),
 });
+// A peak is a count at one moment, not a sum over jobs: shown as counted.
 const perJob = (counts: Record<string, number>, jobs: number) =>
-  Object.fromEntries(Object.entries(counts).map(([key, n]) => [key, Number((n / jobs).toFixed(3))]));
+  Object.fromEntries(
+    Object.entries(counts).map(([key, n]) => [key, Number((key.includes(":peak_") ? n : n / jobs).toFixed(3))]),
+  );
 console.log(`\noperations per echo job with one callback (${metered.run.jobs} jobs), and per job at its deletion:`);
 console.table(
   [...new Set([...Object.keys(metered.run.counts), ...Object.keys(metered.purge.counts)])].sort().map((key) => ({
