@@ -16,7 +16,7 @@ import {
   type Prices,
   predictedWithGates,
 } from "./capacity.ts";
-import { median, pool, treeCpuMs, watchPeakRss } from "./load.ts";
+import { median, treeCpuMs, watchPeakRss } from "./load.ts";
 import { consumerSetting, d1Bindings, limits, retentionDays, writeModelConfig } from "./model/config.ts";
 import { startVerifyingReceiver } from "./receiver.ts";
 import { endToEndScenario, idleScenario, pollScenario, type ScenarioResult, submitScenario } from "./scenarios.ts";
@@ -83,24 +83,8 @@ const readJson = <T>(path: string) => JSON.parse(readFileSync(path, "utf8")) as 
 const metrics = async (target: Target) =>
   (await (await fetch(`${target.url}/__metrics`)).json()) as Record<string, number>;
 const resetMetrics = (target: Target) => fetch(`${target.url}/__metrics/reset`, { method: "POST" });
-
-/** Submits `total` echo jobs with a callback at `concurrency`; resolves once every callback arrived. */
-async function runJobs(target: Target, receiver: Receiver, total: number, concurrency: number) {
-  receiver.useSecret(target.webhookSecret);
-  const ids: string[] = [];
-  await pool(total, concurrency, async (i) => {
-    const res = await fetch(`${target.url}/v1/jobs`, {
-      method: "POST",
-      headers: target.headers,
-      body: JSON.stringify({ type: "echo", input: { n: i }, callback_url: receiver.url }),
-    });
-    ids[i] = ((await res.json()) as { id: string }).id;
-    return true;
-  });
-  await Promise.all(ids.map((id) => receiver.arrival(id)));
-  await new Promise((r) => setTimeout(r, 2000)); // the delivery records are written after the POST
-  return ids;
-}
+/** Waits for what follows the last callback (its delivery record), so it is counted too. */
+const settle = () => new Promise((r) => setTimeout(r, 2000));
 
 /**
  * The operations per echo job with one callback, counted by the product
@@ -112,7 +96,8 @@ async function meteredRun(receiver: Receiver): Promise<{ run: Metered; purge: Me
   const target = await startProduct({ metering: true, vars: { RETENTION_DAYS: "0.00001" } });
   try {
     await resetMetrics(target);
-    const ids = await runJobs(target, receiver, sizes.cost, CONCURRENCY);
+    const { ids } = await endToEndScenario(target, receiver, sizes.cost, CONCURRENCY);
+    await settle();
     const run = { counts: await metrics(target), jobs: ids.length };
     await resetMetrics(target);
     const gone = async (id: string) =>
@@ -172,7 +157,7 @@ async function checkModel(receiver: Receiver) {
       const started = performance.now();
       const { result } = await endToEndScenario(target, receiver, sizes.model, MODEL_CONCURRENCY);
       const cores = (treeCpuMs(target.pid) - cpuBefore) / (performance.now() - started);
-      await new Promise((r) => setTimeout(r, 2000)); // count the delivery records written after the last POST
+      await settle();
       const run = { counts: await metrics(target), jobs: sizes.model };
       const predicted = predictedWithGates(run, bindings, shards, SERVICE_MS);
       const queries = bindings.map((b) => `${b} ${figure((run.counts[`d1:${b}:round_trips`] ?? 0) / run.jobs)}`);
