@@ -1,20 +1,38 @@
 // `npm run bench`: the product against a minimal baseline Worker, one at a
 // time, in the same run, on loopback only. Prints absolute figures, the
-// ratios product ÷ baseline, the cost per job from the product's own
-// operation counters, and one summary line for scripts.
+// ratios product ÷ baseline, the capacity model fed by the product's own
+// operation counters, and two summary lines for scripts (`bench:`,
+// `capacity:`). `--model` instead runs the slowed-database check
+// (bench/model/) and prints `model:` lines.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { median, pool, treeCpuMs, watchPeakRss } from "./load.ts";
+import {
+  type Capacity,
+  capacity,
+  capacityLine,
+  figure,
+  type Metered,
+  type PlatformLimits,
+  type Prices,
+  predictedWithGates,
+} from "./capacity.ts";
+import { median, treeCpuMs, watchPeakRss } from "./load.ts";
+import { consumerSetting, d1Bindings, limits, retentionDays, writeModelConfig } from "./model/config.ts";
 import { startVerifyingReceiver } from "./receiver.ts";
 import { endToEndScenario, idleScenario, pollScenario, type ScenarioResult, submitScenario } from "./scenarios.ts";
-import { startBaseline, startProduct, type Target } from "./targets.ts";
+import { startBaseline, startModel, startProduct, type Target } from "./targets.ts";
 
 const quick = process.argv.includes("--quick");
+const modelCheck = process.argv.includes("--model");
+const shardsArg = process.argv.find((a) => a.startsWith("--shards="))?.split("=")[1];
+/** Each query's turn at an emulated database in the model check, ms. */
+const SERVICE_MS = Number(process.argv.find((a) => a.startsWith("--service-ms="))?.split("=")[1] ?? 10);
 const rounds = Number(process.argv.find((a) => a.startsWith("--rounds="))?.split("=")[1] ?? 3);
 const sizes = quick
-  ? { submit: 300, e2e: 200, idle: 10, poll: 300, cost: 50 }
-  : { submit: 3000, e2e: 2000, idle: 100, poll: 3000, cost: 200 };
+  ? { submit: 300, e2e: 200, idle: 10, poll: 300, cost: 100, model: 200 }
+  : { submit: 3000, e2e: 2000, idle: 100, poll: 3000, cost: 300, model: 600 };
 const CONCURRENCY = 32;
+const MODEL_CONCURRENCY = Number(process.argv.find((a) => a.startsWith("--model-concurrency="))?.split("=")[1] ?? 8);
 
 /** A scenario's figures and the CPU time the target's process tree spent per operation in it. */
 type Measured = ScenarioResult & { cpuMs: number };
@@ -59,42 +77,116 @@ async function withCpu(pid: number, operations: number, scenario: () => Promise<
   return { ...result, cpuMs: (treeCpuMs(pid) - before) / operations };
 }
 
-/** Billable operations per echo job with one callback, from the product's counters (METERING). */
-async function costPerJob(receiver: Awaited<ReturnType<typeof startVerifyingReceiver>>) {
-  const prices = JSON.parse(readFileSync("bench/prices.json", "utf8")) as {
-    date: string;
-    usd_per_million: Record<string, number>;
-  };
-  const target = await startProduct({ metering: true });
+type Receiver = Awaited<ReturnType<typeof startVerifyingReceiver>>;
+
+const readJson = <T>(path: string) => JSON.parse(readFileSync(path, "utf8")) as T;
+const metrics = async (target: Target) =>
+  (await (await fetch(`${target.url}/__metrics`)).json()) as Record<string, number>;
+const resetMetrics = (target: Target) => fetch(`${target.url}/__metrics/reset`, { method: "POST" });
+/** Waits for what follows the last callback (its delivery record), so it is counted too. */
+const settle = () => new Promise((r) => setTimeout(r, 2000));
+
+/**
+ * The operations per echo job with one callback, counted by the product
+ * itself (METERING): over the jobs' life, then over the retention sweeps
+ * that delete them (RETENTION_DAYS is set to under a second, and the sweep
+ * is triggered through wrangler's /__scheduled, as the cron would).
+ */
+async function meteredRun(receiver: Receiver): Promise<{ run: Metered; purge: Metered }> {
+  const target = await startProduct({ metering: true, vars: { RETENTION_DAYS: "0.00001" } });
   try {
-    receiver.useSecret(target.webhookSecret);
-    await fetch(`${target.url}/__metrics/reset`, { method: "POST" });
-    const ids: string[] = [];
-    await pool(sizes.cost, 8, async (i) => {
-      const res = await fetch(`${target.url}/v1/jobs`, {
-        method: "POST",
-        headers: target.headers,
-        body: JSON.stringify({ type: "echo", input: { n: i }, callback_url: receiver.url }),
-      });
-      ids[i] = ((await res.json()) as { id: string }).id;
-      return true;
-    });
-    await Promise.all(ids.map((id) => receiver.arrival(id)));
-    await new Promise((r) => setTimeout(r, 2000)); // the delivery records are written after the POST
-    const counts = (await (await fetch(`${target.url}/__metrics`)).json()) as Record<string, number>;
-    const perJob = Object.fromEntries(Object.entries(counts).map(([op, n]) => [op, n / sizes.cost]));
-    const usd = Object.entries(perJob).reduce((sum, [op, n]) => sum + n * (prices.usd_per_million[op] ?? 0), 0);
-    return { perJob, usdPerMillion: usd, pricesDate: prices.date };
+    await resetMetrics(target);
+    const { ids } = await endToEndScenario(target, receiver, sizes.cost, CONCURRENCY);
+    await settle();
+    const run = { counts: await metrics(target), jobs: ids.length };
+    await resetMetrics(target);
+    const gone = async (id: string) =>
+      (await fetch(`${target.url}/v1/jobs/${id}`, { headers: target.headers })).status === 404;
+    for (let sweep = 0; sweep < Math.ceil(ids.length / limits.retentionBatch) + 2; sweep++) {
+      await (await fetch(`${target.url}/__scheduled?cron=*+*+*+*+*`)).arrayBuffer();
+    }
+    const counts = await metrics(target);
+    const purged = (await Promise.all(ids.map(gone))).filter(Boolean).length;
+    if (purged === 0) throw new Error("the retention sweeps deleted none of the metered jobs");
+    return { run, purge: { counts, jobs: purged } };
   } finally {
     await target.stop();
   }
 }
 
+function capacityOf(metered: { run: Metered; purge: Metered }): Capacity {
+  return capacity(
+    {
+      ...metered,
+      retentionDays: retentionDays(),
+      purgedPerSweep: limits.retentionBatch,
+      maxInFlightPerOrigin: limits.maxInFlightPerOrigin,
+      callbacksPerInvocation: consumerSetting("edgejobs-callbacks", "max_batch_size"),
+      maxDeliveryInvocations: consumerSetting("edgejobs-callbacks", "max_concurrency"),
+    },
+    readJson<PlatformLimits>("bench/platform-limits.json"),
+    readJson<Prices>("bench/prices.json"),
+  );
+}
+
+/**
+ * The model check: the product behind one gate per emulated database (each
+ * admits one query at a time for SERVICE_MS), end-to-end jobs/s measured
+ * against 1000 ÷ (queries per job on the busiest gate × SERVICE_MS), with
+ * the queries counted in the same run.
+ */
+async function checkModel(receiver: Receiver) {
+  const config = writeModelConfig();
+  const bindings = d1Bindings();
+  const shardCounts = shardsArg
+    ? shardsArg.split(",").map(Number)
+    : [1, ...(bindings.length > 1 ? [bindings.length] : [])];
+  console.error(
+    `model: ${sizes.model} jobs per shard count, ${SERVICE_MS} ms per query, D1 bindings ${bindings.join(", ")}`,
+  );
+  const lines: string[] = [];
+  for (const shards of shardCounts) {
+    const target = await startModel({
+      config,
+      d1Bindings: bindings,
+      vars: { METERING: "true", MODEL_SERVICE_MS: String(SERVICE_MS), MODEL_SHARDS: String(shards) },
+    });
+    try {
+      await resetMetrics(target);
+      const cpuBefore = treeCpuMs(target.pid);
+      const started = performance.now();
+      const { result } = await endToEndScenario(target, receiver, sizes.model, MODEL_CONCURRENCY);
+      const cores = (treeCpuMs(target.pid) - cpuBefore) / (performance.now() - started);
+      await settle();
+      const run = { counts: await metrics(target), jobs: sizes.model };
+      const predicted = predictedWithGates(run, bindings, shards, SERVICE_MS);
+      const queries = bindings.map((b) => `${b} ${figure((run.counts[`d1:${b}:round_trips`] ?? 0) / run.jobs)}`);
+      const gates = await (await fetch(`${target.url}/__model/gates`)).json();
+      console.error(
+        `  shards ${shards}: D1 queries per job ${queries.join(", ")}; callback p50 ${result.p50.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms; ${cores.toFixed(2)} cores busy; gates ${JSON.stringify(gates)}; errors ${result.errors}`,
+      );
+      lines.push(
+        `model: shards ${shards} predicted ${figure(predicted)} measured ${figure(result.rate)} ratio ${(result.rate / predicted).toFixed(2)}`,
+      );
+    } finally {
+      await target.stop();
+    }
+  }
+  return lines;
+}
+
 const receiver = await startVerifyingReceiver();
+if (modelCheck) {
+  const lines = await checkModel(receiver);
+  await receiver.close();
+  console.log(lines.join("\n"));
+  process.exit(0);
+}
 console.error(`bench: ${rounds} round(s) per target${quick ? " (quick)" : ""}`);
 const product = await measure(() => startProduct(), receiver);
 const baseline = await measure(startBaseline, receiver);
-const cost = await costPerJob(receiver);
+const metered = await meteredRun(receiver);
+const model = capacityOf(metered);
 await receiver.close();
 
 const med = (r: TargetResult, scenario: keyof Scenarios, field: keyof Measured) =>
@@ -144,19 +236,46 @@ console.log("peak RSS by round (MiB):", {
   product: product.peakRssMiB.map(Math.round),
   baseline: baseline.peakRssMiB.map(Math.round),
 });
-console.log(`\ncost per echo job with one callback (prices of ${cost.pricesDate}):`);
+// A peak is a count at one moment, not a sum over jobs: shown as counted.
+const perJob = (counts: Record<string, number>, jobs: number) =>
+  Object.fromEntries(
+    Object.entries(counts).map(([key, n]) => [key, Number((key.includes(":peak_") ? n : n / jobs).toFixed(3))]),
+  );
+console.log(`\noperations per echo job with one callback (${metered.run.jobs} jobs), and per job at its deletion:`);
 console.table(
-  Object.entries(cost.perJob).map(([operation, perJob]) => ({ operation, per_job: Number(perJob.toFixed(3)) })),
+  [...new Set([...Object.keys(metered.run.counts), ...Object.keys(metered.purge.counts)])].sort().map((key) => ({
+    counter: key,
+    run: perJob(metered.run.counts, metered.run.jobs)[key] ?? 0,
+    retention: perJob(metered.purge.counts, metered.purge.jobs)[key] ?? 0,
+  })),
 );
-console.log(`USD per million jobs: ${cost.usdPerMillion.toFixed(2)}`);
+console.log(
+  `\ncapacity model (limits: bench/platform-limits.json; retention ${retentionDays()} days, purge ${limits.retentionBatch} jobs/min):`,
+);
+console.table(
+  model.components.map((c) => ({
+    component: c.component,
+    load_per_job: Number(c.load_per_job.toPrecision(3)),
+    unit: c.unit,
+    limit: c.limit,
+    limit_unit: c.limit_unit,
+    jobs_per_s: Number(figure(c.jobs_per_s)),
+    bounds: c.bound,
+  })),
+);
+console.log(
+  "USD per million jobs by item:",
+  Object.fromEntries(Object.entries(model.cost).map(([k, v]) => [k, Number(v.toFixed(3))])),
+);
 console.log(`errors (failed requests + unverifiable callbacks): ${errors.reduce((a, b) => a + b, 0)}`);
 
 const ratio = (metric: string) => table.find((row) => row.metric === metric)?.ratio ?? Number.NaN;
 mkdirSync("bench/results", { recursive: true });
 writeFileSync(
   "bench/results/latest.json",
-  `${JSON.stringify({ at: new Date().toISOString(), sizes, rounds, table, product, baseline, cost }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), sizes, rounds, table, product, baseline, metered, model }, null, 2)}\n`,
 );
 console.log(
-  `bench: e2e ${ratio("e2e jobs/s")} submit ${ratio("submit req/s")} poll ${ratio("poll req/s")} idle_p50 ${ratio("idle p50 ms")} usd_per_million ${cost.usdPerMillion.toFixed(2)}`,
+  `bench: e2e ${ratio("e2e jobs/s")} submit ${ratio("submit req/s")} poll ${ratio("poll req/s")} idle_p50 ${ratio("idle p50 ms")} cpu_per_job ${ratio("e2e CPU ms per job (incl. callback)")} usd_per_million ${model.usd_per_million.toFixed(2)}`,
 );
+console.log(capacityLine(model));

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { freePort, startDevServer } from "../test/support/dev-server.ts";
 
 /** A running service the benchmark drives: the product or the baseline. */
@@ -19,17 +19,38 @@ export interface Target {
 const json = { "content-type": "application/json" };
 
 /** The product, started exactly as a user would: `npm run dev` on a fresh state directory. */
-export async function startProduct(options: { metering?: boolean } = {}): Promise<Target> {
+export async function startProduct(
+  options: { metering?: boolean; vars?: Record<string, string> } = {},
+): Promise<Target> {
+  const vars = { ...options.vars, ...(options.metering ? { METERING: "true" } : {}) };
   const server = await startDevServer({
     env: { EDGEJOBS_DEV_SWEEP_SECONDS: "3600" },
-    args: options.metering ? ["--var", "METERING:true"] : [],
+    args: Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
   });
+  return productTarget(server.url, server.pid, () => server.stop());
+}
+
+/**
+ * The product behind the model check's slowed databases (bench/model/): its
+ * own config, started with the same local-only settings `npm run dev` uses.
+ */
+export async function startModel(options: { config: string; d1Bindings: string[]; vars: Record<string, string> }) {
+  const server = await startWranglerDev(options.config, options.d1Bindings, "/healthz", {
+    ADMIN_TOKEN: "dev-admin-token",
+    ALLOW_LOCAL_CALLBACKS: "true",
+    ...options.vars,
+  });
+  return productTarget(server.url, server.pid, server.stop);
+}
+
+/** A bench tenant on a running product: one key, limits far above the bench's rates. */
+async function productTarget(url: string, pid: number, stop: () => Promise<void>): Promise<Target> {
   const admin = { ...json, authorization: "Bearer dev-admin-token" };
   const key = (await (
-    await fetch(`${server.url}/v1/keys`, { method: "POST", headers: admin, body: JSON.stringify({ name: "bench" }) })
+    await fetch(`${url}/v1/keys`, { method: "POST", headers: admin, body: JSON.stringify({ name: "bench" }) })
   ).json()) as { api_key: string; tenant_id: string; webhook_secret: string };
   // The benchmark is one tenant sending far more than the default per-key rate.
-  await fetch(`${server.url}/v1/tenants/${key.tenant_id}`, {
+  await fetch(`${url}/v1/tenants/${key.tenant_id}`, {
     method: "PATCH",
     headers: admin,
     body: JSON.stringify({ submit_per_minute: 1_000_000, read_per_minute: 1_000_000, max_running_jobs: 10_000 }),
@@ -37,49 +58,29 @@ export async function startProduct(options: { metering?: boolean } = {}): Promis
   const headers = { ...json, authorization: `Bearer ${key.api_key}` };
   return {
     name: "product",
-    url: server.url,
-    pid: server.pid,
+    url,
+    pid,
     headers,
     webhookSecret: key.webhook_secret,
     async waitDone(id) {
       for (;;) {
-        const job = (await (await fetch(`${server.url}/v1/jobs/${id}?wait=60`, { headers })).json()) as {
+        const job = (await (await fetch(`${url}/v1/jobs/${id}?wait=60`, { headers })).json()) as {
           status: string;
         };
         if (["succeeded", "failed", "canceled"].includes(job.status)) return;
       }
     },
-    stop: () => server.stop(),
+    stop,
   };
 }
 
 /** The baseline Worker in bench/baseline/, under `wrangler dev` on a fresh state directory. */
 export async function startBaseline(): Promise<Target> {
-  const config = "bench/baseline/wrangler.toml";
-  const state = mkdtempSync(join(tmpdir(), "edgejobs-baseline-"));
-  const port = await freePort();
-  execFileSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "-c", config, "--persist-to", state], {
-    stdio: "ignore",
-    env: { ...process.env, CI: "1" },
-  });
-  const child: ChildProcess = spawn(
-    "wrangler",
-    ["dev", "-c", config, "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false"],
-    { detached: true, stdio: "ignore" },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 240; i++) {
-    const up = await fetch(`${url}/v1/jobs/none`).then(
-      () => true,
-      () => false,
-    );
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const { url, pid, stop } = await startWranglerDev("bench/baseline/wrangler.toml", ["DB"], "/v1/jobs/none", {});
   return {
     name: "baseline",
     url,
-    pid: child.pid as number,
+    pid,
     headers: json,
     webhookSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     async waitDone(id) {
@@ -89,6 +90,54 @@ export async function startBaseline(): Promise<Target> {
         await new Promise((r) => setTimeout(r, 20));
       }
     },
+    stop,
+  };
+}
+
+/**
+ * `wrangler dev` of a config on a fresh state directory, with each D1
+ * database migrated first; resolves once `probe` answers at all.
+ */
+async function startWranglerDev(config: string, d1Bindings: string[], probe: string, vars: Record<string, string>) {
+  const state = mkdtempSync(join(tmpdir(), "edgejobs-bench-"));
+  const port = await freePort();
+  for (const binding of d1Bindings) {
+    execFileSync("wrangler", ["d1", "migrations", "apply", binding, "--local", "-c", config, "--persist-to", state], {
+      stdio: "ignore",
+      env: { ...process.env, CI: "1" },
+    });
+  }
+  mkdirSync("bench/results", { recursive: true });
+  const log = openSync(`bench/results/${basename(config, ".toml")}.log`, "w");
+  const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const child: ChildProcess = spawn(
+    "wrangler",
+    [
+      "dev",
+      "-c",
+      config,
+      "--port",
+      String(port),
+      "--persist-to",
+      state,
+      "--show-interactive-dev-session=false",
+      ...varArgs,
+    ],
+    // Its output goes to bench/results/, to look into a run afterwards.
+    { detached: true, stdio: ["ignore", log, log] },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 240; i++) {
+    const up = await fetch(`${url}${probe}`).then(
+      () => true,
+      () => false,
+    );
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url,
+    pid: child.pid as number,
     async stop() {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       process.kill(-(child.pid as number), "SIGTERM");
