@@ -1,11 +1,11 @@
 import { app } from "./api/app";
 import type { CallbackMessage, Env, JobMessage } from "./env";
 import { consumeJobs } from "./jobs/consumer";
-import { consumeDeadJobs } from "./jobs/dead-letters";
 import { purgeExpired, retentionMs } from "./jobs/retention";
 import { sweep } from "./jobs/sweep";
 import { clock } from "./platform/clock";
 import { countOperation, metered } from "./platform/metering";
+import { requeueDeadLetters } from "./platform/queue-messages";
 import { consumeCallbacks } from "./webhooks/deliver";
 
 export { RateLimiter } from "./tenants/rate-limiter";
@@ -14,9 +14,10 @@ export { OriginGate } from "./webhooks/origin-gate";
 
 const queues: Record<string, (batch: MessageBatch<never>, env: Env) => Promise<void>> = {
   "edgejobs-jobs": (batch, env) => consumeJobs(batch as MessageBatch<JobMessage>, env),
-  "edgejobs-jobs-dlq": (batch, env) => consumeDeadJobs(batch as MessageBatch<JobMessage>, env),
+  // A dead-lettered message only waits longer: nothing fails for want of D1 or a tracker.
+  "edgejobs-jobs-dlq": (batch, env) => requeueDeadLetters(batch as MessageBatch<JobMessage>, env.JOBS),
   "edgejobs-callbacks": (batch, env) => consumeCallbacks(batch as MessageBatch<CallbackMessage>, env),
-  "edgejobs-callbacks-dlq": (batch, env) => consumeCallbacks(batch as MessageBatch<CallbackMessage>, env),
+  "edgejobs-callbacks-dlq": (batch, env) => requeueDeadLetters(batch as MessageBatch<CallbackMessage>, env.CALLBACKS),
 };
 
 export default {

@@ -134,4 +134,19 @@ export const limits = {
    * than D1's "too many SQL variables" when its batch runs.
    */
   d1MaxBoundParameters: 100,
+  /**
+   * An infrastructure failure (D1 overloaded or down, a tracker or origin gate
+   * unreachable) is back-pressure, not a job's failure: the message waits and
+   * is retried, 5 s (the old fixed `retry_delay`) doubling to 10 min, with
+   * `retryJitter` so an outage's backlog does not come back in lockstep.
+   */
+  infraRetryBaseDelaySeconds: 5,
+  infraRetryMaxDelaySeconds: 10 * 60,
+  /**
+   * Retries per message: Queues' maximum (0–100, developers.cloudflare.com/queues/platform/limits,
+   * read 2026-11-29); wrangler.toml's main consumers set it. With the backoff above a message
+   * waits about 16 h before it is dead-lettered, and the dead-letter consumers put it back on
+   * its queue `infraRetryMaxDelaySeconds` later: an outage of any length only delays.
+   */
+  queueMaxRetries: 100,
 } as const;

@@ -183,13 +183,6 @@ export function decideCancel(job: JobRecord, now: number): Change | null {
   );
 }
 
-/** The job's message died in the dead-letter queue: it fails rather than waits for ever; null if it had finished. */
-export function decideAbandon(job: JobRecord, now: number): Change | null {
-  if (isTerminal(job.status)) return null;
-  const error = { code: "internal_error", message: "The job could not be run after repeated infrastructure failures." };
-  return change(job, { ...job, status: "failed", error, finishedAt: now, leaseExpiresAt: null }, "job.failed");
-}
-
 /**
  * A job with a time to live (API.md `expires_at`, ms) that has not started by
  * then ends canceled with error code `expired`; null while it may still start,

@@ -1,4 +1,5 @@
 import { limits } from "../limits";
+import { backoffSeconds } from "../platform/backoff";
 
 /**
  * Seconds to wait before the next attempt after `failedAttempts` failures:
@@ -6,8 +7,6 @@ import { limits } from "../limits";
  * failures does not retry in lockstep. `random` is in [0, 1).
  */
 export function nextRetryDelaySeconds(failedAttempts: number, baseSeconds: number, random = Math.random()): number {
-  const exponential = baseSeconds * 2 ** Math.max(0, failedAttempts - 1);
-  const capped = Math.min(exponential, limits.retryMaxDelaySeconds);
-  const jitter = 1 + limits.retryJitter * (2 * random - 1);
-  return Math.min(limits.retryMaxDelaySeconds, Math.max(0, capped * jitter));
+  const backoff = { baseSeconds, maxSeconds: limits.retryMaxDelaySeconds, jitter: limits.retryJitter };
+  return backoffSeconds(failedAttempts, backoff, random);
 }

@@ -1,8 +1,33 @@
+import { limits } from "../limits";
+import { backoffSeconds } from "./backoff";
+
+/**
+ * Seconds a message whose work failed waits before its next delivery, from
+ * its delivery count (`message.attempts`, 1 on the first): 5 s doubling to
+ * 10 min, jittered. Whole seconds, as `retry({ delaySeconds })` takes them.
+ */
+export function queueRetryDelaySeconds(attempts: number, random = Math.random()): number {
+  const backoff = {
+    baseSeconds: limits.infraRetryBaseDelaySeconds,
+    maxSeconds: limits.infraRetryMaxDelaySeconds,
+    jitter: limits.retryJitter,
+  };
+  return Math.ceil(backoffSeconds(attempts, backoff, random));
+}
+
+/**
+ * Hands a message back to its queue after the backoff for its delivery count:
+ * its work met an infrastructure failure (D1 overloaded or down, a Durable
+ * Object unreachable), which is back-pressure, so it waits longer each time.
+ */
+export function retryLater(message: Message<unknown>): void {
+  message.retry({ delaySeconds: queueRetryDelaySeconds(message.attempts) });
+}
+
 /**
  * Runs `work` for every message of a batch at once, acking each message only
- * when its work succeeded and leaving the rest to the queue's retries (and,
- * after them, the dead-letter queue). Never acks failed work: that would lose
- * it silently.
+ * when its work succeeded and retrying the rest with growing delays. Never
+ * acks failed work: that would lose it silently.
  */
 export async function settleEach<Body>(
   batch: { queue: string; messages: readonly Message<Body>[] },
@@ -21,7 +46,7 @@ export async function settleEach<Body>(
           attempts: message.attempts,
           error: String(error),
         });
-        message.retry();
+        retryLater(message);
       }
     }),
   );
@@ -30,7 +55,7 @@ export async function settleEach<Body>(
 /**
  * Runs `work` once for all the messages, whose work is done together (one
  * round trip for all of them): acks them all when it succeeded, otherwise
- * leaves them all to the queue's retries. Never acks failed work.
+ * retries each with growing delays. Never acks failed work.
  */
 export async function settleTogether<Body>(
   batch: { queue: string; messages: readonly Message<Body>[] },
@@ -47,6 +72,25 @@ export async function settleTogether<Body>(
       bodies: batch.messages.map((message) => message.body),
       error: String(error),
     });
-    for (const message of batch.messages) message.retry();
+    for (const message of batch.messages) retryLater(message);
   }
+}
+
+/**
+ * A dead-letter queue's consumer: puts every message back on the queue it
+ * died on, `infraRetryMaxDelaySeconds` later, so a message that used up its
+ * retries (an outage longer than they last, or an older deployment's fixed
+ * retries) only waits longer; its work decides nothing here. The delay keeps
+ * the round trip from looping hot; duplicates are harmless (a job's tracker
+ * answers a second message `skip`, a callback attempt is claimed once).
+ * Failed sends are retried with growing delays.
+ */
+export function requeueDeadLetters<Body>(batch: MessageBatch<Body>, queue: Queue<Body>): Promise<void> {
+  return settleTogether(
+    batch,
+    async (bodies) => {
+      await queue.sendBatch(bodies.map((body) => ({ body, delaySeconds: limits.infraRetryMaxDelaySeconds })));
+    },
+    "dead-lettered messages could not be put back on their queue; retrying",
+  );
 }

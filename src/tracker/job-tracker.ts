@@ -6,7 +6,6 @@ import {
   type BeginResult,
   type CancelResult,
   type Change,
-  decideAbandon,
   decideBegin,
   decideCancel,
   decideOnLiveness,
@@ -149,15 +148,6 @@ export class JobTracker extends DurableObject<Env> {
       if (!change) return { ok: false, job };
       await this.#commit(change);
       return { ok: true, job: this.#job as JobRecord };
-    });
-  }
-
-  /** The job's message died in the dead-letter queue: fail the job rather than leave it waiting. */
-  abandon(): Promise<void> {
-    return this.#serially(async () => {
-      const job = await this.#load();
-      const change = job && decideAbandon(job, clock.now());
-      if (change) await this.#commit(change);
     });
   }
 

@@ -2,7 +2,7 @@ import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { coalesced } from "../platform/coalesce";
-import { settleTogether } from "../platform/queue-messages";
+import { retryLater, settleTogether } from "../platform/queue-messages";
 import {
   claimForDelivery,
   deliveryFound,
@@ -48,7 +48,7 @@ async function deliverToOrigin(
     tickets = await gate.acquire(messages.length, leaseOf(settings), settings.maxInFlightPerOrigin);
   } catch (error) {
     console.error("origin gate unavailable; the queue will retry", { origin, error: String(error) });
-    for (const message of messages) message.retry();
+    for (const message of messages) retryLater(message);
     return;
   }
   try {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 // @ts-expect-error: a plain ES module script without type declarations
 import { resourcesOf } from "../../scripts/deploy.mjs";
+import { limits } from "../../src/limits";
 
 const config = unstable_readConfig({ config: "wrangler.toml" });
 
@@ -22,6 +23,12 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
         expect(consumer, `${consumer.queue}.${setting}`).toHaveProperty(setting);
       }
       if (!consumer.queue.endsWith("-dlq")) expect(consumer.dead_letter_queue).toBe(`${consumer.queue}-dlq`);
+    }
+  });
+
+  it("gives every consumer the retries src/limits.ts counts on (Queues' maximum), so an outage is waited out", () => {
+    for (const consumer of config.queues.consumers ?? []) {
+      expect(consumer.max_retries, consumer.queue).toBe(limits.queueMaxRetries);
     }
   });
 

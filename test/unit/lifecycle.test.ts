@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   change,
-  decideAbandon,
   decideBegin,
   decideCancel,
   decideExpiry,
@@ -175,7 +174,7 @@ describe("a liveness verdict", () => {
   });
 });
 
-describe("cancel and abandon", () => {
+describe("cancel", () => {
   it("cancels a job that has not finished, dropping an earlier attempt's error", () => {
     const decision = decideCancel(job({ attempts: 1, error: failure }), NOW);
     expect(decision).toMatchObject({
@@ -188,15 +187,7 @@ describe("cancel and abandon", () => {
   it("leaves a finished job as it is", () => {
     for (const status of ["succeeded", "failed", "canceled"] as const) {
       expect(decideCancel(job({ status }), NOW)).toBeNull();
-      expect(decideAbandon(job({ status }), NOW)).toBeNull();
     }
-  });
-
-  it("fails a job whose message died in the dead-letter queue", () => {
-    expect(decideAbandon(job({ status: "scheduled" }), NOW)).toMatchObject({
-      next: { status: "failed", error: { code: "internal_error" }, finishedAt: NOW },
-      event: "job.failed",
-    });
   });
 });
 

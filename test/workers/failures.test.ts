@@ -1,12 +1,13 @@
-import { createExecutionContext, createMessageBatch, createScheduledController, getQueueResult } from "cloudflare:test";
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/api/app";
-import type { CallbackMessage } from "../../src/env";
+import type { CallbackMessage, Env, JobMessage } from "../../src/env";
 import worker from "../../src/index";
 import type { JobView } from "../../src/jobs/model";
+import { limits } from "../../src/limits";
 import { standardSchedule } from "../../src/webhooks/schedule";
-import { authed, BASE, createTenant, errorOf, eventually, getJob, untilStatus } from "./helpers";
+import { authed, BASE, createTenant, errorOf, eventually, getJob, submit, untilStatus } from "./helpers";
 import { deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
 const failingQueue = {
@@ -26,6 +27,52 @@ const failingDatabase = (...methods: ("prepare" | "batch")[]) =>
   });
 /** Down: every statement fails. */
 const downDatabase = failingDatabase("prepare", "batch");
+/** The tracker keeps its state in D1: when D1 is down, every call fails like this. */
+const downTracker = {
+  getByName: () => new Proxy({}, { get: () => () => Promise.reject(new Error("D1_ERROR: Network connection lost.")) }),
+};
+/** D1 down, and with it every job's tracker and every origin gate. */
+const down = {
+  DB: downDatabase,
+  JOB_TRACKER: downTracker as unknown as typeof env.JOB_TRACKER,
+  ORIGIN_GATE: downTracker as unknown as typeof env.ORIGIN_GATE,
+};
+
+/** How a consumer settled a message: acked, or retried after `delaySeconds` (undefined: the queue's `retry_delay`). */
+type Settled = { acked: true } | { acked: false; delaySeconds: number | undefined };
+
+/**
+ * Hands `queue`'s consumer one message on its `attempts`th delivery, with `bindings` replaced, and
+ * says how it was settled. The message stands in for the platform's because the test pool's
+ * (`createMessageBatch`) does not keep a retry's delay.
+ */
+async function consumeOne(
+  queue: string,
+  attempts: number,
+  body: JobMessage | CallbackMessage,
+  bindings: Partial<Env>,
+): Promise<Settled> {
+  let settled: Settled | undefined;
+  const message = {
+    id: `m-${unique()}`,
+    timestamp: new Date(),
+    attempts,
+    body,
+    ack: () => {
+      settled ??= { acked: true };
+    },
+    retry: (options?: QueueRetryOptions) => {
+      settled ??= { acked: false, delaySeconds: options?.delaySeconds };
+    },
+  };
+  const unsupported = () => {
+    throw new Error("the consumers settle each message");
+  };
+  const batch = { queue, messages: [message], ackAll: unsupported, retryAll: unsupported };
+  await worker.queue(batch as unknown as MessageBatch<never>, { ...env, ...bindings });
+  if (!settled) throw new Error(`the ${queue} consumer left its message unsettled`);
+  return settled;
+}
 
 describe("failure handling", () => {
   it("loses nothing when the queue send fails: the job is stored and the sweep starts it", async () => {
@@ -70,23 +117,88 @@ describe("failure handling", () => {
     expect(count?.n).toBe(0);
   });
 
-  it("leaves a job message to the queue's retries while the tracker or D1 is unavailable", async () => {
-    // The tracker keeps its state in D1: when D1 is down, begin() fails like this.
-    const downTracker = {
-      getByName: () => ({ begin: () => Promise.reject(new Error("D1_ERROR: Network connection lost.")) }),
-    };
-    const batch = createMessageBatch("edgejobs-jobs", [
-      { id: "m1", timestamp: new Date(), attempts: 1, body: { job_id: "job_01JD7Z3Q1X0000000000000000" } },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch as MessageBatch<never>, {
-      ...env,
-      DB: downDatabase,
-      JOB_TRACKER: downTracker as unknown as typeof env.JOB_TRACKER,
+  it("retries a job or callback message with growing delays while the tracker or D1 is unavailable", async () => {
+    const delays: (number | undefined)[][] = [[], []];
+    for (let attempts = 1; attempts <= 12; attempts++) {
+      const jobResult = await consumeOne("edgejobs-jobs", attempts, { job_id: "job_01JD7Z3Q1X0000000000000000" }, down);
+      const callbackResult = await consumeOne(
+        "edgejobs-callbacks",
+        attempts,
+        { event_id: `evt_${unique()}`, attempt: 2, origin: env.RECEIVER_URL },
+        down,
+      );
+      for (const [i, result] of [jobResult, callbackResult].entries()) {
+        if (result.acked) throw new Error("acked while D1 is down");
+        delays[i]?.push(result.delaySeconds);
+      }
+    }
+    for (const seen of delays) {
+      // 5 s doubling (±20 %) to the 10 min cap, then at the cap (jitter only below it).
+      seen.slice(0, 7).forEach((delay, i) => {
+        expect(delay).toBeGreaterThanOrEqual(Math.floor(5 * 2 ** i * 0.8));
+        expect(delay).toBeLessThanOrEqual(Math.ceil(5 * 2 ** i * 1.2));
+      });
+      for (const delay of seen.slice(8)) {
+        expect(delay).toBeGreaterThanOrEqual(limits.infraRetryMaxDelaySeconds * 0.8);
+        expect(delay).toBeLessThanOrEqual(limits.infraRetryMaxDelaySeconds);
+      }
+    }
+  });
+
+  it("keeps a job waiting through a D1 outage longer than all its queue retries, and runs it once D1 is back", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", input: "after the outage", delay_seconds: 600 });
+    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    // The test plays the queue's part, as wrangler.toml configures it, through a 20 h outage: each
+    // retry waits its delay, a message past max_retries goes to the dead-letter queue, and from
+    // there (or, after its own retries, nowhere) whatever the consumers send goes back on a queue.
+    const outageSeconds = 20 * 3600;
+    const resent: MessageSendRequest<JobMessage>[] = [];
+    const capturing = { sendBatch: async (m: MessageSendRequest<JobMessage>[]) => void resent.push(...m) };
+    let queue: string | null = "edgejobs-jobs";
+    let attempts = 1;
+    let elapsed = 0;
+    let deadLettered = 0;
+    for (let turn = 0; queue && turn < 1000; turn++) {
+      const bindings = { ...(elapsed < outageSeconds ? down : {}), JOBS: capturing as unknown as Queue<JobMessage> };
+      const result = await consumeOne(queue, attempts, { job_id: job.id }, bindings);
+      const sent = resent.shift();
+      if (result.acked) {
+        if (queue === "edgejobs-jobs") break;
+        // Put back by the dead-letter consumer: a new message, with the delay it was sent with.
+        expect(sent?.body).toEqual({ job_id: job.id });
+        elapsed += sent?.delaySeconds ?? 0;
+        [queue, attempts] = ["edgejobs-jobs", 1];
+        continue;
+      }
+      const retryDelay = queue === "edgejobs-jobs" ? 5 : 60; // wrangler.toml's retry_delay, when none is named
+      elapsed += result.delaySeconds ?? retryDelay;
+      attempts++;
+      if (attempts > limits.queueMaxRetries + 1) {
+        deadLettered += queue === "edgejobs-jobs" ? 1 : 0;
+        [queue, attempts] = [queue === "edgejobs-jobs" ? "edgejobs-jobs-dlq" : null, 1];
+      }
+    }
+    expect(deadLettered).toBeGreaterThan(0);
+    expect(elapsed).toBeGreaterThanOrEqual(outageSeconds);
+    // Back-pressure, not failure: the first attempt ran once D1 was back, and succeeded.
+    expect(await getJob(tenant, job.id)).toMatchObject({
+      status: "succeeded",
+      attempts: 1,
+      result: "after the outage",
     });
-    const result = await getQueueResult(batch, ctx);
-    expect(result.explicitAcks).toEqual([]);
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["m1"]);
+  });
+
+  it("puts a dead-lettered callback message back on the callbacks queue, delayed, rather than lose it", async () => {
+    const resent: MessageSendRequest<CallbackMessage>[] = [];
+    const capturing = { sendBatch: async (m: MessageSendRequest<CallbackMessage>[]) => void resent.push(...m) };
+    const body = { event_id: `evt_${unique()}`, attempt: 3, origin: env.RECEIVER_URL };
+    const result = await consumeOne("edgejobs-callbacks-dlq", 1, body, {
+      ...down,
+      CALLBACKS: capturing as unknown as Queue<CallbackMessage>,
+    });
+    expect(result).toEqual({ acked: true });
+    expect(resent).toEqual([{ body, delaySeconds: limits.infraRetryMaxDelaySeconds }]);
   });
 
   it("gives a receiver that is down for a day all eight attempts on the schedule, then keeps the event failed and redeliverable", async () => {

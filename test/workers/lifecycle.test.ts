@@ -9,6 +9,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { JobMessage } from "../../src/env";
 import worker from "../../src/index";
 import { limits } from "../../src/limits";
 import { clock } from "../../src/platform/clock";
@@ -139,7 +140,6 @@ describe("at-least-once delivery", () => {
     const late = await stub.complete(1, { ok: true, resultJson: "1", resultKey: null });
     expect(late.accepted).toBe(false);
     expect(await stub.cancel()).toMatchObject({ ok: false });
-    await stub.abandon();
     // Nothing moved it again: one terminal status, and the version grew by one per change.
     expect(await getJob(tenant, job.id)).toEqual(canceled);
   });
@@ -198,16 +198,20 @@ describe("recovering stranded jobs", () => {
     expect(done.attempts).toBe(1);
   });
 
-  it("fails a job whose message exhausted the queue's retries", async () => {
+  it("puts a dead-lettered job message back on the jobs queue, delayed, without failing its job", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    const resent: MessageSendRequest<JobMessage>[] = [];
+    const jobs = { sendBatch: async (m: MessageSendRequest<JobMessage>[]) => void resent.push(...m) };
     const batch = createMessageBatch("edgejobs-jobs-dlq", [
-      { id: "dead-1", timestamp: new Date(), attempts: 11, body: { job_id: job.id } },
+      { id: "dead-1", timestamp: new Date(), attempts: 1, body: { job_id: job.id } },
     ]);
     const ctx = createExecutionContext();
-    await worker.queue(batch, env);
-    await getQueueResult(batch, ctx);
-    expect(await getJob(tenant, job.id)).toMatchObject({ status: "failed", error: { code: "internal_error" } });
+    await worker.queue(batch, { ...env, JOBS: jobs as unknown as Queue<JobMessage> });
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["dead-1"]);
+    // Not straight back (that would loop hot while D1 is down), and the job is untouched.
+    expect(resent).toEqual([{ body: { job_id: job.id }, delaySeconds: limits.infraRetryMaxDelaySeconds }]);
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: job.status, version: job.version, error: null });
   });
 
   it("has the sweep reclaim a silent attempt past its lease, without an alarm per job", async () => {
