@@ -22,8 +22,12 @@ interface Lease {
  * module scope; tests make several to stand for several isolates.
  */
 export class RateLeases {
-  /** Names this isolate to the RateLimiter objects, which credit its unspent tokens back. */
-  readonly #holder = ulid();
+  /**
+   * Names this isolate to the RateLimiter objects, which credit its unspent
+   * tokens back. Made at the first lease: workerd allows no random values in
+   * global scope, where the middleware's instance is made.
+   */
+  #holder: string | undefined;
   readonly #leases = new Map<string, Lease>();
   /**
    * Lease requests in flight, one per key and bucket: requests that find the
@@ -59,6 +63,11 @@ export class RateLeases {
     }
   }
 
+  #holderId(): string {
+    this.#holder ??= ulid();
+    return this.#holder;
+  }
+
   #refill(env: Env, keyId: string, bucket: RateBucket, perMinute: number, leaseKey: string): Promise<RateGrant> {
     let pending = this.#refills.get(leaseKey);
     if (!pending) {
@@ -66,7 +75,7 @@ export class RateLeases {
       this.#leases.delete(leaseKey);
       const maxLease = Math.max(1, Math.floor(perMinute * limits.rateLeaseMaxShare));
       pending = env.RATE_LIMITER.getByName(keyId)
-        .take(bucket, perMinute, this.#holder, spent, maxLease)
+        .take(bucket, perMinute, this.#holderId(), spent, maxLease)
         .then((grant) => {
           if (grant.granted > 0) {
             this.#leases.set(leaseKey, {
