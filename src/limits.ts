@@ -77,6 +77,30 @@ export const limits = {
   /** Per-tenant defaults (a tenant's row may override each): API requests per key per minute… */
   defaultSubmitPerMinute: 6000,
   defaultReadPerMinute: 12000,
+  /**
+   * A Worker isolate leases rate-limit tokens to spend without a Durable
+   * Object request: at most this share of a minute's budget (1 %: ~0.01 DO
+   * requests per API request while the bucket is full, and a key's object
+   * then carries ~100,000 requests/s); less as the bucket empties and more
+   * isolates hold leases, down to 1 (one DO request per API request, ~1,000
+   * requests/s per key, only near the limit).
+   */
+  rateLeaseMaxShare: 0.01,
+  /**
+   * A lease is spent for this long at most; its holder reports what it spent
+   * on its next lease, and a lease not reported within twice this is
+   * reclaimed as unused (its isolate went idle), so idle isolates strand no
+   * tokens for longer than that.
+   */
+  rateLeaseMs: 2_000,
+  /**
+   * Unreported leases of a bucket hold at most this share of a minute's
+   * budget beyond the token each holder spent at once; the limiter admits
+   * against them rather than refuse below the limit, so a key may pass its
+   * limit by this much (taken from the next moments' refill). Past it every
+   * lease is 1 token: one DO request per API request.
+   */
+  rateLeaseUnreportedShare: 0.1,
   /** …and jobs running at once; the rest wait, oldest first. */
   defaultMaxRunningJobs: 50,
   /** JSON nesting deeper than this is refused before any validation walks it. */
