@@ -184,18 +184,6 @@ export function decideCancel(job: JobRecord, now: number): Change | null {
 }
 
 /**
- * A job with a time to live (API.md `expires_at`, ms) that has not started by
- * then ends canceled with error code `expired`; null while it may still start,
- * or once it has (a retry waiting has started).
- */
-export function decideExpiry(job: JobRecord, expiresAt: number, now: number): Change | null {
-  const waitingToStart = (job.status === "scheduled" || job.status === "queued") && job.attempts === 0;
-  if (!waitingToStart || now < expiresAt) return null;
-  const error = { code: "expired", message: "The job did not start before it expired." };
-  return change(job, { ...job, status: "canceled", error, finishedAt: now, leaseExpiresAt: null }, "job.canceled");
-}
-
-/**
  * A job's timer once it is due to run at `runAt`: beyond a queue's delay limit
  * the alarm waits until the message can be sent; within it the message goes
  * now and the alarm watches for it to arrive (a grace later).

@@ -18,7 +18,7 @@ import {
   timerForRunAt,
   workerLost,
 } from "../jobs/lifecycle";
-import type { JobRecord, JobView } from "../jobs/model";
+import type { JobRecord } from "../jobs/model";
 import { isTerminal, wantsEvent } from "../jobs/model";
 import { toJobView } from "../jobs/view";
 import type { WatchEvent } from "../jobs/watch";
@@ -170,7 +170,7 @@ export class JobTracker extends DurableObject<Env> {
     }
     return this.#serially(async () => {
       const job = await this.#load();
-      const first = job ? { event: "status" as const, data: await this.#view(job) } : null;
+      const first = job ? { event: "status" as const, data: toJobView(job) } : null;
       return acceptWatcher(this.ctx, first, job !== null && isTerminal(job.status));
     });
   }
@@ -214,13 +214,7 @@ export class JobTracker extends DurableObject<Env> {
     const job = this.#job;
     // A finished job's terminal event already carries its last progress.
     if (job?.status !== "running") return;
-    const event = buildEvent(
-      job.tenantId,
-      job.callbackUrl as string,
-      "job.progress",
-      await this.#view(job),
-      clock.now(),
-    );
+    const event = buildEvent(job.tenantId, job.callbackUrl as string, "job.progress", toJobView(job), clock.now());
     await insertWebhookEvent(this.env.DB, event).run();
     await enqueueEvent(this.env, event);
   }
@@ -293,7 +287,7 @@ export class JobTracker extends DurableObject<Env> {
     const { event, freesSlot } = change;
     const outbox =
       event && wantsEvent(job, event)
-        ? buildEvent(job.tenantId, job.callbackUrl as string, event, await this.#view(job), now)
+        ? buildEvent(job.tenantId, job.callbackUrl as string, event, toJobView(job), now)
         : null;
     if (outbox) statements.push(insertWebhookEvent(this.env.DB, outbox));
     // Leaving running frees a slot of the tenant: its oldest parked job takes it, in the same round trip.
@@ -341,11 +335,7 @@ export class JobTracker extends DurableObject<Env> {
   /** Tells the job's watchers, if any, of its new state. */
   async #broadcast(after: JobRecord, event: WatchEvent): Promise<void> {
     if (this.ctx.getWebSockets().length === 0) return;
-    broadcast(this.ctx, { event, data: await this.#view(after) }, isTerminal(after.status));
-  }
-
-  async #view(job: JobRecord): Promise<JobView> {
-    return toJobView(job);
+    broadcast(this.ctx, { event, data: toJobView(after) }, isTerminal(after.status));
   }
 
   /** An alarm is a write to the object's storage, billed as one. */

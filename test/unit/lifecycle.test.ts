@@ -3,7 +3,6 @@ import {
   change,
   decideBegin,
   decideCancel,
-  decideExpiry,
   decideOnLiveness,
   decideOutcome,
   decideProgress,
@@ -188,21 +187,6 @@ describe("cancel", () => {
     for (const status of ["succeeded", "failed", "canceled"] as const) {
       expect(decideCancel(job({ status }), NOW)).toBeNull();
     }
-  });
-});
-
-describe("expiry", () => {
-  it("cancels a job not started by its expiry with error code expired", () => {
-    expect(decideExpiry(job({ status: "scheduled" }), NOW, NOW)).toMatchObject({
-      next: { status: "canceled", error: { code: "expired" }, finishedAt: NOW },
-      event: "job.canceled",
-    });
-  });
-
-  it("leaves a job before its expiry, and one that has started", () => {
-    expect(decideExpiry(job(), NOW + 1, NOW)).toBeNull();
-    expect(decideExpiry(running(), NOW, NOW)).toBeNull();
-    expect(decideExpiry(job({ attempts: 1, error: failure }), NOW, NOW)).toBeNull();
   });
 });
 
