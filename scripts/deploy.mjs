@@ -9,7 +9,8 @@ import { randomBytes } from "node:crypto";
 import { experimental_patchConfig, unstable_readConfig } from "wrangler";
 
 const CONFIG = "wrangler.toml";
-const PLACEHOLDER_DATABASE_ID = "00000000-0000-0000-0000-000000000000";
+/** wrangler.toml's placeholder ids: all zeros but the last digits, which keep local databases apart. */
+const isPlaceholder = (id) => id.startsWith("00000000-0000-0000-0000-0000000");
 
 /** Every resource the Worker needs, read from wrangler.toml. */
 export function resourcesOf(config) {
@@ -47,7 +48,7 @@ function main() {
       wrangler("d1", "create", db.name);
       found = JSON.parse(wrangler("d1", "list", "--json")).find((d) => d.name === db.name);
     }
-    if (db.id === PLACEHOLDER_DATABASE_ID || db.id !== found.uuid) {
+    if (isPlaceholder(db.id) || db.id !== found.uuid) {
       experimental_patchConfig(CONFIG, { d1_databases: [{ binding: db.binding, database_id: found.uuid }] }, true);
       console.log(`wrangler.toml: ${db.binding} → database_id ${found.uuid} (commit this)`);
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm run dev [-- wrangler dev args]`: applies the D1 migrations to the same
-// local state that `wrangler dev` will use, then starts it with the local-only
+// `npm run dev [-- wrangler dev args]`: applies the D1 migrations to every
+// local database (scripts/migrate-local.mjs) in the state `wrangler dev` will use, then starts it with the local-only
 // settings (admin token `dev-admin-token`, http/loopback callbacks allowed)
 // passed as --var, so they can never reach a deployed Worker. Cron triggers do
 // not fire under `wrangler dev`, so this also runs the sweep once a minute
@@ -9,7 +9,8 @@
 // on the state of one that died (its in-memory queues lost) then finds the lost
 // work at once, since everything the dead server started has by then passed
 // its 30 s lease or grace (src/limits.ts: attemptLeaseSeconds, enqueueGraceSeconds).
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
+import { migrateLocal } from "./migrate-local.mjs";
 
 const args = process.argv.slice(2);
 const persistIndex = args.findIndex((a) => a === "--persist-to" || a.startsWith("--persist-to="));
@@ -25,11 +26,10 @@ const port =
 const sweepEverySeconds = Number(process.env.EDGEJOBS_DEV_SWEEP_SECONDS ?? 60);
 const firstSweepAfterSeconds = 30;
 
-const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", ...persistArgs], {
-  stdio: ["ignore", "inherit", "inherit"],
-  env: { ...process.env, CI: "1" },
-});
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+const persistTo = persistArgs.length === 0 ? undefined : (persistArgs[1] ?? persistArgs[0].split("=")[1]);
+const applied = await migrateLocal(persistTo);
+const count = Object.values(applied).reduce((sum, n) => sum + n, 0);
+console.log(`D1: ${Object.keys(applied).length} local databases migrated (${count} migrations applied)`);
 
 const dev = spawn(
   "wrangler",

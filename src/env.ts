@@ -6,7 +6,10 @@ import type { OriginGate } from "./webhooks/origin-gate";
 
 /** The Worker's bindings, declared once; `wrangler.toml` is their source. */
 export interface Env {
+  /** The control database; job records live on the shards (store/databases.ts). */
   DB: D1Database;
+  /** The job shards, SHARD_0 up: as many as wrangler.toml binds. */
+  [shard: `SHARD_${number}`]: D1Database | undefined;
   BLOBS: R2Bucket;
   JOBS: Queue<JobMessage>;
   CALLBACKS: Queue<CallbackMessage>;
@@ -33,7 +36,7 @@ export interface Env {
   WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN?: string;
 }
 
-/** What travels on the jobs queue: only the id; the tracker holds everything else. */
+/** What travels on the jobs queue: only the id (which names its shard); the tracker holds everything else. */
 export interface JobMessage {
   job_id: string;
 }

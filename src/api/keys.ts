@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { DomainError } from "../jobs/errors";
-import { clock, isoTime } from "../platform/clock";
-import { type ApiKeyRecord, listApiKeys, revokeApiKey } from "../store/api-keys";
-import { createApiKey } from "../tenants/keys";
+import { isoTime } from "../platform/clock";
+import { type ApiKeyRecord, listApiKeys } from "../store/api-keys";
+import { createApiKey, revokeKey } from "../tenants/keys";
 import { requireAdmin } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
 import { CreatedKeySchema, CreateKeySchema, errors, Time } from "./schemas";
@@ -45,7 +45,7 @@ const createKeyRoute = createRoute({
 
 keysApi.openapi(createKeyRoute, async (c) => {
   const { name, tenant_id } = c.req.valid("json");
-  const key = await createApiKey(c.env.DB, name, tenant_id);
+  const key = await createApiKey(c.env, name, tenant_id);
   return c.json({ ...key, created_at: isoTime(key.created_at) as string }, 201);
 });
 
@@ -82,7 +82,7 @@ const revokeKeyRoute = createRoute({
 });
 
 keysApi.openapi(revokeKeyRoute, async (c) => {
-  const key = await revokeApiKey(c.env.DB, c.req.valid("param").id, clock.now());
+  const key = await revokeKey(c.env, c.req.valid("param").id);
   if (!key) throw new DomainError(404, "not_found", "No API key with this id.");
   return c.json(keyView(key), 200);
 });

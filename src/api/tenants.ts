@@ -1,8 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { DomainError } from "../jobs/errors";
-import { updateTenantLimits } from "../store/tenants";
-import { forgetTenantKeys } from "../tenants/key-check";
+import { setTenantLimits } from "../tenants/tenant-limits";
 import { requireAdmin } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
 import { errors } from "./schemas";
@@ -40,8 +39,7 @@ const updateRoute = createRoute({
 });
 
 tenantsApi.openapi(updateRoute, async (c) => {
-  const limits = await updateTenantLimits(c.env.DB, c.req.valid("param").id, c.req.valid("json"));
+  const limits = await setTenantLimits(c.env, c.req.valid("param").id, c.req.valid("json"));
   if (!limits) throw new DomainError(404, "not_found", "No tenant with this id.");
-  forgetTenantKeys(c.req.valid("param").id);
   return c.json(limits, 200);
 });

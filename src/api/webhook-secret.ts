@@ -29,7 +29,7 @@ const rotateRoute = createRoute({
 });
 
 webhookSecretApi.openapi(rotateRoute, async (c) => {
-  const rotated = await rotateTenantSecret(c.env.DB, c.get("tenantId"));
+  const rotated = await rotateTenantSecret(c.env, c.get("tenantId"));
   return c.json(
     { webhook_secret: rotated.webhook_secret, previous_valid_until: isoTime(rotated.previous_valid_until) as string },
     200,

@@ -2,6 +2,7 @@ import type { Env } from "../env";
 import { toBase64Url } from "../platform/crypto";
 import { isJobId } from "../platform/ids";
 import { getStream } from "../store/blobs";
+import { databases, shardOf } from "../store/databases";
 import { jobFound, listJobs, tenantJob } from "../store/jobs";
 import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { watchKeyLiveness } from "../tenants/key-liveness";
@@ -16,7 +17,8 @@ import { openWatch, waitForTerminalFrame } from "./watch";
  */
 export async function getJob(env: Env, tenantId: string, id: string, keyCheck: KeyCheck | null = null) {
   if (!isJobId(id)) throw jobNotFound();
-  const [result] = await batchCheckingKey(env.DB, keyCheck, [tenantJob(env.DB, tenantId, id)]);
+  const db = shardOf(env, id);
+  const [result] = await batchCheckingKey(db, keyCheck, [tenantJob(db, tenantId, id)]);
   const job = jobFound(result as D1Result);
   if (!job) throw jobNotFound();
   return job;
@@ -78,14 +80,23 @@ export interface ListOptions {
   cursor?: string;
 }
 
-/** A page of the tenant's jobs, newest first. The cursor is the page's last id, encoded. */
+/**
+ * A page of the tenant's jobs, newest first. The cursor is the page's last
+ * id, encoded. Every shard is asked for a page and the pages are merged by
+ * id (ids sort by creation time across shards).
+ */
 export async function listTenantJobs(
   env: Env,
   tenantId: string,
   options: ListOptions,
 ): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
   const beforeId = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-  const rows = await listJobs(env.DB, { tenantId, ...options, beforeId, limit: options.limit + 1 });
+  const query = { tenantId, ...options, beforeId, limit: options.limit + 1 };
+  const pages = await Promise.all(databases(env).shards.map((db) => listJobs(db, query)));
+  const rows = pages
+    .flat()
+    .sort((a, b) => (a.id < b.id ? 1 : -1))
+    .slice(0, query.limit);
   const jobs = rows.slice(0, options.limit);
   const last = jobs.at(-1);
   return { jobs, nextCursor: rows.length > options.limit && last ? encodeCursor(last.id) : null };

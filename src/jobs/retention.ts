@@ -1,6 +1,7 @@
 import type { Env } from "../env";
 import { limits } from "../limits";
 import { deleteObject } from "../store/blobs";
+import { databases } from "../store/databases";
 import { deleteIdempotencyKeysBefore } from "../store/idempotency";
 import { deleteFinishedJobs, listFinishedBefore } from "../store/jobs";
 
@@ -32,14 +33,19 @@ const DAY_MS = 86_400_000;
  * nothing rather than objects nothing points at.
  */
 export async function purgeExpired(env: Env, now: number, keepMs: number): Promise<{ jobs: number; keys: number }> {
-  const expired = await listFinishedBefore(env.DB, now - keepMs, limits.retentionBatch);
+  const purged = await Promise.all(databases(env).shards.map((db) => purgeShard(env, db, now, keepMs)));
+  return purged.reduce((sum, p) => ({ jobs: sum.jobs + p.jobs, keys: sum.keys + p.keys }));
+}
+
+async function purgeShard(env: Env, db: D1Database, now: number, keepMs: number) {
+  const expired = await listFinishedBefore(db, now - keepMs, limits.retentionBatch);
   const objects = expired.flatMap((job) => [job.inputKey, job.resultKey]).filter((key) => key !== null);
   await Promise.all(objects.map((key) => deleteObject(env.BLOBS, key)));
   if (expired.length > 0)
     await deleteFinishedJobs(
-      env.DB,
+      db,
       expired.map((job) => job.id),
     );
-  const keys = await deleteIdempotencyKeysBefore(env.DB, now - limits.idempotencyWindowMs);
+  const keys = await deleteIdempotencyKeysBefore(db, now - limits.idempotencyWindowMs);
   return { jobs: expired.length, keys };
 }

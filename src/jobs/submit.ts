@@ -4,6 +4,7 @@ import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { newId } from "../platform/ids";
 import { inputKey, putJson } from "../store/blobs";
+import { anyShard, databases, shardOfKey } from "../store/databases";
 import {
   deleteExpiredIdempotencyKey,
   findIdempotencyKey,
@@ -36,8 +37,8 @@ const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
  * Creates jobs, all or none: validates every request against its job type,
  * stores large inputs in R2, writes the jobs (and the idempotency key) in one
  * D1 transaction — with the request's key check, when one is owed — then
- * enqueues them. A failed enqueue loses nothing: the
- * sweep finds jobs that never started.
+ * enqueues them. The request's jobs share one shard: the idempotency key's,
+ * or any. A failed enqueue loses nothing: the sweep finds jobs that never started.
  */
 export async function submitJobs(
   env: Env,
@@ -48,14 +49,16 @@ export async function submitJobs(
   keyCheck: KeyCheck | null = null,
 ): Promise<SubmitOutcome> {
   const now = clock.now();
+  const shard = idempotency ? shardOfKey(env, tenantId, idempotency.scope, idempotency.key) : anyShard(env);
+  const db = databases(env).shards[shard] as D1Database;
   if (idempotency) {
-    const replay = await replayIdempotent(env, tenantId, idempotency, now);
+    const replay = await replayIdempotent(db, tenantId, idempotency, now);
     if (replay) return replay;
   }
   const prepared = requests.map((request, index) => {
     const prefix = pathPrefix(index);
     try {
-      return prepareJob(env, tenantId, request, now, prefix);
+      return prepareJob(env, tenantId, request, now, prefix, shard);
     } catch (error) {
       // In a batch, the message names the item that rejected it.
       if (!(error instanceof DomainError) || prefix === "") throw error;
@@ -69,20 +72,20 @@ export async function submitJobs(
       .filter((p) => p.largeInput !== null)
       .map((p) => putJson(env.BLOBS, inputKey(p.job.id), p.largeInput as string)),
   );
-  const statements = prepared.map((p) => insertJob(env.DB, p.job, keyCheck?.hash ?? null));
+  const statements = prepared.map((p) => insertJob(db, p.job, keyCheck?.hash ?? null));
   if (idempotency) {
     const { scope, key, requestHash } = idempotency;
     const record = { requestHash, jobIds: prepared.map((p) => p.job.id), createdAt: now };
     statements.unshift(
-      deleteExpiredIdempotencyKey(env.DB, tenantId, scope, key, now - limits.idempotencyWindowMs),
-      insertIdempotencyKey(env.DB, tenantId, scope, key, record),
+      deleteExpiredIdempotencyKey(db, tenantId, scope, key, now - limits.idempotencyWindowMs),
+      insertIdempotencyKey(db, tenantId, scope, key, record),
     );
   }
   try {
-    await batchCheckingKey(env.DB, keyCheck, statements);
+    await batchCheckingKey(db, keyCheck, statements);
   } catch (error) {
     // A concurrent request with the same key won the race: answer what it created.
-    const replay = idempotency && (await replayIdempotent(env, tenantId, idempotency, now));
+    const replay = idempotency && (await replayIdempotent(db, tenantId, idempotency, now));
     if (replay) return replay;
     throw error;
   }
@@ -91,18 +94,19 @@ export async function submitJobs(
   return { jobs, replayed: false };
 }
 
+/** `db` is the key's shard, which also holds the jobs it created. */
 async function replayIdempotent(
-  env: Env,
+  db: D1Database,
   tenantId: string,
   { scope, key, requestHash }: Idempotency,
   now: number,
 ): Promise<SubmitOutcome | null> {
-  const found = await findIdempotencyKey(env.DB, tenantId, scope, key);
+  const found = await findIdempotencyKey(db, tenantId, scope, key);
   if (!found || found.createdAt < now - limits.idempotencyWindowMs) return null;
   if (found.requestHash !== requestHash) {
     throw new DomainError(409, "idempotency_conflict", "This Idempotency-Key was used with a different request body.");
   }
-  const jobs = await findTenantJobs(env.DB, tenantId, found.jobIds);
+  const jobs = await findTenantJobs(db, tenantId, found.jobIds);
   return { jobs, replayed: true };
 }
 
@@ -114,7 +118,14 @@ interface PreparedJob {
   inputBytes: number;
 }
 
-function prepareJob(env: Env, tenantId: string, request: SubmitJobRequest, now: number, path: string): PreparedJob {
+function prepareJob(
+  env: Env,
+  tenantId: string,
+  request: SubmitJobRequest,
+  now: number,
+  path: string,
+  shard: number,
+): PreparedJob {
   const type = jobTypes.get(request.type);
   if (!type) {
     throw new DomainError(
@@ -152,7 +163,7 @@ function prepareJob(env: Env, tenantId: string, request: SubmitJobRequest, now: 
   const inputBytes = byteLength(inputJson);
   if (inputBytes > limits.maxBodyBytes) throw inputTooLarge(`${path}input`, inputBytes);
   const large = inputBytes > limits.maxInlineJsonBytes;
-  const id = newId.job();
+  const id = newId.job(shard);
   const delaySeconds = request.delay_seconds ?? 0;
   const job: JobRecord = {
     id,

@@ -1,6 +1,7 @@
 import type { Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
+import { databases } from "../store/databases";
 import { listStrandedJobIds } from "../store/jobs";
 import { listOverdueEvents, postponeEvent } from "../store/webhook-events";
 import { originOf } from "../webhooks/events";
@@ -11,14 +12,20 @@ import { originOf } from "../webhooks/events";
  * every minute it hands stranded jobs back to their trackers (which
  * re-enqueue them, or reclaim a running attempt that has stopped heartbeating)
  * and re-sends events that are still pending, each after a grace of seconds.
+ * Every shard is swept at once, each on its own.
  */
 export async function sweep(env: Env): Promise<{ jobs: number; events: number }> {
   const now = clock.now();
-  const jobIds = await listStrandedJobIds(env.DB, now, limits.enqueueGraceSeconds * 1000, limits.sweepBatch);
+  const swept = await Promise.all(databases(env).shards.map((db) => sweepShard(env, db, now)));
+  return swept.reduce((sum, s) => ({ jobs: sum.jobs + s.jobs, events: sum.events + s.events }));
+}
+
+async function sweepShard(env: Env, db: D1Database, now: number): Promise<{ jobs: number; events: number }> {
+  const jobIds = await listStrandedJobIds(db, now, limits.enqueueGraceSeconds * 1000, limits.sweepBatch);
   await Promise.all(jobIds.map((id) => env.JOB_TRACKER.getByName(id).recover()));
   const eventGraceMs = limits.callbackLostAfterSeconds * 1000;
-  const events = await listOverdueEvents(env.DB, now - eventGraceMs, limits.sweepBatch);
-  for (const event of events) await postponeEvent(env.DB, event.id, now + eventGraceMs);
+  const events = await listOverdueEvents(db, now - eventGraceMs, limits.sweepBatch);
+  for (const event of events) await postponeEvent(db, event.id, now + eventGraceMs);
   if (events.length > 0) {
     await env.CALLBACKS.sendBatch(
       events.map((e) => ({ body: { event_id: e.id, attempt: e.attempts + 1, origin: originOf(e.callbackUrl) } })),

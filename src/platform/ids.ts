@@ -8,9 +8,12 @@ let lastRandom: number[] = [];
 
 /**
  * A ULID: 48-bit time then 80 random bits, monotonic within an isolate so ids
- * made in the same millisecond still sort in creation order.
+ * made in the same millisecond still sort in creation order. With `shard`
+ * (0–31), the last character is that number instead of a random one, so
+ * storage can tell from the id alone where its record lives (store/databases.ts);
+ * ids stay monotonic, since the increment happens in the characters before it.
  */
-export function ulid(now = clock.now()): string {
+export function ulid(now = clock.now(), shard?: number): string {
   if (now <= lastTime) {
     incrementRandom(lastRandom);
   } else {
@@ -23,11 +26,18 @@ export function ulid(now = clock.now()): string {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  return time + lastRandom.map((d) => ALPHABET[d]).join("");
+  const random = lastRandom.map((d) => ALPHABET[d]).join("");
+  return time + (shard === undefined ? random : random.slice(0, -1) + ALPHABET[shard]);
 }
 
+/** The shard number `ulid(now, shard)` wrote into an id (its last character, 0–31). */
+export function shardInId(id: string): number {
+  return ALPHABET.indexOf(id.at(-1) as string);
+}
+
+/** Counts up in all but the last character, which may carry a shard number. */
 function incrementRandom(digits: number[]): void {
-  for (let i = digits.length - 1; i >= 0; i--) {
+  for (let i = digits.length - 2; i >= 0; i--) {
     const d = digits[i] as number;
     if (d < 31) {
       digits[i] = d + 1;
@@ -37,9 +47,10 @@ function incrementRandom(digits: number[]): void {
   }
 }
 
+/** New ids. A job's and its events' ids carry the number of the shard that stores them. */
 export const newId = {
-  job: () => `job_${ulid()}`,
-  event: () => `evt_${ulid()}`,
+  job: (shard: number) => `job_${ulid(clock.now(), shard)}`,
+  event: (shard: number) => `evt_${ulid(clock.now(), shard)}`,
   key: () => `key_${ulid()}`,
   tenant: () => `ten_${ulid()}`,
 };

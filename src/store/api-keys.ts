@@ -78,10 +78,14 @@ export async function listApiKeys(db: D1Database, tenantId?: string): Promise<Ap
   return results.map(fromRow);
 }
 
-/** Revokes a key; the revoked key answers 401 from the next request on. Null when there is no such key. */
-export async function revokeApiKey(db: D1Database, id: string, now: number): Promise<ApiKeyRecord | null> {
-  const row = await sql(db)`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${now})
-    WHERE id = ${id} RETURNING *`.first<ApiKeyRow>();
+/** Revokes a key (a repeat keeps the first time); the revoked key answers 401 from the next request on. */
+export function revokeApiKey(db: D1Database, id: string, now: number): D1PreparedStatement {
+  return sql(db)`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${now}) WHERE id = ${id} RETURNING *`;
+}
+
+/** The key `revokeApiKey` revoked; null when there is no such key. */
+export function keyRevoked(result: D1Result): ApiKeyRecord | null {
+  const row = result.results[0] as ApiKeyRow | undefined;
   return row ? fromRow(row) : null;
 }
 

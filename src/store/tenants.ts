@@ -39,15 +39,15 @@ export type Rotation = { rotated: true } | { rotated: false; olderValidUntil: nu
  * still valid at `now`: dropping it would break its promise, keeping it
  * would make a fourth valid secret. `olderValidUntil` says when it lapses.
  */
-export async function rotateWebhookSecret(
+export function rotateWebhookSecret(
   db: D1Database,
   tenantId: string,
   secret: string,
   previousValidUntil: number,
   now: number,
-): Promise<Rotation> {
+): D1PreparedStatement[] {
   // Every right-hand side reads the row as it was: the secrets shift down by one.
-  const [rotated, before] = await db.batch<{ older_secret_valid_until: number | null }>([
+  return [
     sql(db)`UPDATE tenants SET older_webhook_secret = previous_webhook_secret,
         older_secret_valid_until = previous_secret_valid_until,
         previous_webhook_secret = webhook_secret, previous_secret_valid_until = ${previousValidUntil},
@@ -55,7 +55,12 @@ export async function rotateWebhookSecret(
       WHERE id = ${tenantId} AND COALESCE(older_secret_valid_until, 0) <= ${now}
       RETURNING older_secret_valid_until`,
     sql(db)`SELECT older_secret_valid_until FROM tenants WHERE id = ${tenantId}`,
-  ]);
+  ];
+}
+
+/** What the statements of `rotateWebhookSecret` did, from their results. */
+export function rotationDone(results: D1Result<{ older_secret_valid_until: number | null }>[], now: number): Rotation {
+  const [rotated, before] = results;
   if ((rotated?.results.length ?? 0) > 0) return { rotated: true };
   return { rotated: false, olderValidUntil: before?.results[0]?.older_secret_valid_until ?? now };
 }
@@ -73,17 +78,17 @@ const limitAssignments: Record<keyof TenantLimits, (value: number | null) => Sql
   max_running_jobs: (value) => sqlFragment`max_running_jobs = ${value}`,
 };
 
-/** Sets the given limits (null: back to the default); null when there is no such tenant. */
-export async function updateTenantLimits(
+/** Sets the given limits (null: back to the default); its row answers them, or none when there is no such tenant. */
+export function updateTenantLimits(
   db: D1Database,
   tenantId: string,
   changes: Partial<TenantLimits>,
-): Promise<TenantLimits | null> {
+): D1PreparedStatement {
   const assignments = (Object.keys(limitAssignments) as (keyof TenantLimits)[]).flatMap((column) => {
     const value = changes[column];
     return value === undefined ? [] : [limitAssignments[column](value)];
   });
   return sql(db)`UPDATE tenants SET ${assignments.length > 0 ? joinSql(assignments, ", ") : sqlFragment`id = id`}
     WHERE id = ${tenantId}
-    RETURNING submit_per_minute, read_per_minute, max_running_jobs`.first<TenantLimits>();
+    RETURNING submit_per_minute, read_per_minute, max_running_jobs`;
 }

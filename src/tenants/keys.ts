@@ -2,7 +2,8 @@ import { DomainError } from "../jobs/errors";
 import { clock } from "../platform/clock";
 import { randomBytes, sha256Hex, toBase64Url } from "../platform/crypto";
 import { newId } from "../platform/ids";
-import { insertApiKey } from "../store/api-keys";
+import { type ApiKeyRecord, insertApiKey, keyRevoked, revokeApiKey } from "../store/api-keys";
+import { writeEverywhere } from "../store/replicated";
 import { findTenant, insertTenant } from "../store/tenants";
 import { newWebhookSecret } from "../webhooks/sign";
 
@@ -19,16 +20,17 @@ export interface CreatedKey {
 
 /**
  * Creates an API key, and a tenant with a fresh webhook secret unless
- * `tenantId` names an existing one. The plain key leaves only in the answer.
+ * `tenantId` names an existing one (else 404), in every database. The plain
+ * key leaves only in the answer.
  */
-export async function createApiKey(db: D1Database, name: string, tenantId?: string): Promise<CreatedKey> {
+export async function createApiKey(env: { DB: D1Database }, name: string, tenantId?: string): Promise<CreatedKey> {
   const now = clock.now();
   const apiKey = API_KEY_PREFIX + toBase64Url(randomBytes(32));
   const key = { id: newId.key(), name, createdAt: now, keyHash: await sha256Hex(apiKey) };
   if (tenantId !== undefined) {
-    const tenant = await findTenant(db, tenantId);
+    const tenant = await findTenant(env.DB, tenantId);
     if (!tenant) throw new DomainError(404, "not_found", "No tenant with this id.");
-    await insertApiKey(db, { ...key, tenantId }).run();
+    await writeEverywhere(env, (db) => [insertApiKey(db, { ...key, tenantId })]);
     return {
       id: key.id,
       name,
@@ -39,8 +41,21 @@ export async function createApiKey(db: D1Database, name: string, tenantId?: stri
     };
   }
   const tenant = { id: newId.tenant(), secret: newWebhookSecret() };
-  await db.batch([insertTenant(db, tenant.id, tenant.secret, now), insertApiKey(db, { ...key, tenantId: tenant.id })]);
+  await writeEverywhere(env, (db) => [
+    insertTenant(db, tenant.id, tenant.secret, now),
+    insertApiKey(db, { ...key, tenantId: tenant.id }),
+  ]);
   return { id: key.id, name, tenant_id: tenant.id, api_key: apiKey, webhook_secret: tenant.secret, created_at: now };
+}
+
+/**
+ * Revokes the key in every database: it answers 401 from the next request
+ * on, whichever shard its request reaches. Null when there is no such key.
+ */
+export async function revokeKey(env: { DB: D1Database }, id: string): Promise<ApiKeyRecord | null> {
+  const now = clock.now();
+  const [revoked] = await writeEverywhere(env, (db) => [revokeApiKey(db, id, now)]);
+  return keyRevoked(revoked as D1Result);
 }
 
 /**

@@ -1,23 +1,28 @@
 import { DomainError } from "../jobs/errors";
 import { limits } from "../limits";
 import { clock, isoTime } from "../platform/clock";
-import { rotateWebhookSecret } from "../store/tenants";
+import { writeEverywhere } from "../store/replicated";
+import { rotateWebhookSecret, rotationDone } from "../store/tenants";
 import { newWebhookSecret } from "../webhooks/sign";
 
 /**
  * Rotates the tenant's webhook secret. The one rotated out keeps signing for
  * 24 h (`previous_valid_until`, ms), as do those rotated out before it until
  * their own time. Throws 409 `rotation_limit` when that would make more than
- * `limits.maxValidWebhookSecrets` valid secrets.
+ * `limits.maxValidWebhookSecrets` valid secrets. Written to every database,
+ * so every shard signs with the new secret.
  */
 export async function rotateTenantSecret(
-  db: D1Database,
+  env: { DB: D1Database },
   tenantId: string,
 ): Promise<{ webhook_secret: string; previous_valid_until: number }> {
   const secret = newWebhookSecret();
   const now = clock.now();
   const previousValidUntil = now + limits.previousSecretValidMs;
-  const rotation = await rotateWebhookSecret(db, tenantId, secret, previousValidUntil, now);
+  const results = await writeEverywhere<{ older_secret_valid_until: number | null }>(env, (db) =>
+    rotateWebhookSecret(db, tenantId, secret, previousValidUntil, now),
+  );
+  const rotation = rotationDone(results, now);
   if (!rotation.rotated) {
     throw new DomainError(
       409,

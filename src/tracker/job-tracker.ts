@@ -25,6 +25,7 @@ import type { WatchEvent } from "../jobs/watch";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
+import { shardOf } from "../store/databases";
 import {
   findJob,
   parkJob,
@@ -58,6 +59,8 @@ export class JobTracker extends DurableObject<Env> {
     super(ctx, metered(env));
   }
 
+  /** The job's shard: its id names it. */
+  readonly #db = shardOf(this.env, this.ctx.id.name as string);
   #job: JobRecord | null = null;
   /** This instance set an alarm or ran one: the object holds storage even if no alarm is pending now. */
   #usedStorage = false;
@@ -74,7 +77,7 @@ export class JobTracker extends DurableObject<Env> {
   begin(): Promise<BeginResult> {
     return this.#serially(async () => {
       if (this.#job === null) {
-        const started = await startDueJob(this.env.DB, this.ctx.id.name as string, clock.now(), {
+        const started = await startDueJob(this.#db, this.ctx.id.name as string, clock.now(), {
           earlyToleranceMs: EARLY_TOLERANCE_MS,
           leaseMs: limits.attemptLeaseSeconds * 1000,
           defaultMax: limits.defaultMaxRunningJobs,
@@ -215,7 +218,7 @@ export class JobTracker extends DurableObject<Env> {
     // A finished job's terminal event already carries its last progress.
     if (job?.status !== "running") return;
     const event = buildEvent(job.tenantId, job.callbackUrl as string, "job.progress", toJobView(job), clock.now());
-    await insertWebhookEvent(this.env.DB, event).run();
+    await insertWebhookEvent(this.#db, event).run();
     await enqueueEvent(this.env, event);
   }
 
@@ -224,7 +227,7 @@ export class JobTracker extends DurableObject<Env> {
     if (repair.kind === "check_attempt") return this.#checkAttempt(job, now, options);
     // A lost message (local restart, failed send): the job is marked looked after, so the sweep moves on.
     if (repair.kind === "reenqueue")
-      return this.#arm(job.id, repair.timer, () => touchJob(this.env.DB, job.id, job.version, now).run());
+      return this.#arm(job.id, repair.timer, () => touchJob(this.#db, job.id, job.version, now).run());
     if (repair.kind === "arm") return this.#arm(job.id, repair.timer);
   }
 
@@ -248,7 +251,7 @@ export class JobTracker extends DurableObject<Env> {
     if (verdict.kind === "wait" && (await this.ctx.storage.getAlarm()) !== verdict.alarmAt) {
       await this.#setAlarm(verdict.alarmAt);
     }
-    if (verdict.kind === "renew") await renewLease(this.env.DB, job.id, job.version, verdict.renewLeaseUntil).run();
+    if (verdict.kind === "renew") await renewLease(this.#db, job.id, job.version, verdict.renewLeaseUntil).run();
     if (verdict.kind !== "lost") return;
     await this.#finishAttempt(job, workerLost, now);
     // A finished job's storage went with it (#freeStorage); a retry still drops the ended wait.
@@ -281,18 +284,18 @@ export class JobTracker extends DurableObject<Env> {
     const job: JobRecord = { ...change.next, version: current.version + 1, updatedAt: now };
     const statements = [
       options.admit
-        ? startJob(this.env.DB, job, current.version, limits.defaultMaxRunningJobs)
-        : updateJob(this.env.DB, job, current.version),
+        ? startJob(this.#db, job, current.version, limits.defaultMaxRunningJobs)
+        : updateJob(this.#db, job, current.version),
     ];
     const { event, freesSlot } = change;
     const outbox =
       event && wantsEvent(job, event)
         ? buildEvent(job.tenantId, job.callbackUrl as string, event, toJobView(job), now)
         : null;
-    if (outbox) statements.push(insertWebhookEvent(this.env.DB, outbox));
+    if (outbox) statements.push(insertWebhookEvent(this.#db, outbox));
     // Leaving running frees a slot of the tenant: its oldest parked job takes it, in the same round trip.
-    if (freesSlot) statements.push(wakeOldestParked(this.env.DB, job.tenantId, limits.defaultMaxRunningJobs, now));
-    const results = await this.env.DB.batch<{ id: string }>(statements);
+    if (freesSlot) statements.push(wakeOldestParked(this.#db, job.tenantId, limits.defaultMaxRunningJobs, now));
+    const results = await this.#db.batch<{ id: string }>(statements);
     const update = results[0];
     if (update?.meta.changes !== 1) {
       if (options.admit) return false;
@@ -314,8 +317,8 @@ export class JobTracker extends DurableObject<Env> {
    * oldest parked job gets it, so waiting never depends on one message.
    */
   async #waitForSlot(job: Pick<JobRecord, "id" | "tenantId">, now: number): Promise<void> {
-    await parkJob(this.env.DB, job.id, now).run();
-    const woken = await wakeOldestParked(this.env.DB, job.tenantId, limits.defaultMaxRunningJobs, now).first<{
+    await parkJob(this.#db, job.id, now).run();
+    const woken = await wakeOldestParked(this.#db, job.tenantId, limits.defaultMaxRunningJobs, now).first<{
       id: string;
     }>();
     await this.#startWoken(woken?.id);
@@ -362,7 +365,7 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   async #load(): Promise<JobRecord | null> {
-    this.#job ??= await findJob(this.env.DB, this.ctx.id.name as string);
+    this.#job ??= await findJob(this.#db, this.ctx.id.name as string);
     return this.#job;
   }
 

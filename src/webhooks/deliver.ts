@@ -3,6 +3,7 @@ import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { coalesced } from "../platform/coalesce";
 import { retryLater, settleTogether } from "../platform/queue-messages";
+import { shardOf } from "../store/databases";
 import {
   claimForDelivery,
   deliveryFound,
@@ -61,25 +62,36 @@ async function deliverToOrigin(
   }
 }
 
+/** One attempt of each message's event; each event is on its job's shard. */
+async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMessage[]): Promise<void> {
+  const byShard = Map.groupBy(messages, (message) => shardOf(env, message.event_id));
+  const outcomes = await Promise.allSettled([...byShard].map(([db, some]) => deliverFrom(env, db, settings, some)));
+  const failed = outcomes.find((outcome) => outcome.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
 /**
- * One attempt of each message's event, with one D1 round trip before the
- * requests to claim them all. A scheduled attempt first claims its number,
+ * One attempt of each message's event, all on the shard `db`, with one D1
+ * round trip before the requests to claim them all. A scheduled attempt first claims its number,
  * so duplicate messages make one request; a manual one (redeliver) does not
  * count against the schedule. Each attempt is recorded as it ends (those
  * ending within a few ms together), so its retry is timed from its own end
  * and queued at once, not after the batch's slowest request.
  */
-async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMessage[]): Promise<void> {
+async function deliverFrom(
+  env: Env,
+  db: D1Database,
+  settings: WebhookSettings,
+  messages: CallbackMessage[],
+): Promise<void> {
   const now = clock.now();
-  const found = await env.DB.batch(
+  const found = await db.batch(
     messages.map((m) =>
-      m.attempt === undefined
-        ? readForDelivery(env.DB, m.event_id)
-        : claimForDelivery(env.DB, m.event_id, m.attempt, now),
+      m.attempt === undefined ? readForDelivery(db, m.event_id) : claimForDelivery(db, m.event_id, m.attempt, now),
     ),
   );
   const recordEnded = coalesced<Attempt>(
-    (ended) => record(env, settings.schedule, ended),
+    (ended) => record(env, db, settings.schedule, ended),
     limits.callbackRecordCoalesceMs,
   );
   const outcomes = await Promise.allSettled(
@@ -125,8 +137,8 @@ interface Attempt {
   result: PostResult;
 }
 
-/** Logs the attempts and moves their events on, in one transaction; then queues the retries. */
-async function record(env: Env, schedule: readonly number[], attempts: Attempt[]): Promise<void> {
+/** Logs the attempts and moves their events on, in one transaction on their shard `db`; then queues the retries. */
+async function record(env: Env, db: D1Database, schedule: readonly number[], attempts: Attempt[]): Promise<void> {
   const statements: D1PreparedStatement[] = [];
   const retries: { body: CallbackMessage; dueAt: number }[] = [];
   for (const { message, event, attemptedAt, endedAt, result } of attempts) {
@@ -137,7 +149,7 @@ async function record(env: Env, schedule: readonly number[], attempts: Attempt[]
     const status = eventStatusAfter(verdict, manual);
     const nextAttemptAt = retry ? endedAt + retry.delaySeconds * 1000 : null;
     statements.push(
-      insertDelivery(env.DB, {
+      insertDelivery(db, {
         eventId: event.id,
         jobId: event.jobId,
         tenantId: event.tenantId,
@@ -150,8 +162,8 @@ async function record(env: Env, schedule: readonly number[], attempts: Attempt[]
         nextAttemptAt,
       }),
     );
-    if (status) statements.push(settleEvent(env.DB, event.id, status, nextAttemptAt, endedAt));
-    if (manual) statements.push(endRedelivery(env.DB, event.id));
+    if (status) statements.push(settleEvent(db, event.id, status, nextAttemptAt, endedAt));
+    if (manual) statements.push(endRedelivery(db, event.id));
     if (verdict.kind !== "delivered") {
       console.warn("callback attempt failed", {
         eventId: event.id,
@@ -168,7 +180,7 @@ async function record(env: Env, schedule: readonly number[], attempts: Attempt[]
       });
     }
   }
-  await env.DB.batch(statements);
+  await db.batch(statements);
   if (retries.length === 0) return;
   const sentAt = clock.now();
   await env.CALLBACKS.sendBatch(

@@ -3,13 +3,15 @@ import { DomainError } from "../jobs/errors";
 import { getJob } from "../jobs/queries";
 import { limits } from "../limits";
 import { clock, isoTime } from "../platform/clock";
+import { shardOf } from "../store/databases";
 import { endRedelivery, listJobDeliveries, listJobEvents, startRedelivery } from "../store/webhook-events";
 import { originOf } from "./events";
 
 /** The job's events and every delivery attempt (API.md `GET /v1/jobs/{id}/deliveries`). */
 export async function describeDeliveries(env: Env, tenantId: string, jobId: string) {
   await getJob(env, tenantId, jobId);
-  const [events, deliveries] = await Promise.all([listJobEvents(env.DB, jobId), listJobDeliveries(env.DB, jobId)]);
+  const db = shardOf(env, jobId);
+  const [events, deliveries] = await Promise.all([listJobEvents(db, jobId), listJobDeliveries(db, jobId)]);
   return {
     events: events.map((e) => ({
       id: e.id,
@@ -37,7 +39,8 @@ export async function describeDeliveries(env: Env, tenantId: string, jobId: stri
 export async function redeliver(env: Env, tenantId: string, jobId: string, eventId: string) {
   await getJob(env, tenantId, jobId);
   const now = clock.now();
-  const event = await startRedelivery(env.DB, jobId, eventId, now, now + limits.redeliveryLeaseMs);
+  const db = shardOf(env, jobId);
+  const event = await startRedelivery(db, jobId, eventId, now, now + limits.redeliveryLeaseMs);
   if (event === null) throw new DomainError(404, "not_found", "This job has no event with this id.");
   if ("busy" in event) {
     throw new DomainError(
@@ -50,7 +53,7 @@ export async function redeliver(env: Env, tenantId: string, jobId: string, event
     await env.CALLBACKS.send({ event_id: event.id, origin: originOf(event.callbackUrl) });
   } catch (error) {
     // Nothing was queued: the event must not wait out the lease for an attempt that will never come.
-    await endRedelivery(env.DB, event.id).run();
+    await endRedelivery(db, event.id).run();
     throw error;
   }
   return { event_id: event.id, type: event.type, status: event.status };

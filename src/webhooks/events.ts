@@ -1,10 +1,10 @@
 import type { Env } from "../env";
 import type { CallbackEventType, JobView } from "../jobs/model";
 import { isoTime } from "../platform/clock";
-import { newId } from "../platform/ids";
+import { newId, shardInId } from "../platform/ids";
 import type { WebhookEventRecord } from "../store/webhook-events";
 
-/** API.md "Callbacks": `{ type, timestamp, data: <the job> }`. */
+/** API.md "Callbacks": `{ type, timestamp, data: <the job> }`. Its id names the job's shard, where it is stored. */
 export function buildEvent(
   tenantId: string,
   callbackUrl: string,
@@ -14,7 +14,7 @@ export function buildEvent(
 ): WebhookEventRecord {
   const payload = JSON.stringify({ type, timestamp: isoTime(now), data: job });
   return {
-    id: newId.event(),
+    id: newId.event(shardInId(job.id)),
     tenantId,
     jobId: job.id,
     type,

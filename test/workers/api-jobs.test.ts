@@ -1,10 +1,28 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/jobs/model";
-import { authed, createTenant, errorOf, eventually, getJob, postJson, submit, untilStatus } from "./helpers";
+import {
+  authed,
+  createTenant,
+  dbOf,
+  errorOf,
+  eventually,
+  getJob,
+  onEveryShard,
+  postJson,
+  submit,
+  untilStatus,
+} from "./helpers";
 
 const countJobs = async (tenantId: string) =>
-  (await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?").bind(tenantId).first<{ n: number }>())?.n;
+  (
+    await onEveryShard(
+      async (db) =>
+        (
+          await db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?").bind(tenantId).first<{ n: number }>()
+        )?.n ?? 0,
+    )
+  ).reduce((sum, n) => sum + n, 0);
 
 describe("Idempotency-Key", () => {
   it("answers the original job for a repeat and creates nothing", async () => {
@@ -53,7 +71,7 @@ describe("Idempotency-Key", () => {
     const tenant = await createTenant();
     const body = { type: "echo" };
     const first = (await (await postJson(tenant, "/v1/jobs", body, { "idempotency-key": "old" })).json()) as JobView;
-    await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - 86400001").run();
+    await onEveryShard((db) => db.prepare("UPDATE idempotency_keys SET created_at = created_at - 86400001").run());
     const later = await postJson(tenant, "/v1/jobs", body, { "idempotency-key": "old" });
     expect(later.headers.get("idempotent-replayed")).toBeNull();
     expect(((await later.json()) as JobView).id).not.toBe(first.id);
@@ -293,7 +311,8 @@ describe("inputs as stored (sizes count the JSON as stored, not the request's by
   /** `n` × `9e20` as the client writes it: 5 bytes each that JSON stores as 22 (`900000000000000000000,`). */
   const compactNumbers = (n: number) => `[${Array(n).fill("9e20").join(",")}]`;
   const storedEvents = (jobId: string) =>
-    env.DB.prepare("SELECT type, payload FROM webhook_events WHERE job_id = ?")
+    dbOf(jobId)
+      .prepare("SELECT type, payload FROM webhook_events WHERE job_id = ?")
       .bind(jobId)
       .all<{ type: string; payload: string }>()
       .then((r) => r.results);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/jobs/model";
-import { authed, createTenant, eventually, submit, untilStatus } from "./helpers";
+import { authed, createTenant, dbOf, eventually, submit, untilStatus } from "./helpers";
 
 interface Received {
   path: string;
@@ -44,7 +44,10 @@ describe("callbacks", () => {
     expect(delivery?.headers["webhook-id"]).toMatch(/^evt_/);
     expect(delivery?.headers["content-type"]).toContain("application/json");
     // The terminal change wrote exactly one event, the one delivered (a second would be pending or sent too).
-    const events = await env.DB.prepare("SELECT id, type FROM webhook_events WHERE job_id = ?").bind(job.id).all();
+    const events = await dbOf(job.id)
+      .prepare("SELECT id, type FROM webhook_events WHERE job_id = ?")
+      .bind(job.id)
+      .all();
     expect(events.results).toEqual([{ id: delivery?.headers["webhook-id"], type: "job.succeeded" }]);
   });
 
@@ -85,7 +88,8 @@ describe("callbacks", () => {
       (r) => r.length > 0,
     );
     expect(JSON.parse(canceledEvent?.body as string)).toMatchObject({ type: "job.canceled" });
-    const events = await env.DB.prepare("SELECT type, status FROM webhook_events WHERE job_id = ?")
+    const events = await dbOf(quiet.id)
+      .prepare("SELECT type, status FROM webhook_events WHERE job_id = ?")
       .bind(quiet.id)
       .all();
     expect(events.results).toEqual([]);
@@ -98,13 +102,12 @@ describe("callbacks", () => {
     const job = await submit(tenant, { type: "echo", callback_url: `${env.RECEIVER_URL}${path}` });
     await untilStatus(tenant, job.id, "succeeded");
     const row = await eventually(
-      () => env.DB.prepare("SELECT status, attempts FROM webhook_events WHERE job_id = ?").bind(job.id).first(),
+      () => dbOf(job.id).prepare("SELECT status, attempts FROM webhook_events WHERE job_id = ?").bind(job.id).first(),
       (r) => r?.status === "delivered",
     );
     expect(row).toEqual({ status: "delivered", attempts: 1 });
-    const delivery = await env.DB.prepare(
-      "SELECT attempt, trigger, http_status FROM webhook_deliveries WHERE job_id = ?",
-    )
+    const delivery = await dbOf(job.id)
+      .prepare("SELECT attempt, trigger, http_status FROM webhook_deliveries WHERE job_id = ?")
       .bind(job.id)
       .first();
     expect(delivery).toEqual({ attempt: 1, trigger: "scheduled", http_status: 204 });

@@ -7,7 +7,18 @@ import worker from "../../src/index";
 import type { JobView } from "../../src/jobs/model";
 import { limits } from "../../src/limits";
 import { standardSchedule } from "../../src/webhooks/schedule";
-import { authed, BASE, createTenant, errorOf, eventually, getJob, submit, untilStatus } from "./helpers";
+import {
+  authed,
+  BASE,
+  createTenant,
+  dbOf,
+  errorOf,
+  eventually,
+  getJob,
+  onEveryShard,
+  submit,
+  untilStatus,
+} from "./helpers";
 import { deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
 const failingQueue = {
@@ -17,7 +28,7 @@ const failingQueue = {
 
 /** A D1 binding whose `methods` fail as D1 does when unreachable. */
 const failingDatabase = (...methods: ("prepare" | "batch")[]) =>
-  new Proxy(env.DB, {
+  new Proxy(env.DB as D1Database, {
     get: (target, property) =>
       methods.includes(property as "prepare" | "batch")
         ? () => {
@@ -27,13 +38,20 @@ const failingDatabase = (...methods: ("prepare" | "batch")[]) =>
   });
 /** Down: every statement fails. */
 const downDatabase = failingDatabase("prepare", "batch");
+/** Every database (control and shards) replaced by `db`. */
+const everyDatabaseAs = (db: D1Database) =>
+  Object.fromEntries(
+    Object.keys(env)
+      .filter((name) => /^(DB|SHARD_\d+)$/.test(name))
+      .map((name) => [name, db]),
+  );
 /** The tracker keeps its state in D1: when D1 is down, every call fails like this. */
 const downTracker = {
   getByName: () => new Proxy({}, { get: () => () => Promise.reject(new Error("D1_ERROR: Network connection lost.")) }),
 };
 /** D1 down, and with it every job's tracker and every origin gate. */
 const down = {
-  DB: downDatabase,
+  ...everyDatabaseAs(downDatabase),
   JOB_TRACKER: downTracker as unknown as typeof env.JOB_TRACKER,
   ORIGIN_GATE: downTracker as unknown as typeof env.ORIGIN_GATE,
 };
@@ -89,7 +107,8 @@ describe("failure handling", () => {
     const job = (await res.json()) as JobView;
     expect((await getJob(tenant, job.id)).status).toBe("queued");
     // Five minutes later (the grace), the sweep finds it.
-    await env.DB.prepare("UPDATE jobs SET run_at = run_at - 600000, updated_at = updated_at - 600000 WHERE id = ?")
+    await dbOf(job.id)
+      .prepare("UPDATE jobs SET run_at = run_at - 600000, updated_at = updated_at - 600000 WHERE id = ?")
       .bind(job.id)
       .run();
     await worker.scheduled(createScheduledController(), env);
@@ -106,15 +125,15 @@ describe("failure handling", () => {
           headers: { authorization: `Bearer ${tenant.apiKey}`, "content-type": "application/json" },
           body: JSON.stringify({ type: "echo" }),
         }),
-        { ...env, DB: db },
+        { ...env, ...everyDatabaseAs(db) },
       );
       expect(res.headers.get("retry-after")).toBe("5");
       expect(await errorOf(res)).toMatchObject({ status: 503, code: "service_unavailable" });
     }
-    const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?")
-      .bind(tenant.tenantId)
-      .first<{ n: number }>();
-    expect(count?.n).toBe(0);
+    const stored = await onEveryShard((db) =>
+      db.prepare("SELECT id FROM jobs WHERE tenant_id = ?").bind(tenant.tenantId).all(),
+    );
+    expect(stored.flatMap((r) => r.results)).toHaveLength(0);
   });
 
   it("retries a job or callback message with growing delays while the tracker or D1 is unavailable", async () => {
@@ -148,7 +167,7 @@ describe("failure handling", () => {
   it("keeps a job waiting through a D1 outage longer than all its queue retries, and runs it once D1 is back", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", input: "after the outage", delay_seconds: 600 });
-    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     // The test plays the queue's part, as wrangler.toml configures it, through a 20 h outage: each
     // retry waits its delay, a message past max_retries goes to the dead-letter queue, and from
     // there (or, after its own retries, nowhere) whatever the consumers send goes back on a queue.

@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import type { JobView } from "../../src/jobs/model";
+import { databases, everyDatabase, shardOf } from "../../src/store/databases";
 
 export const BASE = "http://edgejobs.test";
 
@@ -102,4 +103,17 @@ export async function setTenantLimits(
   });
   if (res.status !== 200) throw new Error(`setting limits answered ${res.status}: ${await res.text()}`);
   return res.json();
+}
+
+/** The shard database that stores the job (or webhook event) with this id. */
+export const dbOf = (id: string): D1Database => shardOf(env, id);
+
+/** Runs `write` on every database, as the service writes tenants and keys (store/replicated.ts). */
+export function onEveryDatabase<T>(write: (db: D1Database) => Promise<T>): Promise<T[]> {
+  return Promise.all(everyDatabase(env).map(write));
+}
+
+/** Runs `read` on every job shard: the tenant's jobs are spread over them. */
+export function onEveryShard<T>(read: (db: D1Database) => Promise<T>): Promise<T[]> {
+  return Promise.all(databases(env).shards.map(read));
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/api/app";
-import { ADMIN, authed, call, createTenant, errorOf, submit } from "./helpers";
+import { ADMIN, authed, call, createTenant, errorOf, onEveryShard, submit } from "./helpers";
 
 describe("key management (admin)", () => {
   it("lists keys without ever showing a key or its hash", async () => {
@@ -63,10 +63,10 @@ describe("key management (admin)", () => {
     ]) {
       expect(await errorOf(res)).toMatchObject({ status: 401, code: "unauthorized" });
     }
-    const stored = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?")
-      .bind(tenant.tenantId)
-      .first<{ n: number }>();
-    expect(stored?.n).toBe(1);
+    const stored = await onEveryShard((db) =>
+      db.prepare("SELECT id FROM jobs WHERE tenant_id = ?").bind(tenant.tenantId).all(),
+    );
+    expect(stored.flatMap((r) => r.results)).toHaveLength(1);
   });
 
   it("answers 401 to a wrong admin token and 503 while ADMIN_TOKEN is unset", async () => {

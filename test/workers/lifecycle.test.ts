@@ -8,14 +8,14 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { JobMessage } from "../../src/env";
 import worker from "../../src/index";
 import { limits } from "../../src/limits";
 import { clock } from "../../src/platform/clock";
 import { listStrandedJobIds } from "../../src/store/jobs";
 import type { JobTracker } from "../../src/tracker/job-tracker";
-import { authed, createTenant, eventually, getJob, submit, tracker, untilStatus } from "./helpers";
+import { authed, createTenant, dbOf, eventually, getJob, submit, tracker, untilStatus } from "./helpers";
 
 /** Hands messages to the Worker's jobs consumer directly, as a duplicate or late delivery would. */
 async function deliver(...jobIds: string[]) {
@@ -100,7 +100,7 @@ describe("at-least-once delivery", () => {
     const tenant = await createTenant();
     // Delayed, so the real queue does not deliver it during the test.
     const job = await submit(tenant, { type: "sleep", input: { seconds: 0.3, steps: 1 }, delay_seconds: 1 });
-    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     await Promise.all([deliver(job.id), deliver(job.id)]);
     const done = await untilStatus(tenant, job.id, "succeeded");
     expect(done.attempts).toBe(1);
@@ -112,7 +112,7 @@ describe("at-least-once delivery", () => {
     const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
     const canceled = await authed(tenant, `/v1/jobs/${job.id}/cancel`, { method: "POST" });
     expect(canceled.status).toBe(200);
-    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     await deliver(job.id);
     const after = await getJob(tenant, job.id);
     expect(after).toMatchObject({ status: "canceled", attempts: 0, result: null });
@@ -129,7 +129,7 @@ describe("at-least-once delivery", () => {
   it("moves status only forward: a stale attempt's outcome is ignored", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
-    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     const stub = tracker(job.id);
     const begun = await stub.begin();
     expect(begun.kind).toBe("run");
@@ -149,7 +149,7 @@ describe("recovering stranded jobs", () => {
   it("reclaims an attempt whose consumer died, and retries it", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", input: 7, delay_seconds: 600, max_attempts: 2 });
-    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     const stub = tracker(job.id);
     // Begun a minute ago, and the consumer never reported back: past its lease and silent since.
     expect(await at(Date.now() - 60_000, async () => (await stub.begin()).kind)).toBe("run");
@@ -163,7 +163,7 @@ describe("recovering stranded jobs", () => {
   it("fails a job whose lost attempt was its last", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", delay_seconds: 600, max_attempts: 1 });
-    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     const stub = tracker(job.id);
     expect(await at(Date.now() - 60_000, async () => (await stub.begin()).kind)).toBe("run");
     await stub.recover();
@@ -174,7 +174,8 @@ describe("recovering stranded jobs", () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", input: "found", delay_seconds: 600 });
     // As if the job had been queued long ago and its message had vanished.
-    await env.DB.prepare("UPDATE jobs SET status = 'queued', run_at = 0, updated_at = 0 WHERE id = ?")
+    await dbOf(job.id)
+      .prepare("UPDATE jobs SET status = 'queued', run_at = 0, updated_at = 0 WHERE id = ?")
       .bind(job.id)
       .run();
     await worker.scheduled(createScheduledController(), env);
@@ -190,7 +191,8 @@ describe("recovering stranded jobs", () => {
     // The alarm fires 24 h before run time and hands the job to the queue with the rest of the delay.
     const alarm = await runInTracker(stub, (state) => state.storage.getAlarm());
     expect(alarm).toBe(Date.parse(job.run_at) - 86400 * 1000);
-    await env.DB.prepare("UPDATE jobs SET run_at = ? WHERE id = ?")
+    await dbOf(job.id)
+      .prepare("UPDATE jobs SET run_at = ? WHERE id = ?")
       .bind(Date.now() + 1000, job.id)
       .run();
     await stub.recover();
@@ -217,7 +219,7 @@ describe("recovering stranded jobs", () => {
   it("has the sweep reclaim a silent attempt past its lease, without an alarm per job", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", delay_seconds: 600, max_attempts: 1, timeout_seconds: 5 });
-    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     const stub = tracker(job.id);
     await stub.begin();
     expect(await runInTracker(stub, (state) => state.storage.getAlarm())).toBeNull();
@@ -259,9 +261,12 @@ describe("noticing a lost attempt in seconds", () => {
 
   it("has the sweep renew a live attempt's lease and ask first about the attempts it asked about least lately", async () => {
     const start = clock.now();
+    // Both on one shard (anyShard picks by Math.random): each shard is swept on its own.
+    const oneShard = vi.spyOn(Math, "random").mockReturnValue(0);
     const first = await at(start, () => beganAttempt({ timeout_seconds: 600 }));
     const second = await at(start + 5_000, () => beganAttempt({ timeout_seconds: 600 }));
-    const stranded = (now: number) => listStrandedJobIds(env.DB, now, limits.enqueueGraceSeconds * 1000, 1);
+    oneShard.mockRestore();
+    const stranded = (now: number) => listStrandedJobIds(dbOf(first.job.id), now, limits.enqueueGraceSeconds * 1000, 1);
     // Both past their leases (30 s and 35 s): the one whose lease ended first comes first.
     expect(await stranded(start + 40_000)).toEqual([first.job.id]);
     await at(start + 35_000, () => first.stub.heartbeat(1));
@@ -316,7 +321,8 @@ describe("noticing a lost attempt in seconds", () => {
     const recent = await submit(tenant, { type: "echo", delay_seconds: 600 });
     // Due 31 s ago (the old grace was 5 min), and due 10 s ago (within the grace: its message may still come).
     const due = (job: { id: string }, agoMs: number) =>
-      env.DB.prepare("UPDATE jobs SET status = 'queued', run_at = ?1, updated_at = ?1 WHERE id = ?2")
+      dbOf(job.id)
+        .prepare("UPDATE jobs SET status = 'queued', run_at = ?1, updated_at = ?1 WHERE id = ?2")
         .bind(Date.now() - agoMs, job.id)
         .run();
     await due(lost, 31_000);
@@ -379,7 +385,7 @@ describe("freeing a finished job's tracker", () => {
   it("frees the storage when an alarm finds its job already finished", async () => {
     const { job, stub } = await beganAttempt({ max_attempts: 1 });
     await runInTracker(stub, (state) => state.storage.put("silence", { attempt: 0, since: 0 }));
-    await env.DB.prepare("UPDATE jobs SET status = 'succeeded' WHERE id = ?").bind(job.id).run();
+    await dbOf(job.id).prepare("UPDATE jobs SET status = 'succeeded' WHERE id = ?").bind(job.id).run();
     await evictDurableObject(stub);
     await runInTracker(stub, (state) => state.storage.setAlarm(Date.now()));
     await runDurableObjectAlarm(stub);
@@ -391,7 +397,7 @@ describe("freeing a finished job's tracker", () => {
 async function beganAttempt(options: Record<string, unknown>) {
   const tenant = await createTenant();
   const job = await submit(tenant, { type: "echo", delay_seconds: 600, ...options });
-  await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+  await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
   const stub = tracker(job.id);
   expect((await stub.begin()).kind).toBe("run");
   return { tenant, job, stub };

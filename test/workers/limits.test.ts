@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/jobs/model";
 import {
@@ -6,8 +5,10 @@ import {
   authed,
   call,
   createTenant,
+  dbOf,
   errorOf,
   eventually,
+  onEveryShard,
   postJson,
   setTenantLimits,
   submit,
@@ -99,10 +100,16 @@ describe("per-tenant concurrency", () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ? AND status = 'running'")
-          .bind(flooder.tenantId)
-          .first<{ n: number }>();
-        peak = Math.max(peak, row?.n ?? 0);
+        const rows = await onEveryShard((db) =>
+          db
+            .prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ? AND status = 'running'")
+            .bind(flooder.tenantId)
+            .first<{ n: number }>(),
+        );
+        peak = Math.max(
+          peak,
+          rows.reduce((sum, row) => sum + (row?.n ?? 0), 0),
+        );
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
@@ -124,11 +131,12 @@ describe("per-tenant concurrency", () => {
     await setTenantLimits(tenant, { max_running_jobs: 1 });
     // Started by hand, as by a consumer elsewhere (locally, a queue batch that ran it would hold the queue).
     const long = await submit(tenant, { type: "sleep", input: { seconds: 30, steps: 1 }, delay_seconds: 600 });
-    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(long.id).run();
+    await dbOf(long.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(long.id).run();
     expect((await tracker(long.id).begin()).kind).toBe("run");
     const waiting = await submit(tenant, { type: "echo", input: "next" });
     await eventually(
-      () => env.DB.prepare("SELECT parked FROM jobs WHERE id = ?").bind(waiting.id).first<{ parked: number }>(),
+      () =>
+        dbOf(waiting.id).prepare("SELECT parked FROM jobs WHERE id = ?").bind(waiting.id).first<{ parked: number }>(),
       (row) => row?.parked === 1,
     );
     await authed(tenant, `/v1/jobs/${long.id}/cancel`, { method: "POST" });

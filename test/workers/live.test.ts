@@ -4,7 +4,18 @@ import { jobTypes } from "../../src/job-types";
 import { defineJobType } from "../../src/job-types/define";
 import type { JobView } from "../../src/jobs/model";
 import { parseEventStream } from "../support/event-stream";
-import { authed, call, createTenant, errorOf, getJob, submit, type TestTenant, tracker, untilStatus } from "./helpers";
+import {
+  authed,
+  call,
+  createTenant,
+  dbOf,
+  errorOf,
+  getJob,
+  submit,
+  type TestTenant,
+  tracker,
+  untilStatus,
+} from "./helpers";
 
 /** Reads a whole SSE response (it ends after the terminal status). */
 async function readEventStream(res: Response) {
@@ -124,7 +135,7 @@ describe("canceling a running job", () => {
   it("discards the result of a handler that ignores its signal", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", input: 1, delay_seconds: 600 });
-    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     const stub = tracker(job.id);
     const begun = await stub.begin();
     expect(begun.kind).toBe("run");
@@ -155,7 +166,7 @@ describe("progress", () => {
   it("is monotonic, bumps the version and shows at once", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
-    await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     const stub = tracker(job.id);
     await stub.begin();
     await stub.progress(1, 50, "half");

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { authed, createTenant, errorOf, eventually, setTenantLimits, type TestTenant } from "./helpers";
+import { authed, createTenant, dbOf, errorOf, eventually, setTenantLimits, type TestTenant } from "./helpers";
 import { deliveriesOf, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
 const redeliver = (tenant: TestTenant, jobId: string, eventId: string) =>
@@ -35,7 +35,7 @@ describe("manual redelivery", () => {
     const tenant = await createTenant();
     const { eventId, jobId } = await storedEvent(tenant, `${env.RECEIVER_URL}/ok/${unique()}`);
     const lease = (until: number) =>
-      env.DB.prepare("UPDATE webhook_events SET redelivery_until = ? WHERE id = ?").bind(until, eventId).run();
+      dbOf(eventId).prepare("UPDATE webhook_events SET redelivery_until = ? WHERE id = ?").bind(until, eventId).run();
     // As if a redelivery had been queued and its message lost.
     await lease(Date.now() + 60_000);
     expect(await errorOf(await redeliver(tenant, jobId, eventId))).toMatchObject({

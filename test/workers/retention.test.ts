@@ -4,13 +4,23 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { purgeExpired, retentionMs } from "../../src/jobs/retention";
 import { limits } from "../../src/limits";
-import { authed, createTenant, eventually, postJson, submit, type TestTenant, untilStatus } from "./helpers";
+import {
+  authed,
+  createTenant,
+  dbOf,
+  eventually,
+  onEveryShard,
+  postJson,
+  submit,
+  type TestTenant,
+  untilStatus,
+} from "./helpers";
 
 const DAY = 86_400_000;
 const age = (table: string, column: string, where: string, id: string, byMs: number) =>
-  env.DB.prepare(`UPDATE ${table} SET ${column} = ${column} - ? WHERE ${where} = ?`).bind(byMs, id).run();
+  dbOf(id).prepare(`UPDATE ${table} SET ${column} = ${column} - ? WHERE ${where} = ?`).bind(byMs, id).run();
 
-const count = async (sql: string, id: string) => (await env.DB.prepare(sql).bind(id).first<{ n: number }>())?.n ?? 0;
+const count = async (sql: string, id: string) => (await dbOf(id).prepare(sql).bind(id).first<{ n: number }>())?.n ?? 0;
 
 /** What is stored of a job: its row, its R2 input and result, its webhook events and delivery attempts. */
 async function stored(id: string) {
@@ -109,14 +119,17 @@ describe("retention", () => {
     const tenant = await createTenant();
     await postJson(tenant, "/v1/jobs", { type: "echo", delay_seconds: 60 }, { "idempotency-key": "old-key" });
     await postJson(tenant, "/v1/jobs", { type: "echo", delay_seconds: 60 }, { "idempotency-key": "new-key" });
-    await env.DB.prepare("UPDATE idempotency_keys SET created_at = created_at - ? WHERE tenant_id = ? AND key = ?")
-      .bind(DAY + 1, tenant.tenantId, "old-key")
-      .run();
+    await onEveryShard((db) =>
+      db
+        .prepare("UPDATE idempotency_keys SET created_at = created_at - ? WHERE tenant_id = ? AND key = ?")
+        .bind(DAY + 1, tenant.tenantId, "old-key")
+        .run(),
+    );
     const purged = await purgeExpired(env, Date.now(), 30 * DAY);
     expect(purged.keys).toBe(1);
-    const keys = await env.DB.prepare("SELECT key FROM idempotency_keys WHERE tenant_id = ?")
-      .bind(tenant.tenantId)
-      .all<{ key: string }>();
-    expect(keys.results.map((r) => r.key)).toEqual(["new-key"]);
+    const keys = await onEveryShard((db) =>
+      db.prepare("SELECT key FROM idempotency_keys WHERE tenant_id = ?").bind(tenant.tenantId).all<{ key: string }>(),
+    );
+    expect(keys.flatMap((r) => r.results).map((r) => r.key)).toEqual(["new-key"]);
   });
 });

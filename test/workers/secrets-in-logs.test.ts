@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ADMIN, authed, call, createTenant, eventually, postJson, submit } from "./helpers";
+import { ADMIN, authed, call, createTenant, dbOf, eventually, postJson, submit } from "./helpers";
 
 // The Worker runs in this isolate, so everything it logs passes through these spies.
 let logged: string[] = [];
@@ -34,7 +34,8 @@ describe("logs", () => {
     const seen = await eventually(
       async () =>
         (
-          await env.DB.prepare("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE job_id = ?")
+          await dbOf(failing.id)
+            .prepare("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE job_id = ?")
             .bind(failing.id)
             .first<{ n: number }>()
         )?.n ?? 0,

@@ -5,7 +5,7 @@ import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { claimForDelivery } from "../../src/store/webhook-events";
-import { authed, createTenant, eventually, submit, type TestTenant } from "./helpers";
+import { authed, createTenant, dbOf, eventually, onEveryDatabase, submit, type TestTenant } from "./helpers";
 import { deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
 /** Submits an echo job that calls back to `path` on the receiver. */
@@ -138,7 +138,9 @@ describe("webhook delivery", () => {
       new SvixWebhook(secret).verify(request?.body as string, request?.headers ?? {});
     }
     // Once the 24 h are over, only the new secret signs.
-    await env.DB.prepare("UPDATE tenants SET previous_secret_valid_until = 0 WHERE id = ?").bind(tenant.tenantId).run();
+    await onEveryDatabase((db) =>
+      db.prepare("UPDATE tenants SET previous_secret_valid_until = 0 WHERE id = ?").bind(tenant.tenantId).run(),
+    );
     const laterPath = `/ok/${unique()}`;
     await jobCallingBack(tenant, laterPath);
     const [later] = await eventually(
@@ -197,17 +199,20 @@ describe("webhook delivery", () => {
     const path = `/ok/${unique()}`;
     const { eventId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
     // A consumer claimed attempt 1 and died: nothing was sent or recorded.
-    expect((await claimForDelivery(env.DB, eventId, 1, Date.now()).run()).results).toHaveLength(1);
+    expect((await claimForDelivery(dbOf(eventId), eventId, 1, Date.now()).run()).results).toHaveLength(1);
     await deliverMessages([{ event_id: eventId, attempt: 1, origin: env.RECEIVER_URL }]); // its redelivered message
     expect(await receivedOn(path)).toHaveLength(0);
     // Due 31 s ago, but claimed just now: the attempt may still be in flight, so the sweep leaves it.
     const dueAt = Date.now() - 31_000;
-    await env.DB.prepare("UPDATE webhook_events SET next_attempt_at = ? WHERE id = ?").bind(dueAt, eventId).run();
+    await dbOf(eventId)
+      .prepare("UPDATE webhook_events SET next_attempt_at = ? WHERE id = ?")
+      .bind(dueAt, eventId)
+      .run();
     await worker.scheduled(createScheduledController(), env);
-    const untouched = env.DB.prepare("SELECT next_attempt_at FROM webhook_events WHERE id = ?").bind(eventId);
+    const untouched = dbOf(eventId).prepare("SELECT next_attempt_at FROM webhook_events WHERE id = ?").bind(eventId);
     expect(await untouched.first("next_attempt_at")).toBe(dueAt);
     // Claimed 31 s ago too (the grace is 30 s, longer than an attempt): it is sent again as attempt 2.
-    await env.DB.prepare("UPDATE webhook_events SET updated_at = ? WHERE id = ?").bind(dueAt, eventId).run();
+    await dbOf(eventId).prepare("UPDATE webhook_events SET updated_at = ? WHERE id = ?").bind(dueAt, eventId).run();
     await worker.scheduled(createScheduledController(), env);
     const [received] = await eventually(
       () => receivedOn(path),
@@ -215,7 +220,7 @@ describe("webhook delivery", () => {
     );
     expect(received?.headers["webhook-id"]).toBe(eventId);
     const log = await eventually(
-      () => env.DB.prepare("SELECT status, attempts FROM webhook_events WHERE id = ?").bind(eventId).first(),
+      () => dbOf(eventId).prepare("SELECT status, attempts FROM webhook_events WHERE id = ?").bind(eventId).first(),
       (row) => row?.status === "delivered",
     );
     expect(log).toEqual({ status: "delivered", attempts: 2 });
@@ -225,7 +230,8 @@ describe("webhook delivery", () => {
     const tenant = await createTenant();
     const { eventId } = await storedEvent(tenant, "https://10.0.0.1/hook");
     await deliverMessages([{ event_id: eventId, attempt: 1, origin: "https://10.0.0.1" }]);
-    const row = await env.DB.prepare("SELECT error, http_status FROM webhook_deliveries WHERE event_id = ?")
+    const row = await dbOf(eventId)
+      .prepare("SELECT error, http_status FROM webhook_deliveries WHERE event_id = ?")
       .bind(eventId)
       .first();
     expect(row).toEqual({ error: "callback_url must name a public address", http_status: null });

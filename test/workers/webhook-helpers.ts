@@ -4,7 +4,7 @@ import type { CallbackMessage, Env } from "../../src/env";
 import worker from "../../src/index";
 import { insertWebhookEvent } from "../../src/store/webhook-events";
 import { buildEvent } from "../../src/webhooks/events";
-import { authed, submit, type TestTenant } from "./helpers";
+import { authed, dbOf, submit, type TestTenant } from "./helpers";
 
 /** One request the real receiver (outside workerd) got. */
 export interface Received {
@@ -44,7 +44,7 @@ export async function storedEvent(
 ): Promise<{ eventId: string; jobId: string }> {
   const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
   const event = buildEvent(tenant.tenantId, callbackUrl, "job.succeeded", job, Date.now());
-  await insertWebhookEvent(env.DB, event).run();
+  await insertWebhookEvent(dbOf(event.id), event).run();
   return { eventId: event.id, jobId: job.id };
 }
 

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
-import { authed, createTenant, errorOf, eventually, submit, type TestTenant } from "./helpers";
+import { authed, createTenant, errorOf, eventually, onEveryDatabase, submit, type TestTenant } from "./helpers";
 import { type Received, receivedOn, unique } from "./webhook-helpers";
 
 const rotate = (tenant: TestTenant) => authed(tenant, "/v1/webhook-secret/rotate", { method: "POST" });
@@ -60,9 +60,12 @@ describe("webhook secret rotation", () => {
     const stillThree = await callback(tenant);
     for (const secret of [s0, s1, s2]) expect(verifies(secret, stillThree)).toBe(true);
     // Once S0's 24 h are over, a rotation goes through and S0 no longer signs.
-    await env.DB.prepare("UPDATE tenants SET older_secret_valid_until = ? WHERE id = ?")
-      .bind(Date.now() - 1, tenant.tenantId)
-      .run();
+    await onEveryDatabase((db) =>
+      db
+        .prepare("UPDATE tenants SET older_secret_valid_until = ? WHERE id = ?")
+        .bind(Date.now() - 1, tenant.tenantId)
+        .run(),
+    );
     const s3 = (await rotated(tenant)).webhook_secret;
     const later = await callback(tenant);
     expect(later.headers["webhook-signature"]?.split(" ")).toHaveLength(3);
