@@ -1,44 +1,18 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Three projects: pure modules in Node, the Worker in workerd with real
-// bindings, and black-box tests against `npm run dev`.
+// Pure modules in Node, the Worker in workerd with real bindings (and again
+// metered, for the operation budgets), and black-box tests against `npm run dev`.
 export default defineConfig({
   test: {
     projects: [
       {
         test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/config/**/*.test.ts"], environment: "node" },
       },
-      {
-        plugins: [
-          cloudflareTest(async ({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ADMIN_TOKEN: "test-admin-token",
-                ALLOW_LOCAL_CALLBACKS: "true",
-                RETRY_BASE_DELAY_SECONDS: "1",
-                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
-                RECEIVER_URL: `http://127.0.0.1:${inject("receiverPort")}`,
-                OTHER_RECEIVER_URL: `http://127.0.0.1:${inject("otherReceiverPort")}`,
-                // A short webhook schedule (4 attempts, 1 s apart) and timeout; the real
-                // schedule's arithmetic is unit-tested.
-                WEBHOOK_RETRY_SCHEDULE: "0,1,1,1",
-                WEBHOOK_TIMEOUT_MS: "1500",
-                // Below the local queue's batch of 10, so the per-origin bound shows.
-                WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: "4",
-              },
-            },
-          })),
-        ],
-        test: {
-          name: "workers",
-          include: ["test/workers/**/*.test.ts"],
-          setupFiles: ["test/workers/setup.ts"],
-          globalSetup: ["test/support/receiver-setup.ts"],
-          testTimeout: 20_000,
-        },
-      },
+      workersProject("workers", "test/workers/**/*.test.ts"),
+      // Per-job operation budgets: the same Worker with its bindings metered
+      // (src/platform/metering.ts), so a change that adds a query or a row fails.
+      workersProject("budgets", "test/budgets/**/*.test.ts", { METERING: "true" }),
       {
         test: {
           name: "e2e",
@@ -53,3 +27,38 @@ export default defineConfig({
     ],
   },
 });
+
+/** A project that runs the Worker in workerd with real bindings, `bindings` added to the test ones. */
+function workersProject(name: string, include: string, bindings: Record<string, string> = {}) {
+  return {
+    plugins: [
+      cloudflareTest(async ({ inject }) => ({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            ADMIN_TOKEN: "test-admin-token",
+            ALLOW_LOCAL_CALLBACKS: "true",
+            RETRY_BASE_DELAY_SECONDS: "1",
+            TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+            RECEIVER_URL: `http://127.0.0.1:${inject("receiverPort")}`,
+            OTHER_RECEIVER_URL: `http://127.0.0.1:${inject("otherReceiverPort")}`,
+            // A short webhook schedule (4 attempts, 1 s apart) and timeout; the real
+            // schedule's arithmetic is unit-tested.
+            WEBHOOK_RETRY_SCHEDULE: "0,1,1,1",
+            WEBHOOK_TIMEOUT_MS: "1500",
+            // Below the local queue's batch of 10, so the per-origin bound shows.
+            WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: "4",
+            ...bindings,
+          },
+        },
+      })),
+    ],
+    test: {
+      name,
+      include: [include],
+      setupFiles: ["test/workers/setup.ts"],
+      globalSetup: ["test/support/receiver-setup.ts"],
+      testTimeout: 20_000,
+    },
+  };
+}

@@ -244,10 +244,27 @@ export function capacity(input: CapacityInput, limits: PlatformLimits, prices: P
 }
 
 /**
- * The slowed-database check's prediction: each gate admits one query at a
- * time for `serviceMs`, D1 binding i goes through gate i mod `shards`, so the
- * busiest gate's queries per job bound the jobs/s.
+ * The slowed-database check's prediction, jobs/s: the smaller of two
+ * components. The gates: each admits one query at a time for `serviceMs`,
+ * D1 binding i goes through gate i mod `shards`, so the busiest gate's
+ * queries per job bound the jobs/s. The machine: with many gates the local
+ * machine saturates first, at its `cores` over the process tree's CPU ms
+ * per job counted in the same run (the same per-job-load-over-limit
+ * arithmetic, for the one component production does not have).
  */
+export function predictedLocally(
+  run: Metered,
+  bindings: string[],
+  shards: number,
+  serviceMs: number,
+  machine: { cores: number; cpuMsPerJob: number },
+): { jobsPerS: number; bound: "gates" | "machine" } {
+  const gates = predictedWithGates(run, bindings, shards, serviceMs);
+  const cpu = machine.cpuMsPerJob > 0 ? (machine.cores * 1000) / machine.cpuMsPerJob : Number.POSITIVE_INFINITY;
+  return gates <= cpu ? { jobsPerS: gates, bound: "gates" } : { jobsPerS: cpu, bound: "machine" };
+}
+
+/** The gates' bound alone (see `predictedLocally`). */
 export function predictedWithGates(run: Metered, bindings: string[], shards: number, serviceMs: number): number {
   const perGate = new Array<number>(shards).fill(0);
   bindings.forEach((binding, i) => {

@@ -6,6 +6,7 @@ import {
   figure,
   type PlatformLimits,
   type Prices,
+  predictedLocally,
   predictedWithGates,
 } from "../../bench/capacity";
 import limitsFile from "../../bench/platform-limits.json";
@@ -125,5 +126,14 @@ describe("the slowed-database prediction", () => {
     expect(predictedWithGates(run, ["DB_1", "DB_2"], 1, 10)).toBeCloseTo(1000 / 30);
     // A gate each: the busier has 2 a job.
     expect(predictedWithGates(run, ["DB_1", "DB_2"], 2, 10)).toBeCloseTo(50);
+  });
+
+  it("is the machine's bound instead when its cores saturate first", () => {
+    // 2 cores at 50 CPU ms a job: 40 jobs/s, below the two gates' 50.
+    expect(predictedLocally(run, ["DB_1", "DB_2"], 2, 10, { cores: 2, cpuMsPerJob: 50 })).toEqual({
+      jobsPerS: 40,
+      bound: "machine",
+    });
+    expect(predictedLocally(run, ["DB_1", "DB_2"], 1, 10, { cores: 2, cpuMsPerJob: 50 }).bound).toBe("gates");
   });
 });

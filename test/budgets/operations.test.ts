@@ -1,0 +1,72 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { databases } from "../../src/store/databases";
+import { call, createTenant, dbOf, eventually, submit, type TestTenant } from "../workers/helpers";
+
+/**
+ * The operations one job causes, counted by the metering (src/platform/metering.ts)
+ * exactly as `npm run bench` counts them for its capacity model and cost: each
+ * figure here is a budget, so a change that adds a D1 query, a row written, a
+ * queue message or a Durable Object request per job fails this test. Jobs run
+ * one after another, so batching cannot blur the counts.
+ */
+const JOBS = 5;
+
+/** Budgets per job: an echo job with one callback, delivered at the first attempt. */
+const budget = {
+  /** Round trips to the job's shard: insert; start; finish with its event; claim and record the callback. */
+  shardRoundTrips: 5,
+  /** Round trips to the control database: none once the isolate knows the API key. */
+  controlRoundTrips: 0,
+  /**
+   * Rows written over all databases (D1 bills each row and index entry): the
+   * job (row, tenant and status indexes), its start and its end (row and
+   * status index each, the end also the finished index), its event (row, job
+   * and due indexes), the claim, the delivery log row and its index, the
+   * event settled.
+   */
+  rowsWritten: 15,
+  /** The job's message and its callback's. */
+  queueMessages: 2,
+  /** Begin and complete (the tracker), and the origin gate's acquire and release. */
+  doRequests: 4,
+};
+
+const meter = async () => (await (await call("/__metrics")).json()) as Record<string, number>;
+
+/**
+ * Runs one job to its delivered callback, watching its rows directly: the
+ * test's own reads go around the Worker, so they are not counted.
+ */
+async function runOneJob(tenant: TestTenant, path: string): Promise<void> {
+  const job = await submit(tenant, { type: "echo", input: { n: 1 }, callback_url: `${env.RECEIVER_URL}${path}` });
+  await eventually(
+    () =>
+      dbOf(job.id)
+        .prepare(
+          "SELECT j.status AS job, e.status AS event FROM jobs j JOIN webhook_events e ON e.job_id = j.id WHERE j.id = ?",
+        )
+        .bind(job.id)
+        .first<{ job: string; event: string }>(),
+    (row) => row?.job === "succeeded" && row.event === "delivered",
+  );
+}
+
+describe("operations per job (budgets)", () => {
+  it("keeps every job within its budget of D1 queries and rows, queue messages and object requests", async () => {
+    const tenant = await createTenant();
+    await runOneJob(tenant, "/ok/budget-warmup"); // the isolate learns the key
+    await call("/__metrics/reset", { method: "POST" });
+    for (let i = 0; i < JOBS; i++) await runOneJob(tenant, `/ok/budget-${i}`);
+    const counts = await meter();
+    const perJob = (key: string) => (counts[key] ?? 0) / JOBS;
+    const shardTrips = databases(env).shards.reduce((sum, _, k) => sum + perJob(`d1:SHARD_${k}:round_trips`), 0);
+    expect({
+      shardRoundTrips: shardTrips,
+      controlRoundTrips: perJob("d1:DB:round_trips"),
+      queueMessages: perJob("queue:JOBS:messages") + perJob("queue:CALLBACKS:messages"),
+      rowsWritten: perJob("d1_rows_written"),
+      doRequests: perJob("do_requests"),
+    }).toEqual(budget);
+  });
+});
