@@ -12,7 +12,8 @@ export default defineConfig({
       workersProject("workers", "test/workers/**/*.test.ts"),
       // Per-job operation budgets: the same Worker with its bindings metered
       // (src/platform/metering.ts), so a change that adds a query or a row fails.
-      workersProject("budgets", "test/budgets/**/*.test.ts", { METERING: "true" }),
+      // A callback timeout far above the slow receiver's 1.2 s, so load never turns it into a retry.
+      workersProject("budgets", "test/budgets/**/*.test.ts", { METERING: "true", WEBHOOK_TIMEOUT_MS: "10000" }),
       {
         test: {
           name: "e2e",

@@ -135,6 +135,15 @@ export const limits = {
    * throttled healthy receivers: each busy bounce costs a queue round trip.
    */
   maxInFlightPerOrigin: 32,
+  /**
+   * The job consumer that finishes a job makes its callback's first attempt
+   * itself (no queue message, no claim: webhooks/first-attempt.ts), but only
+   * to an origin none of whose requests held its slot longer than this
+   * within the last `slowOriginMemoryMs`: a slow receiver's callbacks go
+   * through the callbacks queue, so it cannot keep job consumers waiting.
+   */
+  quickOriginMs: 1_000,
+  slowOriginMemoryMs: 60_000,
   /** A callback that finds its origin busy waits this long (plus jitter) and tries again, without using an attempt. */
   originBusyDelaySeconds: 1,
   /** The previous webhook secret keeps signing this long after a rotation (API.md). */

@@ -1,5 +1,6 @@
 import type { Env, JobMessage } from "../env";
 import { settleEach } from "../platform/queue-messages";
+import { firstAttempts } from "../webhooks/first-attempt";
 import { runJobMessage } from "./run";
 
 /**
@@ -9,5 +10,10 @@ import { runJobMessage } from "./run";
  * and the job keeps waiting however long that lasts.
  */
 export function consumeJobs(batch: MessageBatch<JobMessage>, env: Env): Promise<void> {
-  return settleEach(batch, (body) => runJobMessage(env, body.job_id), "job message failed; the queue will retry it");
+  const deliverFirstAttempt = firstAttempts(env);
+  return settleEach(
+    batch,
+    (body) => runJobMessage(env, body.job_id, deliverFirstAttempt),
+    "job message failed; the queue will retry it",
+  );
 }

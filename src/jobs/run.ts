@@ -3,6 +3,7 @@ import { jobTypes } from "../job-types";
 import type { JobType, Json } from "../job-types/define";
 import { limits } from "../limits";
 import { deleteObject, putJson, resultKey } from "../store/blobs";
+import type { EventForDelivery } from "../store/webhook-events";
 import { abortWhenSuperseded } from "./cancel-watch";
 import { heartbeatWhileRunning } from "./heartbeat";
 import { readInputJson } from "./input";
@@ -19,17 +20,24 @@ class AttemptStopped extends Error {
 /**
  * Runs one queue message's job: asks the job's tracker for an attempt, runs the
  * handler under its timeout and abort signal, stores the result and reports the
- * outcome. Duplicate and late messages end at `begin()`.
+ * outcome, then makes the first attempt of the callback that outcome causes
+ * (`deliverFirstAttempt`, one per consumer invocation: webhooks/first-attempt.ts).
+ * Duplicate and late messages end at `begin()`.
  */
-export async function runJobMessage(env: Env, jobId: string): Promise<void> {
+export async function runJobMessage(
+  env: Env,
+  jobId: string,
+  deliverFirstAttempt: (callback: EventForDelivery) => Promise<void>,
+): Promise<void> {
   const tracker = env.JOB_TRACKER.getByName(jobId);
   const start = await tracker.begin();
   if (start.kind !== "run") return;
   const { job, attempt } = start;
   const outcome = await runAttempt(env, job, attempt, tracker);
-  const { accepted } = await tracker.complete(attempt, outcome);
+  const { accepted, callback } = await tracker.complete(attempt, outcome);
   // A result nobody will read: the job was canceled or the attempt superseded meanwhile.
   if (!accepted && outcome.ok && outcome.resultKey) await deleteObject(env.BLOBS, outcome.resultKey);
+  if (callback) await deliverFirstAttempt(callback);
 }
 
 async function runAttempt(

@@ -1,4 +1,4 @@
-import { sql, sqlFragment } from "./sql";
+import { type SqlFragment, sql, sqlFragment } from "./sql";
 
 export type EventStatus = "pending" | "delivered" | "failed";
 
@@ -61,11 +61,39 @@ export interface EventForDelivery {
   secrets: SigningSecrets;
 }
 
-/** The tenant's secrets as one JSON value: one lookup of the tenant's row, whichever statement reads it. */
-const signingSecrets = sqlFragment`(SELECT json_object('current', webhook_secret, 'previous', json_array(
-    json_object('secret', previous_webhook_secret, 'validUntil', previous_secret_valid_until),
-    json_object('secret', older_webhook_secret, 'validUntil', older_secret_valid_until)))
-  FROM tenants WHERE id = webhook_events.tenant_id) AS signing_secrets`;
+/** The secrets of the tenant `tenant` (an SQL expression) as one JSON value: one lookup of its row. */
+const secretsOf = (tenant: SqlFragment) => sqlFragment`(SELECT json_object('current', webhook_secret, 'previous',
+    json_array(json_object('secret', previous_webhook_secret, 'validUntil', previous_secret_valid_until),
+      json_object('secret', older_webhook_secret, 'validUntil', older_secret_valid_until)))
+  FROM tenants WHERE id = ${tenant}) AS signing_secrets`;
+
+/** The event's tenant's secrets, whichever statement about an event reads them. */
+const signingSecrets = secretsOf(sqlFragment`webhook_events.tenant_id`);
+
+/**
+ * The tenant's signing secrets: a statement, so it rides in the batch that
+ * stores an event its writer will deliver itself (`secretsFound` reads it).
+ */
+export function readSigningSecrets(db: D1Database, tenantId: string): D1PreparedStatement {
+  return sql(db)`SELECT ${secretsOf(sqlFragment`${tenantId}`)}`;
+}
+
+/** What `readSigningSecrets` found: null when the tenant is unknown. */
+export function secretsFound(result: D1Result): SigningSecrets | null {
+  const row = result.results[0] as { signing_secrets: string | null } | undefined;
+  return row?.signing_secrets ? parseSecrets(row.signing_secrets) : null;
+}
+
+function parseSecrets(json: string): SigningSecrets {
+  const stored = JSON.parse(json) as {
+    current: string;
+    previous: { secret: string | null; validUntil: number | null }[];
+  };
+  const previous = stored.previous.flatMap(({ secret, validUntil }) =>
+    secret === null ? [] : [{ secret, validUntil: validUntil ?? 0 }],
+  );
+  return { current: stored.current, previous };
+}
 
 type DeliveryRow = WebhookEventRow & { signing_secrets: string };
 
@@ -92,15 +120,7 @@ export function claimForDelivery(db: D1Database, id: string, attempt: number, no
 /** What `readForDelivery` or `claimForDelivery` found: null when nothing is to be sent. */
 export function deliveryFound(result: D1Result): EventForDelivery | null {
   const row = result.results[0] as DeliveryRow | undefined;
-  if (!row) return null;
-  const stored = JSON.parse(row.signing_secrets) as {
-    current: string;
-    previous: { secret: string | null; validUntil: number | null }[];
-  };
-  const previous = stored.previous.flatMap(({ secret, validUntil }) =>
-    secret === null ? [] : [{ secret, validUntil: validUntil ?? 0 }],
-  );
-  return { event: fromRow(row), secrets: { current: stored.current, previous } };
+  return row ? { event: fromRow(row), secrets: parseSecrets(row.signing_secrets) } : null;
 }
 
 /**
@@ -139,16 +159,23 @@ export async function listJobEvents(db: D1Database, jobId: string): Promise<Webh
   return results.map(fromRow);
 }
 
-/** Sets where the event stands after an attempt: still pending (with its next time), delivered or failed. */
+/**
+ * Sets where the event stands after scheduled attempt `attempt`: still
+ * pending (with its next time), delivered or failed. The attempt is counted
+ * too: a claimed one already was, the first one its writer made without a
+ * claim (webhooks/first-attempt.ts) is counted here.
+ */
 export function settleEvent(
   db: D1Database,
   id: string,
+  attempt: number,
   status: EventStatus,
   nextAttemptAt: number | null,
   now: number,
 ): D1PreparedStatement {
   // A delivered event stays delivered, whatever a concurrent attempt concludes.
-  return sql(db)`UPDATE webhook_events SET status = ${status}, next_attempt_at = ${nextAttemptAt}, updated_at = ${now}
+  return sql(db)`UPDATE webhook_events SET status = ${status}, next_attempt_at = ${nextAttemptAt}, updated_at = ${now},
+      attempts = MAX(attempts, ${attempt})
     WHERE id = ${id} AND status != 'delivered'`;
 }
 

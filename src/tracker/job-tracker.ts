@@ -36,12 +36,18 @@ import {
   updateJob,
   wakeOldestParked,
 } from "../store/jobs";
-import { insertWebhookEvent } from "../store/webhook-events";
+import { type EventForDelivery, insertWebhookEvent, readSigningSecrets, secretsFound } from "../store/webhook-events";
 import { buildEvent, enqueueEvent } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
 import { LatestOncePer } from "./latest-once-per";
 import { acceptWatcher, broadcast, closeWatcher } from "./watchers";
+
+/** What a change did: whether it was written, and the callback event handed back for its caller to deliver. */
+interface Committed {
+  committed: boolean;
+  callback: EventForDelivery | null;
+}
 
 /**
  * The authority on one job (named by its id). Every change of the job goes
@@ -95,7 +101,7 @@ export class JobTracker extends DurableObject<Env> {
       if (job?.status === "running") await this.#checkAttempt(job, now, { mayWait: true });
       const decision = decideBegin(this.#job, now);
       if (decision.kind === "skip") return decision;
-      if (!(await this.#commit(decision.change, { admit: true }))) {
+      if (!(await this.#commit(decision.change, { admit: true })).committed) {
         await this.#waitForSlot(decision.change.next, now);
         return { kind: "skip", reason: "throttled" };
       }
@@ -133,13 +139,21 @@ export class JobTracker extends DurableObject<Env> {
     });
   }
 
-  /** Records how an attempt ended. Ignored (`accepted: false`) unless that attempt still holds the job. */
-  complete(attempt: number, outcome: AttemptOutcome): Promise<{ accepted: boolean }> {
+  /**
+   * Records how an attempt ended. Ignored (`accepted: false`) unless that
+   * attempt still holds the job. The callback event the change causes, if
+   * any, is stored and handed back, not queued: the caller makes its first
+   * attempt (webhooks/first-attempt.ts).
+   */
+  complete(
+    attempt: number,
+    outcome: AttemptOutcome,
+  ): Promise<{ accepted: boolean; callback: EventForDelivery | null }> {
     return this.#serially(async () => {
       const job = await this.#load();
-      if (!holdsAttempt(job, attempt)) return { accepted: false };
-      await this.#finishAttempt(job, outcome, clock.now());
-      return { accepted: true };
+      if (!holdsAttempt(job, attempt)) return { accepted: false, callback: null };
+      const { callback } = await this.#finishAttempt(job, outcome, clock.now(), { handBack: true });
+      return { accepted: true, callback };
     });
   }
 
@@ -258,11 +272,17 @@ export class JobTracker extends DurableObject<Env> {
     if (!isTerminal((this.#job as JobRecord).status)) await this.#hearing.forget();
   }
 
-  async #finishAttempt(job: JobRecord, outcome: AttemptOutcome, now: number): Promise<void> {
+  async #finishAttempt(
+    job: JobRecord,
+    outcome: AttemptOutcome,
+    now: number,
+    options: { handBack?: boolean } = {},
+  ): Promise<Committed> {
     const retryDelay = { baseSeconds: this.#retryBaseDelay(job), random: Math.random() };
     const { change, timer } = decideOutcome(job, outcome, now, retryDelay);
-    await this.#commit(change);
+    const committed = await this.#commit(change, options);
     if (timer) await this.#arm(job.id, timer);
+    return committed;
   }
 
   #retryBaseDelay(job: JobRecord): number {
@@ -275,10 +295,12 @@ export class JobTracker extends DurableObject<Env> {
    * Writes the change over the version this tracker holds, with the callback
    * event it causes in the same transaction, then tells watchers and sends the
    * event; a finished job's storage is then freed. With `admit`, the change to
-   * running also has to win one of the tenant's running slots: false when it
-   * did not (nothing changed).
+   * running also has to win one of the tenant's running slots: not
+   * `committed` when it did not (nothing changed). With `handBack`, the event
+   * is not sent but handed back with its tenant's secrets (read in the same
+   * round trip) for the caller to deliver.
    */
-  async #commit(change: Change, options: { admit?: boolean } = {}): Promise<boolean> {
+  async #commit(change: Change, options: { admit?: boolean; handBack?: boolean } = {}): Promise<Committed> {
     const current = this.#job as JobRecord;
     const now = clock.now();
     const job: JobRecord = { ...change.next, version: current.version + 1, updatedAt: now };
@@ -293,22 +315,28 @@ export class JobTracker extends DurableObject<Env> {
         ? buildEvent(job.tenantId, job.callbackUrl as string, event, toJobView(job), now)
         : null;
     if (outbox) statements.push(insertWebhookEvent(this.#db, outbox));
+    const secretsAt =
+      outbox !== null && options.handBack === true
+        ? statements.push(readSigningSecrets(this.#db, job.tenantId)) - 1
+        : -1;
     // Leaving running frees a slot of the tenant: its oldest parked job takes it, in the same round trip.
     if (freesSlot) statements.push(wakeOldestParked(this.#db, job.tenantId, limits.defaultMaxRunningJobs, now));
     const results = await this.#db.batch<{ id: string }>(statements);
     const update = results[0];
     if (update?.meta.changes !== 1) {
-      if (options.admit) return false;
+      if (options.admit) return { committed: false, callback: null };
       // Only this tracker writes a job after it is created, so this means the row was deleted.
       this.#job = null;
       throw new Error(`job ${current.id} changed outside its tracker`);
     }
     this.#job = job;
     await this.#broadcast(job, current.status === job.status ? "progress" : "status");
-    if (outbox) await enqueueEvent(this.env, outbox);
+    const secrets = secretsAt === -1 ? null : secretsFound(results[secretsAt] as D1Result);
+    const callback = outbox && secrets ? { event: outbox, secrets } : null;
+    if (outbox && !callback) await enqueueEvent(this.env, outbox);
     if (freesSlot) await this.#startWoken(results.at(-1)?.results[0]?.id);
     if (isTerminal(job.status)) await this.#freeStorage();
-    return true;
+    return { committed: true, callback };
   }
 
   /**

@@ -109,9 +109,10 @@ async function deliverFrom(
 }
 
 /** How long one request may hold its origin's slot: its timeout, the body's bound, and a margin to record it. */
-const leaseOf = (settings: WebhookSettings) => settings.timeoutMs + limits.callbackBodyReadMs + 5_000;
+export const leaseOf = (settings: WebhookSettings) => settings.timeoutMs + limits.callbackBodyReadMs + 5_000;
 
-async function attempt(
+/** Signs and POSTs the event once, unless its URL is refused now; never throws for the receiver's failures. */
+export async function attempt(
   settings: WebhookSettings,
   secrets: SigningSecrets,
   event: WebhookEventRecord,
@@ -127,7 +128,8 @@ async function attempt(
   return postCallback(verdict.url, headers, event.payload, settings.timeoutMs);
 }
 
-interface Attempt {
+/** An attempt that ended, to be recorded. */
+export interface Attempt {
   message: CallbackMessage;
   event: WebhookEventRecord;
   /** Its own start: the batch's requests end at different times, and the log shows each one's. */
@@ -138,7 +140,12 @@ interface Attempt {
 }
 
 /** Logs the attempts and moves their events on, in one transaction on their shard `db`; then queues the retries. */
-async function record(env: Env, db: D1Database, schedule: readonly number[], attempts: Attempt[]): Promise<void> {
+export async function record(
+  env: Env,
+  db: D1Database,
+  schedule: readonly number[],
+  attempts: Attempt[],
+): Promise<void> {
   const statements: D1PreparedStatement[] = [];
   const retries: { body: CallbackMessage; dueAt: number }[] = [];
   for (const { message, event, attemptedAt, endedAt, result } of attempts) {
@@ -162,7 +169,7 @@ async function record(env: Env, db: D1Database, schedule: readonly number[], att
         nextAttemptAt,
       }),
     );
-    if (status) statements.push(settleEvent(db, event.id, status, nextAttemptAt, endedAt));
+    if (status) statements.push(settleEvent(db, event.id, scheduledAttempt, status, nextAttemptAt, endedAt));
     if (manual) statements.push(endRedelivery(db, event.id));
     if (verdict.kind !== "delivered") {
       console.warn("callback attempt failed", {

@@ -1,32 +1,55 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { limits } from "../limits";
 import { clock } from "../platform/clock";
 
 /**
  * Bounds the callback requests in flight to one origin (named by it), so a
  * slow or dead receiver occupies at most `maxInFlight` (32 by default) consumer
  * slots and other receivers' callbacks go on. Slots are leases: a consumer
- * that dies without releasing its slot loses it when the lease ends. State
- * is in memory only; losing it (eviction) can only free slots early.
+ * that dies without releasing its slot loses it when the lease ends. It also
+ * remembers whether the origin was slow lately, so job consumers, which make
+ * a callback's first attempt themselves, leave a slow origin to the
+ * callbacks queue. State is in memory only; losing it (eviction) can only
+ * free slots early and forget slowness.
  */
 export class OriginGate extends DurableObject<Env> {
-  #leases = new Map<string, number>();
+  /** Ticket → when it was granted and when its lease ends (ms). */
+  #leases = new Map<string, { since: number; until: number }>();
+  /** Until when (ms) the origin counts as slow: a request held its slot longer than `limits.quickOriginMs`. */
+  #slowUntil = 0;
 
   /**
    * Tickets for up to `wanted` requests, as many as the origin's limit leaves
-   * room for (none when it is full). One call per origin per queue batch.
+   * room for (none when it is full). One call per origin per batch. With
+   * `quickOnly`, none either while the origin is slow: a request to it held
+   * its slot longer than `limits.quickOriginMs` within the last
+   * `limits.slowOriginMemoryMs`, or one in flight has already.
    */
-  acquire(wanted: number, leaseMs: number, maxInFlight: number): string[] {
+  acquire(wanted: number, leaseMs: number, maxInFlight: number, options: { quickOnly?: boolean } = {}): string[] {
     const now = clock.now();
-    for (const [ticket, until] of this.#leases) if (until <= now) this.#leases.delete(ticket);
+    for (const [ticket, lease] of this.#leases) {
+      if (lease.until <= now) this.#leases.delete(ticket);
+      else if (now - lease.since > limits.quickOriginMs) this.#markSlow(now);
+    }
+    if (options.quickOnly && this.#slowUntil > now) return [];
     const granted = Array.from({ length: Math.max(0, Math.min(wanted, maxInFlight - this.#leases.size)) }, () =>
       crypto.randomUUID(),
     );
-    for (const ticket of granted) this.#leases.set(ticket, now + leaseMs);
+    for (const ticket of granted) this.#leases.set(ticket, { since: now, until: now + leaseMs });
     return granted;
   }
 
   release(tickets: string[]): void {
-    for (const ticket of tickets) this.#leases.delete(ticket);
+    const now = clock.now();
+    for (const ticket of tickets) {
+      const lease = this.#leases.get(ticket);
+      if (lease && now - lease.since > limits.quickOriginMs) this.#markSlow(now);
+      this.#leases.delete(ticket);
+    }
+  }
+
+  #markSlow(now: number): void {
+    this.#slowUntil = now + limits.slowOriginMemoryMs;
   }
 }

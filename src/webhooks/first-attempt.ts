@@ -1,0 +1,94 @@
+import type { CallbackMessage, Env } from "../env";
+import { limits } from "../limits";
+import { clock } from "../platform/clock";
+import { coalesced } from "../platform/coalesce";
+import { shardOf } from "../store/databases";
+import type { EventForDelivery } from "../store/webhook-events";
+import { type Attempt, attempt, leaseOf, record } from "./deliver";
+import { enqueueEvent, originOf } from "./events";
+import { webhookSettings } from "./settings";
+
+/**
+ * The first attempt of the callback a job's outcome causes, made by the job
+ * consumer that recorded the outcome, right after its tracker stored the job
+ * and the event: no callbacks-queue message and no claim, since only the
+ * call that completed the job was handed the event. Retries go through the
+ * callbacks queue as before. Within one consumer invocation, attempts for one
+ * origin that start within a few ms pass its gate with one request, and
+ * attempts that end within a few ms are recorded in one D1 batch, so under
+ * load the gate and the database see a fraction of a request per job.
+ *
+ * An origin with no room, or slow lately (limits.quickOriginMs), gets the
+ * event through the callbacks queue as attempt 1, like every other event:
+ * a slow receiver never keeps job consumers waiting. If the invocation dies before the
+ * attempt is recorded, the event is still pending and the sweep sends it
+ * 30 s after it was due (limits.callbackLostAfterSeconds).
+ *
+ * Returns the function a consumer invocation calls per handed-back event; it
+ * resolves once that attempt is recorded (or handed to the queue).
+ */
+export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise<void> {
+  const settings = webhookSettings(env);
+  const recorders = new Map<D1Database, (ended: Attempt) => Promise<void>>();
+  const recorderFor = (db: D1Database) => {
+    let recorder = recorders.get(db);
+    if (!recorder) {
+      recorder = coalesced<Attempt>(
+        (ended) => record(env, db, settings.schedule, ended),
+        limits.callbackRecordCoalesceMs,
+      );
+      recorders.set(db, recorder);
+    }
+    return recorder;
+  };
+
+  /** One origin's callbacks that arrived together: tickets for as many as it has room for. */
+  const throughGate = async (origin: string, callbacks: EventForDelivery[]): Promise<void> => {
+    const gate = env.ORIGIN_GATE.getByName(origin);
+    let tickets: string[] = [];
+    try {
+      tickets = await gate.acquire(callbacks.length, leaseOf(settings), settings.maxInFlightPerOrigin, {
+        quickOnly: true,
+      });
+    } catch (error) {
+      console.error("origin gate unavailable; the callbacks queue takes the first attempts", {
+        origin,
+        error: String(error),
+      });
+    }
+    try {
+      await Promise.all([
+        ...callbacks.slice(0, tickets.length).map((callback) => attemptNow(origin, callback)),
+        ...callbacks.slice(tickets.length).map(({ event }) => enqueueEvent(env, event)),
+      ]);
+    } finally {
+      if (tickets.length > 0) await gate.release(tickets);
+    }
+  };
+
+  const attemptNow = async (origin: string, { event, secrets }: EventForDelivery): Promise<void> => {
+    const message: CallbackMessage = { event_id: event.id, attempt: 1, origin };
+    const attemptedAt = clock.now();
+    const result = await attempt(settings, secrets, event);
+    try {
+      await recorderFor(shardOf(env, event.id))({ message, event, attemptedAt, endedAt: clock.now(), result });
+    } catch (error) {
+      // The event stays pending, as if this attempt had died unrecorded: the sweep sends it again.
+      console.error("first callback attempt not recorded; the sweep will send the event again", {
+        eventId: event.id,
+        error: String(error),
+      });
+    }
+  };
+
+  const gates = new Map<string, (callback: EventForDelivery) => Promise<void>>();
+  return (callback) => {
+    const origin = originOf(callback.event.callbackUrl);
+    let gate = gates.get(origin);
+    if (!gate) {
+      gate = coalesced<EventForDelivery>((some) => throughGate(origin, some), limits.callbackRecordCoalesceMs);
+      gates.set(origin, gate);
+    }
+    return gate(callback);
+  };
+}
