@@ -91,9 +91,10 @@ export class EdgejobsClient {
   }
 
   /**
-   * Submits a job (202). With an `idempotencyKey`, a repeat within 24 h with
-   * the same body answers the original job: send one to retry safely after a
-   * network error or a 503.
+   * Submits a job (202) and answers it as stored. With an `idempotencyKey`, a
+   * repeat within 24 h with the same body answers the original job: send one
+   * to repeat safely after a network error, and so that a 503 is retried
+   * (a 429 is retried either way: nothing was created).
    */
   submit(job: SubmitRequest, options: { idempotencyKey?: string } = {}): Promise<Job> {
     return this.#json("POST", "/v1/jobs", { body: job, idempotencyKey: options.idempotencyKey });
@@ -108,6 +109,7 @@ export class EdgejobsClient {
     return page.jobs;
   }
 
+  /** The job; `EdgejobsError` 404 `not_found` for an id this key's tenant does not have. */
   get(id: string): Promise<Job> {
     return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}`);
   }
@@ -126,6 +128,7 @@ export class EdgejobsClient {
     } while (cursor);
   }
 
+  /** Cancels a scheduled, queued or running job and answers it; 409 `job_finished` once it is terminal. */
   cancel(id: string): Promise<Job> {
     return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/cancel`);
   }
@@ -180,14 +183,17 @@ export class EdgejobsClient {
     }
   }
 
+  /** The job's callback events and every delivery attempt, with status codes, errors and response bodies. */
   deliveries(id: string): Promise<Deliveries> {
     return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}/deliveries`);
   }
 
+  /** Sends a callback event again now (same `webhook-id`); 409 `redelivery_in_progress` while one is in flight. */
   redeliver(id: string, eventId: string): Promise<Redelivery> {
     return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(eventId)}/redeliver`);
   }
 
+  /** The registered job types with their defaults and input JSON Schema. */
   jobTypes(): Promise<{ job_types: JobTypeInfo[] }> {
     return this.#json("GET", "/v1/job-types");
   }
