@@ -1,39 +1,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { describeDeliveries, redeliver } from "../webhooks/delivery-log";
-import { errors, JobIdParams, Time } from "./schemas";
+import { DeliveriesSchema, errors, JobIdParams, RedeliverySchema } from "./schemas";
 import { validationHook } from "./validation";
 
 export const deliveriesApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-
-const DeliveriesSchema = z
-  .object({
-    events: z.array(
-      z.object({
-        id: z.string(),
-        type: z.string(),
-        status: z.enum(["pending", "delivered", "failed"]),
-        attempts: z.int(),
-        created_at: Time,
-        next_attempt_at: Time.nullable(),
-      }),
-    ),
-    deliveries: z.array(
-      z.object({
-        event_id: z.string(),
-        event_type: z.string(),
-        attempt: z.int(),
-        trigger: z.enum(["scheduled", "manual"]),
-        attempted_at: Time,
-        duration_ms: z.int(),
-        http_status: z.int().nullable(),
-        error: z.string().nullable(),
-        response_body: z.string().nullable().openapi({ description: "The first KiB of the answer." }),
-        next_attempt_at: Time.nullable(),
-      }),
-    ),
-  })
-  .openapi("Deliveries");
 
 const listRoute = createRoute({
   method: "get",
@@ -64,7 +35,7 @@ const redeliverRoute = createRoute({
       description: "The attempt is queued.",
       content: {
         "application/json": {
-          schema: z.object({ event_id: z.string(), type: z.string(), status: z.string() }).openapi("Redelivery"),
+          schema: RedeliverySchema,
         },
       },
     },

@@ -140,6 +140,40 @@ export const JobTypeSchema = z
   })
   .openapi("JobType");
 
+/** A job's webhook events and every delivery attempt (`GET /v1/jobs/{id}/deliveries`). */
+export const DeliveriesSchema = z
+  .object({
+    events: z.array(
+      z.object({
+        id: z.string(),
+        type: z.string(),
+        status: z.enum(["pending", "delivered", "failed"]),
+        attempts: z.int(),
+        created_at: Time,
+        next_attempt_at: Time.nullable(),
+      }),
+    ),
+    deliveries: z.array(
+      z.object({
+        event_id: z.string(),
+        event_type: z.string(),
+        attempt: z.int(),
+        trigger: z.enum(["scheduled", "manual"]),
+        attempted_at: Time,
+        duration_ms: z.int(),
+        http_status: z.int().nullable(),
+        error: z.string().nullable(),
+        response_body: z.string().nullable().openapi({ description: "The first KiB of the answer." }),
+        next_attempt_at: Time.nullable(),
+      }),
+    ),
+  })
+  .openapi("Deliveries");
+
+export const RedeliverySchema = z
+  .object({ event_id: z.string(), type: z.string(), status: z.string() })
+  .openapi("Redelivery");
+
 /** Shared error responses, named once for every route's OpenAPI entry. */
 const errorResponse = (description: string) => ({
   description,

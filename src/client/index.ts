@@ -1,28 +1,75 @@
-import type { JobStatus, JobView, SubmitJobRequest } from "../jobs/model";
-import { errorFrom } from "./errors";
+import { sleep } from "../platform/sleep.ts";
+import type {
+  Deliveries,
+  Job,
+  JobInputs,
+  JobPage,
+  JobStatus,
+  JobTypeInfo,
+  Redelivery,
+  SubmitFields,
+} from "./contract.ts";
+import { errorFrom } from "./errors.ts";
+import { defaultRetryPolicy, type RetryPolicy, retryDelayMs } from "./retry.ts";
 
 /**
- * The edgejobs client: `fetch` and Web Crypto only, for browsers, Node ≥ 22,
- * Deno, Bun and Workers. (Server types are imported as types only.)
+ * The edgejobs client: `fetch` and Web Crypto only, for browsers, Node ≥ 20,
+ * Deno, Bun and Workers. Its types come from the service's zod schemas and
+ * job-type registry (type-only imports, printed as plain declarations when
+ * the package is built).
  */
-export type Job = JobView;
-export type SubmitRequest = SubmitJobRequest;
+
+export type {
+  CallbackEventType,
+  Deliveries,
+  Job,
+  JobInputs,
+  JobPage,
+  JobStatus,
+  JobTypeInfo,
+  Redelivery,
+  SubmitFields,
+} from "./contract.ts";
+export { EdgejobsError, WebhookVerificationError } from "./errors.ts";
+export type { RetryPolicy } from "./retry.ts";
+export { verifyWebhook, type WebhookEvent, type WebhookHeaders } from "./verify.ts";
+
+/** A registered job type's name, e.g. `"echo"`. */
+export type JobTypeName = keyof JobInputs;
+
+/**
+ * A submit body for one registered job type: `input` is checked against that
+ * type's input at compile time. It may be left out only where the type
+ * accepts null (the service stores an absent input as null).
+ */
+export type SubmitRequest<Type extends JobTypeName = JobTypeName> = {
+  [Name in Type]: SubmitFields & { type: Name } & (null extends JobInputs[Name]
+      ? { input?: JobInputs[Name] }
+      : { input: JobInputs[Name] });
+}[Type];
+
 export interface WatchEvent {
   event: "status" | "progress";
   data: Job;
 }
-export interface JobPage {
-  jobs: Job[];
-  next_cursor: string | null;
-}
+
 export interface ClientOptions {
+  /** The service's origin, e.g. `https://jobs.example.com`. */
   baseUrl: string;
+  /** An `ejk_…` API key. */
   apiKey: string;
   fetch?: typeof fetch;
+  /** Retrying 429 and 503 answers (see `RetryPolicy`); default 4 requests and at most 30 s of waiting per call. */
+  retry?: Partial<RetryPolicy>;
 }
 
-export { EdgejobsError, WebhookVerificationError } from "./errors";
-export { verifyWebhook } from "./verify";
+/** What a request may carry besides its method and path. */
+interface RequestOptions {
+  body?: unknown;
+  idempotencyKey?: string | undefined;
+  accept?: string;
+  signal?: AbortSignal | undefined;
+}
 
 const terminal: readonly JobStatus[] = ["succeeded", "failed", "canceled"];
 
@@ -30,27 +77,45 @@ export class EdgejobsClient {
   readonly #base: string;
   readonly #apiKey: string;
   readonly #fetch: typeof fetch;
+  readonly #retry: RetryPolicy;
 
+  /**
+   * Every method throws `EdgejobsError` for an error answer, after the
+   * retries `options.retry` allows for 429 and 503.
+   */
   constructor(options: ClientOptions) {
     this.#base = options.baseUrl.replace(/\/+$/, "");
     this.#apiKey = options.apiKey;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#retry = { ...defaultRetryPolicy, ...options.retry };
   }
 
+  /**
+   * Submits a job (202) and answers it as stored. With an `idempotencyKey`, a
+   * repeat within 24 h with the same body answers the original job: send one
+   * to repeat safely after a network error, and so that a 503 is retried
+   * (a 429 is retried either way: nothing was created).
+   */
   submit(job: SubmitRequest, options: { idempotencyKey?: string } = {}): Promise<Job> {
-    return this.#json("POST", "/v1/jobs", job, options.idempotencyKey);
+    return this.#json("POST", "/v1/jobs", { body: job, idempotencyKey: options.idempotencyKey });
   }
 
+  /** Submits up to 100 jobs at once, all or nothing. */
   async submitBatch(jobs: SubmitRequest[], options: { idempotencyKey?: string } = {}): Promise<Job[]> {
-    return (await this.#json<{ jobs: Job[] }>("POST", "/v1/jobs/batch", { jobs }, options.idempotencyKey)).jobs;
+    const page = await this.#json<{ jobs: Job[] }>("POST", "/v1/jobs/batch", {
+      body: { jobs },
+      idempotencyKey: options.idempotencyKey,
+    });
+    return page.jobs;
   }
 
+  /** The job; `EdgejobsError` 404 `not_found` for an id this key's tenant does not have. */
   get(id: string): Promise<Job> {
     return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}`);
   }
 
   /** Pages of jobs, newest first, following `next_cursor` until the last page. */
-  async *list(filters: { status?: JobStatus; type?: string; limit?: number } = {}): AsyncGenerator<Job[]> {
+  async *list(filters: { status?: JobStatus; type?: JobTypeName; limit?: number } = {}): AsyncGenerator<Job[]> {
     let cursor: string | null = null;
     do {
       const query = new URLSearchParams();
@@ -63,6 +128,7 @@ export class EdgejobsClient {
     } while (cursor);
   }
 
+  /** Cancels a scheduled, queued or running job and answers it; 409 `job_finished` once it is terminal. */
   cancel(id: string): Promise<Job> {
     return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/cancel`);
   }
@@ -92,16 +158,10 @@ export class EdgejobsClient {
 
   /** The job's live events (SSE): the current state first, then each change, until the terminal status. */
   async *watch(id: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<WatchEvent> {
-    const response = await this.#request(
-      "GET",
-      `/v1/jobs/${encodeURIComponent(id)}/events`,
-      undefined,
-      undefined,
-      {
-        accept: "text/event-stream",
-      },
-      options.signal,
-    );
+    const response = await this.#request("GET", `/v1/jobs/${encodeURIComponent(id)}/events`, {
+      accept: "text/event-stream",
+      signal: options.signal,
+    });
     if (!response.body) return;
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
@@ -123,42 +183,53 @@ export class EdgejobsClient {
     }
   }
 
-  deliveries(id: string): Promise<{ events: unknown[]; deliveries: unknown[] }> {
+  /** The job's callback events and every delivery attempt, with status codes, errors and response bodies. */
+  deliveries(id: string): Promise<Deliveries> {
     return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}/deliveries`);
   }
 
-  redeliver(id: string, eventId: string): Promise<{ event_id: string }> {
+  /** Sends a callback event again now (same `webhook-id`); 409 `redelivery_in_progress` while one is in flight. */
+  redeliver(id: string, eventId: string): Promise<Redelivery> {
     return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(eventId)}/redeliver`);
   }
 
-  jobTypes(): Promise<{ job_types: { name: string; description: string; input_schema: Record<string, unknown> }[] }> {
+  /** The registered job types with their defaults and input JSON Schema. */
+  jobTypes(): Promise<{ job_types: JobTypeInfo[] }> {
     return this.#json("GET", "/v1/job-types");
   }
 
-  async #json<T>(method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
-    const response = await this.#request(method, path, body, idempotencyKey);
+  async #json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.#request(method, path, options);
     return (await response.json()) as T;
   }
 
-  async #request(
-    method: string,
-    path: string,
-    body?: unknown,
-    idempotencyKey?: string,
-    extraHeaders: Record<string, string> = {},
-    signal?: AbortSignal,
-  ): Promise<Response> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.#apiKey}`, ...extraHeaders };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    if (idempotencyKey) headers["idempotency-key"] = idempotencyKey;
-    const response = await this.#fetch(`${this.#base}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
-    });
-    if (!response.ok) throw await errorFrom(response);
-    return response;
+  /** Sends one request, again after a 429 or 503 while the retry policy allows (see `retryDelayMs`). */
+  async #request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#apiKey}` };
+    if (options.accept) headers.accept = options.accept;
+    if (options.body !== undefined) headers["content-type"] = "application/json";
+    if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
+    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    let waitedMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.#fetch(`${this.#base}${path}`, { method, headers, body, signal: options.signal });
+      if (response.ok) return response;
+      const error = await errorFrom(response);
+      const delayMs = retryDelayMs(
+        {
+          method,
+          idempotencyKey: Boolean(options.idempotencyKey),
+          status: error.status,
+          retryAfter: error.retryAfter,
+          attempt,
+          waitedMs,
+        },
+        this.#retry,
+      );
+      if (delayMs === null) throw error;
+      await sleep(delayMs, options.signal);
+      waitedMs += delayMs;
+    }
   }
 }
 

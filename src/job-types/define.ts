@@ -26,8 +26,8 @@ export interface JobTypeDefaults {
   retryBaseDelaySeconds: number;
 }
 
-export interface JobTypeSpec<Schema extends z.ZodType> {
-  name: string;
+export interface JobTypeSpec<Name extends string, Schema extends z.ZodType> {
+  name: Name;
   description: string;
   input: Schema;
   defaults?: Partial<JobTypeDefaults>;
@@ -35,11 +35,14 @@ export interface JobTypeSpec<Schema extends z.ZodType> {
   run: (ctx: JobContext<z.output<Schema>>) => Promise<Json>;
 }
 
-/** A registered job type, with its schema's types erased for the registry. */
-export interface JobType {
-  name: string;
+/**
+ * A registered job type. Its literal name and input schema stay in the type
+ * (the client's `submit` is typed from them); the handler's input is erased.
+ */
+export interface JobType<Name extends string = string, Schema extends z.ZodType = z.ZodType> {
+  name: Name;
   description: string;
-  input: z.ZodType;
+  input: Schema;
   defaults: JobTypeDefaults;
   run: (ctx: JobContext<unknown>) => Promise<Json>;
 }
@@ -50,7 +53,9 @@ const baseDefaults: JobTypeDefaults = { maxAttempts: 3, timeoutSeconds: 300, ret
  * Declares a job type: a name, an input schema and a handler. The handler's
  * `input` is typed from the schema.
  */
-export function defineJobType<Schema extends z.ZodType>(spec: JobTypeSpec<Schema>): JobType {
+export function defineJobType<Name extends string, Schema extends z.ZodType>(
+  spec: JobTypeSpec<Name, Schema>,
+): JobType<Name, Schema> {
   return {
     name: spec.name,
     description: spec.description,
@@ -61,17 +66,4 @@ export function defineJobType<Schema extends z.ZodType>(spec: JobTypeSpec<Schema
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
+export { sleep as wait } from "../platform/sleep";

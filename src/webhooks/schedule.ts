@@ -1,4 +1,5 @@
 import { limits } from "../limits";
+import { parseRetryAfter } from "../platform/retry-after";
 
 /**
  * The Standard Webhooks retry schedule: the delay before each attempt,
@@ -36,15 +37,6 @@ export function judgeAttempt(
   const asked = status === 429 || status === 503 ? parseRetryAfter(retryAfter, endedAt) : null;
   const delaySeconds = asked === null ? jittered : Math.max(jittered, Math.min(asked, 2 * scheduled));
   return { kind: "retry", delaySeconds: Math.round(delaySeconds) };
-}
-
-/** Retry-After as seconds from `now`: delta-seconds or an HTTP date (RFC 9110 §10.2.3); null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | null {
-  if (value === null) return null;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
 /**

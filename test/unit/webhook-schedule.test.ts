@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { judgeAttempt, parseRetryAfter, queueDelaySeconds, standardSchedule } from "../../src/webhooks/schedule";
+import { parseRetryAfter } from "../../src/platform/retry-after";
+import { judgeAttempt, queueDelaySeconds, standardSchedule } from "../../src/webhooks/schedule";
 
 const NOW = Date.parse("2026-11-24T12:00:00Z");
 const noJitter = 0.5;
