@@ -63,6 +63,11 @@ declare global {
   }
 }
 
+// A handler's `ctx.env` is these bindings (job-types/define.ts declares it apart, for the client).
+declare module "./job-types/define" {
+  interface JobEnv extends WorkerEnv {}
+}
+
 /** The Hono environment of the API: bindings plus what middleware puts on the context. */
 export interface AppEnv {
   Bindings: Env;

@@ -20,6 +20,21 @@ export const limits = {
    */
   maxErrorMessageChars: 1000,
   maxProgressMessageChars: 1000,
+  /**
+   * A job's log (`ctx.log`, API.md `GET /v1/jobs/{id}/logs`): at most this
+   * many lines over all its attempts, each message at most this many UTF-8
+   * bytes; beyond them lines are dropped or cut and the log says `truncated`.
+   * A full log is under 1.1 MiB: one R2 object per attempt, read whole.
+   */
+  maxLogLines: 500,
+  maxLogLineBytes: 2 * 1024,
+  /**
+   * A running attempt writes its log object again after this many new lines,
+   * and otherwise every heartbeat interval while lines are waiting: a long
+   * attempt's lines survive a crash, and a chatty one costs one R2 write per
+   * 100 lines at most (its last write is at its end).
+   */
+  logFlushLines: 100,
   /** Jobs in one `POST /v1/jobs/batch`; also the Queue `sendBatch` limit. */
   maxBatchJobs: 100,
   /** API.md: Idempotency-Key ≤ 255 chars, remembered 24 h. */

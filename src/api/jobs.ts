@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import type { JobRecord } from "../jobs/model";
-import { cancelJob, getJob, listTenantJobs, readInput, readResult, waitForJob } from "../jobs/queries";
+import { cancelJob, getJob, listTenantJobs, readInput, readLogs, readResult, waitForJob } from "../jobs/queries";
 import { submitJobs } from "../jobs/submit";
 import { toJobView } from "../jobs/view";
 import { sha256Hex } from "../platform/crypto";
@@ -14,6 +14,7 @@ import {
   IdempotencyHeaders,
   JobIdParams,
   JobListSchema,
+  JobLogsSchema,
   JobSchema,
   ListJobsQuery,
   SubmitBatchSchema,
@@ -149,6 +150,18 @@ const cancelRoute = createRoute({
 jobsApi.openapi(cancelRoute, async (c) => {
   const job = await cancelJob(c.env, c.get("tenantId"), c.req.valid("param").id);
   return c.json(toJobView(job), 200);
+});
+
+const logsRoute = createRoute({
+  method: "get",
+  path: "/{id}/logs",
+  summary: "The lines the job's handler logged",
+  request: { params: JobIdParams },
+  responses: { 200: json(JobLogsSchema, "The job's log, oldest first."), 401: errors[401], 404: errors[404] },
+});
+
+jobsApi.openapi(logsRoute, async (c) => {
+  return c.json(await readLogs(c.env, c.get("tenantId"), c.req.valid("param").id), 200);
 });
 
 /**

@@ -74,7 +74,16 @@ export const JobSchema = z
     timeout_seconds: z.int(),
     result: z.unknown(),
     result_url: z.string().nullable(),
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    error: z
+      .object({
+        code: z.string().openapi({
+          description:
+            "`handler_error` (the handler threw), `timeout`, `worker_lost`, `canceled`, `unknown_job_type`, " +
+            "`invalid_input`, or the handler's own snake_case code (`JobError` / `NonRetryableError`).",
+        }),
+        message: z.string(),
+      })
+      .nullable(),
     callback_url: z.string().nullable(),
     callback_events: z.array(z.enum(callbackEventTypes)).nullable(),
     metadata: z.record(z.string(), z.unknown()).nullable(),
@@ -89,6 +98,21 @@ export const JobSchema = z
 export const JobListSchema = z
   .object({ jobs: z.array(JobSchema), next_cursor: z.string().nullable() })
   .openapi("JobList");
+
+/** `GET /v1/jobs/{id}/logs`: what the handler logged (`ctx.log`), oldest first. */
+export const JobLogsSchema = z
+  .object({
+    logs: z.array(
+      z.object({
+        at: Time,
+        attempt: z.int(),
+        level: z.enum(["info", "warn", "error"]),
+        message: z.string().openapi({ description: "At most 2 KiB (UTF-8)." }),
+      }),
+    ),
+    truncated: z.boolean().openapi({ description: "True when lines past 500 were dropped or a line was cut." }),
+  })
+  .openapi("JobLogs");
 
 export const JobIdParams = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" }, example: "job_01JD7Z3Q1X0000000000000000" }),

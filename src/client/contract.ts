@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type {
   DeliveriesSchema,
   JobListSchema,
+  JobLogsSchema,
   JobSchema,
   JobTypeSchema,
   RedeliverySchema,
@@ -24,6 +25,9 @@ export type JobStatus = z.output<typeof JobSchema>["status"];
 
 /** One page of `GET /v1/jobs`: newest first, `next_cursor` null on the last page. */
 export type JobPage = z.output<typeof JobListSchema>;
+
+/** `GET /v1/jobs/{id}/logs`: the lines the handler logged, oldest first; `truncated` when lines were dropped or cut. */
+export type JobLogs = z.output<typeof JobLogsSchema>;
 
 /** A registered job type as `GET /v1/job-types` describes it, with its input's JSON Schema. */
 export type JobTypeInfo = z.output<typeof JobTypeSchema>;

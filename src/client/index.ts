@@ -3,6 +3,7 @@ import type {
   Deliveries,
   Job,
   JobInputs,
+  JobLogs,
   JobPage,
   JobStatus,
   JobTypeInfo,
@@ -24,6 +25,7 @@ export type {
   Deliveries,
   Job,
   JobInputs,
+  JobLogs,
   JobPage,
   JobStatus,
   JobTypeInfo,
@@ -181,6 +183,11 @@ export class EdgejobsClient {
     } finally {
       await reader.cancel().catch(() => undefined); // the stream may already be closed
     }
+  }
+
+  /** The lines the job's handler logged (`ctx.log`), oldest first: at most 500 over all attempts. */
+  logs(id: string): Promise<JobLogs> {
+    return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}/logs`);
   }
 
   /** The job's callback events and every delivery attempt, with status codes, errors and response bodies. */

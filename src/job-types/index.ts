@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { JobType } from "./define";
+import { checkRegistry, type JobType } from "./define";
 import { echo } from "./echo";
 import { fail } from "./fail";
 import { sleep } from "./sleep";
@@ -7,7 +7,8 @@ import { sleep } from "./sleep";
 /** The registry. Adding a job type is one file and one line here. */
 const all = [echo, sleep, fail] satisfies JobType[];
 
-export const jobTypes: ReadonlyMap<string, JobType> = new Map(all.map((t) => [t.name, t]));
+/** Every type by name; a bad definition throws here, when the module loads (`checkRegistry`). */
+export const jobTypes: ReadonlyMap<string, JobType> = checkRegistry(all);
 
 /**
  * Each registered type's name and the input its schema accepts (before

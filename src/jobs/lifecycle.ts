@@ -12,10 +12,14 @@ import { canTransition } from "./transitions";
  * writes storage; the tracker (tracker/job-tracker.ts) does that.
  */
 
-/** How an attempt ended, as its consumer reports it. */
+/**
+ * How an attempt ended, as its consumer reports it. A failure with
+ * `retryAfterSeconds` (the handler's `JobError`) is retried after that many
+ * seconds instead of the backoff.
+ */
 export type AttemptOutcome =
   | { ok: true; resultJson: string | null; resultKey: string | null }
-  | { ok: false; error: JobError; retryable: boolean };
+  | { ok: false; error: JobError; retryable: boolean; retryAfterSeconds?: number };
 
 /** What the consumer is told when it asks to start an attempt. */
 export type BeginResult =
@@ -111,7 +115,9 @@ export function decideProgress(
 
 /**
  * How the running attempt ended: success ends the job; a retryable failure
- * with attempts left queues it again after the retry delay (with `timer`);
+ * with attempts left queues it again after the retry delay (with `timer`):
+ * the handler's `retryAfterSeconds` when it gave one (no jitter; capped at
+ * `limits.retryMaxDelaySeconds` like the backoff), else the backoff;
  * anything else fails it.
  */
 export function decideOutcome(
@@ -129,7 +135,10 @@ export function decideOutcome(
     };
   }
   if (outcome.retryable && job.attempts < job.maxAttempts) {
-    const delaySeconds = nextRetryDelaySeconds(job.attempts, retryDelay.baseSeconds, retryDelay.random);
+    const delaySeconds =
+      outcome.retryAfterSeconds === undefined
+        ? nextRetryDelaySeconds(job.attempts, retryDelay.baseSeconds, retryDelay.random)
+        : Math.min(Math.max(0, outcome.retryAfterSeconds), limits.retryMaxDelaySeconds);
     const retry: JobState = {
       ...job,
       status: "queued",

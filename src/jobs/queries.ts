@@ -8,6 +8,7 @@ import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { watchKeyLiveness } from "../tenants/key-liveness";
 import { DomainError, jobFinished, jobNotFound } from "./errors";
 import { readInputBody } from "./input";
+import { type LogLine, readJobLog } from "./job-log";
 import { isTerminal, type JobRecord, type JobStatus } from "./model";
 import { openWatch, waitForTerminalFrame } from "./watch";
 
@@ -71,6 +72,16 @@ export async function readInput(env: Env, tenantId: string, id: string): Promise
   const body = await readInputBody(env.BLOBS, await getJob(env, tenantId, id));
   if (body === null) throw new DomainError(404, "no_input", "This job's input is no longer stored.");
   return body;
+}
+
+/** The job's log (`ctx.log`), oldest first; 404 for another tenant's job. */
+export async function readLogs(
+  env: Env,
+  tenantId: string,
+  id: string,
+): Promise<{ logs: LogLine[]; truncated: boolean }> {
+  await getJob(env, tenantId, id);
+  return readJobLog(env.BLOBS, id);
 }
 
 export interface ListOptions {

@@ -1,6 +1,6 @@
 import type { Env } from "../env";
 import { limits } from "../limits";
-import { deleteObject } from "../store/blobs";
+import { deleteLogObjects, deleteObject } from "../store/blobs";
 import { databases } from "../store/databases";
 import { deleteIdempotencyKeysBefore } from "../store/idempotency";
 import { deleteFinishedJobs, listFinishedBefore } from "../store/jobs";
@@ -41,6 +41,8 @@ async function purgeShard(env: Env, db: D1Database, now: number, keepMs: number)
   const expired = await listFinishedBefore(db, now - keepMs, limits.retentionBatch);
   const objects = expired.flatMap((job) => [job.inputKey, job.resultKey]).filter((key) => key !== null);
   await Promise.all(objects.map((key) => deleteObject(env.BLOBS, key)));
+  // Their logs (`ctx.log`): one R2 list per job, as no row says whether a job logged.
+  await Promise.all(expired.map((job) => deleteLogObjects(env.BLOBS, job.id)));
   if (expired.length > 0)
     await deleteFinishedJobs(
       db,

@@ -1,12 +1,13 @@
 import type { Env } from "../env";
 import { jobTypes } from "../job-types";
-import type { JobType, Json } from "../job-types/define";
+import { handlerErrorCode, JobError, type JobType, type Json, NonRetryableError } from "../job-types/define";
 import { limits } from "../limits";
 import { deleteObject, putJson, resultKey } from "../store/blobs";
 import type { EventForDelivery } from "../store/webhook-events";
 import { abortWhenSuperseded } from "./cancel-watch";
 import { heartbeatWhileRunning } from "./heartbeat";
 import { readInputJson } from "./input";
+import { AttemptLog } from "./job-log";
 import type { AttemptOutcome } from "./lifecycle";
 import type { JobRecord } from "./model";
 
@@ -70,12 +71,15 @@ async function runAttempt(
   const stop = (reason: string) => controller.abort(new AttemptStopped(reason));
   const endWatch = abortWhenSuperseded(env, job.id, attempt, stop);
   const endHeartbeat = heartbeatWhileRunning(tracker, attempt, stop);
+  const log = new AttemptLog(env.BLOBS, job.id, attempt);
   try {
     const value = await runUntilAborted(type, {
       input: input.data,
       signal: controller.signal,
       attempt,
       jobId: job.id,
+      env,
+      log: (message, options) => log.log(message, options),
       progress: async (percent, message) => {
         if (!Number.isFinite(percent)) throw new TypeError("progress percent must be a finite number");
         // Bounded like the error message: it is stored in the job's row and carried by every view and event.
@@ -87,11 +91,15 @@ async function runAttempt(
     return await storeResult(env, job.id, attempt, value);
   } catch (error) {
     const reason = controller.signal.aborted ? controller.signal.reason : error;
-    return { ok: false, error: describeFailure(reason), retryable: true };
+    return failureOf(reason);
   } finally {
     clearTimeout(timer);
     endWatch();
     endHeartbeat();
+    // Before the outcome, so a finished job's log is whole; a failed write loses lines, never the outcome.
+    await log.close().catch((error) => {
+      console.error("job log not stored", { jobId: job.id, attempt, error: String(error) });
+    });
   }
 }
 
@@ -113,9 +121,24 @@ async function storeResult(env: Env, jobId: string, attempt: number, value: Json
   return { ok: true, resultJson: null, resultKey: key };
 }
 
-function describeFailure(reason: unknown): { code: string; message: string } {
+/**
+ * A failed attempt's outcome: `timeout` or `canceled` when the attempt was
+ * stopped; the handler's own code (if valid: `handlerErrorCode`) from a
+ * `NonRetryableError` (not retried) or a `JobError` (with its retry delay);
+ * else `handler_error`.
+ */
+function failureOf(reason: unknown): Extract<AttemptOutcome, { ok: false }> {
   const message = (reason instanceof Error ? reason.message : String(reason)).slice(0, limits.maxErrorMessageChars);
-  if (reason instanceof AttemptTimeout) return { code: "timeout", message };
-  if (reason instanceof AttemptStopped) return { code: "canceled", message };
-  return { code: "handler_error", message: message || "The handler threw without a message." };
+  if (reason instanceof AttemptTimeout) return { ok: false, error: { code: "timeout", message }, retryable: true };
+  if (reason instanceof AttemptStopped) return { ok: false, error: { code: "canceled", message }, retryable: true };
+  const error = { code: "handler_error", message: message || "The handler threw without a message." };
+  if (reason instanceof NonRetryableError) {
+    return { ok: false, error: { ...error, code: handlerErrorCode(reason.code) }, retryable: false };
+  }
+  if (reason instanceof JobError) {
+    const failure = { ok: false as const, error: { ...error, code: handlerErrorCode(reason.code) }, retryable: true };
+    const after = reason.retryAfterSeconds;
+    return typeof after === "number" && Number.isFinite(after) ? { ...failure, retryAfterSeconds: after } : failure;
+  }
+  return { ok: false, error, retryable: true };
 }

@@ -21,3 +21,51 @@ export async function getStream(bucket: R2Bucket, key: string): Promise<Readable
 export async function deleteObject(bucket: R2Bucket, key: string): Promise<void> {
   await bucket.delete(key);
 }
+
+/**
+ * A job's log lines (`ctx.log`): one NDJSON object per attempt, rewritten
+ * whole as the attempt logs more, with its line count and whether lines were
+ * cut or dropped in its custom metadata.
+ */
+export const logKey = (jobId: string, attempt: number) => `${logPrefix(jobId)}${attempt}.ndjson`;
+const logPrefix = (jobId: string) => `logs/${jobId}/`;
+
+/** What a log object's metadata says: its attempt, its line count and whether any line was cut or dropped. */
+export interface LogObjectInfo {
+  key: string;
+  attempt: number;
+  lines: number;
+  truncated: boolean;
+}
+
+/** Writes (or rewrites) one attempt's log object: `ndjson` holds its `info.lines` lines. */
+export async function putLogObject(
+  bucket: R2Bucket,
+  jobId: string,
+  info: Omit<LogObjectInfo, "key">,
+  ndjson: string,
+): Promise<void> {
+  await bucket.put(logKey(jobId, info.attempt), ndjson, {
+    httpMetadata: { contentType: "application/x-ndjson; charset=utf-8" },
+    customMetadata: { lines: String(info.lines), truncated: String(info.truncated) },
+  });
+}
+
+/** The job's log objects, by attempt (a job has at most `limits.maxAttempts`, far below a list page). */
+export async function listLogObjects(bucket: R2Bucket, jobId: string): Promise<LogObjectInfo[]> {
+  const listed = await bucket.list({ prefix: logPrefix(jobId), include: ["customMetadata"] });
+  return listed.objects
+    .map((object) => ({
+      key: object.key,
+      attempt: Number(object.key.slice(logPrefix(jobId).length, -".ndjson".length)),
+      lines: Number(object.customMetadata?.lines ?? 0),
+      truncated: object.customMetadata?.truncated === "true",
+    }))
+    .sort((a, b) => a.attempt - b.attempt);
+}
+
+/** Deletes the job's log objects (none: one list request). */
+export async function deleteLogObjects(bucket: R2Bucket, jobId: string): Promise<void> {
+  const keys = (await listLogObjects(bucket, jobId)).map((object) => object.key);
+  if (keys.length > 0) await bucket.delete(keys);
+}

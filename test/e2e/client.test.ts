@@ -43,6 +43,9 @@ describe("the TypeScript client against npm run dev", () => {
     expect(seen[0]).toMatch(/^status:/);
     expect(seen.filter((s) => s.startsWith("progress"))).toHaveLength(3);
     expect(seen.at(-1)).toBe("status:succeeded");
+    const { logs, truncated } = await client.logs(job.id);
+    expect(truncated).toBe(false);
+    expect(logs.map((line) => line.message)).toEqual(["step 1 of 3", "step 2 of 3", "step 3 of 3"]);
   });
 
   it("cancels, and throws typed errors carrying the contract's code", async () => {

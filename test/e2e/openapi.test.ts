@@ -4,6 +4,7 @@ import { base } from "./client";
 
 interface OpenApiDocument {
   openapi: string;
+  components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
   paths: Record<
     string,
     Record<string, { responses: Record<string, unknown>; parameters?: { name: string; in: string }[] }>
@@ -25,6 +26,7 @@ const contract: [string, string][] = [
   ["get", "/v1/jobs/{id}/input"],
   ["get", "/v1/jobs/{id}/events"],
   ["get", "/v1/jobs/{id}/deliveries"],
+  ["get", "/v1/jobs/{id}/logs"],
   ["post", "/v1/jobs/{id}/deliveries/{event_id}/redeliver"],
   ["get", "/v1/job-types"],
 ];
@@ -53,6 +55,15 @@ describe("GET /openapi.json", () => {
     );
     expect(paths["/v1/jobs"]?.post?.parameters?.map((p) => p.name)).toContain("idempotency-key");
     expect(Object.keys(paths["/v1/jobs/{id}"]?.get?.responses ?? {})).toContain("304");
+  });
+
+  it("describes a job's error codes, the handler's own among them, and the logs' shape", async () => {
+    const { components } = await document();
+    const error = JSON.stringify(components.schemas.Job?.properties?.error);
+    for (const code of ["handler_error", "timeout", "worker_lost", "canceled", "NonRetryableError", "JobError"]) {
+      expect(error).toContain(code);
+    }
+    expect(Object.keys(components.schemas.JobLogs?.properties ?? {})).toEqual(["logs", "truncated"]);
   });
 
   it("serves /docs that loads the reference from this service only", async () => {

@@ -135,6 +135,7 @@ describe("the packed edgejobs package", () => {
     });
     expect(stdout).toContain("progress running");
     expect(stdout).toContain("succeeded { slept_seconds: 3, steps: 3 }");
+    expect(stdout).toContain("1 info step 3 of 3");
     expect(stdout).toContain("already done");
   });
 });

@@ -78,6 +78,42 @@ describe("npm run dev, black-box", () => {
     expect(retried).toMatchObject({ status: "succeeded", attempts: 2, result: { attempt: 2 } });
   });
 
+  it("serves the lines a job logged, and 404 to another tenant", async () => {
+    const job = await submit(tenant, { type: "sleep", input: { seconds: 0.2, steps: 2 } });
+    await finished(tenant, job.id);
+    const log = (await (await api(tenant, `/v1/jobs/${job.id}/logs`)).json()) as {
+      logs: { at: string; attempt: number; level: string; message: string }[];
+      truncated: boolean;
+    };
+    expect(log.truncated).toBe(false);
+    expect(log.logs.map(({ attempt, level, message }) => ({ attempt, level, message }))).toEqual([
+      { attempt: 1, level: "info", message: "step 1 of 2" },
+      { attempt: 1, level: "info", message: "step 2 of 2" },
+    ]);
+    expect(Number.isNaN(Date.parse(log.logs[0]?.at ?? ""))).toBe(false);
+    const other = await createTenant();
+    const hidden = await api(other, `/v1/jobs/${job.id}/logs`);
+    expect(hidden.status).toBe(404);
+    expect(await hidden.json()).toMatchObject({ error: { code: "not_found" } });
+  });
+
+  it("fails a job at once on a non-retryable error, with the handler's code, and sends job.failed", async () => {
+    const job = await submit(tenant, {
+      type: "fail",
+      input: { fail_attempts: 3, retryable: false, code: "bad_document", message: "unreadable" },
+      max_attempts: 3,
+      callback_url: `${receiver.url}/non-retryable`,
+    });
+    const done = await finished(tenant, job.id);
+    expect(done).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: { code: "bad_document", message: "unreadable" },
+    });
+    const [callback] = await callbacksOn("/non-retryable", 1);
+    expect(verified(callback as ReceivedRequest)).toMatchObject({ type: "job.failed", data: { attempts: 1 } });
+  });
+
   it("answers bad input with the contract's error shape", async () => {
     const res = await api(tenant, "/v1/jobs", { method: "POST", body: "{" });
     expect(res.status).toBe(400);

@@ -145,6 +145,29 @@ describe("an attempt's outcome", () => {
     expect(fatal.change.next.status).toBe("failed");
   });
 
+  it("waits the handler's retryAfterSeconds instead of the backoff, capped at the backoff's maximum", () => {
+    const withDelay = (retryAfterSeconds: number) =>
+      decideOutcome(running({ attempts: 2 }), { ok: false, error: failure, retryable: true, retryAfterSeconds }, NOW, {
+        baseSeconds: 2,
+        random: 0.999,
+      });
+    const chosen = withDelay(7);
+    expect(chosen.change.next).toMatchObject({ status: "queued", runAt: NOW + 7 * SECOND });
+    expect(chosen.timer).toEqual({ alarmAt: NOW + (7 + limits.enqueueGraceSeconds) * SECOND, enqueueDelaySeconds: 7 });
+    expect(withDelay(0).change.next.runAt).toBe(NOW);
+    expect(withDelay(limits.retryMaxDelaySeconds * 10).change.next.runAt).toBe(
+      NOW + limits.retryMaxDelaySeconds * SECOND,
+    );
+    // The last attempt's delay means nothing: the job fails.
+    const last = decideOutcome(
+      running({ attempts: 3 }),
+      { ok: false, error: failure, retryable: true, retryAfterSeconds: 5 },
+      NOW,
+      noJitter,
+    );
+    expect(last.change.next.status).toBe("failed");
+  });
+
   it("counts a lost attempt as a retryable worker_lost failure", () => {
     const { change } = decideOutcome(running(), workerLost, NOW, noJitter);
     expect(change.next).toMatchObject({ status: "queued", error: { code: "worker_lost" } });

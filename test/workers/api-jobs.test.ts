@@ -297,6 +297,7 @@ describe("tenant isolation", () => {
       [`/v1/jobs/${job.id}/cancel`, "POST"],
       [`/v1/jobs/${job.id}/events`, "GET"],
       [`/v1/jobs/${job.id}/deliveries`, "GET"],
+      [`/v1/jobs/${job.id}/logs`, "GET"],
     ] as const) {
       const res = await authed(other, path, { method });
       expect(await errorOf(res)).toMatchObject({ status: 404, code: "not_found" });
