@@ -102,7 +102,8 @@ async function meteredRun(receiver: Receiver): Promise<{ run: Metered; purge: Me
     await resetMetrics(target);
     const gone = async (id: string) =>
       (await fetch(`${target.url}/v1/jobs/${id}`, { headers: target.headers })).status === 404;
-    for (let sweep = 0; sweep < Math.ceil(ids.length / limits.retentionBatch) + 2; sweep++) {
+    // One sweep deletes everything expired (within its budget); the second finds nothing left.
+    for (let sweep = 0; sweep < 2; sweep++) {
       await (await fetch(`${target.url}/__scheduled?cron=*+*+*+*+*`)).arrayBuffer();
     }
     const counts = await metrics(target);
@@ -114,12 +115,24 @@ async function meteredRun(receiver: Receiver): Promise<{ run: Metered; purge: Me
   }
 }
 
+/**
+ * Jobs one retention sweep can delete: its budget of D1 statements
+ * (limits.retentionSweepMaxStatements) ÷ the statements per job the metered
+ * sweeps ran. Its time budget is D1's time, which the model's D1 rows bound.
+ */
+function purgedPerSweep(purge: Metered): number {
+  const statements = Object.entries(purge.counts)
+    .filter(([key]) => /^d1:[^:]+:statements$/.test(key))
+    .reduce((sum, [, n]) => sum + n, 0);
+  return Math.floor((limits.retentionSweepMaxStatements * purge.jobs) / statements);
+}
+
 function capacityOf(metered: { run: Metered; purge: Metered }): Capacity {
   return capacity(
     {
       ...metered,
       retentionDays: retentionDays(),
-      purgedPerSweep: limits.retentionBatch,
+      purgedPerSweep: purgedPerSweep(metered.purge),
       maxInFlightPerOrigin: limits.maxInFlightPerOrigin,
       callbacksPerInvocation: consumerSetting("edgejobs-callbacks", "max_batch_size"),
       maxDeliveryInvocations: consumerSetting("edgejobs-callbacks", "max_concurrency"),
@@ -250,7 +263,7 @@ console.table(
   })),
 );
 console.log(
-  `\ncapacity model (limits: bench/platform-limits.json; retention ${retentionDays()} days, purge ${limits.retentionBatch} jobs/min):`,
+  `\ncapacity model (limits: bench/platform-limits.json; retention ${retentionDays()} days, purge ${purgedPerSweep(metered.purge)} jobs/min):`,
 );
 console.table(
   model.components.map((c) => ({

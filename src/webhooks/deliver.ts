@@ -1,3 +1,4 @@
+import { type Config, parseConfig } from "../config";
 import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
@@ -16,7 +17,6 @@ import {
 } from "../store/webhook-events";
 import { type PostResult, postCallback } from "./post";
 import { type AttemptVerdict, judgeAttempt, queueDelaySeconds } from "./schedule";
-import { type WebhookSettings, webhookSettings } from "./settings";
 import { webhookHeaders } from "./sign";
 import { checkCallbackUrl } from "./url-guard";
 
@@ -28,7 +28,7 @@ const FAILURE = "callback delivery could not be recorded; the queue will retry i
  * rest wait a moment and come back, without using an attempt.
  */
 export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
-  const settings = webhookSettings(env);
+  const settings = parseConfig(env);
   const byOrigin = Map.groupBy(batch.messages, (message) => message.body.origin);
   await Promise.all(
     [...byOrigin].map(([origin, messages]) => deliverToOrigin(env, settings, origin, { queue: batch.queue, messages })),
@@ -38,14 +38,14 @@ export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env
 /** One origin's messages of a batch. */
 async function deliverToOrigin(
   env: Env,
-  settings: WebhookSettings,
+  settings: Config,
   origin: string,
   { queue, messages }: { queue: string; messages: Message<CallbackMessage>[] },
 ): Promise<void> {
   const gate = env.ORIGIN_GATE.getByName(origin);
   let tickets: string[];
   try {
-    tickets = await gate.acquire(messages.length, leaseOf(settings), settings.maxInFlightPerOrigin);
+    tickets = await gate.acquire(messages.length, leaseOf(settings), settings.webhookMaxInFlightPerOrigin);
   } catch (error) {
     console.error("origin gate unavailable; the queue will retry", { origin, error: String(error) });
     for (const message of messages) retryLater(message);
@@ -69,7 +69,7 @@ async function deliverToOrigin(
  * ending within a few ms together), so its retry is timed from its own end
  * and queued at once, not after the batch's slowest request.
  */
-async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMessage[]): Promise<void> {
+async function deliver(env: Env, settings: Config, messages: CallbackMessage[]): Promise<void> {
   const now = clock.now();
   const found = await env.DB.batch(
     messages.map((m) =>
@@ -79,7 +79,7 @@ async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMe
     ),
   );
   const recordEnded = coalesced<Attempt>(
-    (ended) => record(env, settings.schedule, ended),
+    (ended) => record(env, settings.webhookRetryScheduleSeconds, ended),
     limits.callbackRecordCoalesceMs,
   );
   const outcomes = await Promise.allSettled(
@@ -97,22 +97,18 @@ async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMe
 }
 
 /** How long one request may hold its origin's slot: its timeout, the body's bound, and a margin to record it. */
-const leaseOf = (settings: WebhookSettings) => settings.timeoutMs + limits.callbackBodyReadMs + 5_000;
+const leaseOf = (settings: Config) => settings.webhookTimeoutMs + limits.callbackBodyReadMs + 5_000;
 
-async function attempt(
-  settings: WebhookSettings,
-  secrets: SigningSecrets,
-  event: WebhookEventRecord,
-): Promise<PostResult> {
+async function attempt(settings: Config, secrets: SigningSecrets, event: WebhookEventRecord): Promise<PostResult> {
   // Checked again before every attempt: the rules may have tightened since submit.
-  const verdict = checkCallbackUrl(event.callbackUrl, { allowLocal: settings.allowLocal });
+  const verdict = checkCallbackUrl(event.callbackUrl, { allowLocal: settings.allowLocalCallbacks });
   if (!verdict.ok) {
     const error = `callback_url ${verdict.reason}`;
     return { httpStatus: null, error, durationMs: 0, responseBody: null, retryAfter: null };
   }
   const now = clock.now();
   const headers = await webhookHeaders(validSecrets(secrets, now), event.id, Math.floor(now / 1000), event.payload);
-  return postCallback(verdict.url, headers, event.payload, settings.timeoutMs);
+  return postCallback(verdict.url, headers, event.payload, settings.webhookTimeoutMs);
 }
 
 interface Attempt {
