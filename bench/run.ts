@@ -116,23 +116,19 @@ async function meteredRun(receiver: Receiver): Promise<{ run: Metered; purge: Me
 }
 
 /**
- * Jobs one retention sweep can delete: its budget of D1 statements
- * (limits.retentionSweepMaxStatements) ÷ the statements per job the metered
- * sweeps ran. Its time budget is D1's time, which the model's D1 rows bound.
+ * Jobs one retention sweep can delete: rounds of `limits.retentionChunk` jobs
+ * until its budget of D1 statements is spent, 4 statements a round for jobs
+ * without R2 objects (a read, then three deletes: src/store/retention.ts).
+ * Its time budget is D1's time, which the model's D1 component bounds.
  */
-function purgedPerSweep(purge: Metered): number {
-  const statements = Object.entries(purge.counts)
-    .filter(([key]) => /^d1:[^:]+:statements$/.test(key))
-    .reduce((sum, [, n]) => sum + n, 0);
-  return Math.floor((limits.retentionSweepMaxStatements * purge.jobs) / statements);
-}
+const purgedPerSweep = Math.floor(limits.retentionSweepMaxStatements / 4) * limits.retentionChunk;
 
 function capacityOf(metered: { run: Metered; purge: Metered }): Capacity {
   return capacity(
     {
       ...metered,
       retentionDays: retentionDays(),
-      purgedPerSweep: purgedPerSweep(metered.purge),
+      purgedPerSweep,
       maxInFlightPerOrigin: limits.maxInFlightPerOrigin,
       callbacksPerInvocation: consumerSetting("edgejobs-callbacks", "max_batch_size"),
       maxDeliveryInvocations: consumerSetting("edgejobs-callbacks", "max_concurrency"),
@@ -263,7 +259,7 @@ console.table(
   })),
 );
 console.log(
-  `\ncapacity model (limits: bench/platform-limits.json; retention ${retentionDays()} days, purge ${purgedPerSweep(metered.purge)} jobs/min):`,
+  `\ncapacity model (limits: bench/platform-limits.json; retention ${retentionDays()} days, purge ${purgedPerSweep} jobs/min):`,
 );
 console.table(
   model.components.map((c) => ({
