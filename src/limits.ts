@@ -105,10 +105,38 @@ export const limits = {
   defaultMaxRunningJobs: 50,
   /** JSON nesting deeper than this is refused before any validation walks it. */
   maxJsonDepth: 64,
-  /** Finished jobs, their R2 objects and delivery logs are deleted this long after they finish (RETENTION_DAYS). */
-  defaultRetentionDays: 30,
-  /** Finished jobs one sweep deletes. */
-  retentionBatch: 100,
+  /**
+   * RETENTION_DAYS unset (src/config.ts): a week of job records, as Cloudflare
+   * Workflows keeps by default on the paid plan; longer costs D1 storage
+   * (bytes per job × jobs per second × the window, against 10 GB per database).
+   */
+  defaultRetentionDays: 7,
+  /**
+   * Expired jobs one retention round deletes, with their webhook events and
+   * delivery attempts, in one D1 transaction of set-based deletes (two round
+   * trips: a read of the jobs, then the deletes). A round rewrites a few
+   * thousand rows and index entries, milliseconds of D1's single thread, so
+   * live queries wait little behind it; idempotency keys go by the same count.
+   */
+  retentionChunk: 1000,
+  /**
+   * A sweep starts retention rounds, one after another, until nothing has
+   * expired or this much wall-clock time has passed: well under both the
+   * minute until the next sweep (so sweeps do not overlap) and a Cron
+   * Trigger's 15 min wall-time limit (developers.cloudflare.com/workers/platform/limits,
+   * read 2026-11-30). Shared by every database a sweep purges.
+   */
+  retentionSweepMs: 20_000,
+  /**
+   * …or until it has run this many D1 statements (counting each statement
+   * of a batch): a Worker invocation may make 1,000 D1 queries on the paid
+   * plan (developers.cloudflare.com/d1/platform/limits, read 2026-11-30),
+   * and the rest is left for the stranded-jobs sweep of the same invocation
+   * (≤ 102). A round is at most 14 statements; the last may overrun by that.
+   */
+  retentionSweepMaxStatements: 800,
+  /** R2 deletes at most 1,000 keys per request (R2 Workers API, `delete(keys)`). */
+  r2MaxKeysPerDelete: 1000,
   /** Jobs the cron sweep recovers per run (each is one Durable Object request). */
   sweepBatch: 100,
   /** A callback request's timeout (API.md: a 2xx within 15 s). */

@@ -1,3 +1,4 @@
+import { parseConfig } from "../config";
 import type { Env } from "../env";
 import { jobTypes } from "../job-types";
 import { limits } from "../limits";
@@ -144,7 +145,7 @@ function prepareJob(
     throw new DomainError(400, "validation_failed", `The input does not match the "${type.name}" job type.`, details);
   }
   if (request.callback_url) {
-    const verdict = checkCallbackUrl(request.callback_url, { allowLocal: env.ALLOW_LOCAL_CALLBACKS === "true" });
+    const verdict = checkCallbackUrl(request.callback_url, { allowLocal: parseConfig(env).allowLocalCallbacks });
     if (!verdict.ok) {
       throw new DomainError(400, "invalid_callback_url", `The callback_url ${verdict.reason}.`, [
         { path: `${path}callback_url`, message: verdict.reason },

@@ -1,3 +1,5 @@
+import { limits } from "../limits";
+
 /** R2 holds inputs and results too large to keep inline in D1. */
 
 export const inputKey = (jobId: string) => `inputs/${jobId}.json`;
@@ -20,4 +22,11 @@ export async function getStream(bucket: R2Bucket, key: string): Promise<Readable
 
 export async function deleteObject(bucket: R2Bucket, key: string): Promise<void> {
   await bucket.delete(key);
+}
+
+/** Deletes objects, up to `limits.r2MaxKeysPerDelete` per request; a key with no object is no error. */
+export async function deleteObjects(bucket: R2Bucket, keys: readonly string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += limits.r2MaxKeysPerDelete) {
+    await bucket.delete(keys.slice(i, i + limits.r2MaxKeysPerDelete));
+  }
 }

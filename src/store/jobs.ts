@@ -238,25 +238,3 @@ export function renewLease(db: D1Database, id: string, version: number, until: n
 export function touchJob(db: D1Database, id: string, version: number, now: number): D1PreparedStatement {
   return sql(db)`UPDATE jobs SET updated_at = ${now} WHERE id = ${id} AND version = ${version}`;
 }
-
-/** Finished jobs that finished before `before`, oldest first, with their R2 keys. */
-export async function listFinishedBefore(db: D1Database, before: number, limit: number) {
-  const { results } = await sql(db)`SELECT id, input_key, result_key FROM jobs
-    WHERE finished_at < ${before} ORDER BY finished_at LIMIT ${limit}`.all<{
-    id: string;
-    input_key: string | null;
-    result_key: string | null;
-  }>();
-  return results.map((r) => ({ id: r.id, inputKey: r.input_key, resultKey: r.result_key }));
-}
-
-/** Deletes jobs with their webhook events and delivery attempts, in one transaction. */
-export async function deleteFinishedJobs(db: D1Database, ids: string[]): Promise<void> {
-  await db.batch(
-    ids.flatMap((id) => [
-      sql(db)`DELETE FROM webhook_deliveries WHERE job_id = ${id}`,
-      sql(db)`DELETE FROM webhook_events WHERE job_id = ${id}`,
-      sql(db)`DELETE FROM jobs WHERE id = ${id} AND finished_at IS NOT NULL`,
-    ]),
-  );
-}

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { parseConfig } from "../config";
 import type { Env } from "../env";
 import { jobTypes } from "../job-types";
 import {
@@ -286,9 +287,11 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   #retryBaseDelay(job: JobRecord): number {
-    const override = Number(this.env.RETRY_BASE_DELAY_SECONDS);
-    if (this.env.RETRY_BASE_DELAY_SECONDS !== undefined && Number.isFinite(override)) return override;
-    return jobTypes.get(job.type)?.defaults.retryBaseDelaySeconds ?? limits.retryBaseDelaySeconds;
+    return (
+      parseConfig(this.env).retryBaseDelaySeconds ??
+      jobTypes.get(job.type)?.defaults.retryBaseDelaySeconds ??
+      limits.retryBaseDelaySeconds
+    );
   }
 
   /**
