@@ -1,6 +1,7 @@
 import type { AuthenticatedKey } from "./store/api-keys";
 import type { KeyCheck } from "./tenants/key-check";
 import type { RateLimiter } from "./tenants/rate-limiter";
+import type { TenantSlots } from "./tenants/tenant-slots";
 import type { JobTracker } from "./tracker/job-tracker";
 import type { OriginGate } from "./webhooks/origin-gate";
 
@@ -13,6 +14,7 @@ export interface Env {
   JOB_TRACKER: DurableObjectNamespace<JobTracker>;
   ORIGIN_GATE: DurableObjectNamespace<OriginGate>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  TENANT_SLOTS: DurableObjectNamespace<TenantSlots>;
   /** Worker secret; admin routes answer 503 while it is unset. */
   ADMIN_TOKEN?: string;
   /** "true" only under `npm run bench`: counts billable operations (src/platform/metering.ts). */
@@ -36,6 +38,12 @@ export interface Env {
 /** What travels on the jobs queue: only the id; the tracker holds everything else. */
 export interface JobMessage {
   job_id: string;
+  /**
+   * The job's tenant, so its tracker can take a running slot before it reads
+   * the job. Absent from messages sent before it was added: the tracker then
+   * reads the job first.
+   */
+  tenant_id?: string;
 }
 
 /** What travels on the callbacks queue: the stored event to deliver. */
@@ -55,7 +63,7 @@ declare global {
     interface Env extends WorkerEnv {}
     interface GlobalProps {
       mainModule: typeof import("./index");
-      durableNamespaces: "JobTracker" | "OriginGate" | "RateLimiter";
+      durableNamespaces: "JobTracker" | "OriginGate" | "RateLimiter" | "TenantSlots";
     }
   }
 }

@@ -40,8 +40,14 @@ const updateRoute = createRoute({
 });
 
 tenantsApi.openapi(updateRoute, async (c) => {
-  const limits = await updateTenantLimits(c.env.DB, c.req.valid("param").id, c.req.valid("json"));
+  const { id } = c.req.valid("param");
+  const changes = c.req.valid("json");
+  const limits = await updateTenantLimits(c.env.DB, id, changes);
   if (!limits) throw new DomainError(404, "not_found", "No tenant with this id.");
-  forgetTenantKeys(c.req.valid("param").id);
+  forgetTenantKeys(id);
+  // The tenant's slots read its limit once; a change applies from their next acquire.
+  if (changes.max_running_jobs !== undefined) {
+    await c.env.TENANT_SLOTS.getByName(id).setLimit(limits.max_running_jobs);
+  }
   return c.json(limits, 200);
 });

@@ -9,5 +9,9 @@ import { runJobMessage } from "./run";
  * and the job keeps waiting however long that lasts.
  */
 export function consumeJobs(batch: MessageBatch<JobMessage>, env: Env): Promise<void> {
-  return settleEach(batch, (body) => runJobMessage(env, body.job_id), "job message failed; the queue will retry it");
+  return settleEach(
+    batch,
+    (body) => runJobMessage(env, body.job_id, body.tenant_id ?? null),
+    "job message failed; the queue will retry it",
+  );
 }

@@ -19,11 +19,12 @@ class AttemptStopped extends Error {
 /**
  * Runs one queue message's job: asks the job's tracker for an attempt, runs the
  * handler under its timeout and abort signal, stores the result and reports the
- * outcome. Duplicate and late messages end at `begin()`.
+ * outcome. Duplicate and late messages end at `begin()`. `tenantId`: the
+ * message's, or null when it carries none.
  */
-export async function runJobMessage(env: Env, jobId: string): Promise<void> {
+export async function runJobMessage(env: Env, jobId: string, tenantId: string | null): Promise<void> {
   const tracker = env.JOB_TRACKER.getByName(jobId);
-  const start = await tracker.begin();
+  const start = await tracker.begin(tenantId);
   if (start.kind !== "run") return;
   const { job, attempt } = start;
   const outcome = await runAttempt(env, job, attempt, tracker);

@@ -1,5 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { JobView } from "../../src/jobs/model";
+import { clock } from "../../src/platform/clock";
 
 export const BASE = "http://edgejobs.test";
 
@@ -102,4 +104,23 @@ export async function setTenantLimits(
   });
   if (res.status !== 200) throw new Error(`setting limits answered ${res.status}: ${await res.text()}`);
   return res.json();
+}
+
+/** Runs `fn` with the service's clock reading `time` (ms), as if that moment had come. */
+export async function at<R>(time: number, fn: () => Promise<R>): Promise<R> {
+  const realNow = clock.now;
+  clock.now = () => time;
+  try {
+    return await fn();
+  } finally {
+    clock.now = realNow;
+  }
+}
+
+/** What the tenant's slots object has stored: job id → running, reserved or waiting. */
+export function slotEntries(tenantId: string): Promise<Record<string, string>> {
+  return runInDurableObject(env.TENANT_SLOTS.getByName(tenantId), (_instance, state) => {
+    const rows = state.storage.sql.exec<{ job_id: string; state: string }>("SELECT job_id, state FROM slots").toArray();
+    return Object.fromEntries(rows.map((row) => [row.job_id, row.state]));
+  });
 }
