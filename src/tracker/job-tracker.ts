@@ -40,10 +40,10 @@ import { acceptWatcher, broadcast, closeWatcher } from "./watchers";
  * hold, and re-enqueueing a lost message. What to change, arm and answer is
  * decided by jobs/lifecycle.ts; this object only loads, stores, times and
  * streams. An attempt starts only once the job holds one of its tenant's
- * running slots (tenants/tenant-slots.ts), given back whenever the job leaves
- * running or ends while it waits. A running attempt heartbeats it (kept in memory); once the
- * attempt's short lease has passed, the minute's sweep asks whether it still
- * does. No alarm per job: an alarm is a billed storage write, and a lost
+ * running slots (tenants/tenant-slots.ts), given back whenever the job
+ * leaves running or ends while it waits. A running attempt heartbeats it
+ * (kept in memory); once the attempt's short lease has passed, the minute's
+ * sweep asks whether it still does. No alarm per job: an alarm is a billed storage write, and a lost
  * consumer is rare.
  */
 export class JobTracker extends DurableObject<Env> {
