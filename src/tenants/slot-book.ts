@@ -87,17 +87,20 @@ export class SlotBook {
     return { granted: this.#running.has(jobId), changes };
   }
 
-  /** `jobId` gives up its slot, reservation or place in the list (if any); freed slots go to the oldest waiters. */
-  release(jobId: string, limit: number, now: number): SlotChanges {
+  /**
+   * `jobId` gives up its slot, reservation or place in the list (if any).
+   * Needs no limit, so it is stored even when the limit cannot be read;
+   * `fill` then hands the freed slot on.
+   */
+  release(jobId: string): SlotChanges {
     const changes = noChanges();
     if (this.#running.delete(jobId) || this.#reserved.delete(jobId) || this.#dequeue(jobId)) {
       changes.writes.set(jobId, null);
     }
-    this.#fill(limit, now, changes);
     return changes;
   }
 
-  /** Hands any free slot to the oldest waiters: after the limit was raised, or reservations lapsed. */
+  /** Hands any free slot to the oldest waiters: after a release, a raised limit or lapsed reservations. */
   fill(limit: number, now: number): SlotChanges {
     const changes = noChanges();
     this.#fill(limit, now, changes);
@@ -125,9 +128,9 @@ export class SlotBook {
   /**
    * The audit's answers: a job still running is confirmed; one that is not
    * loses its slot (its release was lost), unless it acquired it again
-   * since it was asked about. Freed slots go to the oldest waiters.
+   * since it was asked about; `fill` then hands freed slots on.
    */
-  settleAudit(verdicts: Verdict[], limit: number, now: number): SlotChanges {
+  settleAudit(verdicts: Verdict[], now: number): SlotChanges {
     const changes = noChanges();
     for (const { jobId, generation, running } of verdicts) {
       const entry = this.#running.get(jobId);
@@ -138,7 +141,6 @@ export class SlotBook {
         changes.writes.set(jobId, null);
       }
     }
-    this.#fill(limit, now, changes);
     return changes;
   }
 

@@ -48,16 +48,20 @@ export class TenantSlots extends DurableObject<Env> {
 
   /** `jobId` no longer runs or waits (idempotent): its slot goes to the oldest waiter. */
   async release(jobId: string): Promise<void> {
-    const limit = await this.#currentLimit();
-    const changes = this.#book.release(jobId, limit, clock.now());
-    this.#store(changes);
-    await this.#wake(changes.woken);
+    this.#store(this.#book.release(jobId));
+    await this.#handOut();
   }
 
   /** The tenant's limit changed (null: the default): it applies from now, and a raised one wakes waiters at once. */
   async setLimit(maxRunningJobs: number | null): Promise<void> {
     this.#limit = maxRunningJobs ?? limits.defaultMaxRunningJobs;
-    const changes = this.#book.fill(this.#limit, clock.now());
+    await this.#handOut();
+  }
+
+  /** Hands free slots to the oldest waiters and sends their messages. */
+  async #handOut(): Promise<void> {
+    const limit = await this.#currentLimit();
+    const changes = this.#book.fill(limit, clock.now());
     this.#store(changes);
     await this.#wake(changes.woken);
   }
@@ -122,9 +126,7 @@ export class TenantSlots extends DurableObject<Env> {
       const answer = answers[i] as PromiseSettledResult<boolean>;
       return { ...suspect, running: answer.status === "fulfilled" ? answer.value : null };
     });
-    const limit = await this.#currentLimit();
-    const changes = this.#book.settleAudit(verdicts, limit, clock.now());
-    this.#store(changes);
-    await this.#wake(changes.woken);
+    this.#store(this.#book.settleAudit(verdicts, clock.now()));
+    await this.#handOut();
   }
 }

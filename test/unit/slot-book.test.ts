@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { limits } from "../../src/limits";
-import { SlotBook, type SlotEntry } from "../../src/tenants/slot-book";
+import { SlotBook, type SlotChanges, type SlotEntry, type Verdict } from "../../src/tenants/slot-book";
 
 const NOW = 1_800_000_000_000;
 const SECOND = 1000;
@@ -14,6 +14,20 @@ function book(running: string[], waiting: string[] = [], reserved: [string, numb
     ...reserved.map(([id, until]): [string, SlotEntry] => [id, { state: "reserved", at: until }]),
   ];
   return new SlotBook(entries);
+}
+
+/** What TenantSlots does on a release: the job's entry goes, then free slots are handed out. */
+function release(slots: SlotBook, jobId: string, limit: number, now: number): SlotChanges {
+  const removed = slots.release(jobId);
+  const handed = slots.fill(limit, now);
+  return { writes: new Map([...removed.writes, ...handed.writes]), woken: handed.woken };
+}
+
+/** What TenantSlots does with an audit's answers: as for a release. */
+function settleAudit(slots: SlotBook, verdicts: Verdict[], limit: number, now: number): SlotChanges {
+  const dropped = slots.settleAudit(verdicts, now);
+  const handed = slots.fill(limit, now);
+  return { writes: new Map([...dropped.writes, ...handed.writes]), woken: handed.woken };
 }
 
 describe("acquiring a slot", () => {
@@ -59,7 +73,7 @@ describe("acquiring a slot", () => {
   it("applies a lowered limit from the next acquire, and never takes a slot back", () => {
     const slots = book(["job_a", "job_b"]);
     expect(slots.acquire("job_c", 1, NOW).granted).toBe(false);
-    slots.release("job_a", 1, NOW);
+    release(slots, "job_a", 1, NOW);
     expect(slots.acquire("job_c", 1, NOW).granted).toBe(false); // job_b still runs: one is the limit
     expect(slots.acquire("job_b", 1, NOW).granted).toBe(true);
   });
@@ -68,7 +82,7 @@ describe("acquiring a slot", () => {
 describe("releasing a slot", () => {
   it("reserves the freed slot for the oldest waiter and wakes it; its acquire claims it", () => {
     const slots = book(["job_a"], ["job_c", "job_b"]);
-    const changes = slots.release("job_a", 1, NOW);
+    const changes = release(slots, "job_a", 1, NOW);
     expect(changes.woken).toEqual(["job_b"]);
     expect(changes.writes).toEqual(
       new Map([
@@ -85,20 +99,20 @@ describe("releasing a slot", () => {
 
   it("is idempotent: a second release, or one for a job it never knew, changes nothing", () => {
     const slots = book(["job_a"], ["job_b"]);
-    slots.release("job_a", 1, NOW);
-    expect(slots.release("job_a", 1, NOW)).toEqual({ writes: new Map(), woken: [] });
-    expect(slots.release("job_x", 1, NOW)).toEqual({ writes: new Map(), woken: [] });
+    release(slots, "job_a", 1, NOW);
+    expect(release(slots, "job_a", 1, NOW)).toEqual({ writes: new Map(), woken: [] });
+    expect(release(slots, "job_x", 1, NOW)).toEqual({ writes: new Map(), woken: [] });
   });
 
   it("takes a canceled waiter out of line, so the next freed slot skips it", () => {
     const slots = book(["job_a"], ["job_b", "job_c"]);
-    expect(slots.release("job_b", 1, NOW).writes).toEqual(new Map([["job_b", null]]));
-    expect(slots.release("job_a", 1, NOW).woken).toEqual(["job_c"]);
+    expect(release(slots, "job_b", 1, NOW).writes).toEqual(new Map([["job_b", null]]));
+    expect(release(slots, "job_a", 1, NOW).woken).toEqual(["job_c"]);
   });
 
   it("frees a canceled job's reservation for the next waiter", () => {
     const slots = book([], ["job_c"], [["job_b", NOW + RESERVATION]]);
-    expect(slots.release("job_b", 1, NOW).woken).toEqual(["job_c"]);
+    expect(release(slots, "job_b", 1, NOW).woken).toEqual(["job_c"]);
   });
 
   it("wakes as many waiters as a raised limit leaves room for", () => {
@@ -116,7 +130,7 @@ describe("reservations", () => {
     expect(lapsed.writes.get("job_b")).toBeNull();
     // The lapsed job, re-sent by the sweep, queues again: the next slot is its (it is older than job_d).
     expect(slots.acquire("job_b", 1, NOW + RESERVATION).granted).toBe(false);
-    expect(slots.release("job_c", 1, NOW + RESERVATION).woken).toEqual(["job_b"]);
+    expect(release(slots, "job_c", 1, NOW + RESERVATION).woken).toEqual(["job_b"]);
   });
 
   it("survive a restart: a book read back from storage holds the same slots and line", () => {
@@ -130,7 +144,7 @@ describe("reservations", () => {
     keep(first.acquire("job_c", 1, NOW).changes.writes);
     const restarted = new SlotBook(stored);
     expect(restarted.acquire("job_d", 1, NOW).granted).toBe(false);
-    expect(restarted.release("job_a", 1, NOW).woken).toEqual(["job_b"]);
+    expect(release(restarted, "job_a", 1, NOW).woken).toEqual(["job_b"]);
   });
 });
 
@@ -151,7 +165,7 @@ describe("auditing long-held slots", () => {
     const slots = book(["job_a", "job_b"], ["job_c"]);
     const suspects = slots.startAudit(past);
     const verdicts = suspects.map((s) => ({ ...s, running: s.jobId === "job_b" }));
-    const changes = slots.settleAudit(verdicts, 2, past);
+    const changes = settleAudit(slots, verdicts, 2, past);
     expect(changes.writes.get("job_a")).toBeNull();
     expect(changes.woken).toEqual(["job_c"]);
     // job_b was confirmed: the next audit does not ask about it again before a lease has passed.
@@ -162,7 +176,8 @@ describe("auditing long-held slots", () => {
     const slots = book(["job_a", "job_b"]);
     const suspects = slots.startAudit(past);
     slots.acquire("job_a", 2, past); // its attempt starts now, after the tracker answered "not running"
-    const changes = slots.settleAudit(
+    const changes = settleAudit(
+      slots,
       suspects.map((s) => ({ ...s, running: s.jobId === "job_a" ? false : null })),
       2,
       past,

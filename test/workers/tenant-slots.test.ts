@@ -106,6 +106,17 @@ describe("a tenant's running slots", () => {
     expect((await untilStatus(tenant, next.id, "succeeded")).result).toBe("recovered");
   });
 
+  it("store a release even when the tenant's limit cannot be read, so the slot is not held", async () => {
+    const { tenant, running } = await tenantAtItsLimit();
+    await evictDurableObject(slots(tenant)); // the limit it had read is gone with the instance
+    await runInDurableObject(slots(tenant), (instance: TenantSlots) => {
+      const down = { prepare: () => ({ bind: () => ({ first: () => Promise.reject(new Error("D1 is down")) }) }) };
+      (instance as unknown as { env: Env }).env = { ...env, DB: down as unknown as D1Database };
+    });
+    await expect(slots(tenant).release(running.id)).rejects.toThrow("D1 is down");
+    expect(await slotEntries(tenant.tenantId)).toEqual({});
+  });
+
   it("are metered like every Durable Object, with their storage writes", async () => {
     const tenant = await createTenant();
     const bindings = metered({ ...env, METERING: "true" });
