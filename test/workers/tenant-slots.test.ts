@@ -106,6 +106,17 @@ describe("a tenant's running slots", () => {
     expect((await untilStatus(tenant, next.id, "succeeded")).result).toBe("recovered");
   });
 
+  it("apply a changed limit from the next acquire, and wake waiting jobs at once when it is raised", async () => {
+    const tenant = await createTenant();
+    const first = await dueJob(tenant);
+    expect((await tracker(first.id).begin(tenant.tenantId)).kind).toBe("run"); // the default limit (50) is read
+    await setTenantLimits(tenant, { max_running_jobs: 1 });
+    const next = await dueJob(tenant, "raised");
+    expect((await tracker(next.id).begin(tenant.tenantId)).kind).toBe("skip");
+    await setTenantLimits(tenant, { max_running_jobs: 2 });
+    expect((await untilStatus(tenant, next.id, "succeeded")).result).toBe("raised");
+  });
+
   it("store a release even when the tenant's limit cannot be read, so the slot is not held", async () => {
     const { tenant, running } = await tenantAtItsLimit();
     await evictDurableObject(slots(tenant)); // the limit it had read is gone with the instance
