@@ -2,6 +2,7 @@ import type { SettingVariables } from "./config";
 import type { AuthenticatedKey } from "./store/api-keys";
 import type { KeyCheck } from "./tenants/key-check";
 import type { RateLimiter } from "./tenants/rate-limiter";
+import type { TenantSlots } from "./tenants/tenant-slots";
 import type { JobTracker } from "./tracker/job-tracker";
 import type { OriginGate } from "./webhooks/origin-gate";
 
@@ -20,11 +21,18 @@ export interface Env extends SettingVariables {
   JOB_TRACKER: DurableObjectNamespace<JobTracker>;
   ORIGIN_GATE: DurableObjectNamespace<OriginGate>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  TENANT_SLOTS: DurableObjectNamespace<TenantSlots>;
 }
 
 /** What travels on the jobs queue: only the id (which names its shard); the tracker holds everything else. */
 export interface JobMessage {
   job_id: string;
+  /**
+   * The job's tenant, so its tracker can take a running slot before it reads
+   * the job. Absent from messages sent before it was added: the tracker then
+   * reads the job first.
+   */
+  tenant_id?: string;
 }
 
 /** What travels on the callbacks queue: the stored event to deliver. */
@@ -44,7 +52,7 @@ declare global {
     interface Env extends WorkerEnv {}
     interface GlobalProps {
       mainModule: typeof import("./index");
-      durableNamespaces: "JobTracker" | "OriginGate" | "RateLimiter";
+      durableNamespaces: "JobTracker" | "OriginGate" | "RateLimiter" | "TenantSlots";
     }
   }
 }

@@ -9,6 +9,7 @@ import { requeueDeadLetters } from "./platform/queue-messages";
 import { consumeCallbacks } from "./webhooks/deliver";
 
 export { RateLimiter } from "./tenants/rate-limiter";
+export { TenantSlots } from "./tenants/tenant-slots";
 export { JobTracker } from "./tracker/job-tracker";
 export { OriginGate } from "./webhooks/origin-gate";
 

@@ -103,6 +103,22 @@ export const limits = {
   rateLeaseUnreportedShare: 0.1,
   /** …and jobs running at once; the rest wait, oldest first. */
   defaultMaxRunningJobs: 50,
+  /**
+   * A running slot handed to a waiting job is kept for it this long (twice
+   * `enqueueGraceSeconds`): its message may be lost, and the sweep re-enqueues
+   * a queued job a grace after its last change; unclaimed by then, it goes to
+   * the next waiter.
+   */
+  slotReservationSeconds: 60,
+  /**
+   * A tenant's slots ask the trackers of jobs that have held a slot longer
+   * than `attemptLeaseSeconds` whether they still run (a release lost to a
+   * crash would hold it forever): only while an acquire is refused, at most
+   * this often per tenant and this many jobs at a time, those confirmed least
+   * recently first.
+   */
+  slotAuditIntervalSeconds: 30,
+  slotAuditBatch: 100,
   /** JSON nesting deeper than this is refused before any validation walks it. */
   maxJsonDepth: 64,
   /**

@@ -13,7 +13,7 @@ export function consumeJobs(batch: MessageBatch<JobMessage>, env: Env): Promise<
   const deliverFirstAttempt = firstAttempts(env);
   return settleEach(
     batch,
-    (body) => runJobMessage(env, body.job_id, deliverFirstAttempt),
+    (body) => runJobMessage(env, body.job_id, body.tenant_id ?? null, deliverFirstAttempt),
     "job message failed; the queue will retry it",
   );
 }

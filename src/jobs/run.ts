@@ -22,15 +22,17 @@ class AttemptStopped extends Error {
  * handler under its timeout and abort signal, stores the result and reports the
  * outcome, then makes the first attempt of the callback that outcome causes
  * (`deliverFirstAttempt`, one per consumer invocation: webhooks/first-attempt.ts).
- * Duplicate and late messages end at `begin()`.
+ * Duplicate and late messages end at `begin()`. `tenantId`: the message's,
+ * or null when it carries none.
  */
 export async function runJobMessage(
   env: Env,
   jobId: string,
+  tenantId: string | null,
   deliverFirstAttempt: (callback: EventForDelivery) => Promise<void>,
 ): Promise<void> {
   const tracker = env.JOB_TRACKER.getByName(jobId);
-  const start = await tracker.begin();
+  const start = await tracker.begin(tenantId);
   if (start.kind !== "run") return;
   const { job, attempt } = start;
   const outcome = await runAttempt(env, job, attempt, tracker);

@@ -207,7 +207,10 @@ async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> 
   try {
     if (direct.length > 0) {
       await env.JOBS.sendBatch(
-        direct.map((j) => ({ body: { job_id: j.id }, delaySeconds: Math.ceil((j.runAt - now) / 1000) })),
+        direct.map((j) => ({
+          body: { job_id: j.id, tenant_id: j.tenantId },
+          delaySeconds: Math.ceil((j.runAt - now) / 1000),
+        })),
       );
     }
     await Promise.all(long.map((j) => env.JOB_TRACKER.getByName(j.id).schedule()));

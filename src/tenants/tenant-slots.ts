@@ -1,0 +1,132 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { limits } from "../limits";
+import { clock } from "../platform/clock";
+import { countOperation, metered } from "../platform/metering";
+import { createSlotTable, readSlotRows, writeSlotRows } from "../store/slot-rows";
+import { findMaxRunningJobs } from "../store/tenants";
+import { SlotBook, type SlotChanges, type Suspect, type Verdict } from "./slot-book";
+
+/**
+ * The running slots of one tenant (named by its id): at most its
+ * `max_running_jobs` jobs run at once, and the rest start oldest first. One
+ * object per tenant, so no database has to count a tenant's running jobs
+ * (they live in many shards). Job trackers acquire a slot before they start
+ * an attempt and release it whenever the job leaves running or is canceled
+ * while it waits; a freed slot is reserved for the oldest waiter, whose
+ * message this object sends itself. Every entry is stored in the object's
+ * SQLite before it answers, so a restart forgets no slot; decisions are
+ * slot-book.ts's.
+ */
+export class TenantSlots extends DurableObject<Env> {
+  #book: SlotBook;
+  /** The tenant's limit: read from the control database once per instance, then pushed by `setLimit`. */
+  #limit: number | null = null;
+  #limitRead: Promise<number> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, metered(env));
+    createSlotTable(ctx.storage.sql);
+    this.#book = new SlotBook(readSlotRows(ctx.storage.sql));
+  }
+
+  /**
+   * A slot for `jobId`: `granted` when it holds or was handed one, or one is
+   * free and no older job waits; otherwise it waits in line and is woken
+   * (its message sent) when its turn comes. A refusal may start an audit of
+   * slots held long, in the background.
+   */
+  async acquire(jobId: string): Promise<{ granted: boolean }> {
+    const limit = await this.#currentLimit();
+    const now = clock.now();
+    const { granted, changes } = this.#book.acquire(jobId, limit, now);
+    this.#store(changes);
+    if (!granted) this.#auditInBackground(now);
+    await this.#wake(changes.woken);
+    return { granted };
+  }
+
+  /** `jobId` no longer runs or waits (idempotent): its slot goes to the oldest waiter. */
+  async release(jobId: string): Promise<void> {
+    this.#store(this.#book.release(jobId));
+    await this.#handOut();
+  }
+
+  /** The tenant's limit changed (null: the default): it applies from now, and a raised one wakes waiters at once. */
+  async setLimit(maxRunningJobs: number | null): Promise<void> {
+    this.#limit = maxRunningJobs ?? limits.defaultMaxRunningJobs;
+    await this.#handOut();
+  }
+
+  /** Hands free slots to the oldest waiters and sends their messages. */
+  async #handOut(): Promise<void> {
+    const limit = await this.#currentLimit();
+    const changes = this.#book.fill(limit, clock.now());
+    this.#store(changes);
+    await this.#wake(changes.woken);
+  }
+
+  #currentLimit(): Promise<number> {
+    if (this.#limit !== null) return Promise.resolve(this.#limit);
+    this.#limitRead ??= findMaxRunningJobs(this.env.DB, this.ctx.id.name as string).then(
+      (max) => {
+        // A `setLimit` that came meanwhile is newer than what was read.
+        this.#limit ??= max ?? limits.defaultMaxRunningJobs;
+        return this.#limit;
+      },
+      (error) => {
+        this.#limitRead = null; // the next call reads again
+        throw error;
+      },
+    );
+    return this.#limitRead;
+  }
+
+  #store(changes: SlotChanges): void {
+    if (changes.writes.size === 0) return;
+    countOperation("do_storage_writes", writeSlotRows(this.ctx.storage.sql, changes.writes));
+  }
+
+  /**
+   * Sends the messages of jobs just handed a slot. If a send fails the
+   * reservation stands: the sweep re-enqueues the queued job, and a
+   * reservation nobody claims lapses to the next waiter.
+   */
+  async #wake(jobIds: string[]): Promise<void> {
+    const tenantId = this.ctx.id.name as string;
+    for (let i = 0; i < jobIds.length; i += limits.maxBatchJobs) {
+      const messages = jobIds
+        .slice(i, i + limits.maxBatchJobs)
+        .map((id) => ({ body: { job_id: id, tenant_id: tenantId } }));
+      try {
+        await this.env.JOBS.sendBatch(messages);
+      } catch (error) {
+        console.error("slot hand-off enqueue failed; the sweep will start the job", {
+          jobIds: messages.map((m) => m.body.job_id),
+          error: String(error),
+        });
+      }
+    }
+  }
+
+  /** Asks about long-held slots (a lost release holds one forever), without delaying the refused acquire. */
+  #auditInBackground(now: number): void {
+    const suspects = this.#book.startAudit(now);
+    if (suspects.length === 0) return;
+    this.ctx.waitUntil(
+      this.#audit(suspects).catch((error) => {
+        console.error("slot audit failed; the next refused acquire audits again", { error: String(error) });
+      }),
+    );
+  }
+
+  async #audit(suspects: Suspect[]): Promise<void> {
+    const answers = await Promise.allSettled(suspects.map((s) => this.env.JOB_TRACKER.getByName(s.jobId).isRunning()));
+    const verdicts: Verdict[] = suspects.map((suspect, i) => {
+      const answer = answers[i] as PromiseSettledResult<boolean>;
+      return { ...suspect, running: answer.status === "fulfilled" ? answer.value : null };
+    });
+    this.#store(this.#book.settleAudit(verdicts, clock.now()));
+    await this.#handOut();
+  }
+}
