@@ -101,6 +101,12 @@ export const limits = {
    * lease is 1 token: one DO request per API request.
    */
   rateLeaseUnreportedShare: 0.1,
+  /**
+   * A job consumer gives back the slots of jobs that end within this many ms
+   * of each other in one request to their tenant's slots object (which takes
+   * ~1,000 requests/s): under load a fraction of a request per job.
+   */
+  slotReleaseCoalesceMs: 5,
   /** …and jobs running at once; the rest wait, oldest first. */
   defaultMaxRunningJobs: 50,
   /**

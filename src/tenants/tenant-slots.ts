@@ -11,9 +11,11 @@ import { SlotBook, type SlotChanges, type Suspect, type Verdict } from "./slot-b
  * The running slots of one tenant (named by its id): at most its
  * `max_running_jobs` jobs run at once, and the rest start oldest first. One
  * object per tenant, so no database has to count a tenant's running jobs
- * (they live in many shards). Job trackers acquire a slot before they start
- * an attempt and release it whenever the job leaves running or is canceled
- * while it waits; a freed slot is reserved for the oldest waiter, whose
+ * (they live in many shards). A job consumer acquires the slots of its
+ * batch's jobs with one request per tenant, and releases the slots of the
+ * jobs it finished a few ms' worth at a time (tenants/batch-slots.ts); a job
+ * tracker acquires and releases on the rarer paths (a late or repeated
+ * message, a cancel, a lost attempt); a freed slot is reserved for the oldest waiter, whose
  * message this object sends itself. Every entry is stored in the object's
  * SQLite before it answers, so a restart forgets no slot; decisions are
  * slot-book.ts's.
@@ -31,24 +33,31 @@ export class TenantSlots extends DurableObject<Env> {
   }
 
   /**
-   * A slot for `jobId`: `granted` when it holds or was handed one, or one is
-   * free and no older job waits; otherwise it waits in line and is woken
-   * (its message sent) when its turn comes. A refusal may start an audit of
-   * slots held long, in the background.
+   * Slots for `jobIds` (one request for a consumer batch's jobs of this
+   * tenant), decided oldest first; answers those granted: each holds or was
+   * handed one, or one was free and no older job waited. The others wait in
+   * line and are woken (their messages sent) when their turn comes. A
+   * refusal may start an audit of slots held long, in the background.
    */
-  async acquire(jobId: string): Promise<{ granted: boolean }> {
+  async acquire(jobIds: readonly string[]): Promise<string[]> {
     const limit = await this.#currentLimit();
     const now = clock.now();
-    const { granted, changes } = this.#book.acquire(jobId, limit, now);
-    this.#store(changes);
-    if (!granted) this.#auditInBackground(now);
-    await this.#wake(changes.woken);
-    return { granted };
+    const granted: string[] = [];
+    const woken: string[] = [];
+    for (const jobId of [...jobIds].sort()) {
+      const { granted: got, changes } = this.#book.acquire(jobId, limit, now);
+      this.#store(changes);
+      woken.push(...changes.woken);
+      if (got) granted.push(jobId);
+    }
+    if (granted.length < jobIds.length) this.#auditInBackground(now);
+    await this.#wake(woken);
+    return granted;
   }
 
-  /** `jobId` no longer runs or waits (idempotent): its slot goes to the oldest waiter. */
-  async release(jobId: string): Promise<void> {
-    this.#store(this.#book.release(jobId));
+  /** `jobIds` no longer run or wait (idempotent): their slots go to the oldest waiters. */
+  async release(jobIds: readonly string[]): Promise<void> {
+    for (const jobId of jobIds) this.#store(this.#book.release(jobId));
     await this.#handOut();
   }
 

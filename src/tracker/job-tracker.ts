@@ -35,6 +35,17 @@ import { enqueueJob } from "./enqueue";
 import { LatestOncePer } from "./latest-once-per";
 import { acceptWatcher, broadcast, closeWatcher } from "./watchers";
 
+/** What `complete` answers: whether the outcome counted, and what it leaves to its caller. */
+export interface Completed extends LeftToCaller {
+  accepted: boolean;
+}
+
+/** What a change leaves to the caller that asked for it (`forCaller`): the callback's first attempt, the slot's release. */
+interface LeftToCaller {
+  callback: EventForDelivery | null;
+  releaseSlot: boolean;
+}
+
 /**
  * The authority on one job (named by its id). Every change of the job goes
  * through here, one at a time, and is written to D1 guarded by `version`; the
@@ -71,16 +82,18 @@ export class JobTracker extends DurableObject<Env> {
    * Starts an attempt if the job is due, nobody holds it and it wins one of
    * its tenant's running slots (else `throttled`: it waits in line and is
    * sent again when its turn comes). Duplicate or late messages get `skip`.
-   * `tenantId`: the message's, or null when it carries none.
+   * `tenantId`: the message's, or null when it carries none. `slotHeld`: the
+   * caller already acquired the job's slot (a consumer does, for its whole
+   * batch at once: tenants/batch-slots.ts).
    */
-  begin(tenantId: string | null = null): Promise<BeginResult> {
+  begin(tenantId: string | null = null, { slotHeld = false } = {}): Promise<BeginResult> {
     return this.#serially(async () => {
       const id = this.ctx.id.name as string;
       // A tracker that holds no state yet (a fresh message for a fresh job, the common case) and
       // knows the tenant takes the slot first, then starts the job in one statement without reading it.
       const fastPath = this.#job === null && tenantId !== null;
       if (fastPath) {
-        if (!(await this.#slots(tenantId).acquire(id)).granted) return { kind: "skip", reason: "throttled" };
+        if (!slotHeld && !(await this.#holdsSlot(tenantId, id))) return { kind: "skip", reason: "throttled" };
         const started = await startDueJob(this.#db, id, clock.now(), {
           earlyToleranceMs: EARLY_TOLERANCE_MS,
           leaseMs: limits.attemptLeaseSeconds * 1000,
@@ -98,11 +111,14 @@ export class JobTracker extends DurableObject<Env> {
       if (job?.status === "running") await this.#checkAttempt(job, now, { mayWait: true });
       const decision = decideBegin(this.#job, now);
       if (decision.kind === "skip") {
-        // The slot taken above is not this job's to keep unless it runs (a late message, or a finished job's turn).
-        if (fastPath && this.#job?.status !== "running") await this.#releaseSlot(tenantId, id);
+        // A slot taken for this message (above, or by the caller) is not this job's to keep unless it runs:
+        // a late or repeated message, or a finished job's turn. A running job's acquire only confirmed its slot.
+        if ((fastPath || slotHeld) && tenantId !== null && this.#job?.status !== "running") {
+          await this.#releaseSlot(tenantId, id);
+        }
         return decision;
       }
-      if (!fastPath && !(await this.#slots(decision.change.next.tenantId).acquire(id)).granted) {
+      if (!fastPath && !slotHeld && !(await this.#holdsSlot(decision.change.next.tenantId, id))) {
         return { kind: "skip", reason: "throttled" };
       }
       // A write that fails keeps the slot: the message is retried (and finds it held) or the slots' audit frees it.
@@ -143,19 +159,19 @@ export class JobTracker extends DurableObject<Env> {
 
   /**
    * Records how an attempt ended. Ignored (`accepted: false`) unless that
-   * attempt still holds the job. The callback event the change causes, if
-   * any, is stored and handed back, not queued: the caller makes its first
-   * attempt (webhooks/first-attempt.ts).
+   * attempt still holds the job. Two things are left to the caller, a job
+   * consumer, which does them for many jobs at once: the callback event the
+   * change causes, if any, is stored and handed back, not queued (the caller
+   * makes its first attempt: webhooks/first-attempt.ts), and the job's
+   * running slot is not released but `releaseSlot` says it is to be
+   * (tenants/batch-slots.ts).
    */
-  complete(
-    attempt: number,
-    outcome: AttemptOutcome,
-  ): Promise<{ accepted: boolean; callback: EventForDelivery | null }> {
+  complete(attempt: number, outcome: AttemptOutcome): Promise<Completed> {
     return this.#serially(async () => {
       const job = await this.#load();
-      if (!holdsAttempt(job, attempt)) return { accepted: false, callback: null };
-      const callback = await this.#finishAttempt(job, outcome, clock.now(), { handBack: true });
-      return { accepted: true, callback };
+      if (!holdsAttempt(job, attempt)) return { accepted: false, callback: null, releaseSlot: false };
+      const left = await this.#finishAttempt(job, outcome, clock.now(), { forCaller: true });
+      return { accepted: true, ...left };
     });
   }
 
@@ -287,18 +303,18 @@ export class JobTracker extends DurableObject<Env> {
     if (!isTerminal((this.#job as JobRecord).status)) await this.#hearing.forget();
   }
 
-  /** Commits the attempt's outcome; with `handBack`, answers the callback event handed back (see `#commit`). */
+  /** Commits the attempt's outcome; with `forCaller`, leaves the callback and the slot to the caller (see `#commit`). */
   async #finishAttempt(
     job: JobRecord,
     outcome: AttemptOutcome,
     now: number,
-    options: { handBack?: boolean } = {},
-  ): Promise<EventForDelivery | null> {
+    options: { forCaller?: boolean } = {},
+  ): Promise<LeftToCaller> {
     const retryDelay = { baseSeconds: this.#retryBaseDelay(job), random: Math.random() };
     const { change, timer } = decideOutcome(job, outcome, now, retryDelay);
-    const callback = await this.#commit(change, options);
+    const left = await this.#commit(change, options);
     if (timer) await this.#arm(job, timer);
-    return callback;
+    return left;
   }
 
   #retryBaseDelay(job: JobRecord): number {
@@ -313,11 +329,12 @@ export class JobTracker extends DurableObject<Env> {
    * Writes the change over the version this tracker holds, with the callback
    * event it causes in the same transaction, then tells watchers, sends the
    * event and gives back the job's running slot if the change releases it; a
-   * finished job's storage is then freed. With `handBack`, the event is not
+   * finished job's storage is then freed. With `forCaller`, the event is not
    * sent but answered with its tenant's secrets (read in the same round trip)
-   * for the caller to deliver; otherwise, and when there is none, null.
+   * for the caller to deliver, and the slot is not released but answered as
+   * the caller's to release.
    */
-  async #commit(change: Change, options: { handBack?: boolean } = {}): Promise<EventForDelivery | null> {
+  async #commit(change: Change, options: { forCaller?: boolean } = {}): Promise<LeftToCaller> {
     const current = this.#job as JobRecord;
     const now = clock.now();
     const job: JobRecord = { ...change.next, version: current.version + 1, updatedAt: now };
@@ -329,7 +346,7 @@ export class JobTracker extends DurableObject<Env> {
         : null;
     if (outbox) statements.push(insertWebhookEvent(this.#db, outbox));
     const secretsAt =
-      outbox !== null && options.handBack === true
+      outbox !== null && options.forCaller === true
         ? statements.push(readSigningSecrets(this.#db, job.tenantId)) - 1
         : -1;
     const results = await this.#db.batch(statements);
@@ -344,9 +361,15 @@ export class JobTracker extends DurableObject<Env> {
     const secrets = secretsAt === -1 ? null : secretsFound(results[secretsAt] as D1Result);
     const callback = outbox && secrets ? { event: outbox, secrets } : null;
     if (outbox && !callback) await enqueueEvent(this.env, outbox);
-    if (releasesSlot) await this.#releaseSlot(job.tenantId, job.id);
+    const releaseSlot = releasesSlot && options.forCaller === true;
+    if (releasesSlot && !releaseSlot) await this.#releaseSlot(job.tenantId, job.id);
     if (isTerminal(job.status)) await this.#freeStorage();
-    return callback;
+    return { callback, releaseSlot };
+  }
+
+  /** Whether the job holds (or was just granted) one of its tenant's running slots; if not, it waits in line. */
+  async #holdsSlot(tenantId: string, jobId: string): Promise<boolean> {
+    return (await this.#slots(tenantId).acquire([jobId])).length === 1;
   }
 
   /** The running slots of the job's tenant. */
@@ -361,7 +384,7 @@ export class JobTracker extends DurableObject<Env> {
    */
   async #releaseSlot(tenantId: string, jobId: string): Promise<void> {
     try {
-      await this.#slots(tenantId).release(jobId);
+      await this.#slots(tenantId).release([jobId]);
     } catch (error) {
       console.error("slot release failed; the tenant's slot audit will free it", { jobId, error: String(error) });
     }

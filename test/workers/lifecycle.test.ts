@@ -312,7 +312,7 @@ describe("noticing a lost attempt in seconds", () => {
     await evictDurableObject(stub); // the heartbeat ended the stored wait, so a restart does not revive it
     await at(start + 65_000, () => runDurableObjectAlarm(stub));
     expect((await getJob(tenant, job.id)).status).toBe("running");
-    expect(await stub.complete(1, { ok: true, resultJson: "1", resultKey: null })).toEqual({ accepted: true });
+    expect(await stub.complete(1, { ok: true, resultJson: "1", resultKey: null })).toMatchObject({ accepted: true });
   });
 
   it("re-enqueues a queued job whose message was lost within seconds, not minutes", async () => {

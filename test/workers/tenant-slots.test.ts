@@ -85,7 +85,9 @@ describe("a tenant's running slots", () => {
     await at(start + 31_000, async () => (await tracker(next.id).begin(tenant.tenantId)).kind);
     // The audit runs in the background: an acquire after it still finds the slot held.
     await new Promise((r) => setTimeout(r, 200));
-    expect(await at(start + 32_000, async () => (await slots(tenant).acquire(next.id)).granted)).toBe(false);
+    expect(await at(start + 32_000, async () => (await slots(tenant).acquire([next.id])).includes(next.id))).toBe(
+      false,
+    );
     expect((await getJob(tenant, running.id)).status).toBe("running");
   });
 
@@ -124,7 +126,7 @@ describe("a tenant's running slots", () => {
       const down = { prepare: () => ({ bind: () => ({ first: () => Promise.reject(new Error("D1 is down")) }) }) };
       (instance as unknown as { env: Env }).env = { ...env, DB: down as unknown as D1Database };
     });
-    await expect(slots(tenant).release(running.id)).rejects.toThrow("D1 is down");
+    await expect(slots(tenant).release([running.id])).rejects.toThrow("D1 is down");
     expect(await slotEntries(tenant.tenantId)).toEqual({});
   });
 
@@ -132,8 +134,8 @@ describe("a tenant's running slots", () => {
     const tenant = await createTenant();
     const bindings = metered({ ...env, METERING: "true" });
     resetMeter();
-    expect(await bindings.TENANT_SLOTS.getByName(tenant.tenantId).acquire("job_meter")).toEqual({ granted: true });
-    await bindings.TENANT_SLOTS.getByName(tenant.tenantId).release("job_meter");
+    expect(await bindings.TENANT_SLOTS.getByName(tenant.tenantId).acquire(["job_meter"])).toEqual(["job_meter"]);
+    await bindings.TENANT_SLOTS.getByName(tenant.tenantId).release(["job_meter"]);
     expect(readMeter()).toMatchObject({ "do:TENANT_SLOTS:requests": 2, do_storage_writes: 2 });
   });
 });
