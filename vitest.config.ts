@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 // bindings, and black-box tests against `npm run dev`.
 export default defineConfig({
   test: {
+    // Logs of behaviour the tests provoke on purpose (the Worker's console.error
+    // on a simulated outage, …) are printed only for a test that fails.
+    silent: "passed-only",
     projects: [
       {
         test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/config/**/*.test.ts"], environment: "node" },
