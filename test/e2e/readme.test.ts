@@ -56,10 +56,14 @@ describe("npm run dev's ready key", () => {
     const port = Number(new URL(server.url).port);
     try {
       const first = server.readyKey;
-      for (const path of ["/", "/docs", "/openapi.json"]) {
-        expect(server.output()).toContain(`http://localhost:${port}${path}`);
+      const printed = fillIn(readmeBlock("ready-output").code, {
+        "http://localhost:8787": `http://localhost:${port}`,
+        "ejk_…": first.apiKey,
+        "whsec_…": first.webhookSecret,
+      });
+      for (const line of printed.trim().split("\n")) expect(server.output()).toContain(line);
+      for (const path of ["/", "/docs", "/openapi.json"])
         expect((await fetch(`${server.url}${path}`)).status).toBe(200);
-      }
       const kept = JSON.parse(readFileSync(join(state, "edgejobs-dev-key.json"), "utf8"));
       expect(kept).toMatchObject({ api_key: first.apiKey, webhook_secret: first.webhookSecret });
       const jobs = await fetch(`${server.url}/v1/jobs`, { headers: { authorization: `Bearer ${first.apiKey}` } });
