@@ -88,7 +88,9 @@ describe("live progress over a WebSocket", () => {
     socket.accept();
     const frames: { event: string; data: JobView }[] = [];
     await new Promise<void>((resolve) => {
-      socket.addEventListener("message", (m) => frames.push(JSON.parse(m.data as string)));
+      socket.addEventListener("message", (m) => {
+        frames.push(JSON.parse(m.data as string));
+      });
       socket.addEventListener("close", () => resolve());
     });
     expect(frames[0]?.event).toBe("status");
