@@ -55,10 +55,19 @@ export class TenantSlots extends DurableObject<Env> {
     return granted;
   }
 
-  /** `jobIds` no longer run or wait (idempotent): their slots go to the oldest waiters. */
+  /**
+   * `jobIds` no longer run or wait (idempotent): their slots go to the oldest
+   * waiters. The release is stored first and stands even when the hand-out
+   * fails (the limit unreadable): a waiting job is then started by the next
+   * hand-out, or by the sweep, which re-sends a queued job after its grace.
+   */
   async release(jobIds: readonly string[]): Promise<void> {
     for (const jobId of jobIds) this.#store(this.#book.release(jobId));
-    await this.#handOut();
+    await this.#handOut().catch((error) => {
+      console.error("freed slots not handed out yet; the next hand-out or the sweep starts the waiting jobs", {
+        error: String(error),
+      });
+    });
   }
 
   /** The tenant's limit changed (null: the default): it applies from now, and a raised one wakes waiters at once. */

@@ -10,6 +10,7 @@ import {
   at,
   authed,
   createTenant,
+  dbOf,
   getJob,
   setTenantLimits,
   slotEntries,
@@ -34,8 +35,14 @@ async function tenantAtItsLimit() {
 /** A job due now whose own message will not come during the test (it was sent for 10 min later). */
 async function dueJob(tenant: TestTenant, input: unknown = "queued") {
   const job = await submit(tenant, { type: "echo", input, delay_seconds: 600 });
-  await env.DB.prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+  await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
   return job;
+}
+
+/** Ends `jobId`'s attempt as a job consumer does: records the outcome, then gives back the slot it is told to. */
+async function finish(tenant: TestTenant, jobId: string): Promise<void> {
+  expect(await tracker(jobId).complete(1, succeeded)).toMatchObject({ accepted: true, releaseSlot: true });
+  await slots(tenant).release([jobId]);
 }
 
 describe("a tenant's running slots", () => {
@@ -48,7 +55,7 @@ describe("a tenant's running slots", () => {
     expect((await getJob(tenant, next.id)).status).toBe("scheduled"); // waiting, not running
     await evictDurableObject(slots(tenant));
     // The slot freed after the restart goes to the waiting job, which is sent and runs.
-    expect(await tracker(running.id).complete(1, succeeded)).toEqual({ accepted: true });
+    await finish(tenant, running.id);
     expect((await untilStatus(tenant, next.id, "succeeded")).result).toBe("after");
   });
 
@@ -64,7 +71,8 @@ describe("a tenant's running slots", () => {
   it("free a slot whose release was lost, once an audit finds its job no longer runs", async () => {
     const { tenant, running } = await tenantAtItsLimit();
     // The tracker stored the job's end, then crashed before it gave the slot back.
-    await env.DB.prepare("UPDATE jobs SET status = 'succeeded', finished_at = ?1, version = version + 1 WHERE id = ?2")
+    await dbOf(running.id)
+      .prepare("UPDATE jobs SET status = 'succeeded', finished_at = ?1, version = version + 1 WHERE id = ?2")
       .bind(Date.now(), running.id)
       .run();
     await evictDurableObject(tracker(running.id));
@@ -100,7 +108,7 @@ describe("a tenant's running slots", () => {
       const dropping = { sendBatch: async (messages: unknown[]) => void lost.push(...messages) };
       (instance as unknown as { env: Env }).env = { ...env, JOBS: dropping as unknown as Env["JOBS"] };
     });
-    await tracker(running.id).complete(1, succeeded);
+    await finish(tenant, running.id);
     expect(lost).toEqual([{ body: { job_id: next.id, tenant_id: tenant.tenantId } }]);
     expect(await slotEntries(tenant.tenantId)).toEqual({ [next.id]: "reserved" });
     // A grace later the sweep finds the queued job untouched and re-enqueues it; it claims its reserved slot.
@@ -126,7 +134,7 @@ describe("a tenant's running slots", () => {
       const down = { prepare: () => ({ bind: () => ({ first: () => Promise.reject(new Error("D1 is down")) }) }) };
       (instance as unknown as { env: Env }).env = { ...env, DB: down as unknown as D1Database };
     });
-    await expect(slots(tenant).release([running.id])).rejects.toThrow("D1 is down");
+    await slots(tenant).release([running.id]);
     expect(await slotEntries(tenant.tenantId)).toEqual({});
   });
 
