@@ -1,5 +1,6 @@
-import type { CallbackEventType, JobRecord, JobStatus } from "../jobs/model";
+import type { CallbackEventType, JobStatus } from "../contract/schemas";
 import { keyIsLive } from "./api-keys";
+import type { JobRecord } from "./job-record";
 import { joinSql, sql, sqlFragment } from "./sql";
 
 /** A `jobs` row as D1 returns it. */
