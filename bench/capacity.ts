@@ -48,7 +48,7 @@ export interface CapacityInput {
   purge: Metered;
   /** RETENTION_DAYS: how long a finished job's records are kept. */
   retentionDays: number;
-  /** Jobs one retention sweep deletes (limits.retentionBatch); the sweep runs once a minute. */
+  /** Jobs one retention sweep can delete (within its budget of D1 statements); the sweep runs once a minute. */
   purgedPerSweep: number;
   /** The per-origin bound on callbacks (limits.maxInFlightPerOrigin). */
   maxInFlightPerOrigin: number;

@@ -3,8 +3,9 @@
 -- WITHOUT ROWID: the key is the table's own b-tree, not a second index
 -- beside a rowid table. The type index goes (a type filter reads the
 -- tenant's index), and the delivery log drops AUTOINCREMENT, which wrote
--- sqlite_sequence on every insert. Every database (control and shards) has
--- this schema; only shards hold jobs.
+-- sqlite_sequence on every insert. Running slots moved to a Durable Object
+-- per tenant (TenantSlots), so `parked` and its index go. Every database
+-- (control and shards) has this schema; only shards hold jobs.
 
 CREATE TABLE jobs_new (
   id TEXT NOT NULL PRIMARY KEY,
@@ -30,17 +31,15 @@ CREATE TABLE jobs_new (
   finished_at INTEGER,
   lease_expires_at INTEGER,
   version INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  parked INTEGER NOT NULL DEFAULT 0
+  updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 INSERT INTO jobs_new SELECT id, tenant_id, type, status, input, input_key, progress, attempts, max_attempts,
   timeout_seconds, result, result_key, error_code, error_message, callback_url, callback_events, metadata,
-  created_at, run_at, started_at, finished_at, lease_expires_at, version, updated_at, parked FROM jobs;
+  created_at, run_at, started_at, finished_at, lease_expires_at, version, updated_at FROM jobs;
 DROP TABLE jobs;
 ALTER TABLE jobs_new RENAME TO jobs;
 CREATE INDEX jobs_by_tenant ON jobs (tenant_id, id DESC);
 CREATE INDEX jobs_by_tenant_status ON jobs (tenant_id, status, id DESC);
-CREATE INDEX jobs_parked ON jobs (tenant_id, id) WHERE parked = 1;
 CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 
 CREATE TABLE idempotency_keys_new (

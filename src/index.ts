@@ -1,7 +1,7 @@
 import { app } from "./api/app";
 import type { CallbackMessage, Env, JobMessage } from "./env";
 import { consumeJobs } from "./jobs/consumer";
-import { purgeExpired, retentionMs } from "./jobs/retention";
+import { purgeExpired } from "./jobs/retention";
 import { sweep } from "./jobs/sweep";
 import { clock } from "./platform/clock";
 import { countOperation, metered } from "./platform/metering";
@@ -9,6 +9,7 @@ import { requeueDeadLetters } from "./platform/queue-messages";
 import { consumeCallbacks } from "./webhooks/deliver";
 
 export { RateLimiter } from "./tenants/rate-limiter";
+export { TenantSlots } from "./tenants/tenant-slots";
 export { JobTracker } from "./tracker/job-tracker";
 export { OriginGate } from "./webhooks/origin-gate";
 
@@ -34,6 +35,6 @@ export default {
   async scheduled(_controller, env) {
     countOperation("worker_requests");
     await sweep(metered(env));
-    await purgeExpired(metered(env), clock.now(), retentionMs(env));
+    await purgeExpired(metered(env), clock.now());
   },
 } satisfies ExportedHandler<Env, JobMessage | CallbackMessage>;

@@ -116,14 +116,64 @@ export const limits = {
    * lease is 1 token: one DO request per API request.
    */
   rateLeaseUnreportedShare: 0.1,
+  /**
+   * A job consumer gives back the slots of jobs that end within this many ms
+   * of each other in one request to their tenant's slots object (which takes
+   * ~1,000 requests/s): under load a fraction of a request per job.
+   */
+  slotReleaseCoalesceMs: 5,
   /** …and jobs running at once; the rest wait, oldest first. */
   defaultMaxRunningJobs: 50,
+  /**
+   * A running slot handed to a waiting job is kept for it this long (twice
+   * `enqueueGraceSeconds`): its message may be lost, and the sweep re-enqueues
+   * a queued job a grace after its last change; unclaimed by then, it goes to
+   * the next waiter.
+   */
+  slotReservationSeconds: 60,
+  /**
+   * A tenant's slots ask the trackers of jobs that have held a slot longer
+   * than `attemptLeaseSeconds` whether they still run (a release lost to a
+   * crash would hold it forever): only while an acquire is refused, at most
+   * this often per tenant and this many jobs at a time, those confirmed least
+   * recently first.
+   */
+  slotAuditIntervalSeconds: 30,
+  slotAuditBatch: 100,
   /** JSON nesting deeper than this is refused before any validation walks it. */
   maxJsonDepth: 64,
-  /** Finished jobs, their R2 objects and delivery logs are deleted this long after they finish (RETENTION_DAYS). */
-  defaultRetentionDays: 30,
-  /** Finished jobs one sweep deletes. */
-  retentionBatch: 100,
+  /**
+   * RETENTION_DAYS unset (src/config.ts): a week of job records, as Cloudflare
+   * Workflows keeps by default on the paid plan; longer costs D1 storage
+   * (bytes per job × jobs per second × the window, against 10 GB per database).
+   */
+  defaultRetentionDays: 7,
+  /**
+   * Expired jobs one retention round deletes, with their webhook events and
+   * delivery attempts, in one D1 transaction of set-based deletes (two round
+   * trips: a read of the jobs, then the deletes). A round rewrites a few
+   * thousand rows and index entries, milliseconds of D1's single thread, so
+   * live queries wait little behind it; idempotency keys go by the same count.
+   */
+  retentionChunk: 1000,
+  /**
+   * A sweep starts retention rounds, one after another, until nothing has
+   * expired or this much wall-clock time has passed: well under both the
+   * minute until the next sweep (so sweeps do not overlap) and a Cron
+   * Trigger's 15 min wall-time limit (developers.cloudflare.com/workers/platform/limits,
+   * read 2026-11-30). Shared by every database a sweep purges.
+   */
+  retentionSweepMs: 20_000,
+  /**
+   * …or until it has run this many D1 statements (counting each statement
+   * of a batch): a Worker invocation may make 1,000 D1 queries on the paid
+   * plan (developers.cloudflare.com/d1/platform/limits, read 2026-11-30),
+   * and the rest is left for the stranded-jobs sweep of the same invocation
+   * (≤ 102). A round is at most 14 statements; the last may overrun by that.
+   */
+  retentionSweepMaxStatements: 800,
+  /** R2 deletes at most 1,000 keys per request (R2 Workers API, `delete(keys)`). */
+  r2MaxKeysPerDelete: 1000,
   /** Jobs the cron sweep recovers per run (each is one Durable Object request). */
   sweepBatch: 100,
   /** A callback request's timeout (API.md: a 2xx within 15 s). */

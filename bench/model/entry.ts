@@ -9,6 +9,7 @@ import product, {
   JobTracker as ProductJobTracker,
   OriginGate as ProductOriginGate,
   RateLimiter as ProductRateLimiter,
+  TenantSlots as ProductTenantSlots,
 } from "../../src/index";
 
 interface ModelEnv extends Env {
@@ -126,6 +127,11 @@ export class OriginGate extends ProductOriginGate {
   }
 }
 export class RateLimiter extends ProductRateLimiter {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, gated(env));
+  }
+}
+export class TenantSlots extends ProductTenantSlots {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, gated(env));
   }

@@ -1,28 +1,55 @@
-"""A complete edgejobs callback receiver in Python: the standard library's
-http.server plus the official Standard Webhooks package
-(`pip install standardwebhooks`).
+"""A complete edgejobs callback receiver in Python, on the standard library
+alone: http.server plus a Standard Webhooks verifier (verify() below, about 20
+lines; the official package, `pip install standardwebhooks`, does the same:
+`Webhook(secret).verify(body, headers)`).
 
-    EDGEJOBS_WEBHOOK_SECRET=whsec_... python receiver.py   # listens on :8000
+    EDGEJOBS_WEBHOOK_SECRET=whsec_... PORT=8000 python3 examples/receiver-python/receiver.py
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import os
+import sys
+import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+TOLERANCE_SECONDS = 5 * 60  # the Standard Webhooks default: older or future timestamps are refused
 
-webhook = Webhook(os.environ["EDGEJOBS_WEBHOOK_SECRET"])
+
+def verify(secret: str, headers, body: bytes) -> dict:
+    """Returns the event if `body` carries a valid signature by `secret` (whsec_...); raises ValueError saying why not."""
+    msg_id, timestamp, signatures = (headers.get(name) for name in ("webhook-id", "webhook-timestamp", "webhook-signature"))
+    if not (msg_id and timestamp and signatures):
+        raise ValueError("missing webhook-id, webhook-timestamp or webhook-signature header")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > TOLERANCE_SECONDS:
+        raise ValueError(f"timestamp {timestamp!r} is not within {TOLERANCE_SECONDS} s of now")
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{msg_id}.{timestamp}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    # One "v1,<base64>" per valid secret (two or three after a rotation), space-separated.
+    for signature in signatures.split(" "):
+        version, _, value = signature.partition(",")
+        if version == "v1" and hmac.compare_digest(value, expected):
+            return json.loads(body)
+    raise ValueError("no signature matches the secret")
+
+
+secret = os.environ.get("EDGEJOBS_WEBHOOK_SECRET", "")
+if not secret.startswith("whsec_"):
+    sys.exit("EDGEJOBS_WEBHOOK_SECRET must be the tenant's whsec_... secret (POST /v1/keys answers it; npm run dev prints one)")
 handled_events: set[str] = set()  # webhook-id of every event handled (use a database)
 latest_version: dict[str, int] = {}  # job id -> newest data.version applied
 
 
 class Receiver(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length", 0))).decode("utf-8")
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
         try:
-            # Verify the raw body before parsing it.
-            event = webhook.verify(body, dict(self.headers.items()))
-        except WebhookVerificationError:
+            event = verify(secret, self.headers, body)  # verify the raw body before parsing it
+        except ValueError as error:
+            print("refused a callback:", error, file=sys.stderr, flush=True)
             self.send_response(400)
             self.end_headers()
             return
@@ -31,11 +58,13 @@ class Receiver(BaseHTTPRequestHandler):
             job = event["data"]
             if latest_version.get(job["id"], 0) < job["version"]:  # events are unordered: keep the newest
                 latest_version[job["id"]] = job["version"]
-                print(event["type"], job["id"], json.dumps(job.get("result")))
+                print(event["type"], job["id"], json.dumps(job.get("result"), separators=(",", ":")), flush=True)
             handled_events.add(event_id)
         self.send_response(204)  # any 2xx within 15 s is a delivery
         self.end_headers()
 
 
 if __name__ == "__main__":
-    HTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8000"))), Receiver).serve_forever()
+    port = int(os.environ.get("PORT", "8000"))
+    print(f"receiving callbacks on http://localhost:{port}/hooks/jobs", flush=True)
+    HTTPServer(("0.0.0.0", port), Receiver).serve_forever()

@@ -1,5 +1,5 @@
 // A complete edgejobs callback receiver: Hono + the official `standardwebhooks`
-// package. Runs on Workers (`export default app`), Node, Deno or Bun.
+// package. Start it with node.ts (Node) or worker.ts (Cloudflare Workers).
 import { Hono } from "hono";
 import { Webhook } from "standardwebhooks";
 
@@ -9,35 +9,53 @@ export interface JobEvent {
   data: { id: string; status: string; version: number; result: unknown; error: unknown };
 }
 
-type Env = { Bindings: { EDGEJOBS_WEBHOOK_SECRET: string } };
-
-// Use your database in production; these maps show the two rules a receiver needs.
-const handledEvents = new Set<string>(); // webhook-id of every event handled
-const latest = new Map<string, JobEvent["data"]>(); // job id → newest state applied
-
-export const app = new Hono<Env>();
-
-app.post("/hooks/jobs", async (c) => {
-  const body = await c.req.text(); // the raw body: verify before parsing
-  let event: JobEvent;
-  try {
-    // On Workers, the headers must be passed as a plain object.
-    event = new Webhook(c.env.EDGEJOBS_WEBHOOK_SECRET).verify(body, Object.fromEntries(c.req.raw.headers)) as JobEvent;
-  } catch {
-    return c.text("invalid signature", 400);
+/**
+ * The tenant's webhook secret from `value` (the EDGEJOBS_WEBHOOK_SECRET
+ * setting). Throws when it is missing or not a `whsec_…` secret, so a
+ * receiver without its secret fails at start, not on every callback.
+ */
+export function webhookSecret(value: string | undefined): string {
+  if (!value?.startsWith("whsec_")) {
+    throw new Error(
+      "EDGEJOBS_WEBHOOK_SECRET must be the tenant's whsec_… secret (POST /v1/keys answers it; npm run dev prints one)",
+    );
   }
-  const eventId = c.req.header("webhook-id") as string;
-  if (handledEvents.has(eventId)) return c.body(null, 204); // a retry of an event already handled
-  const known = latest.get(event.data.id);
-  if (!known || known.version < event.data.version) latest.set(event.data.id, event.data); // ignore stale events
-  handledEvents.add(eventId);
-  return c.body(null, 204); // any 2xx within 15 s is a delivery
-});
+  return value;
+}
 
-/** What the receiver knows: the newest state of each job it heard about. */
-app.get("/jobs/:id", (c) => {
-  const job = latest.get(c.req.param("id"));
-  return job ? c.json(job) : c.notFound();
-});
+/** The receiver: POST /hooks/jobs takes callbacks signed with `secret`; GET /jobs/:id shows what it knows. */
+export function receiver(secret: string): Hono {
+  const webhook = new Webhook(secret);
+  // Use your database in production; these maps show the two rules a receiver needs.
+  const handledEvents = new Set<string>(); // webhook-id of every event handled
+  const latest = new Map<string, JobEvent["data"]>(); // job id → newest state applied
+  const app = new Hono();
 
-export default app;
+  app.post("/hooks/jobs", async (c) => {
+    const body = await c.req.text(); // the raw body: verify before parsing
+    let event: JobEvent;
+    try {
+      event = webhook.verify(body, Object.fromEntries(c.req.raw.headers)) as JobEvent;
+    } catch (error) {
+      // Forged, altered, too old, or signed with another tenant's secret: say which.
+      console.warn("refused a callback:", error instanceof Error ? error.message : error);
+      return c.text("invalid signature", 400);
+    }
+    const eventId = c.req.header("webhook-id") as string;
+    if (handledEvents.has(eventId)) return c.body(null, 204); // a retry of an event already handled
+    const known = latest.get(event.data.id);
+    if (!known || known.version < event.data.version) {
+      latest.set(event.data.id, event.data); // older events arriving late are ignored
+      console.log(event.type, event.data.id, JSON.stringify(event.data.result));
+    }
+    handledEvents.add(eventId);
+    return c.body(null, 204); // any 2xx within 15 s is a delivery
+  });
+
+  app.get("/jobs/:id", (c) => {
+    const job = latest.get(c.req.param("id"));
+    return job ? c.json(job) : c.notFound();
+  });
+
+  return app;
+}

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { DeliveriesSchema, errors, JobIdParams, RedeliverySchema } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { describeDeliveries, redeliver } from "../webhooks/delivery-log";
-import { DeliveriesSchema, errors, JobIdParams, RedeliverySchema } from "./schemas";
 import { validationHook } from "./validation";
 
 export const deliveriesApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

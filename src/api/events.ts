@@ -1,9 +1,9 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { errors, JobIdParams } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { getJob } from "../jobs/queries";
 import { openWatch } from "../jobs/watch";
 import { watchKeyLiveness } from "../tenants/key-liveness";
-import { errors, JobIdParams } from "./schemas";
 import { validationHook } from "./validation";
 import { relayAsEventStream, relayAsWebSocket } from "./watch-relays";
 

@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { z as zod } from "zod";
+import { errors, JobTypeSchema } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { jobTypes } from "../job-types";
-import { errors, JobTypeSchema } from "./schemas";
 import { validationHook } from "./validation";
 
 export const jobTypesApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

@@ -1,13 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../env";
-import type { JobRecord } from "../jobs/model";
-import { cancelJob, getJob, listTenantJobs, readInput, readLogs, readResult, waitForJob } from "../jobs/queries";
-import { submitJobs } from "../jobs/submit";
-import { toJobView } from "../jobs/view";
-import { sha256Hex } from "../platform/crypto";
-import type { IdempotencyScope } from "../store/idempotency";
-import { jsonBody } from "./middleware/json-body";
 import {
   errors,
   GetJobQuery,
@@ -19,7 +11,15 @@ import {
   ListJobsQuery,
   SubmitBatchSchema,
   SubmitJobSchema,
-} from "./schemas";
+} from "../contract/schemas";
+import type { AppEnv } from "../env";
+import type { JobRecord } from "../jobs/model";
+import { cancelJob, getJob, listTenantJobs, readInput, readLogs, readResult, waitForJob } from "../jobs/queries";
+import { submitJobs } from "../jobs/submit";
+import { toJobView } from "../jobs/view";
+import { sha256Hex } from "../platform/crypto";
+import type { IdempotencyScope } from "../store/idempotency";
+import { jsonBody } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
 export const jobsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

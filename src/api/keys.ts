@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { CreatedKeySchema, CreateKeySchema, errors, Time } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { DomainError } from "../jobs/errors";
 import { isoTime } from "../platform/clock";
@@ -6,7 +7,6 @@ import { type ApiKeyRecord, listApiKeys } from "../store/api-keys";
 import { createApiKey, revokeKey } from "../tenants/keys";
 import { requireAdmin } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
-import { CreatedKeySchema, CreateKeySchema, errors, Time } from "./schemas";
 import { validationHook } from "./validation";
 
 /** Admin: API keys. Every route here needs the ADMIN_TOKEN. */

@@ -1,10 +1,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { errors } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { DomainError } from "../jobs/errors";
 import { setTenantLimits } from "../tenants/tenant-limits";
 import { requireAdmin } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
-import { errors } from "./schemas";
 import { validationHook } from "./validation";
 
 /** Admin: a tenant's limits. */

@@ -1,8 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { errors, Time } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { isoTime } from "../platform/clock";
 import { rotateTenantSecret } from "../tenants/webhook-secret";
-import { errors, Time } from "./schemas";
 import { validationHook } from "./validation";
 
 export const webhookSecretApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

@@ -7,7 +7,7 @@ import type {
   JobTypeSchema,
   RedeliverySchema,
   SubmitJobSchema,
-} from "../api/schemas.ts";
+} from "../contract/schemas.ts";
 import type { JobInputs as RegisteredInputs } from "../job-types/index.ts";
 
 /*

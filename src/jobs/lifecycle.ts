@@ -33,13 +33,14 @@ export type JobState = Omit<JobRecord, "version" | "updatedAt">;
 
 /**
  * One change of the job: its next state, the callback event it causes (written
- * only if the job asked for it), and whether leaving running frees one of the
- * tenant's running slots (for its oldest parked job).
+ * only if the job asked for it), and whether the job gives back what it holds
+ * of the tenant's running slots: the slot it ran in (leaving running), or its
+ * place in line or reserved slot (ending while it waits).
  */
 export interface Change {
   next: JobState;
   event: CallbackEventType | null;
-  freesSlot: boolean;
+  releasesSlot: boolean;
 }
 
 /**
@@ -74,13 +75,14 @@ export function change(job: JobRecord, next: JobState, event: CallbackEventType 
   if (job.status !== next.status && !canTransition(job.status, next.status)) {
     throw new Error(`illegal transition ${job.status} → ${next.status} for ${job.id}`);
   }
-  return { next, event, freesSlot: job.status === "running" && next.status !== "running" };
+  const releasesSlot = job.status !== next.status && (job.status === "running" || isTerminal(next.status));
+  return { next, event, releasesSlot };
 }
 
 /**
  * A begin request for a job as it stands (null: no such job). A running job
  * has already had its attempt judged. `start`: the tracker is to move it to
- * running, if it wins one of the tenant's running slots (else it waits: `throttled`).
+ * running once it holds one of the tenant's running slots (else it waits: `throttled`).
  */
 export function decideBegin(
   job: JobRecord | null,

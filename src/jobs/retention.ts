@@ -1,53 +1,108 @@
+import { parseConfig } from "../config";
 import type { Env } from "../env";
 import { limits } from "../limits";
-import { deleteLogObjects, deleteObject } from "../store/blobs";
+import { clock } from "../platform/clock";
+import { deleteObjects, logKey } from "../store/blobs";
 import { databases } from "../store/databases";
-import { deleteIdempotencyKeysBefore } from "../store/idempotency";
-import { deleteFinishedJobs, listFinishedBefore } from "../store/jobs";
+import { type Deleted, deleteExpiredJobs, deleteIdempotencyKeysBefore, listExpiredJobs } from "../store/retention";
 
 /**
- * How long finished jobs are kept, in ms: `RETENTION_DAYS`, any positive
- * number of days (fractions too: "0.5" is 12 h), else the default 30 days.
- * A value that is not a positive number (negative, zero, not a number) is
- * logged as an error on every sweep and the default applies: keeping data
- * longer than asked is the mistake that loses nothing.
+ * What a sweep may still spend on retention: wall-clock time (until this
+ * `clock.now()`, ms) and D1 statements. One budget is shared by every
+ * database a sweep purges; purging spends from it.
  */
-export function retentionMs(env: Env): number {
-  const days = Number(env.RETENTION_DAYS);
-  if (Number.isFinite(days) && days > 0) return days * DAY_MS;
-  if (env.RETENTION_DAYS !== undefined) {
-    console.error("RETENTION_DAYS is not a positive number of days; keeping finished jobs the default time", {
-      value: env.RETENTION_DAYS,
-      defaultDays: limits.defaultRetentionDays,
-    });
+export interface RetentionBudget {
+  until: number;
+  statements: number;
+}
+
+/** A sweep's whole budget, from `now` (ms). */
+export function retentionBudget(now: number): RetentionBudget {
+  return { until: now + limits.retentionSweepMs, statements: limits.retentionSweepMaxStatements };
+}
+
+/** What a purge deleted, and whether it got through everything that had expired. */
+export interface Purged {
+  jobs: number;
+  keys: number;
+  /** D1 rows written by the deletes, index entries included (D1 bills each). */
+  rowsWritten: number;
+  /** False when the budget ran out first: the next sweep goes on. */
+  complete: boolean;
+}
+
+/**
+ * Deletes from one database and its bucket what has outlived its use: jobs
+ * that finished more than `keepMs` before `now` (ms; null: none expire) with
+ * their R2 objects (inputs, results, logs), webhook events and delivery attempts, then idempotency
+ * keys past their 24 h. Rounds of `limits.retentionChunk` jobs follow one
+ * another until nothing expired is left or `budget` is spent. In each round
+ * R2 goes first and a job's row only once its objects are gone, so a failure
+ * leaves at worst rows that point at nothing, never objects nothing points at.
+ */
+export async function purgeDatabase(
+  db: D1Database,
+  bucket: R2Bucket,
+  now: number,
+  keepMs: number | null,
+  budget: RetentionBudget,
+): Promise<Purged> {
+  const purged: Purged = { jobs: 0, keys: 0, rowsWritten: 0, complete: false };
+  const spend = (deleted: Deleted) => {
+    budget.statements -= deleted.statements;
+    purged.rowsWritten += deleted.rowsWritten;
+    return deleted.count;
+  };
+  const affordable = () => budget.statements > 0 && clock.now() < budget.until;
+
+  const before = keepMs === null ? null : now - keepMs;
+  let jobsLeft = before !== null;
+  while (before !== null && jobsLeft && affordable()) {
+    const expired = await listExpiredJobs(db, before, limits.retentionChunk);
+    budget.statements -= 1;
+    const withObjects = expired.filter((job) => job.inputKey !== null || job.resultKey !== null);
+    // Log objects (`ctx.log`) are named by attempt, so they go without a list request: R2 deletes are
+    // free, and a key with no object is no error.
+    const logs = expired.flatMap((job) => Array.from({ length: job.attempts }, (_, i) => logKey(job.id, i + 1)));
+    await deleteObjects(bucket, [
+      ...withObjects.flatMap((job) => [job.inputKey, job.resultKey]).filter((key) => key !== null),
+      ...logs,
+    ]);
+    const ids = withObjects.map((job) => job.id);
+    purged.jobs += spend(await deleteExpiredJobs(db, before, limits.retentionChunk, ids));
+    jobsLeft = expired.length === limits.retentionChunk;
   }
-  return limits.defaultRetentionDays * DAY_MS;
-}
 
-const DAY_MS = 86_400_000;
+  let keysLeft = true;
+  while (keysLeft && affordable()) {
+    const deleted = spend(
+      await deleteIdempotencyKeysBefore(db, now - limits.idempotencyWindowMs, limits.retentionChunk),
+    );
+    purged.keys += deleted;
+    keysLeft = deleted === limits.retentionChunk;
+  }
+  purged.complete = !jobsLeft && !keysLeft;
+  return purged;
+}
 
 /**
- * Deletes what has outlived its use: finished jobs older than the retention
- * period with their R2 objects and delivery logs, and idempotency keys past
- * their 24 h window. R2 goes first, so a failure leaves rows that point at
- * nothing rather than objects nothing points at.
+ * The sweep's retention: `purgeDatabase` over every shard at once, sharing
+ * one budget, with RETENTION_DAYS (src/config.ts). Logs an error on every
+ * sweep while RETENTION_DAYS is invalid (no job expires then), and a warning
+ * when the budget ran out before everything expired was deleted.
  */
-export async function purgeExpired(env: Env, now: number, keepMs: number): Promise<{ jobs: number; keys: number }> {
-  const purged = await Promise.all(databases(env).shards.map((db) => purgeShard(env, db, now, keepMs)));
-  return purged.reduce((sum, p) => ({ jobs: sum.jobs + p.jobs, keys: sum.keys + p.keys }));
-}
-
-async function purgeShard(env: Env, db: D1Database, now: number, keepMs: number) {
-  const expired = await listFinishedBefore(db, now - keepMs, limits.retentionBatch);
-  const objects = expired.flatMap((job) => [job.inputKey, job.resultKey]).filter((key) => key !== null);
-  await Promise.all(objects.map((key) => deleteObject(env.BLOBS, key)));
-  // Their logs (`ctx.log`): one R2 list per job, as no row says whether a job logged.
-  await Promise.all(expired.map((job) => deleteLogObjects(env.BLOBS, job.id)));
-  if (expired.length > 0)
-    await deleteFinishedJobs(
-      db,
-      expired.map((job) => job.id),
-    );
-  const keys = await deleteIdempotencyKeysBefore(db, now - limits.idempotencyWindowMs);
-  return { jobs: expired.length, keys };
+export async function purgeExpired(env: Env, now: number, budget = retentionBudget(now)): Promise<Purged> {
+  const { retentionMs } = parseConfig(env);
+  if (retentionMs === null) console.error("RETENTION_DAYS is invalid: no job is deleted until it is fixed");
+  const each = await Promise.all(
+    databases(env).shards.map((db) => purgeDatabase(db, env.BLOBS, now, retentionMs, budget)),
+  );
+  const purged = each.reduce((sum, p) => ({
+    jobs: sum.jobs + p.jobs,
+    keys: sum.keys + p.keys,
+    rowsWritten: sum.rowsWritten + p.rowsWritten,
+    complete: sum.complete && p.complete,
+  }));
+  if (!purged.complete) console.warn("retention ran out of its sweep's budget; the next sweep goes on", purged);
+  return purged;
 }

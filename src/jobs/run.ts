@@ -1,9 +1,10 @@
-import type { Env } from "../env";
+import type { Env, JobMessage } from "../env";
 import { jobTypes } from "../job-types";
 import { handlerErrorCode, JobError, type JobType, type Json, NonRetryableError } from "../job-types/define";
 import { limits } from "../limits";
 import { deleteObject, putJson, resultKey } from "../store/blobs";
 import type { EventForDelivery } from "../store/webhook-events";
+import type { BatchSlots } from "../tenants/batch-slots";
 import { abortWhenSuperseded } from "./cancel-watch";
 import { heartbeatWhileRunning } from "./heartbeat";
 import { readInputJson } from "./input";
@@ -18,27 +19,36 @@ class AttemptStopped extends Error {
   override name = "AttemptStopped";
 }
 
+/** What a consumer invocation's messages share: their tenants' slots, and their callbacks' first attempts. */
+export interface Invocation {
+  slots: BatchSlots;
+  deliverFirstAttempt: (callback: EventForDelivery) => Promise<void>;
+}
+
 /**
  * Runs one queue message's job: asks the job's tracker for an attempt, runs the
  * handler under its timeout and abort signal, stores the result and reports the
  * outcome, then makes the first attempt of the callback that outcome causes
- * (`deliverFirstAttempt`, one per consumer invocation: webhooks/first-attempt.ts).
- * Duplicate and late messages end at `begin()`.
+ * and gives back the job's running slot, each together with the invocation's
+ * other jobs (`invocation`). A job that waits for a slot ends here; its
+ * tenant's slots object sends it again. Duplicate and late messages end at
+ * `begin()`.
  */
-export async function runJobMessage(
-  env: Env,
-  jobId: string,
-  deliverFirstAttempt: (callback: EventForDelivery) => Promise<void>,
-): Promise<void> {
-  const tracker = env.JOB_TRACKER.getByName(jobId);
-  const start = await tracker.begin();
+export async function runJobMessage(env: Env, message: JobMessage, invocation: Invocation): Promise<void> {
+  const standing = invocation.slots.standing(message.job_id);
+  if (standing === "waiting") return;
+  const tracker = env.JOB_TRACKER.getByName(message.job_id);
+  const start = await tracker.begin(message.tenant_id ?? null, { slotHeld: standing === "held" });
   if (start.kind !== "run") return;
   const { job, attempt } = start;
   const outcome = await runAttempt(env, job, attempt, tracker);
-  const { accepted, callback } = await tracker.complete(attempt, outcome);
+  const { accepted, callback, releaseSlot } = await tracker.complete(attempt, outcome);
   // A result nobody will read: the job was canceled or the attempt superseded meanwhile.
   if (!accepted && outcome.ok && outcome.resultKey) await deleteObject(env.BLOBS, outcome.resultKey);
-  if (callback) await deliverFirstAttempt(callback);
+  await Promise.all([
+    callback && invocation.deliverFirstAttempt(callback),
+    releaseSlot && invocation.slots.release(job.tenantId, job.id),
+  ]);
 }
 
 async function runAttempt(

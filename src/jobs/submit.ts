@@ -1,3 +1,4 @@
+import { parseConfig } from "../config";
 import type { Env } from "../env";
 import { jobTypes } from "../job-types";
 import { limits } from "../limits";
@@ -144,7 +145,7 @@ function prepareJob(
     throw new DomainError(400, "validation_failed", `The input does not match the "${type.name}" job type.`, details);
   }
   if (request.callback_url) {
-    const verdict = checkCallbackUrl(request.callback_url, { allowLocal: env.ALLOW_LOCAL_CALLBACKS === "true" });
+    const verdict = checkCallbackUrl(request.callback_url, { allowLocal: parseConfig(env).allowLocalCallbacks });
     if (!verdict.ok) {
       throw new DomainError(400, "invalid_callback_url", `The callback_url ${verdict.reason}.`, [
         { path: `${path}callback_url`, message: verdict.reason },
@@ -206,7 +207,10 @@ async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> 
   try {
     if (direct.length > 0) {
       await env.JOBS.sendBatch(
-        direct.map((j) => ({ body: { job_id: j.id }, delaySeconds: Math.ceil((j.runAt - now) / 1000) })),
+        direct.map((j) => ({
+          body: { job_id: j.id, tenant_id: j.tenantId },
+          delaySeconds: Math.ceil((j.runAt - now) / 1000),
+        })),
       );
     }
     await Promise.all(long.map((j) => env.JOB_TRACKER.getByName(j.id).schedule()));

@@ -1,3 +1,4 @@
+import { parseConfig, type SettingVariables } from "../config";
 import type { Env } from "../env";
 
 /**
@@ -71,7 +72,7 @@ export function resetMeter(): void {
   peakInFlightPerOrigin = Math.max(0, ...inFlight.values());
 }
 
-export const meteringOn = (env: Pick<Env, "METERING">) => env.METERING === "true";
+export const meteringOn = (env: SettingVariables) => parseConfig(env).metering;
 
 const wrapped = new WeakMap<object, Env>();
 

@@ -1,3 +1,5 @@
+import { limits } from "../limits";
+
 /** R2 holds inputs and results too large to keep inline in D1. */
 
 export const inputKey = (jobId: string) => `inputs/${jobId}.json`;
@@ -64,8 +66,9 @@ export async function listLogObjects(bucket: R2Bucket, jobId: string): Promise<L
     .sort((a, b) => a.attempt - b.attempt);
 }
 
-/** Deletes the job's log objects (none: one list request). */
-export async function deleteLogObjects(bucket: R2Bucket, jobId: string): Promise<void> {
-  const keys = (await listLogObjects(bucket, jobId)).map((object) => object.key);
-  if (keys.length > 0) await bucket.delete(keys);
+/** Deletes objects, up to `limits.r2MaxKeysPerDelete` per request; a key with no object is no error. */
+export async function deleteObjects(bucket: R2Bucket, keys: readonly string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += limits.r2MaxKeysPerDelete) {
+    await bucket.delete(keys.slice(i, i + limits.r2MaxKeysPerDelete));
+  }
 }

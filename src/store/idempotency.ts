@@ -51,9 +51,3 @@ export function deleteExpiredIdempotencyKey(
   return sql(db)`DELETE FROM idempotency_keys
     WHERE tenant_id = ${tenantId} AND scope = ${scope} AND key = ${key} AND created_at < ${expiredBefore}`;
 }
-
-/** Deletes keys created before `before`; returns how many. */
-export async function deleteIdempotencyKeysBefore(db: D1Database, before: number): Promise<number> {
-  const { meta } = await sql(db)`DELETE FROM idempotency_keys WHERE created_at < ${before}`.run();
-  return meta.changes;
-}

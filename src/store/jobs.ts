@@ -1,6 +1,7 @@
-import type { CallbackEventType, JobRecord, JobStatus } from "../jobs/model";
+import type { CallbackEventType, JobStatus } from "../contract/schemas";
 import { keyIsLive } from "./api-keys";
-import { joinSql, type SqlFragment, sql, sqlFragment } from "./sql";
+import type { JobRecord } from "./job-record";
+import { joinSql, sql, sqlFragment } from "./sql";
 
 /** A `jobs` row as D1 returns it. */
 interface JobRow {
@@ -76,21 +77,12 @@ export function insertJob(db: D1Database, job: JobRecord, keyHash: string | null
     WHERE ${keyIsLive(keyHash)}`;
 }
 
-/** The columns every change of a job writes. Every change ends a wait for a running slot (parked = 0): the job moved. */
+/** The columns every change of a job writes. */
 const updatedColumns = (job: JobRecord) => sqlFragment`status = ${job.status}, progress = ${jsonOrNull(job.progress)},
   attempts = ${job.attempts}, result = ${job.resultJson}, result_key = ${job.resultKey},
   error_code = ${job.error?.code ?? null}, error_message = ${job.error?.message ?? null}, run_at = ${job.runAt},
   started_at = ${job.startedAt}, finished_at = ${job.finishedAt}, lease_expires_at = ${job.leaseExpiresAt},
-  version = ${job.version}, updated_at = ${job.updatedAt}, parked = 0`;
-
-/** SQL: `tenant` (an expression) runs fewer jobs than its limit, or than `defaultMax` when it sets none. */
-const slotFree = (tenant: SqlFragment, defaultMax: number) =>
-  sqlFragment`(SELECT COUNT(*) FROM jobs r WHERE r.tenant_id = ${tenant} AND r.status = 'running')
-    < (SELECT COALESCE(max_running_jobs, ${defaultMax}) FROM tenants WHERE id = ${tenant})`;
-
-/** SQL, in an UPDATE of `jobs`: the row's tenant has a free slot and no older job of it waits for one. */
-const admitted = (defaultMax: number) => sqlFragment`${slotFree(sqlFragment`jobs.tenant_id`, defaultMax)}
-  AND NOT EXISTS (SELECT 1 FROM jobs p WHERE p.tenant_id = jobs.tenant_id AND p.parked = 1 AND p.id < jobs.id)`;
+  version = ${job.version}, updated_at = ${job.updatedAt}`;
 
 /**
  * Writes a changed job, but only over the version it was read at: a stale
@@ -101,61 +93,22 @@ export function updateJob(db: D1Database, job: JobRecord, previousVersion: numbe
 }
 
 /**
- * Like `updateJob`, for the change to running: it also takes one of the
- * tenant's running slots, atomically (D1 runs one write at a time), and only
- * when no older job of the tenant is waiting for one. No change otherwise.
- */
-export function startJob(
-  db: D1Database,
-  job: JobRecord,
-  previousVersion: number,
-  defaultMax: number,
-): D1PreparedStatement {
-  return sql(db)`UPDATE jobs SET ${updatedColumns(job)}
-    WHERE id = ${job.id} AND version = ${previousVersion} AND ${admitted(defaultMax)}`;
-}
-
-/**
  * The whole start of an attempt in one statement, for a tracker that holds no
- * state yet (the common case: a fresh message for a fresh job): a due,
- * waiting job becomes running if its tenant has a free slot and no older job
- * of it waits. The started job, or null — then the tracker reads the job and
- * decides why not.
+ * state yet (the common case: a fresh message for a fresh job) and already
+ * holds a running slot of the tenant: a due, waiting job becomes running. The
+ * started job, or null — then the tracker reads the job and decides why not.
  */
 export async function startDueJob(
   db: D1Database,
   id: string,
   now: number,
-  options: { earlyToleranceMs: number; leaseMs: number; defaultMax: number },
+  options: { earlyToleranceMs: number; leaseMs: number },
 ): Promise<JobRecord | null> {
   const row = await sql(db)`UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ${now},
-      lease_expires_at = ${now} + ${options.leaseMs}, version = version + 1, updated_at = ${now}, parked = 0
+      lease_expires_at = ${now} + ${options.leaseMs}, version = version + 1, updated_at = ${now}
     WHERE id = ${id} AND status IN ('scheduled', 'queued') AND run_at <= ${now} + ${options.earlyToleranceMs}
-      AND ${admitted(options.defaultMax)}
     RETURNING *`.first<JobRow>();
   return row ? fromRow(row) : null;
-}
-
-/** The job waits for a running slot of its tenant; `wakeOldestParked` hands it one later. */
-export function parkJob(db: D1Database, id: string, now: number): D1PreparedStatement {
-  return sql(db)`UPDATE jobs SET parked = 1, updated_at = ${now} WHERE id = ${id}`;
-}
-
-/**
- * Hands a free running slot of the tenant to its oldest parked job: unparks
- * it and returns (RETURNING) its id for enqueueing; no row when none waits or
- * no slot is free.
- */
-export function wakeOldestParked(
-  db: D1Database,
-  tenantId: string,
-  defaultMax: number,
-  now: number,
-): D1PreparedStatement {
-  return sql(db)`UPDATE jobs SET parked = 0, updated_at = ${now}
-    WHERE id = (SELECT id FROM jobs WHERE tenant_id = ${tenantId} AND parked = 1 ORDER BY id LIMIT 1)
-      AND ${slotFree(sqlFragment`${tenantId}`, defaultMax)}
-    RETURNING id`;
 }
 
 export async function findJob(db: D1Database, id: string): Promise<JobRecord | null> {
@@ -237,26 +190,4 @@ export function renewLease(db: D1Database, id: string, version: number, until: n
 /** Marks a job as looked after without changing it, so the sweep leaves it alone for a while. */
 export function touchJob(db: D1Database, id: string, version: number, now: number): D1PreparedStatement {
   return sql(db)`UPDATE jobs SET updated_at = ${now} WHERE id = ${id} AND version = ${version}`;
-}
-
-/** Finished jobs that finished before `before`, oldest first, with their R2 keys. */
-export async function listFinishedBefore(db: D1Database, before: number, limit: number) {
-  const { results } = await sql(db)`SELECT id, input_key, result_key FROM jobs
-    WHERE finished_at < ${before} ORDER BY finished_at LIMIT ${limit}`.all<{
-    id: string;
-    input_key: string | null;
-    result_key: string | null;
-  }>();
-  return results.map((r) => ({ id: r.id, inputKey: r.input_key, resultKey: r.result_key }));
-}
-
-/** Deletes jobs with their webhook events and delivery attempts, in one transaction. */
-export async function deleteFinishedJobs(db: D1Database, ids: string[]): Promise<void> {
-  await db.batch(
-    ids.flatMap((id) => [
-      sql(db)`DELETE FROM webhook_deliveries WHERE job_id = ${id}`,
-      sql(db)`DELETE FROM webhook_events WHERE job_id = ${id}`,
-      sql(db)`DELETE FROM jobs WHERE id = ${id} AND finished_at IS NOT NULL`,
-    ]),
-  );
 }

@@ -92,3 +92,8 @@ export function updateTenantLimits(
     WHERE id = ${tenantId}
     RETURNING submit_per_minute, read_per_minute, max_running_jobs`;
 }
+
+/** The tenant's `max_running_jobs`: null when it sets none (or there is no such tenant). */
+export async function findMaxRunningJobs(db: D1Database, tenantId: string): Promise<number | null> {
+  return sql(db)`SELECT max_running_jobs FROM tenants WHERE id = ${tenantId}`.first<number | null>("max_running_jobs");
+}

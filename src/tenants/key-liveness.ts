@@ -1,13 +1,7 @@
+import { parseConfig } from "../config";
 import type { Env } from "../env";
 import { DomainError, invalidApiKey } from "../jobs/errors";
-import { limits } from "../limits";
 import { isLiveKey } from "../store/api-keys";
-
-/** How often an open stream re-reads its key (ms): `limits.keyRecheckMs`, or the test-only `KEY_RECHECK_MS`. */
-export function keyRecheckMs(env: Env): number {
-  const override = Number(env.KEY_RECHECK_MS);
-  return env.KEY_RECHECK_MS !== undefined && override > 0 ? override : limits.keyRecheckMs;
-}
 
 /** An open stream's hold on its API key; `signal` aborts when the stream must end. */
 export interface KeyLiveness {
@@ -22,7 +16,7 @@ export interface KeyLiveness {
 }
 
 /**
- * Re-reads the API key `keyId` every `keyRecheckMs(env)` while a stream is
+ * Re-reads the API key `keyId` every `keyRecheckMs` (src/config.ts) while a stream is
  * open, so a revocation made in any isolate ends the stream within one
  * interval plus one read. Costs one indexed D1 read per interval per open
  * stream, nothing per frame.
@@ -43,6 +37,6 @@ export function watchKeyLiveness(env: Env, keyId: string): KeyLiveness {
         end(new DomainError(503, "service_unavailable", "Storage is unavailable; reconnect shortly.", undefined, 5));
       },
     );
-  }, keyRecheckMs(env));
+  }, parseConfig(env).keyRecheckMs);
   return { signal: ended.signal, stop: () => clearInterval(timer) };
 }

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { parseConfig } from "../config";
 import type { Env } from "../env";
 import { jobTypes } from "../job-types";
 import {
@@ -26,16 +27,7 @@ import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
 import { shardOf } from "../store/databases";
-import {
-  findJob,
-  parkJob,
-  renewLease,
-  startDueJob,
-  startJob,
-  touchJob,
-  updateJob,
-  wakeOldestParked,
-} from "../store/jobs";
+import { findJob, renewLease, startDueJob, touchJob, updateJob } from "../store/jobs";
 import { type EventForDelivery, insertWebhookEvent, readSigningSecrets, secretsFound } from "../store/webhook-events";
 import { buildEvent, enqueueEvent } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
@@ -43,10 +35,15 @@ import { enqueueJob } from "./enqueue";
 import { LatestOncePer } from "./latest-once-per";
 import { acceptWatcher, broadcast, closeWatcher } from "./watchers";
 
-/** What a change did: whether it was written, and the callback event handed back for its caller to deliver. */
-interface Committed {
-  committed: boolean;
+/** What `complete` answers: whether the outcome counted, and what it leaves to its caller. */
+export interface Completed extends LeftToCaller {
+  accepted: boolean;
+}
+
+/** What a change leaves to the caller that asked for it (`forCaller`): the callback's first attempt, the slot's release. */
+interface LeftToCaller {
   callback: EventForDelivery | null;
+  releaseSlot: boolean;
 }
 
 /**
@@ -55,9 +52,11 @@ interface Committed {
  * tracker also owns the job's timers: long delays beyond what a queue can
  * hold, and re-enqueueing a lost message. What to change, arm and answer is
  * decided by jobs/lifecycle.ts; this object only loads, stores, times and
- * streams. A running attempt heartbeats it (kept in memory); once the
- * attempt's short lease has passed, the minute's sweep asks whether it still
- * does. No alarm per job: an alarm is a billed storage write, and a lost
+ * streams. An attempt starts only once the job holds one of its tenant's
+ * running slots (tenants/tenant-slots.ts), given back whenever the job
+ * leaves running or ends while it waits. A running attempt heartbeats it
+ * (kept in memory); once the attempt's short lease has passed, the minute's
+ * sweep asks whether it still does. No alarm per job: an alarm is a billed storage write, and a lost
  * consumer is rare.
  */
 export class JobTracker extends DurableObject<Env> {
@@ -79,14 +78,25 @@ export class JobTracker extends DurableObject<Env> {
     });
   });
 
-  /** Starts an attempt if the job is due and nobody holds it. Duplicate or late messages get `skip`. */
-  begin(): Promise<BeginResult> {
+  /**
+   * Starts an attempt if the job is due, nobody holds it and it wins one of
+   * its tenant's running slots (else `throttled`: it waits in line and is
+   * sent again when its turn comes). Duplicate or late messages get `skip`.
+   * `tenantId`: the message's, or null when it carries none. `slotHeld`: the
+   * caller already acquired the job's slot (a consumer does, for its whole
+   * batch at once: tenants/batch-slots.ts).
+   */
+  begin(tenantId: string | null = null, { slotHeld = false } = {}): Promise<BeginResult> {
     return this.#serially(async () => {
-      if (this.#job === null) {
-        const started = await startDueJob(this.#db, this.ctx.id.name as string, clock.now(), {
+      const id = this.ctx.id.name as string;
+      // A tracker that holds no state yet (a fresh message for a fresh job, the common case) and
+      // knows the tenant takes the slot first, then starts the job in one statement without reading it.
+      const fastPath = this.#job === null && tenantId !== null;
+      if (fastPath) {
+        if (!slotHeld && !(await this.#holdsSlot(tenantId, id))) return { kind: "skip", reason: "throttled" };
+        const started = await startDueJob(this.#db, id, clock.now(), {
           earlyToleranceMs: EARLY_TOLERANCE_MS,
           leaseMs: limits.attemptLeaseSeconds * 1000,
-          defaultMax: limits.defaultMaxRunningJobs,
         });
         if (started) {
           this.#job = started;
@@ -95,16 +105,24 @@ export class JobTracker extends DurableObject<Env> {
           return { kind: "run", job: started, attempt: started.attempts };
         }
       }
-      // Not startable as it stood in D1 (finished, running, not due, throttled), or state already held.
+      // Not startable as it stood in D1 (finished, running, not due), or state already held.
       const job = await this.#load();
       const now = clock.now();
       if (job?.status === "running") await this.#checkAttempt(job, now, { mayWait: true });
       const decision = decideBegin(this.#job, now);
-      if (decision.kind === "skip") return decision;
-      if (!(await this.#commit(decision.change, { admit: true })).committed) {
-        await this.#waitForSlot(decision.change.next, now);
+      if (decision.kind === "skip") {
+        // A slot taken for this message (above, or by the caller) is not this job's to keep unless it runs:
+        // a late or repeated message, or a finished job's turn. A running job's acquire only confirmed its slot.
+        if ((fastPath || slotHeld) && tenantId !== null && this.#job?.status !== "running") {
+          await this.#releaseSlot(tenantId, id);
+        }
+        return decision;
+      }
+      if (!fastPath && !slotHeld && !(await this.#holdsSlot(decision.change.next.tenantId, id))) {
         return { kind: "skip", reason: "throttled" };
       }
+      // A write that fails keeps the slot: the message is retried (and finds it held) or the slots' audit frees it.
+      await this.#commit(decision.change);
       const started = this.#job as JobRecord;
       this.#hearing.began(started.attempts, now);
       return { kind: "run", job: started, attempt: started.attempts };
@@ -141,20 +159,29 @@ export class JobTracker extends DurableObject<Env> {
 
   /**
    * Records how an attempt ended. Ignored (`accepted: false`) unless that
-   * attempt still holds the job. The callback event the change causes, if
-   * any, is stored and handed back, not queued: the caller makes its first
-   * attempt (webhooks/first-attempt.ts).
+   * attempt still holds the job. Two things are left to the caller, a job
+   * consumer, which does them for many jobs at once: the callback event the
+   * change causes, if any, is stored and handed back, not queued (the caller
+   * makes its first attempt: webhooks/first-attempt.ts), and the job's
+   * running slot is not released but `releaseSlot` says it is to be
+   * (tenants/batch-slots.ts).
    */
-  complete(
-    attempt: number,
-    outcome: AttemptOutcome,
-  ): Promise<{ accepted: boolean; callback: EventForDelivery | null }> {
+  complete(attempt: number, outcome: AttemptOutcome): Promise<Completed> {
     return this.#serially(async () => {
       const job = await this.#load();
-      if (!holdsAttempt(job, attempt)) return { accepted: false, callback: null };
-      const { callback } = await this.#finishAttempt(job, outcome, clock.now(), { handBack: true });
-      return { accepted: true, callback };
+      if (!holdsAttempt(job, attempt)) return { accepted: false, callback: null, releaseSlot: false };
+      const left = await this.#finishAttempt(job, outcome, clock.now(), { forCaller: true });
+      return { accepted: true, ...left };
     });
+  }
+
+  /**
+   * Whether the job runs, as its tracker knows it (after any change in
+   * progress). Reads only: the tenant's slots ask it about a slot held long,
+   * whose release may have been lost.
+   */
+  isRunning(): Promise<boolean> {
+    return this.#serially(async () => (await this.#load())?.status === "running");
   }
 
   /** Cancels a job that has not finished. */
@@ -172,7 +199,7 @@ export class JobTracker extends DurableObject<Env> {
   schedule(): Promise<void> {
     return this.#serially(async () => {
       const job = await this.#load();
-      if (job && !isTerminal(job.status)) await this.#arm(job.id, timerForRunAt(job, clock.now()));
+      if (job && !isTerminal(job.status)) await this.#arm(job, timerForRunAt(job, clock.now()));
     });
   }
 
@@ -241,18 +268,22 @@ export class JobTracker extends DurableObject<Env> {
     if (repair.kind === "check_attempt") return this.#checkAttempt(job, now, options);
     // A lost message (local restart, failed send): the job is marked looked after, so the sweep moves on.
     if (repair.kind === "reenqueue")
-      return this.#arm(job.id, repair.timer, () => touchJob(this.#db, job.id, job.version, now).run());
-    if (repair.kind === "arm") return this.#arm(job.id, repair.timer);
+      return this.#arm(job, repair.timer, () => touchJob(this.#db, job.id, job.version, now).run());
+    if (repair.kind === "arm") return this.#arm(job, repair.timer);
   }
 
   /**
    * Sets the timer's alarm, then (after `beforeSend`, if given) sends its
    * message: the alarm first, so that if the send fails the alarm still finds the job.
    */
-  async #arm(jobId: string, timer: Timer, beforeSend?: () => Promise<unknown>): Promise<void> {
+  async #arm(
+    job: Pick<JobRecord, "id" | "tenantId">,
+    timer: Timer,
+    beforeSend?: () => Promise<unknown>,
+  ): Promise<void> {
     await this.#setAlarm(timer.alarmAt);
     await beforeSend?.();
-    if (timer.enqueueDelaySeconds !== null) await enqueueJob(this.env, jobId, timer.enqueueDelaySeconds);
+    if (timer.enqueueDelaySeconds !== null) await enqueueJob(this.env, job, timer.enqueueDelaySeconds);
   }
 
   /**
@@ -272,59 +303,55 @@ export class JobTracker extends DurableObject<Env> {
     if (!isTerminal((this.#job as JobRecord).status)) await this.#hearing.forget();
   }
 
+  /** Commits the attempt's outcome; with `forCaller`, leaves the callback and the slot to the caller (see `#commit`). */
   async #finishAttempt(
     job: JobRecord,
     outcome: AttemptOutcome,
     now: number,
-    options: { handBack?: boolean } = {},
-  ): Promise<Committed> {
+    options: { forCaller?: boolean } = {},
+  ): Promise<LeftToCaller> {
     const retryDelay = { baseSeconds: this.#retryBaseDelay(job), random: Math.random() };
     const { change, timer } = decideOutcome(job, outcome, now, retryDelay);
-    const committed = await this.#commit(change, options);
-    if (timer) await this.#arm(job.id, timer);
-    return committed;
+    const left = await this.#commit(change, options);
+    if (timer) await this.#arm(job, timer);
+    return left;
   }
 
   #retryBaseDelay(job: JobRecord): number {
-    const override = Number(this.env.RETRY_BASE_DELAY_SECONDS);
-    if (this.env.RETRY_BASE_DELAY_SECONDS !== undefined && Number.isFinite(override)) return override;
-    return jobTypes.get(job.type)?.defaults.retryBaseDelaySeconds ?? limits.retryBaseDelaySeconds;
+    return (
+      parseConfig(this.env).retryBaseDelaySeconds ??
+      jobTypes.get(job.type)?.defaults.retryBaseDelaySeconds ??
+      limits.retryBaseDelaySeconds
+    );
   }
 
   /**
    * Writes the change over the version this tracker holds, with the callback
-   * event it causes in the same transaction, then tells watchers and sends the
-   * event; a finished job's storage is then freed. With `admit`, the change to
-   * running also has to win one of the tenant's running slots: not
-   * `committed` when it did not (nothing changed). With `handBack`, the event
-   * is not sent but handed back with its tenant's secrets (read in the same
-   * round trip) for the caller to deliver.
+   * event it causes in the same transaction, then tells watchers, sends the
+   * event and gives back the job's running slot if the change releases it; a
+   * finished job's storage is then freed. With `forCaller`, the event is not
+   * sent but answered with its tenant's secrets (read in the same round trip)
+   * for the caller to deliver, and the slot is not released but answered as
+   * the caller's to release.
    */
-  async #commit(change: Change, options: { admit?: boolean; handBack?: boolean } = {}): Promise<Committed> {
+  async #commit(change: Change, options: { forCaller?: boolean } = {}): Promise<LeftToCaller> {
     const current = this.#job as JobRecord;
     const now = clock.now();
     const job: JobRecord = { ...change.next, version: current.version + 1, updatedAt: now };
-    const statements = [
-      options.admit
-        ? startJob(this.#db, job, current.version, limits.defaultMaxRunningJobs)
-        : updateJob(this.#db, job, current.version),
-    ];
-    const { event, freesSlot } = change;
+    const statements = [updateJob(this.#db, job, current.version)];
+    const { event, releasesSlot } = change;
     const outbox =
       event && wantsEvent(job, event)
         ? buildEvent(job.tenantId, job.callbackUrl as string, event, toJobView(job), now)
         : null;
     if (outbox) statements.push(insertWebhookEvent(this.#db, outbox));
     const secretsAt =
-      outbox !== null && options.handBack === true
+      outbox !== null && options.forCaller === true
         ? statements.push(readSigningSecrets(this.#db, job.tenantId)) - 1
         : -1;
-    // Leaving running frees a slot of the tenant: its oldest parked job takes it, in the same round trip.
-    if (freesSlot) statements.push(wakeOldestParked(this.#db, job.tenantId, limits.defaultMaxRunningJobs, now));
-    const results = await this.#db.batch<{ id: string }>(statements);
+    const results = await this.#db.batch(statements);
     const update = results[0];
     if (update?.meta.changes !== 1) {
-      if (options.admit) return { committed: false, callback: null };
       // Only this tracker writes a job after it is created, so this means the row was deleted.
       this.#job = null;
       throw new Error(`job ${current.id} changed outside its tracker`);
@@ -334,32 +361,32 @@ export class JobTracker extends DurableObject<Env> {
     const secrets = secretsAt === -1 ? null : secretsFound(results[secretsAt] as D1Result);
     const callback = outbox && secrets ? { event: outbox, secrets } : null;
     if (outbox && !callback) await enqueueEvent(this.env, outbox);
-    if (freesSlot) await this.#startWoken(results.at(-1)?.results[0]?.id);
+    const releaseSlot = releasesSlot && options.forCaller === true;
+    if (releasesSlot && !releaseSlot) await this.#releaseSlot(job.tenantId, job.id);
     if (isTerminal(job.status)) await this.#freeStorage();
-    return { committed: true, callback };
+    return { callback, releaseSlot };
+  }
+
+  /** Whether the job holds (or was just granted) one of its tenant's running slots; if not, it waits in line. */
+  async #holdsSlot(tenantId: string, jobId: string): Promise<boolean> {
+    return (await this.#slots(tenantId).acquire([jobId])).length === 1;
+  }
+
+  /** The running slots of the job's tenant. */
+  #slots(tenantId: string) {
+    return this.env.TENANT_SLOTS.getByName(tenantId);
   }
 
   /**
-   * No running slot for this job now: it waits (parked) in id order. If a
-   * slot is free after all (an older parked job's hand-off was lost), the
-   * oldest parked job gets it, so waiting never depends on one message.
+   * Gives back the job's slot or place in line. The job's change is stored
+   * already, so a failure is only logged: the slot is then held by a job that
+   * no longer runs, which the slots' audit finds and frees.
    */
-  async #waitForSlot(job: Pick<JobRecord, "id" | "tenantId">, now: number): Promise<void> {
-    await parkJob(this.#db, job.id, now).run();
-    const woken = await wakeOldestParked(this.#db, job.tenantId, limits.defaultMaxRunningJobs, now).first<{
-      id: string;
-    }>();
-    await this.#startWoken(woken?.id);
-  }
-
-  /** Enqueues a job that was just handed a running slot. */
-  async #startWoken(next: string | undefined): Promise<void> {
-    if (!next) return;
+  async #releaseSlot(tenantId: string, jobId: string): Promise<void> {
     try {
-      await enqueueJob(this.env, next, 0);
+      await this.#slots(tenantId).release([jobId]);
     } catch (error) {
-      // The woken job is queued in D1; the sweep re-enqueues it.
-      console.error("hand-off enqueue failed; the sweep will start the job", { jobId: next, error: String(error) });
+      console.error("slot release failed; the tenant's slot audit will free it", { jobId, error: String(error) });
     }
   }
 

@@ -1,3 +1,4 @@
+import { type Config, parseConfig } from "../config";
 import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
@@ -17,7 +18,6 @@ import {
 } from "../store/webhook-events";
 import { type PostResult, postCallback } from "./post";
 import { type AttemptVerdict, judgeAttempt, queueDelaySeconds } from "./schedule";
-import { type WebhookSettings, webhookSettings } from "./settings";
 import { webhookHeaders } from "./sign";
 import { checkCallbackUrl } from "./url-guard";
 
@@ -29,7 +29,7 @@ const FAILURE = "callback delivery could not be recorded; the queue will retry i
  * rest wait a moment and come back, without using an attempt.
  */
 export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
-  const settings = webhookSettings(env);
+  const settings = parseConfig(env);
   const byOrigin = Map.groupBy(batch.messages, (message) => message.body.origin);
   await Promise.all(
     [...byOrigin].map(([origin, messages]) => deliverToOrigin(env, settings, origin, { queue: batch.queue, messages })),
@@ -39,14 +39,14 @@ export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env
 /** One origin's messages of a batch. */
 async function deliverToOrigin(
   env: Env,
-  settings: WebhookSettings,
+  settings: Config,
   origin: string,
   { queue, messages }: { queue: string; messages: Message<CallbackMessage>[] },
 ): Promise<void> {
   const gate = env.ORIGIN_GATE.getByName(origin);
   let tickets: string[];
   try {
-    tickets = await gate.acquire(messages.length, leaseOf(settings), settings.maxInFlightPerOrigin);
+    tickets = await gate.acquire(messages.length, leaseOf(settings), settings.webhookMaxInFlightPerOrigin);
   } catch (error) {
     console.error("origin gate unavailable; the queue will retry", { origin, error: String(error) });
     for (const message of messages) retryLater(message);
@@ -63,7 +63,7 @@ async function deliverToOrigin(
 }
 
 /** One attempt of each message's event; each event is on its job's shard. */
-async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMessage[]): Promise<void> {
+async function deliver(env: Env, settings: Config, messages: CallbackMessage[]): Promise<void> {
   const byShard = Map.groupBy(messages, (message) => shardOf(env, message.event_id));
   const outcomes = await Promise.allSettled([...byShard].map(([db, some]) => deliverFrom(env, db, settings, some)));
   const failed = outcomes.find((outcome) => outcome.status === "rejected");
@@ -78,12 +78,7 @@ async function deliver(env: Env, settings: WebhookSettings, messages: CallbackMe
  * ending within a few ms together), so its retry is timed from its own end
  * and queued at once, not after the batch's slowest request.
  */
-async function deliverFrom(
-  env: Env,
-  db: D1Database,
-  settings: WebhookSettings,
-  messages: CallbackMessage[],
-): Promise<void> {
+async function deliverFrom(env: Env, db: D1Database, settings: Config, messages: CallbackMessage[]): Promise<void> {
   const now = clock.now();
   const found = await db.batch(
     messages.map((m) =>
@@ -91,7 +86,7 @@ async function deliverFrom(
     ),
   );
   const recordEnded = coalesced<Attempt>(
-    (ended) => record(env, db, settings.schedule, ended),
+    (ended) => record(env, db, settings.webhookRetryScheduleSeconds, ended),
     limits.callbackRecordCoalesceMs,
   );
   const outcomes = await Promise.allSettled(
@@ -109,23 +104,23 @@ async function deliverFrom(
 }
 
 /** How long one request may hold its origin's slot: its timeout, the body's bound, and a margin to record it. */
-export const leaseOf = (settings: WebhookSettings) => settings.timeoutMs + limits.callbackBodyReadMs + 5_000;
+export const leaseOf = (settings: Config) => settings.webhookTimeoutMs + limits.callbackBodyReadMs + 5_000;
 
 /** Signs and POSTs the event once, unless its URL is refused now; never throws for the receiver's failures. */
 export async function attempt(
-  settings: WebhookSettings,
+  settings: Config,
   secrets: SigningSecrets,
   event: WebhookEventRecord,
 ): Promise<PostResult> {
   // Checked again before every attempt: the rules may have tightened since submit.
-  const verdict = checkCallbackUrl(event.callbackUrl, { allowLocal: settings.allowLocal });
+  const verdict = checkCallbackUrl(event.callbackUrl, { allowLocal: settings.allowLocalCallbacks });
   if (!verdict.ok) {
     const error = `callback_url ${verdict.reason}`;
     return { httpStatus: null, error, durationMs: 0, responseBody: null, retryAfter: null };
   }
   const now = clock.now();
   const headers = await webhookHeaders(validSecrets(secrets, now), event.id, Math.floor(now / 1000), event.payload);
-  return postCallback(verdict.url, headers, event.payload, settings.timeoutMs);
+  return postCallback(verdict.url, headers, event.payload, settings.webhookTimeoutMs);
 }
 
 /** An attempt that ended, to be recorded. */

@@ -1,3 +1,4 @@
+import { parseConfig } from "../config";
 import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
@@ -6,7 +7,6 @@ import { shardOf } from "../store/databases";
 import type { EventForDelivery } from "../store/webhook-events";
 import { type Attempt, attempt, leaseOf, record } from "./deliver";
 import { enqueueEvent, originOf } from "./events";
-import { webhookSettings } from "./settings";
 
 /**
  * The first attempt of the callback a job's outcome causes, made by the job
@@ -28,13 +28,13 @@ import { webhookSettings } from "./settings";
  * resolves once that attempt is recorded (or handed to the queue).
  */
 export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise<void> {
-  const settings = webhookSettings(env);
+  const settings = parseConfig(env);
   const recorders = new Map<D1Database, (ended: Attempt) => Promise<void>>();
   const recorderFor = (db: D1Database) => {
     let recorder = recorders.get(db);
     if (!recorder) {
       recorder = coalesced<Attempt>(
-        (ended) => record(env, db, settings.schedule, ended),
+        (ended) => record(env, db, settings.webhookRetryScheduleSeconds, ended),
         limits.callbackRecordCoalesceMs,
       );
       recorders.set(db, recorder);
@@ -47,7 +47,7 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     const gate = env.ORIGIN_GATE.getByName(origin);
     let tickets: string[] = [];
     try {
-      tickets = await gate.acquire(callbacks.length, leaseOf(settings), settings.maxInFlightPerOrigin, {
+      tickets = await gate.acquire(callbacks.length, leaseOf(settings), settings.webhookMaxInFlightPerOrigin, {
         quickOnly: true,
       });
     } catch (error) {

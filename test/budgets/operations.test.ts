@@ -31,8 +31,13 @@ const budget = {
   rowsWritten: 14,
   /** The job's message; the callback's first attempt needs none. */
   queueMessages: 1,
-  /** Begin and complete (the tracker), and the origin gate's acquire and release (one each per job here, run one at a time). */
-  doRequests: 4,
+  /**
+   * Begin and complete (the tracker), the origin gate's acquire and release,
+   * and the tenant's running slot acquired and released: one each per job
+   * here, run one at a time (under load a batch shares the gate's and the
+   * slots' requests).
+   */
+  doRequests: 6,
 };
 
 const meter = async () => (await (await call("/__metrics")).json()) as Record<string, number>;
@@ -70,7 +75,8 @@ describe("operations per job (budgets)", () => {
       queueMessages: perJob("queue:JOBS:messages") + perJob("queue:CALLBACKS:messages"),
       rowsWritten: perJob("d1_rows_written"),
       // The rate limiter's leases follow the clock (one per isolate per 2 s at most), not the job.
-      doRequests: perJob("do:JOB_TRACKER:requests") + perJob("do:ORIGIN_GATE:requests"),
+      doRequests:
+        perJob("do:JOB_TRACKER:requests") + perJob("do:ORIGIN_GATE:requests") + perJob("do:TENANT_SLOTS:requests"),
     }).toEqual(budget);
   });
 });

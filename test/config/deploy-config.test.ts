@@ -11,10 +11,23 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
   it("names every resource the deploy script creates", () => {
     expect(resourcesOf(config)).toEqual({
       queues: ["edgejobs-jobs", "edgejobs-callbacks", "edgejobs-jobs-dlq", "edgejobs-callbacks-dlq"],
-      databases: [{ name: "edgejobs", id: expect.any(String), binding: "DB" }],
+      databases: [
+        { name: "edgejobs", id: expect.any(String), binding: "DB" },
+        ...Array.from({ length: 16 }, (_, k) => ({
+          name: `edgejobs-shard-${k}`,
+          id: expect.any(String),
+          binding: `SHARD_${k}`,
+        })),
+      ],
       buckets: ["edgejobs-blobs"],
       secrets: ["ADMIN_TOKEN"],
     });
+  });
+
+  it("keeps every local database apart: each D1 binding has its own placeholder id and the one schema", () => {
+    const ids = config.d1_databases.map((d: { database_id: string }) => d.database_id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const database of config.d1_databases) expect(database.migrations_dir).toBe("migrations");
   });
 
   it("sets every queue consumer setting explicitly, with a dead-letter queue for each main queue", () => {

@@ -4,6 +4,8 @@ import { startDevServer } from "../support/dev-server";
 declare module "vitest" {
   export interface ProvidedContext {
     devUrl: string;
+    /** The ready API key and webhook secret that `npm run dev` printed. */
+    devKey: { apiKey: string; webhookSecret: string };
   }
 }
 
@@ -11,5 +13,6 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   const server = await startDevServer();
   project.provide("devUrl", server.url);
+  project.provide("devKey", server.readyKey);
   return () => server.stop();
 }

@@ -10,6 +10,10 @@ export interface DevServer {
   pid: number;
   /** The state directory, to start another server on the same state after this one dies. */
   state: string;
+  /** The ready API key and webhook secret that `npm run dev` printed once it was up. */
+  readyKey: { apiKey: string; webhookSecret: string };
+  /** Everything the server printed so far (stdout and stderr). */
+  output: () => string;
   /** Stops the server; `crash` kills it without letting it finish anything. */
   stop: (how?: "graceful" | "crash") => Promise<void>;
 }
@@ -36,7 +40,9 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts `npm run dev` exactly as the README says, on a free port and a fresh
- * state directory, and waits until /healthz answers.
+ * state directory, and waits until /healthz answers and it has printed its
+ * ready API key. Throws (with the server's output) if it exits or is not ready
+ * within 60 s.
  */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const port = options.port ?? (await freePort());
@@ -59,19 +65,23 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
-  for (;;) {
+  let readyKey: DevServer["readyKey"] | undefined;
+  while (!readyKey) {
     if (child.exitCode !== null) throw new Error(`npm run dev exited early:\n${output}`);
+    const printed = output.match(/API key: +(ejk_\S+)\n +webhook secret: +(whsec_\S+)/);
     const healthy = await fetch(`${url}/healthz`).then(
       (r) => r.ok,
       () => false,
     );
-    if (healthy) break;
-    if (Date.now() > deadline) throw new Error(`npm run dev did not answer /healthz in 60 s:\n${output}`);
-    await new Promise((r) => setTimeout(r, 250));
+    if (healthy && printed) readyKey = { apiKey: printed[1] as string, webhookSecret: printed[2] as string };
+    else if (Date.now() > deadline) throw new Error(`npm run dev was not ready in 60 s:\n${output}`);
+    else await new Promise((r) => setTimeout(r, 250));
   }
   return {
     url,
     state,
+    readyKey,
+    output: () => output,
     pid: child.pid as number,
     stop: async (how = "graceful") => {
       if (child.exitCode !== null || child.pid === undefined) return;

@@ -65,7 +65,7 @@ describe("begin", () => {
           leaseExpiresAt: NOW + limits.attemptLeaseSeconds * SECOND,
         }),
         event: null,
-        freesSlot: false,
+        releasesSlot: false,
       },
     });
   });
@@ -110,7 +110,7 @@ describe("an attempt's outcome", () => {
     const { change, timer } = decideOutcome(running({ error: failure }), ok, NOW, noJitter);
     expect(change.next).toMatchObject({ status: "succeeded", resultJson: '{"a":1}', error: null, finishedAt: NOW });
     expect(change.next.leaseExpiresAt).toBeNull();
-    expect(change).toMatchObject({ event: "job.succeeded", freesSlot: true });
+    expect(change).toMatchObject({ event: "job.succeeded", releasesSlot: true });
     expect(timer).toBeNull();
   });
 
@@ -122,7 +122,7 @@ describe("an attempt's outcome", () => {
       noJitter,
     );
     expect(change.next).toMatchObject({ status: "queued", error: failure, runAt: NOW + 4 * SECOND, finishedAt: null });
-    expect(change).toMatchObject({ event: null, freesSlot: true });
+    expect(change).toMatchObject({ event: null, releasesSlot: true });
     expect(timer).toEqual({ alarmAt: NOW + (4 + limits.enqueueGraceSeconds) * SECOND, enqueueDelaySeconds: 4 });
   });
 
@@ -203,7 +203,12 @@ describe("cancel", () => {
       next: { status: "canceled", error: null, finishedAt: NOW },
       event: "job.canceled",
     });
-    expect(decideCancel(running(), NOW)?.freesSlot).toBe(true);
+    expect(decideCancel(running(), NOW)?.releasesSlot).toBe(true);
+  });
+
+  it("gives back a waiting job's place in line (or the slot reserved for it) when it is canceled", () => {
+    expect(decideCancel(job({ status: "queued" }), NOW)?.releasesSlot).toBe(true);
+    expect(decideCancel(job({ status: "scheduled" }), NOW)?.releasesSlot).toBe(true);
   });
 
   it("leaves a finished job as it is", () => {

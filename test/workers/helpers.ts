@@ -1,5 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { JobView } from "../../src/jobs/model";
+import { clock } from "../../src/platform/clock";
 import { databases, everyDatabase, shardOf } from "../../src/store/databases";
 
 export const BASE = "http://edgejobs.test";
@@ -116,4 +118,23 @@ export function onEveryDatabase<T>(write: (db: D1Database) => Promise<T>): Promi
 /** Runs `read` on every job shard: the tenant's jobs are spread over them. */
 export function onEveryShard<T>(read: (db: D1Database) => Promise<T>): Promise<T[]> {
   return Promise.all(databases(env).shards.map(read));
+}
+
+/** Runs `fn` with the service's clock reading `time` (ms), as if that moment had come. */
+export async function at<R>(time: number, fn: () => Promise<R>): Promise<R> {
+  const realNow = clock.now;
+  clock.now = () => time;
+  try {
+    return await fn();
+  } finally {
+    clock.now = realNow;
+  }
+}
+
+/** What the tenant's slots object has stored: job id → running, reserved or waiting. */
+export function slotEntries(tenantId: string): Promise<Record<string, string>> {
+  return runInDurableObject(env.TENANT_SLOTS.getByName(tenantId), (_instance, state) => {
+    const rows = state.storage.sql.exec<{ job_id: string; state: string }>("SELECT job_id, state FROM slots").toArray();
+    return Object.fromEntries(rows.map((row) => [row.job_id, row.state]));
+  });
 }

@@ -236,11 +236,12 @@ describe("ctx.log and GET /v1/jobs/{id}/logs", () => {
     await untilStatus(tenant, job.id, "succeeded");
     expect(await logObjects(job.id)).toHaveLength(1);
     const day = 86_400_000;
+    // Finished 8 days ago: past the default retention of 7.
     await dbOf(job.id)
       .prepare("UPDATE jobs SET finished_at = finished_at - ? WHERE id = ?")
-      .bind(2 * day, job.id)
+      .bind(8 * day, job.id)
       .run();
-    await purgeExpired(env, Date.now(), day);
+    await purgeExpired(env, Date.now());
     expect(await logObjects(job.id)).toEqual([]);
   });
 });

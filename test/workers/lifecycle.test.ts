@@ -15,7 +15,7 @@ import { limits } from "../../src/limits";
 import { clock } from "../../src/platform/clock";
 import { listStrandedJobIds } from "../../src/store/jobs";
 import type { JobTracker } from "../../src/tracker/job-tracker";
-import { authed, createTenant, dbOf, eventually, getJob, submit, tracker, untilStatus } from "./helpers";
+import { at, authed, createTenant, dbOf, eventually, getJob, submit, tracker, untilStatus } from "./helpers";
 
 /** Hands messages to the Worker's jobs consumer directly, as a duplicate or late delivery would. */
 async function deliver(...jobIds: string[]) {
@@ -312,7 +312,7 @@ describe("noticing a lost attempt in seconds", () => {
     await evictDurableObject(stub); // the heartbeat ended the stored wait, so a restart does not revive it
     await at(start + 65_000, () => runDurableObjectAlarm(stub));
     expect((await getJob(tenant, job.id)).status).toBe("running");
-    expect(await stub.complete(1, { ok: true, resultJson: "1", resultKey: null })).toEqual({ accepted: true });
+    expect(await stub.complete(1, { ok: true, resultJson: "1", resultKey: null })).toMatchObject({ accepted: true });
   });
 
   it("re-enqueues a queued job whose message was lost within seconds, not minutes", async () => {
@@ -401,17 +401,6 @@ async function beganAttempt(options: Record<string, unknown>) {
   const stub = tracker(job.id);
   expect((await stub.begin()).kind).toBe("run");
   return { tenant, job, stub };
-}
-
-/** Runs `fn` with the service's clock reading `time` (ms), as if that moment had come. */
-async function at<R>(time: number, fn: () => Promise<R>): Promise<R> {
-  const realNow = clock.now;
-  clock.now = () => time;
-  try {
-    return await fn();
-  } finally {
-    clock.now = realNow;
-  }
 }
 
 function runInTracker<R>(

@@ -11,6 +11,7 @@ import {
   onEveryShard,
   postJson,
   setTenantLimits,
+  slotEntries,
   submit,
   tracker,
   untilStatus,
@@ -126,7 +127,7 @@ describe("per-tenant concurrency", () => {
     expect(Date.parse(quickDone.finished_at ?? "")).toBeLessThan(lastStart);
   });
 
-  it("lets a parked job go when the job it waited for is canceled", async () => {
+  it("lets a waiting job go when the job it waited for is canceled", async () => {
     const tenant = await createTenant();
     await setTenantLimits(tenant, { max_running_jobs: 1 });
     // Started by hand, as by a consumer elsewhere (locally, a queue batch that ran it would hold the queue).
@@ -135,9 +136,8 @@ describe("per-tenant concurrency", () => {
     expect((await tracker(long.id).begin()).kind).toBe("run");
     const waiting = await submit(tenant, { type: "echo", input: "next" });
     await eventually(
-      () =>
-        dbOf(waiting.id).prepare("SELECT parked FROM jobs WHERE id = ?").bind(waiting.id).first<{ parked: number }>(),
-      (row) => row?.parked === 1,
+      () => slotEntries(tenant.tenantId),
+      (entries) => entries[waiting.id] === "waiting",
     );
     await authed(tenant, `/v1/jobs/${long.id}/cancel`, { method: "POST" });
     expect((await untilStatus(tenant, waiting.id, "succeeded")).result).toBe("next");

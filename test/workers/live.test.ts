@@ -88,7 +88,9 @@ describe("live progress over a WebSocket", () => {
     socket.accept();
     const frames: { event: string; data: JobView }[] = [];
     await new Promise<void>((resolve) => {
-      socket.addEventListener("message", (m) => frames.push(JSON.parse(m.data as string)));
+      socket.addEventListener("message", (m) => {
+        frames.push(JSON.parse(m.data as string));
+      });
       socket.addEventListener("close", () => resolve());
     });
     expect(frames[0]?.event).toBe("status");
@@ -140,7 +142,9 @@ describe("canceling a running job", () => {
     const begun = await stub.begin();
     expect(begun.kind).toBe("run");
     await authed(tenant, `/v1/jobs/${job.id}/cancel`, { method: "POST" });
-    expect(await stub.complete(1, { ok: true, resultJson: '"late"', resultKey: null })).toEqual({ accepted: false });
+    expect(await stub.complete(1, { ok: true, resultJson: '"late"', resultKey: null })).toMatchObject({
+      accepted: false,
+    });
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "canceled", result: null, version: 3 });
   });
 });

@@ -2,19 +2,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { limits } from "../../src/limits";
 import { clock } from "../../src/platform/clock";
+import { at } from "./helpers";
 
 const LEASE_MS = 20_000;
-
-/** Runs `fn` with the service's clock reading `time` (ms); the gate runs in this isolate. */
-async function at<R>(time: number, fn: () => Promise<R>): Promise<R> {
-  const realNow = clock.now;
-  clock.now = () => time;
-  try {
-    return await fn();
-  } finally {
-    clock.now = realNow;
-  }
-}
 
 describe("the origin gate's memory of slow origins", () => {
   it("refuses quick-only tickets for a while after a request held its slot too long, and never refuses the queue", async () => {

@@ -1,9 +1,16 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { parseConfig } from "../../src/config";
 import worker from "../../src/index";
-import { purgeExpired, retentionMs } from "../../src/jobs/retention";
+import type { JobRecord } from "../../src/jobs/model";
+import { purgeExpired, retentionBudget } from "../../src/jobs/retention";
 import { limits } from "../../src/limits";
+import { newId } from "../../src/platform/ids";
+import { inputKey, resultKey } from "../../src/store/blobs";
+import { databases } from "../../src/store/databases";
+import { insertJob, updateJob } from "../../src/store/jobs";
+import { insertDelivery, insertWebhookEvent } from "../../src/store/webhook-events";
 import {
   authed,
   createTenant,
@@ -52,7 +59,7 @@ async function finishedJob(tenant: TestTenant, agoMs: number): Promise<string> {
   return job.id;
 }
 
-/** The minute's cron, with RETENTION_DAYS as given (wrangler.toml's "30" when undefined). */
+/** The minute's cron, with RETENTION_DAYS as given (wrangler.toml's "7" when undefined). */
 const sweepWith = (retentionDays?: string) =>
   worker.scheduled(createScheduledController(), {
     ...env,
@@ -64,10 +71,11 @@ afterEach(() => {
 });
 
 describe("retention", () => {
-  it("deletes finished jobs after the default 30 days, with their R2 objects and delivery logs", async () => {
+  it("deletes finished jobs after the default 7 days, with their R2 objects and delivery logs", async () => {
+    expect(parseConfig({}).retentionMs).toBe(7 * DAY);
     const tenant = await createTenant();
-    const old = await finishedJob(tenant, 31 * DAY);
-    const recent = await finishedJob(tenant, 29 * DAY);
+    const old = await finishedJob(tenant, 8 * DAY);
+    const recent = await finishedJob(tenant, 6 * DAY);
     const waiting = await submit(tenant, { type: "echo", delay_seconds: 3600 });
     await age("jobs", "created_at", "id", waiting.id, 60 * DAY);
 
@@ -97,22 +105,27 @@ describe("retention", () => {
 
     await sweepWith("0.5");
 
-    expect(retentionMs({ ...env, RETENTION_DAYS: "0.5" })).toBe(DAY / 2);
+    expect(parseConfig({ RETENTION_DAYS: "0.5" }).retentionMs).toBe(DAY / 2);
     expect(await stored(older)).toEqual(nothing);
     expect(await stored(younger)).toEqual(everything);
   });
 
-  it("keeps the default and logs an error for a RETENTION_DAYS that is not a positive number", async () => {
+  it("deletes no job, and logs an error on every sweep, while RETENTION_DAYS is not a positive number", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    for (const value of ["-1", "0", "", "thirty", "NaN", "Infinity"]) {
-      expect(retentionMs({ ...env, RETENTION_DAYS: value }), value).toBe(limits.defaultRetentionDays * DAY);
+    for (const value of ["-1", "0", "", "thirty", "NaN", "Infinity", "1e308"]) {
+      expect(parseConfig({ RETENTION_DAYS: value }).retentionMs, value).toBeNull();
     }
-    expect(errors).toHaveBeenCalledTimes(6);
+    expect(errors).toHaveBeenCalledTimes(7);
     expect(String(errors.mock.calls[0]?.[0])).toContain("RETENTION_DAYS");
     const tenant = await createTenant();
-    const job = await finishedJob(tenant, 2 * DAY);
-    await sweepWith("-1");
+    const job = await finishedJob(tenant, 400 * DAY);
+    const badSetting = { ...env, RETENTION_DAYS: "-1" };
+    errors.mockClear();
+    await worker.scheduled(createScheduledController(), badSetting);
+    await worker.scheduled(createScheduledController(), badSetting);
     expect(await stored(job)).toEqual(everything);
+    const aboutRetention = errors.mock.calls.filter((call) => String(call[0]).includes("RETENTION_DAYS"));
+    expect(aboutRetention.length).toBeGreaterThanOrEqual(2);
   });
 
   it("forgets idempotency keys after their 24 h", async () => {
@@ -125,11 +138,208 @@ describe("retention", () => {
         .bind(DAY + 1, tenant.tenantId, "old-key")
         .run(),
     );
-    const purged = await purgeExpired(env, Date.now(), 30 * DAY);
+    const purged = await purgeExpired(env, Date.now());
     expect(purged.keys).toBe(1);
     const keys = await onEveryShard((db) =>
       db.prepare("SELECT key FROM idempotency_keys WHERE tenant_id = ?").bind(tenant.tenantId).all<{ key: string }>(),
     );
     expect(keys.flatMap((r) => r.results).map((r) => r.key)).toEqual(["new-key"]);
   });
+
+  it("deletes 3,000 expired jobs with their events, deliveries and R2 objects in one sweep, and keeps the rest", async () => {
+    const tenant = await createTenant();
+    const expired = await insertJobs(tenant.tenantId, 3000, 8 * DAY);
+    const unexpired = await insertJobs(tenant.tenantId, 30, 6 * DAY);
+    const unfinished = await insertJobs(tenant.tenantId, 30, null);
+    expect(await countStored(expired)).toEqual(inserted(expired));
+
+    await sweepWith();
+
+    expect(await countStored(expired)).toEqual({ jobs: 0, events: 0, deliveries: 0, objects: 0 });
+    expect(await countStored(unexpired)).toEqual(inserted(unexpired));
+    expect(await countStored(unfinished)).toEqual(inserted(unfinished));
+    await sweepWith();
+    expect(await countStored(unexpired)).toEqual(inserted(unexpired));
+  }, 60_000);
+
+  it("stops when its budget is spent, leaving every job it did not delete whole, and goes on at the next sweep", async () => {
+    const tenant = await createTenant();
+    const expired = await insertJobs(tenant.tenantId, 2500, 8 * DAY);
+    const now = Date.now();
+
+    const first = await purgeExpired(env, now, { ...retentionBudget(now), statements: 1 });
+
+    expect(first).toMatchObject({ jobs: limits.retentionChunk, complete: false });
+    const left = await countStored(expired);
+    expect(left.jobs).toBe(2500 - limits.retentionChunk);
+    // What is left is whole: each remaining job still has its event, its attempt and its R2 objects.
+    const remaining = await onEveryShard((db) =>
+      db.prepare("SELECT id FROM jobs WHERE tenant_id = ?").bind(tenant.tenantId).all<{ id: string }>(),
+    );
+    expect(left).toEqual(inserted({ ...expired, ids: remaining.flatMap((r) => r.results).map((r) => r.id) }));
+
+    const second = await purgeExpired(env, now);
+    expect(second).toMatchObject({ jobs: 2500 - limits.retentionChunk, complete: true });
+    expect(await countStored(expired)).toEqual({ jobs: 0, events: 0, deliveries: 0, objects: 0 });
+  }, 60_000);
+
+  it("writes 3 D1 rows to delete a job with one event and one delivery attempt", async () => {
+    const tenant = await createTenant();
+    await insertJobs(tenant.tenantId, 300, 8 * DAY, { objects: false });
+    const purged = await purgeExpired(env, Date.now());
+    expect(purged.jobs).toBe(300);
+    expect(purged.rowsWritten / purged.jobs).toBeLessThanOrEqual(3);
+  });
 });
+
+interface InsertedJobs {
+  tenantId: string;
+  ids: string[];
+  /** R2 keys, by the job that points at them. */
+  objects: Map<string, string[]>;
+}
+
+/**
+ * `count` jobs of `tenantId`, inserted through the store on shard 0, many to a batch:
+ * finished `finishedAgoMs` ago (null: unfinished, due in a day) with one
+ * delivered event and its attempt each; unless `objects` is false, every
+ * 10th has its input in R2 and every 15th its result.
+ */
+async function insertJobs(
+  tenantId: string,
+  count: number,
+  finishedAgoMs: number | null,
+  { objects = true } = {},
+): Promise<InsertedJobs> {
+  const now = Date.now();
+  const created = now - 40 * DAY;
+  const result: InsertedJobs = { tenantId, ids: [], objects: new Map() };
+  const db = databases(env).shards[0] as D1Database;
+  let statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = newId.job(0);
+    const keys = {
+      input: objects && i % 10 === 0 ? inputKey(id) : null,
+      result: objects && finishedAgoMs !== null && i % 15 === 0 ? resultKey(id, 1) : null,
+    };
+    const job: JobRecord = {
+      id,
+      tenantId,
+      type: "echo",
+      status: "scheduled",
+      inputJson: keys.input ? null : "{}",
+      inputKey: keys.input,
+      progress: null,
+      attempts: 0,
+      maxAttempts: 3,
+      timeoutSeconds: 60,
+      resultJson: null,
+      resultKey: null,
+      error: null,
+      callbackUrl: "https://example.com/hook",
+      callbackEvents: null,
+      metadataJson: null,
+      createdAt: created,
+      runAt: finishedAgoMs === null ? now + DAY : created,
+      startedAt: null,
+      finishedAt: null,
+      leaseExpiresAt: null,
+      version: 1,
+      updatedAt: created,
+    };
+    statements.push(insertJob(db, job));
+    if (finishedAgoMs !== null) {
+      const finishedAt = now - finishedAgoMs;
+      statements.push(
+        updateJob(
+          db,
+          {
+            ...job,
+            status: "succeeded",
+            attempts: 1,
+            resultJson: keys.result ? null : "{}",
+            resultKey: keys.result,
+            startedAt: finishedAt - 1000,
+            finishedAt,
+            version: 2,
+            updatedAt: finishedAt,
+          },
+          1,
+        ),
+      );
+    }
+    const eventId = newId.event(0);
+    statements.push(
+      insertWebhookEvent(db, {
+        id: eventId,
+        tenantId,
+        jobId: id,
+        type: "job.succeeded",
+        payload: "{}",
+        callbackUrl: "https://example.com/hook",
+        status: "delivered",
+        attempts: 1,
+        nextAttemptAt: null,
+        createdAt: created,
+      }),
+      insertDelivery(db, {
+        eventId,
+        jobId: id,
+        tenantId,
+        trigger: "scheduled",
+        attemptedAt: created,
+        durationMs: 5,
+        httpStatus: 200,
+        error: null,
+        responseBody: null,
+        nextAttemptAt: null,
+      }),
+    );
+    const jobObjects = [keys.input, keys.result].filter((key) => key !== null);
+    if (jobObjects.length > 0) result.objects.set(id, jobObjects);
+    result.ids.push(id);
+    if (statements.length >= 2000) {
+      await db.batch(statements);
+      statements = [];
+    }
+  }
+  if (statements.length > 0) await db.batch(statements);
+  const objectKeys = [...result.objects.values()].flat();
+  for (let i = 0; i < objectKeys.length; i += 50) {
+    await Promise.all(objectKeys.slice(i, i + 50).map((key) => env.BLOBS.put(key, "{}")));
+  }
+  return result;
+}
+
+/** What `jobs` would count if all of them were stored whole. */
+function inserted(jobs: InsertedJobs) {
+  const objects = jobs.ids.reduce((sum, id) => sum + (jobs.objects.get(id)?.length ?? 0), 0);
+  return { jobs: jobs.ids.length, events: jobs.ids.length, deliveries: jobs.ids.length, objects };
+}
+
+/** How many of `jobs`, their events, delivery attempts and R2 objects are stored. */
+async function countStored(jobs: InsertedJobs) {
+  const ids = new Set(jobs.ids);
+  const rows = async (table: string, column: string) => {
+    const found = await onEveryShard((db) =>
+      db.prepare(`SELECT ${column} AS id FROM ${table} WHERE tenant_id = ?`).bind(jobs.tenantId).all<{ id: string }>(),
+    );
+    return found.flatMap((r) => r.results).filter((r) => ids.has(r.id)).length;
+  };
+  const wanted = new Set(jobs.ids.flatMap((id) => jobs.objects.get(id) ?? []));
+  let objects = 0;
+  for (const prefix of ["inputs/", "results/"]) {
+    let cursor: string | undefined;
+    do {
+      const page = await env.BLOBS.list({ prefix, ...(cursor ? { cursor } : {}) });
+      objects += page.objects.filter((o) => wanted.has(o.key)).length;
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  }
+  return {
+    jobs: await rows("jobs", "id"),
+    events: await rows("webhook_events", "job_id"),
+    deliveries: await rows("webhook_deliveries", "job_id"),
+    objects,
+  };
+}

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { parseConfig } from "../../config";
 import type { AppEnv } from "../../env";
 import { DomainError, invalidApiKey } from "../../jobs/errors";
 import { limits } from "../../limits";
@@ -57,7 +58,7 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
 
 /** Admin routes: the ADMIN_TOKEN secret, compared in constant time; closed (503) while it is unset. */
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  const adminToken = c.env.ADMIN_TOKEN;
+  const { adminToken } = parseConfig(c.env);
   if (!adminToken) throw new DomainError(503, "admin_disabled", "Admin routes are disabled until ADMIN_TOKEN is set.");
   const token = bearerToken(c.req.header("authorization"));
   if (!token || !(await secretsEqual(token, adminToken))) throw invalidApiKey();

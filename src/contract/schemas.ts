@@ -1,8 +1,20 @@
 import { z } from "@hono/zod-openapi";
-import { callbackEventTypes, jobStatuses } from "../jobs/model";
 import { limits } from "../limits";
 
-/** Request and response schemas: one definition gives validation, types and the OpenAPI document. */
+/**
+ * The public contract (docs/API.md): request and response schemas. One
+ * definition gives the routes their validation, the OpenAPI document, the
+ * domain its view types (jobs/model.ts) and the client its types
+ * (client/contract.ts).
+ */
+
+/** A job's statuses, in the order a job can move through them. */
+export const jobStatuses = ["scheduled", "queued", "running", "succeeded", "failed", "canceled"] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+
+/** The events a job can ask callbacks for. */
+export const callbackEventTypes = ["job.succeeded", "job.failed", "job.canceled", "job.progress"] as const;
+export type CallbackEventType = (typeof callbackEventTypes)[number];
 
 export const ErrorSchema = z
   .object({

@@ -1,0 +1,48 @@
+import type { CallbackEventType, JobStatus } from "../contract/schemas";
+
+/**
+ * A job as it is stored, and as the domain (jobs/) works with it. Times are
+ * Unix milliseconds. Storage defines it, so storage never imports the domain.
+ */
+/** The latest progress an attempt reported. */
+export interface Progress {
+  percent: number;
+  message: string | null;
+  updated_at: number;
+}
+
+/** Why the last attempt failed. */
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+/** One job: everything its row holds. */
+export interface JobRecord {
+  id: string;
+  tenantId: string;
+  type: string;
+  status: JobStatus;
+  /** The input as the client sent it, as JSON text ≤ 64 KiB; null when it lives in R2 under `inputKey`. */
+  inputJson: string | null;
+  inputKey: string | null;
+  progress: Progress | null;
+  attempts: number;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  /** The result as JSON text when ≤ 64 KiB; else null and the result lives in R2 under `resultKey`. */
+  resultJson: string | null;
+  resultKey: string | null;
+  error: JobError | null;
+  callbackUrl: string | null;
+  callbackEvents: CallbackEventType[] | null;
+  /** The caller's metadata object as JSON text. */
+  metadataJson: string | null;
+  createdAt: number;
+  runAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  leaseExpiresAt: number | null;
+  version: number;
+  updatedAt: number;
+}

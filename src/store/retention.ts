@@ -1,0 +1,78 @@
+import { limits } from "../limits";
+import { sql, sqlFragment } from "./sql";
+
+/** An expired job as retention sees it: its id and the R2 objects it points at (null: none). */
+export interface ExpiredJob {
+  id: string;
+  inputKey: string | null;
+  resultKey: string | null;
+  /** Its attempts: each may have left a log object. */
+  attempts: number;
+}
+
+/** The oldest `limit` jobs that finished before `before` (Unix ms), oldest first. */
+export async function listExpiredJobs(db: D1Database, before: number, limit: number): Promise<ExpiredJob[]> {
+  const { results } = await sql(db)`SELECT id, input_key, result_key, attempts FROM jobs
+    WHERE finished_at < ${before} ORDER BY finished_at LIMIT ${limit}`.all<{
+    id: string;
+    input_key: string | null;
+    result_key: string | null;
+    attempts: number;
+  }>();
+  return results.map((r) => ({ id: r.id, inputKey: r.input_key, resultKey: r.result_key, attempts: r.attempts }));
+}
+
+/** What one delete wrote: D1 bills every row written, index entries included. */
+export interface Deleted {
+  /** Jobs (or idempotency keys) deleted. */
+  count: number;
+  rowsWritten: number;
+  /** D1 statements run, for the sweep's budget. */
+  statements: number;
+}
+
+/**
+ * Deletes, in one transaction, the oldest `limit` jobs that finished before
+ * `before` (Unix ms) and point at no R2 object, with their webhook events and
+ * delivery attempts. The jobs `objectsDeleted` names (their R2 objects are
+ * gone) first lose their R2 keys, so they are among them. Set-based: three
+ * deletes of up to `limit` jobs each, whose subquery picks the same jobs in
+ * each (nothing changes `jobs` before the last); a job that still points at
+ * an R2 object is never deleted, so no object is left behind.
+ */
+export async function deleteExpiredJobs(
+  db: D1Database,
+  before: number,
+  limit: number,
+  objectsDeleted: readonly string[],
+): Promise<Deleted> {
+  const expired = sqlFragment`SELECT id FROM jobs
+    WHERE finished_at < ${before} AND input_key IS NULL AND result_key IS NULL ORDER BY finished_at LIMIT ${limit}`;
+  const statements = [
+    ...chunks(objectsDeleted, limits.d1MaxBoundParameters).map(
+      (ids) => sql(db)`UPDATE jobs SET input_key = NULL, result_key = NULL WHERE id IN ${ids}`,
+    ),
+    sql(db)`DELETE FROM webhook_deliveries WHERE job_id IN (${expired})`,
+    sql(db)`DELETE FROM webhook_events WHERE job_id IN (${expired})`,
+    sql(db)`DELETE FROM jobs WHERE id IN (${expired})`,
+  ];
+  const results = await db.batch(statements);
+  return {
+    count: results.at(-1)?.meta.changes ?? 0,
+    rowsWritten: results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
+    statements: statements.length,
+  };
+}
+
+/** Deletes up to `limit` idempotency keys created before `before` (Unix ms): their 24 h have passed. */
+export async function deleteIdempotencyKeysBefore(db: D1Database, before: number, limit: number): Promise<Deleted> {
+  const { meta } = await sql(db)`DELETE FROM idempotency_keys WHERE (tenant_id, scope, key) IN
+    (SELECT tenant_id, scope, key FROM idempotency_keys WHERE created_at < ${before} LIMIT ${limit})`.run();
+  return { count: meta.changes, rowsWritten: meta.rows_written ?? 0, statements: 1 };
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
