@@ -3,9 +3,10 @@
 // ~8 s a database here, 17 databases would take minutes. Records each applied
 // migration in `d1_migrations` as wrangler does, so wrangler agrees on what is
 // applied. The local state is the one `wrangler dev` uses (its --persist-to).
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readD1Migrations } from "@cloudflare/vitest-plugin";
-import { getPlatformProxy } from "wrangler";
+import { getPlatformProxy, unstable_readConfig } from "wrangler";
 
 const TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -20,7 +21,13 @@ const TABLE = `CREATE TABLE IF NOT EXISTS d1_migrations (
  */
 export async function migrateLocal(persistTo = ".wrangler/state") {
   const migrations = await readD1Migrations("migrations");
-  const proxy = await getPlatformProxy({ configPath: "wrangler.toml", persist: { path: join(persistTo, "v3") } });
+  // Only the databases: a config naming the Durable Objects without the Worker that exports them
+  // would have workerd warn about each. The same database ids keep the same local files.
+  const { compatibility_date, d1_databases } = unstable_readConfig({ config: "wrangler.toml" });
+  const configPath = join(".wrangler", "migrate-local.json");
+  mkdirSync(".wrangler", { recursive: true });
+  writeFileSync(configPath, JSON.stringify({ name: "edgejobs-migrate", compatibility_date, d1_databases }));
+  const proxy = await getPlatformProxy({ configPath, persist: { path: join(persistTo, "v3") } });
   try {
     const bindings = Object.entries(proxy.env).filter(([name]) => name === "DB" || /^SHARD_\d+$/.test(name));
     const applied = await Promise.all(
