@@ -6,6 +6,7 @@ import {
   figure,
   type PlatformLimits,
   type Prices,
+  perDatabase,
   predictedLocally,
   predictedWithGates,
 } from "../../bench/capacity";
@@ -115,6 +116,23 @@ describe("the capacity model", () => {
       /^capacity: peak_jobs_per_s 331 sustained_jobs_per_s 1\.7 origin_callbacks_per_s 60 d1_queries_per_job 3 rows_written_per_job 22 usd_per_million \d+\.\d\d$/,
     );
     expect([figure(5600.4), figure(3.07), figure(0.94), figure(19.4)]).toEqual(["5600", "3.1", "0.94", "19"]);
+  });
+});
+
+describe("the job shards in the model", () => {
+  it("count as one component, each carrying the shards' total ÷ their number: placement is uniform", () => {
+    const loads = new Map([
+      ["DB", 0.01],
+      ["SHARD_0", 0.5],
+      ["SHARD_1", 0.3],
+    ]);
+    expect(perDatabase(loads)).toEqual(
+      new Map([
+        ["DB", 0.01],
+        ["SHARD_* (each of 2)", 0.4],
+      ]),
+    );
+    expect(perDatabase(new Map([["DB", 3]]))).toEqual(new Map([["DB", 3]]));
   });
 });
 
