@@ -196,18 +196,25 @@ export const limits = {
   callbackRecordCoalesceMs: 5,
   /**
    * Requests in flight at once to one callback origin, so one slow receiver
-   * cannot hold every consumer (20 consumers × 10 messages). A lower bound
-   * throttled healthy receivers: each busy bounce costs a queue round trip.
+   * cannot hold every consumer. A Worker invocation keeps at most 6
+   * connections open (developers.cloudflare.com/workers/platform/limits,
+   * "Simultaneous open connections", read 2026-11-29), so one origin is sent
+   * to by up to 128 / 6 ≈ 21 invocations at once: 20 callbacks consumers of
+   * 6 events each, or job consumers' first attempts — about 1,200 callbacks/s
+   * to a receiver answering in 100 ms. A dead receiver holds at most 128.
    */
-  maxInFlightPerOrigin: 32,
+  maxInFlightPerOrigin: 128,
   /**
    * The job consumer that finishes a job makes its callback's first attempt
    * itself (no queue message, no claim: webhooks/first-attempt.ts), but only
-   * to an origin none of whose requests held its slot longer than this
-   * within the last `slowOriginMemoryMs`: a slow receiver's callbacks go
-   * through the callbacks queue, so it cannot keep job consumers waiting.
+   * to an origin none of whose requests took longer than this within the
+   * last `slowOriginMemoryMs`, and none of whose slots has been held longer
+   * than `hungOriginMs` (a request that does not come back): a slow
+   * receiver's callbacks go through the callbacks queue, so it cannot keep
+   * job consumers waiting.
    */
   quickOriginMs: 1_000,
+  hungOriginMs: 5_000,
   slowOriginMemoryMs: 60_000,
   /** A callback that finds its origin busy waits this long (plus jitter) and tries again, without using an attempt. */
   originBusyDelaySeconds: 1,

@@ -52,33 +52,43 @@ async function deliverToOrigin(
     for (const message of messages) retryLater(message);
     return;
   }
+  let slowestMs = 0;
+  const deliverNoting = async (bodies: CallbackMessage[]) => {
+    slowestMs = await deliver(env, settings, bodies);
+  };
   try {
     await Promise.all([
-      settleTogether({ queue, messages: messages.slice(0, tickets.length) }, (b) => deliver(env, settings, b), FAILURE),
+      settleTogether({ queue, messages: messages.slice(0, tickets.length) }, deliverNoting, FAILURE),
       settleTogether({ queue, messages: messages.slice(tickets.length) }, (b) => waitForOrigin(env, b), FAILURE),
     ]);
   } finally {
-    if (tickets.length > 0) await gate.release(tickets);
+    if (tickets.length > 0) await gate.release(tickets, slowestMs);
   }
 }
 
-/** One attempt of each message's event; each event is on its job's shard. */
-async function deliver(env: Env, settings: Config, messages: CallbackMessage[]): Promise<void> {
+/**
+ * One attempt of each message's event; each event is on its job's shard.
+ * Answers the longest request's duration (ms), which tells the origin's gate
+ * whether the origin answers quickly.
+ */
+async function deliver(env: Env, settings: Config, messages: CallbackMessage[]): Promise<number> {
   const byShard = Map.groupBy(messages, (message) => shardOf(env, message.event_id));
   const outcomes = await Promise.allSettled([...byShard].map(([db, some]) => deliverFrom(env, db, settings, some)));
   const failed = outcomes.find((outcome) => outcome.status === "rejected");
   if (failed) throw failed.reason;
+  return Math.max(0, ...outcomes.map((outcome) => (outcome.status === "fulfilled" ? outcome.value : 0)));
 }
 
 /**
  * One attempt of each message's event, all on the shard `db`, with one D1
- * round trip before the requests to claim them all. A scheduled attempt first claims its number,
+ * round trip before the requests to claim them all; answers the longest
+ * request's duration (ms). A scheduled attempt first claims its number,
  * so duplicate messages make one request; a manual one (redeliver) does not
  * count against the schedule. Each attempt is recorded as it ends (those
  * ending within a few ms together), so its retry is timed from its own end
  * and queued at once, not after the batch's slowest request.
  */
-async function deliverFrom(env: Env, db: D1Database, settings: Config, messages: CallbackMessage[]): Promise<void> {
+async function deliverFrom(env: Env, db: D1Database, settings: Config, messages: CallbackMessage[]): Promise<number> {
   const now = clock.now();
   const found = await db.batch(
     messages.map((m) =>
@@ -89,18 +99,21 @@ async function deliverFrom(env: Env, db: D1Database, settings: Config, messages:
     (ended) => record(env, db, settings.webhookRetryScheduleSeconds, ended),
     limits.callbackRecordCoalesceMs,
   );
+  let slowestMs = 0;
   const outcomes = await Promise.allSettled(
     messages.map(async (message, i) => {
       const delivery = deliveryFound(found[i] as D1Result);
       if (!delivery) return;
       const attemptedAt = clock.now();
       const result = await attempt(settings, delivery.secrets, delivery.event);
+      slowestMs = Math.max(slowestMs, result.durationMs);
       await recordEnded({ message, event: delivery.event, attemptedAt, endedAt: clock.now(), result });
     }),
   );
   // Every attempt is recorded (or has failed to be) before the batch is settled: none is cut off midway.
   const failed = outcomes.find((outcome) => outcome.status === "rejected");
   if (failed) throw failed.reason;
+  return slowestMs;
 }
 
 /** How long one request may hold its origin's slot: its timeout, the body's bound, and a margin to record it. */

@@ -56,17 +56,21 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
         error: String(error),
       });
     }
+    let slowestMs = 0;
     try {
       await Promise.all([
-        ...callbacks.slice(0, tickets.length).map((callback) => attemptNow(origin, callback)),
+        ...callbacks.slice(0, tickets.length).map(async (callback) => {
+          slowestMs = Math.max(slowestMs, await attemptNow(origin, callback));
+        }),
         ...callbacks.slice(tickets.length).map(({ event }) => enqueueEvent(env, event)),
       ]);
     } finally {
-      if (tickets.length > 0) await gate.release(tickets);
+      if (tickets.length > 0) await gate.release(tickets, slowestMs);
     }
   };
 
-  const attemptNow = async (origin: string, { event, secrets }: EventForDelivery): Promise<void> => {
+  /** Makes and records the attempt; answers how long its request took (ms). */
+  const attemptNow = async (origin: string, { event, secrets }: EventForDelivery): Promise<number> => {
     const message: CallbackMessage = { event_id: event.id, attempt: 1, origin };
     const attemptedAt = clock.now();
     const result = await attempt(settings, secrets, event);
@@ -79,6 +83,7 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
         error: String(error),
       });
     }
+    return result.durationMs;
   };
 
   const gates = new Map<string, (callback: EventForDelivery) => Promise<void>>();

@@ -16,21 +16,22 @@ import { clock } from "../platform/clock";
 export class OriginGate extends DurableObject<Env> {
   /** Ticket → when it was granted and when its lease ends (ms). */
   #leases = new Map<string, { since: number; until: number }>();
-  /** Until when (ms) the origin counts as slow: a request held its slot longer than `limits.quickOriginMs`. */
+  /** Until when (ms) the origin counts as slow (see `acquire`). */
   #slowUntil = 0;
 
   /**
    * Tickets for up to `wanted` requests, as many as the origin's limit leaves
    * room for (none when it is full). One call per origin per batch. With
-   * `quickOnly`, none either while the origin is slow: a request to it held
-   * its slot longer than `limits.quickOriginMs` within the last
-   * `limits.slowOriginMemoryMs`, or one in flight has already.
+   * `quickOnly`, none either while the origin is slow: within the last
+   * `limits.slowOriginMemoryMs` one of its requests took longer than
+   * `limits.quickOriginMs` (as `release` was told), or a slot has been held
+   * longer than `limits.hungOriginMs` (a request that does not come back).
    */
   acquire(wanted: number, leaseMs: number, maxInFlight: number, options: { quickOnly?: boolean } = {}): string[] {
     const now = clock.now();
     for (const [ticket, lease] of this.#leases) {
       if (lease.until <= now) this.#leases.delete(ticket);
-      else if (now - lease.since > limits.quickOriginMs) this.#markSlow(now);
+      else if (now - lease.since > limits.hungOriginMs) this.#markSlow(now);
     }
     if (options.quickOnly && this.#slowUntil > now) return [];
     const granted = Array.from({ length: Math.max(0, Math.min(wanted, maxInFlight - this.#leases.size)) }, () =>
@@ -40,13 +41,14 @@ export class OriginGate extends DurableObject<Env> {
     return granted;
   }
 
-  release(tickets: string[]): void {
-    const now = clock.now();
-    for (const ticket of tickets) {
-      const lease = this.#leases.get(ticket);
-      if (lease && now - lease.since > limits.quickOriginMs) this.#markSlow(now);
-      this.#leases.delete(ticket);
-    }
+  /**
+   * Frees the tickets. `slowestMs`: the longest request made with them (the
+   * request alone, not the caller's own waiting or recording), which tells
+   * whether the origin answers quickly.
+   */
+  release(tickets: string[], slowestMs = 0): void {
+    for (const ticket of tickets) this.#leases.delete(ticket);
+    if (slowestMs > limits.quickOriginMs) this.#markSlow(clock.now());
   }
 
   #markSlow(now: number): void {

@@ -86,6 +86,9 @@ describe("the capacity model", () => {
     expect(capacity(today(), limits, prices).origin_callbacks_per_s).toBe(60);
     // Batches of 8 under a bound of 32: four invocations at once.
     expect(capacity({ ...today(), callbacksPerInvocation: 8 }, limits, prices).origin_callbacks_per_s).toBe(240);
+    // Batches of 6 under a bound of 128: 21 invocations, 20 allowed at once, 6 connections each.
+    const wide = { ...today(), callbacksPerInvocation: 6, maxInFlightPerOrigin: 128, maxDeliveryInvocations: 20 };
+    expect(capacity(wide, limits, prices).origin_callbacks_per_s).toBe(1200);
     // An invocation that sends one at a time is not helped by the limit.
     const serial = today();
     serial.run.counts["outbound:peak_in_flight_per_origin"] = 1;

@@ -68,7 +68,7 @@ describe("parseConfig", () => {
     RETRY_BASE_DELAY_SECONDS: ["-1", "soon", "", String(limits.retryMaxDelaySeconds + 1)],
     WEBHOOK_RETRY_SCHEDULE: ["", "0,,5", "0,5,x", "-1", "0,1,1,1,1,1,1,1,1", String(limits.maxQueueDelaySeconds + 1)],
     WEBHOOK_TIMEOUT_MS: ["0", "-5", "soon", "16000"],
-    WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: ["0", "2.5", "33", "many"],
+    WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: ["0", "2.5", "129", "many"],
     KEY_RECHECK_MS: ["0", "soon", "30001"],
   };
   type SettingName = keyof SettingVariables;
