@@ -7,11 +7,16 @@ export type { Json };
 
 /**
  * The Worker's bindings as a handler sees them: `Env` (src/env.ts), merged
- * into this interface there. Declared here, not imported, so the client —
- * whose types come from the registry — does not take in the Worker's types.
+ * into this interface there, so in the Worker every binding is typed.
+ * Declared here, not imported, so the client — whose types come from the
+ * registry — does not take in the Worker's types; where it is compiled
+ * without them (Node, browsers), a handler's bindings are untyped rather than
+ * missing, so a job type that uses them still compiles there.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: src/env.ts merges Env into it (declaration merging)
-export interface JobEnv {}
+export interface JobEnv {
+  // biome-ignore lint/suspicious/noExplicitAny: only seen where src/env.ts is not, which types every binding
+  [binding: string]: any;
+}
 
 /** A log line's level (`ctx.log`). */
 export type LogLevel = "info" | "warn" | "error";

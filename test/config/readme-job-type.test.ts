@@ -42,6 +42,13 @@ describe("adding a job type as the README says", () => {
     appendFileSync(join(copy, line.path), line.code);
 
     expect(run("tsc", ["-p", "tsconfig.json"])).toBe("");
+    // The client's types come from the registry, so the new type is also compiled where the client is
+    // (Node and the browser, without the Worker's types), as `npm run typecheck` does.
+    writeFileSync(
+      join(copy, "tsconfig.client.json"),
+      JSON.stringify({ extends: join(repoRoot, "test/e2e/tsconfig.json"), include: [join(copy, "src/client")] }),
+    );
+    expect(run("tsc", ["-p", "tsconfig.client.json"])).toBe("");
     expect(run("biome", ["check", "--vcs-enabled=false", "--error-on-warnings", "src/job-types"])).toBe("");
     const { jobTypes } = await import(join(copy, "src/job-types/index.ts"));
     expect(jobTypes.get("thumbnail")).toMatchObject({ name: "thumbnail", defaults: { maxAttempts: 5 } });
