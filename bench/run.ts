@@ -174,7 +174,9 @@ async function checkModel(receiver: Receiver) {
       const cores = cpuMs / (performance.now() - started);
       await settle();
       const run = { counts: await metrics(target), jobs: sizes.model };
-      const machine = { cores: cpus().length, cpuMsPerJob: cpuMs / sizes.model };
+      // Under `wrangler dev` workerd runs the Worker and all its Durable Objects on one thread, so
+      // the local machine is one core however many it has (the run's "cores busy" shows it).
+      const machine = { cores: 1, cpuMsPerJob: cpuMs / sizes.model };
       const { jobsPerS: predicted, bound } = predictedLocally(run, bindings, shards, SERVICE_MS, machine);
       const queries = bindings.map((b) => `${b} ${figure((run.counts[`d1:${b}:round_trips`] ?? 0) / run.jobs)}`);
       const gates = await (await fetch(`${target.url}/__model/gates`)).json();
