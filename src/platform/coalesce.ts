@@ -23,3 +23,23 @@ export function coalesced<Item>(
     return flushed;
   };
 }
+
+/**
+ * `coalesced` per key: items for the same key (a database, an origin, a
+ * tenant) that arrive within `windowMs` of that key's first are flushed
+ * together; other keys' items never wait for them.
+ */
+export function coalescedByKey<Key, Item>(
+  flush: (key: Key, items: Item[]) => Promise<void>,
+  windowMs: number,
+): (key: Key, item: Item) => Promise<void> {
+  const byKey = new Map<Key, (item: Item) => Promise<void>>();
+  return (key, item) => {
+    let add = byKey.get(key);
+    if (!add) {
+      add = coalesced<Item>((items) => flush(key, items), windowMs);
+      byKey.set(key, add);
+    }
+    return add(item);
+  };
+}

@@ -1,6 +1,6 @@
 import type { Env, JobMessage } from "../env";
 import { limits } from "../limits";
-import { coalesced } from "../platform/coalesce";
+import { coalescedByKey } from "../platform/coalesce";
 
 /** Where a message's job stands with its tenant's running slots, for one consumer invocation. */
 export type SlotStanding = "held" | "waiting" | "unknown";
@@ -49,25 +49,12 @@ export async function acquireForBatch(env: Env, messages: readonly JobMessage[])
       }
     }),
   );
-  const releasers = new Map<string, (jobId: string) => Promise<void>>();
-  return {
-    standing: (jobId) => standings.get(jobId) ?? "unknown",
-    release: (tenantId, jobId) => {
-      let release = releasers.get(tenantId);
-      if (!release) {
-        release = coalesced<string>(async (jobIds) => {
-          try {
-            await env.TENANT_SLOTS.getByName(tenantId).release(jobIds);
-          } catch (error) {
-            console.error("slot release failed; the tenant's slot audit will free it", {
-              jobIds,
-              error: String(error),
-            });
-          }
-        }, limits.slotReleaseCoalesceMs);
-        releasers.set(tenantId, release);
-      }
-      return release(jobId);
-    },
-  };
+  const release = coalescedByKey<string, string>(async (tenantId, jobIds) => {
+    try {
+      await env.TENANT_SLOTS.getByName(tenantId).release(jobIds);
+    } catch (error) {
+      console.error("slot release failed; the tenant's slot audit will free it", { jobIds, error: String(error) });
+    }
+  }, limits.slotReleaseCoalesceMs);
+  return { standing: (jobId) => standings.get(jobId) ?? "unknown", release };
 }

@@ -2,7 +2,7 @@ import { parseConfig } from "../config";
 import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
-import { coalesced } from "../platform/coalesce";
+import { coalescedByKey } from "../platform/coalesce";
 import { shardOf } from "../store/databases";
 import type { EventForDelivery } from "../store/webhook-events";
 import { type Attempt, attempt, leaseOf, record } from "./deliver";
@@ -29,18 +29,10 @@ import { enqueueEvent, originOf } from "./events";
  */
 export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise<void> {
   const settings = parseConfig(env);
-  const recorders = new Map<D1Database, (ended: Attempt) => Promise<void>>();
-  const recorderFor = (db: D1Database) => {
-    let recorder = recorders.get(db);
-    if (!recorder) {
-      recorder = coalesced<Attempt>(
-        (ended) => record(env, db, settings.webhookRetryScheduleSeconds, ended),
-        limits.callbackRecordCoalesceMs,
-      );
-      recorders.set(db, recorder);
-    }
-    return recorder;
-  };
+  const recordOn = coalescedByKey<D1Database, Attempt>(
+    (db, ended) => record(env, db, settings.webhookRetryScheduleSeconds, ended),
+    limits.callbackRecordCoalesceMs,
+  );
 
   /** One origin's callbacks that arrived together: tickets for as many as it has room for. */
   const throughGate = async (origin: string, callbacks: EventForDelivery[]): Promise<void> => {
@@ -75,7 +67,7 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     const attemptedAt = clock.now();
     const result = await attempt(settings, secrets, event);
     try {
-      await recorderFor(shardOf(env, event.id))({ message, event, attemptedAt, endedAt: clock.now(), result });
+      await recordOn(shardOf(env, event.id), { message, event, attemptedAt, endedAt: clock.now(), result });
     } catch (error) {
       // The event stays pending, as if this attempt had died unrecorded: the sweep sends it again.
       console.error("first callback attempt not recorded; the sweep will send the event again", {
@@ -86,14 +78,6 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     return result.durationMs;
   };
 
-  const gates = new Map<string, (callback: EventForDelivery) => Promise<void>>();
-  return (callback) => {
-    const origin = originOf(callback.event.callbackUrl);
-    let gate = gates.get(origin);
-    if (!gate) {
-      gate = coalesced<EventForDelivery>((some) => throughGate(origin, some), limits.callbackRecordCoalesceMs);
-      gates.set(origin, gate);
-    }
-    return gate(callback);
-  };
+  const toGate = coalescedByKey<string, EventForDelivery>(throughGate, limits.callbackRecordCoalesceMs);
+  return (callback) => toGate(originOf(callback.event.callbackUrl), callback);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { coalesced } from "../../src/platform/coalesce";
+import { coalesced, coalescedByKey } from "../../src/platform/coalesce";
 
 describe("coalesced", () => {
   it("flushes items arriving within the window together, and later ones in a group of their own", async () => {
@@ -19,5 +19,17 @@ describe("coalesced", () => {
     }, 1);
     const results = await Promise.allSettled([add(1), add(2)]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+  });
+});
+
+describe("coalescedByKey", () => {
+  it("groups each key's items on their own", async () => {
+    const flushes: [string, number[]][] = [];
+    const add = coalescedByKey<string, number>(async (key, items) => void flushes.push([key, [...items]]), 10);
+    await Promise.all([add("a", 1), add("b", 2), add("a", 3)]);
+    expect(flushes).toEqual([
+      ["a", [1, 3]],
+      ["b", [2]],
+    ]);
   });
 });
