@@ -213,3 +213,12 @@ function readSetting<T>(setting: Setting<T>, text: string | undefined): T {
   if (fallback === undefined) throw new Error(`${setting.variable}'s default does not read as a valid value`);
   return fallback;
 }
+
+/**
+ * How long an Idempotency-Key is remembered, in ms: 24 h (API.md), or the
+ * retention time when that is shorter (`RETENTION_DAYS` below 1), so a key
+ * never outlives the jobs a replay answers with.
+ */
+export function idempotencyWindowMs(retentionMs: Config["retentionMs"]): number {
+  return Math.min(limits.idempotencyWindowMs, retentionMs ?? limits.idempotencyWindowMs);
+}

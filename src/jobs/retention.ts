@@ -1,4 +1,4 @@
-import { parseConfig } from "../config";
+import { idempotencyWindowMs, parseConfig } from "../config";
 import type { Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
@@ -76,7 +76,7 @@ export async function purgeDatabase(
   let keysLeft = true;
   while (keysLeft && affordable()) {
     const deleted = spend(
-      await deleteIdempotencyKeysBefore(db, now - limits.idempotencyWindowMs, limits.retentionChunk),
+      await deleteIdempotencyKeysBefore(db, now - idempotencyWindowMs(keepMs), limits.retentionChunk),
     );
     purged.keys += deleted;
     keysLeft = deleted === limits.retentionChunk;

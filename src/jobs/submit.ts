@@ -1,10 +1,10 @@
-import { parseConfig } from "../config";
+import { idempotencyWindowMs, parseConfig } from "../config";
 import type { Env } from "../env";
 import { jobTypes } from "../job-types";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { newId } from "../platform/ids";
-import { inputKey, putJson } from "../store/blobs";
+import { deleteObjects, inputKey, putJson } from "../store/blobs";
 import { anyShard, databases, shardOfKey } from "../store/databases";
 import {
   deleteExpiredIdempotencyKey,
@@ -50,10 +50,11 @@ export async function submitJobs(
   keyCheck: KeyCheck | null = null,
 ): Promise<SubmitOutcome> {
   const now = clock.now();
+  const windowMs = idempotencyWindowMs(parseConfig(env).retentionMs);
   const shard = idempotency ? shardOfKey(env, tenantId, idempotency.scope, idempotency.key) : anyShard(env);
   const db = databases(env).shards[shard] as D1Database;
   if (idempotency) {
-    const replay = await replayIdempotent(db, tenantId, idempotency, now);
+    const replay = await replayIdempotent(db, tenantId, idempotency, now - windowMs);
     if (replay) return replay;
   }
   const prepared = requests.map((request, index) => {
@@ -78,16 +79,23 @@ export async function submitJobs(
     const { scope, key, requestHash } = idempotency;
     const record = { requestHash, jobIds: prepared.map((p) => p.job.id), createdAt: now };
     statements.unshift(
-      deleteExpiredIdempotencyKey(db, tenantId, scope, key, now - limits.idempotencyWindowMs),
+      deleteExpiredIdempotencyKey(db, tenantId, scope, key, now - windowMs),
       insertIdempotencyKey(db, tenantId, scope, key, record),
     );
   }
   try {
     await batchCheckingKey(db, keyCheck, statements);
   } catch (error) {
-    // A concurrent request with the same key won the race: answer what it created.
-    const replay = idempotency && (await replayIdempotent(db, tenantId, idempotency, now));
-    if (replay) return replay;
+    // A concurrent request with the same key won the race: answer what it created (or 409). Either way
+    // this request's batch was refused whole, so the inputs it put in R2 belong to no job.
+    const replay = idempotency && (await replayIdempotent(db, tenantId, idempotency, now - windowMs).catch(async (conflict) => {
+      await deleteInputs(env, prepared);
+      throw conflict;
+    }));
+    if (replay) {
+      await deleteInputs(env, prepared);
+      return replay;
+    }
     throw error;
   }
   const jobs = prepared.map((p) => p.job);
@@ -100,15 +108,21 @@ async function replayIdempotent(
   db: D1Database,
   tenantId: string,
   { scope, key, requestHash }: Idempotency,
-  now: number,
+  usedSince: number,
 ): Promise<SubmitOutcome | null> {
   const found = await findIdempotencyKey(db, tenantId, scope, key);
-  if (!found || found.createdAt < now - limits.idempotencyWindowMs) return null;
+  if (!found || found.createdAt < usedSince) return null;
   if (found.requestHash !== requestHash) {
     throw new DomainError(409, "idempotency_conflict", "This Idempotency-Key was used with a different request body.");
   }
   const jobs = await findTenantJobs(db, tenantId, found.jobIds);
   return { jobs, replayed: true };
+}
+
+/** Deletes the R2 inputs of jobs that were never stored (R2 deletes are free; a missing key is no error). */
+async function deleteInputs(env: Env, prepared: PreparedJob[]): Promise<void> {
+  const keys = prepared.flatMap((p) => (p.largeInput === null ? [] : [inputKey(p.job.id)]));
+  if (keys.length > 0) await deleteObjects(env.BLOBS, keys);
 }
 
 interface PreparedJob {

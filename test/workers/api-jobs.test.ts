@@ -1,8 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
 import type { JobView } from "../../src/jobs/model";
+import { purgeExpired } from "../../src/jobs/retention";
 import {
   authed,
+  BASE,
   createTenant,
   dbOf,
   errorOf,
@@ -13,6 +16,18 @@ import {
   submit,
   untilStatus,
 } from "./helpers";
+
+/** Inputs stored in R2, all tenants'. */
+async function storedInputs(): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await env.BLOBS.list({ prefix: "inputs/", ...(cursor ? { cursor } : {}) });
+    count += page.objects.length;
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return count;
+}
 
 const countJobs = async (tenantId: string) =>
   (
@@ -48,6 +63,7 @@ describe("Idempotency-Key", () => {
     const tenant = await createTenant();
     // An input bound for R2: each request stores it between its replay check and its insert, so they interleave.
     const body = { type: "echo", input: { race: "r".repeat(70 * 1024) } };
+    const inputsBefore = await storedInputs();
     const answers = await Promise.all(
       Array.from({ length: 10 }, () => postJson(tenant, "/v1/jobs", body, { "idempotency-key": "race" })),
     );
@@ -56,6 +72,40 @@ describe("Idempotency-Key", () => {
     expect(answers.filter((r) => r.headers.get("idempotent-replayed") === null)).toHaveLength(1);
     expect(new Set(ids).size).toBe(1);
     expect(await countJobs(tenant.tenantId)).toBe(1);
+    // The losers' inputs, put in R2 before their batch was refused, are gone: one input, the job's.
+    expect(await storedInputs()).toBe(inputsBefore + 1);
+  });
+
+  it("forgets a key with its jobs when retention is shorter than 24 h, so a replay never finds them gone", async () => {
+    const tenant = await createTenant();
+    const halfDay = { ...env, RETENTION_DAYS: "0.5" };
+    const post = () =>
+      worker.fetch(
+        new Request(`${BASE}/v1/jobs`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${tenant.apiKey}`,
+            "content-type": "application/json",
+            "idempotency-key": "short-lived",
+          },
+          body: JSON.stringify({ type: "echo" }),
+        }),
+        halfDay,
+        {} as ExecutionContext,
+      );
+    const first = (await (await post()).json()) as JobView;
+    await untilStatus(tenant, first.id, "succeeded");
+    // 13 h later: past the half day of retention, within the 24 h a key would otherwise be kept.
+    const aged = 13 * 3600 * 1000;
+    await dbOf(first.id)
+      .prepare("UPDATE jobs SET finished_at = finished_at - ? WHERE id = ?")
+      .bind(aged, first.id)
+      .run();
+    await onEveryShard((db) => db.prepare("UPDATE idempotency_keys SET created_at = created_at - ?").bind(aged).run());
+    await purgeExpired(halfDay, Date.now());
+    const again = await post();
+    expect(again.status).toBe(202);
+    expect(((await again.json()) as JobView).id).not.toBe(first.id);
   });
 
   it("is scoped to the tenant", async () => {
