@@ -86,17 +86,18 @@ export async function submitJobs(
   try {
     await batchCheckingKey(db, keyCheck, statements);
   } catch (error) {
-    // A concurrent request with the same key won the race: answer what it created (or 409). Either way
-    // this request's batch was refused whole, so the inputs it put in R2 belong to no job.
-    const replay = idempotency && (await replayIdempotent(db, tenantId, idempotency, now - windowMs).catch(async (conflict) => {
+    // A concurrent request with the same key won the race: answer what it created (or 409). Then this
+    // request's batch was refused whole, so the inputs it put in R2 belong to no job — unless the key
+    // names this request's own jobs (its batch committed, and only the answer was lost).
+    if (!idempotency) throw error;
+    const ours = new Set(prepared.map((p) => p.job.id));
+    const replay = await replayIdempotent(db, tenantId, idempotency, now - windowMs).catch(async (conflict) => {
       await deleteInputs(env, prepared);
       throw conflict;
-    }));
-    if (replay) {
-      await deleteInputs(env, prepared);
-      return replay;
-    }
-    throw error;
+    });
+    if (!replay) throw error;
+    if (!replay.jobs.some((job) => ours.has(job.id))) await deleteInputs(env, prepared);
+    return replay;
   }
   const jobs = prepared.map((p) => p.job);
   await enqueue(env, jobs, now);
