@@ -103,6 +103,13 @@ export const JobSchema = z
     run_at: Time,
     started_at: Time.nullable(),
     finished_at: Time.nullable(),
+    expires_at: Time.nullable().openapi({
+      description:
+        "From `ttl_seconds`: if the job has not started by then it ends `canceled` with error code `expired`.",
+    }),
+    retry_of: z.string().nullable().openapi({ description: "The job this one re-runs (`POST /v1/jobs/{id}/retry`)." }),
+    batch_id: z.string().nullable().openapi({ description: "The batch it was submitted in." }),
+    schedule_id: z.string().nullable().openapi({ description: "The schedule that created it." }),
     version: z.int(),
   })
   .openapi("Job");

@@ -203,6 +203,10 @@ function prepareJob(
     startedAt: null,
     finishedAt: null,
     leaseExpiresAt: null,
+    expiresAt: null,
+    retryOf: null,
+    batchId: null,
+    scheduleId: null,
     version: 1,
     updatedAt: now,
   };

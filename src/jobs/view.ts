@@ -28,6 +28,11 @@ export function toJobView(job: JobRecord): JobView {
     run_at: isoTime(job.runAt) as string,
     started_at: isoTime(job.startedAt),
     finished_at: isoTime(job.finishedAt),
+    // `?? null`: a tracker may hold a record stored before these fields existed.
+    expires_at: isoTime(job.expiresAt ?? null),
+    retry_of: job.retryOf ?? null,
+    batch_id: job.batchId ?? null,
+    schedule_id: job.scheduleId ?? null,
     version: job.version,
   };
 }

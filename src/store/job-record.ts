@@ -43,6 +43,14 @@ export interface JobRecord {
   startedAt: number | null;
   finishedAt: number | null;
   leaseExpiresAt: number | null;
+  /** From `ttl_seconds`: a job not started by then ends canceled with code `expired`. */
+  expiresAt: number | null;
+  /** The job this one re-runs (`POST /v1/jobs/{id}/retry`). */
+  retryOf: string | null;
+  /** The batch it was submitted in (`POST /v1/jobs/batch`). */
+  batchId: string | null;
+  /** The schedule that created it. */
+  scheduleId: string | null;
   version: number;
   updatedAt: number;
 }

@@ -27,6 +27,10 @@ interface JobRow {
   started_at: number | null;
   finished_at: number | null;
   lease_expires_at: number | null;
+  expires_at: number | null;
+  retry_of: string | null;
+  batch_id: string | null;
+  schedule_id: string | null;
   version: number;
   updated_at: number;
 }
@@ -57,6 +61,10 @@ function fromRow(row: JobRow): JobRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     leaseExpiresAt: row.lease_expires_at,
+    expiresAt: row.expires_at,
+    retryOf: row.retry_of,
+    batchId: row.batch_id,
+    scheduleId: row.schedule_id,
     version: row.version,
     updatedAt: row.updated_at,
   };
@@ -69,11 +77,12 @@ function fromRow(row: JobRow): JobRecord {
 export function insertJob(db: D1Database, job: JobRecord, keyHash: string | null = null): D1PreparedStatement {
   return sql(db)`INSERT INTO jobs (id, tenant_id, type, status, input, input_key, progress, attempts, max_attempts,
       timeout_seconds, result, result_key, error_code, error_message, callback_url, callback_events, metadata,
-      created_at, run_at, started_at, finished_at, lease_expires_at, version, updated_at)
+      created_at, run_at, started_at, finished_at, lease_expires_at, expires_at, retry_of, batch_id, schedule_id,
+      version, updated_at)
     SELECT ${job.id}, ${job.tenantId}, ${job.type}, ${job.status}, ${job.inputJson}, ${job.inputKey}, NULL, 0,
       ${job.maxAttempts}, ${job.timeoutSeconds}, NULL, NULL, NULL, NULL, ${job.callbackUrl},
       ${jsonOrNull(job.callbackEvents)}, ${job.metadataJson}, ${job.createdAt}, ${job.runAt}, NULL, NULL, NULL,
-      ${job.version}, ${job.createdAt}
+      ${job.expiresAt}, ${job.retryOf}, ${job.batchId}, ${job.scheduleId}, ${job.version}, ${job.createdAt}
     WHERE ${keyIsLive(keyHash)}`;
 }
 

@@ -36,6 +36,10 @@ const largestJob: JobRecord = {
   startedAt: 0,
   finishedAt: 0,
   leaseExpiresAt: null,
+  expiresAt: 0,
+  retryOf: "job_01JD7Z3Q1X0000000000000000",
+  batchId: "bat_01JD7Z3Q1X0000000000000000",
+  scheduleId: "sch_01JD7Z3Q1X0000000000000000",
   version: 1_000_000,
   updatedAt: 0,
 };

@@ -244,6 +244,10 @@ async function insertJobs(
       startedAt: null,
       finishedAt: null,
       leaseExpiresAt: null,
+      expiresAt: null,
+      retryOf: null,
+      batchId: null,
+      scheduleId: null,
       version: 1,
       updatedAt: created,
     };
