@@ -134,8 +134,8 @@ const listRoute = createRoute({
 });
 
 jobsApi.openapi(listRoute, async (c) => {
-  const query = c.req.valid("query");
-  const page = await listTenantJobs(c.env, c.get("tenantId"), query);
+  const { batch_id: batchId, schedule_id: scheduleId, ...query } = c.req.valid("query");
+  const page = await listTenantJobs(c.env, c.get("tenantId"), { ...query, batchId, scheduleId });
   return c.json({ jobs: page.jobs.map(toJobView), next_cursor: page.nextCursor }, 200);
 });
 

@@ -146,6 +146,8 @@ export const GetJobQuery = z.strictObject({
 export const ListJobsQuery = z.strictObject({
   status: z.enum(jobStatuses).optional(),
   type: z.string().min(1).max(100).optional(),
+  batch_id: z.string().min(1).max(100).optional(),
+  schedule_id: z.string().min(1).max(100).optional(),
   limit: z.coerce.number().int().min(1).max(limits.listPageMax).default(limits.listPageDefault),
   cursor: z.string().max(200).optional(),
 });

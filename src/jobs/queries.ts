@@ -87,6 +87,8 @@ export async function readLogs(
 export interface ListOptions {
   status?: JobStatus;
   type?: string;
+  batchId?: string;
+  scheduleId?: string;
   limit: number;
   cursor?: string;
 }

@@ -146,6 +146,8 @@ export interface JobListQuery {
   tenantId: string;
   status?: JobStatus;
   type?: string;
+  batchId?: string;
+  scheduleId?: string;
   /** Only ids below this one: the previous page's last id. */
   beforeId?: string;
   limit: number;
@@ -156,6 +158,8 @@ export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobReco
   const where = [sqlFragment`tenant_id = ${q.tenantId}`];
   if (q.status) where.push(sqlFragment`status = ${q.status}`);
   if (q.type) where.push(sqlFragment`type = ${q.type}`);
+  if (q.batchId) where.push(sqlFragment`batch_id = ${q.batchId}`);
+  if (q.scheduleId) where.push(sqlFragment`schedule_id = ${q.scheduleId}`);
   if (q.beforeId) where.push(sqlFragment`id < ${q.beforeId}`);
   const { results } = await sql(db)`SELECT * FROM jobs WHERE ${joinSql(where, " AND ")}
     ORDER BY id DESC LIMIT ${q.limit}`.all<JobRow>();
