@@ -254,4 +254,11 @@ export const limits = {
    * its queue `infraRetryMaxDelaySeconds` later: an outage of any length only delays.
    */
   queueMaxRetries: 100,
+  /**
+   * A batch still running whose jobs have all been terminal this long lost a
+   * job's report to its BatchTracker (reported right after the job is stored,
+   * so within ms), and the sweep has its tracker reconcile it against the
+   * jobs' rows. As long as a lost callback's grace: the sweep runs every minute anyway.
+   */
+  batchReportGraceSeconds: 30,
 } as const;

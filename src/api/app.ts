@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { meteringOn, readMeter, resetMeter } from "../platform/metering";
+import { batchCompletedWebhook, batchesApi } from "./batches";
 import { deliveriesApi } from "./deliveries";
 import { docsPage } from "./docs";
 import { errorResponse, onError } from "./errors";
@@ -40,6 +41,7 @@ app.route("/v1/jobs", deliveriesApi);
 app.route("/v1/jobs", eventsApi);
 app.route("/v1/webhook-secret", webhookSecretApi);
 app.route("/v1/job-types", jobTypesApi);
+app.route("/v1/batches", batchesApi);
 
 app.get("/docs", (c) => c.html(docsPage));
 
@@ -49,3 +51,4 @@ app.doc31("/openapi.json", {
   security: [{ bearer: [] }],
 });
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+app.openAPIRegistry.registerWebhook(batchCompletedWebhook);

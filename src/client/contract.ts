@@ -1,10 +1,13 @@
 import type { z } from "zod";
 import type {
+  BatchSchema,
+  BatchSubmittedSchema,
   DeliveriesSchema,
   JobListSchema,
   JobLogsSchema,
   JobSchema,
   JobTypeSchema,
+  OnCompleteSchema,
   RedeliverySchema,
   SubmitJobSchema,
 } from "../contract/schemas.ts";
@@ -49,3 +52,12 @@ export type JobInputs = RegisteredInputs;
 
 /** The fields of a submit body other than `type` and `input` (API.md `POST /v1/jobs`). */
 export type SubmitFields = Omit<z.input<typeof SubmitJobSchema>, "type" | "input">;
+
+/** A batch (`GET /v1/batches/{id}`, and the `data` of its `batch.completed` callback). */
+export type Batch = z.output<typeof BatchSchema>;
+
+/** `POST /v1/jobs/batch`'s answer: the batch's id and its jobs. */
+export type BatchSubmitted = z.output<typeof BatchSubmittedSchema>;
+
+/** A batch's `on_complete`: where its signed `batch.completed` callback goes, with the caller's metadata. */
+export type OnComplete = z.input<typeof OnCompleteSchema>;

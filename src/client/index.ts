@@ -1,5 +1,7 @@
 import { sleep } from "../platform/sleep.ts";
 import type {
+  Batch,
+  BatchSubmitted,
   Deliveries,
   Job,
   JobInputs,
@@ -7,6 +9,7 @@ import type {
   JobPage,
   JobStatus,
   JobTypeInfo,
+  OnComplete,
   Redelivery,
   SubmitFields,
 } from "./contract.ts";
@@ -21,6 +24,8 @@ import { defaultRetryPolicy, type RetryPolicy, retryDelayMs } from "./retry.ts";
  */
 
 export type {
+  Batch,
+  BatchSubmitted,
   CallbackEventType,
   Deliveries,
   Job,
@@ -29,6 +34,7 @@ export type {
   JobPage,
   JobStatus,
   JobTypeInfo,
+  OnComplete,
   Redelivery,
   SubmitFields,
 } from "./contract.ts";
@@ -102,14 +108,40 @@ export class EdgejobsClient {
     return this.#json("POST", "/v1/jobs", { body: job, idempotencyKey: options.idempotencyKey });
   }
 
-  /** Submits up to 100 jobs at once, all or nothing. */
-  async submitBatch(jobs: SubmitRequest[], options: { idempotencyKey?: string } = {}): Promise<Job[]> {
-    const page = await this.#json<{ jobs: Job[] }>("POST", "/v1/jobs/batch", {
-      body: { jobs },
-      idempotencyKey: options.idempotencyKey,
-    });
-    return page.jobs;
+  /**
+   * Submits up to 100 jobs at once, all or nothing, as one batch: answers its
+   * `batch_id` and the jobs. With `onComplete`, once every job is terminal the
+   * service POSTs one signed `batch.completed` event there (`batches.wait`
+   * polls for the same moment).
+   */
+  submitBatch(
+    jobs: SubmitRequest[],
+    options: { idempotencyKey?: string; onComplete?: OnComplete } = {},
+  ): Promise<BatchSubmitted> {
+    const body = options.onComplete ? { jobs, on_complete: options.onComplete } : { jobs };
+    return this.#json("POST", "/v1/jobs/batch", { body, idempotencyKey: options.idempotencyKey });
   }
+
+  /** Batches of `submitBatch`: fan-out, then fan-in. */
+  readonly batches = {
+    /** The batch with its counts; `EdgejobsError` 404 `not_found` for an id this key's tenant does not have. */
+    get: (id: string): Promise<Batch> => this.#json("GET", `/v1/batches/${encodeURIComponent(id)}`),
+
+    /**
+     * Polls until the batch is `completed` (every job terminal), waiting
+     * 0.5 s at first and half as long again each time, up to 5 s; after
+     * `timeoutMs` (default 60 s) answers the batch as it is then.
+     */
+    wait: async (id: string, options: { timeoutMs?: number } = {}): Promise<Batch> => {
+      const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+      for (let delayMs = 500; ; delayMs = Math.min(delayMs * 1.5, 5_000)) {
+        const batch = await this.batches.get(id);
+        const left = deadline - Date.now();
+        if (batch.status === "completed" || left <= 0) return batch;
+        await sleep(Math.min(delayMs, left));
+      }
+    },
+  };
 
   /** The job; `EdgejobsError` 404 `not_found` for an id this key's tenant does not have. */
   get(id: string): Promise<Job> {

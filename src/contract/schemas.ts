@@ -65,8 +65,27 @@ export const SubmitJobSchema = z
   })
   .openapi("SubmitJob");
 
+/** The events a batch's `on_complete` sends: apart from `callbackEventTypes`, which a job may ask for. */
+export const batchEventTypes = ["batch.completed"] as const;
+export type BatchEventType = (typeof batchEventTypes)[number];
+
+/** `on_complete` of a batch: where its `batch.completed` event goes, checked like a job's callback_url and metadata. */
+export const OnCompleteSchema = z
+  .strictObject({
+    callback_url: z.string().min(1).max(limits.maxCallbackUrlLength),
+    metadata: JsonObject.nullable()
+      .optional()
+      .openapi({ type: ["object", "null"] }),
+  })
+  .openapi("OnComplete");
+
 export const SubmitBatchSchema = z
-  .strictObject({ jobs: z.array(SubmitJobSchema).min(1).max(limits.maxBatchJobs) })
+  .strictObject({
+    jobs: z.array(SubmitJobSchema).min(1).max(limits.maxBatchJobs),
+    on_complete: OnCompleteSchema.optional().openapi({
+      description: "Once every job is terminal, one signed `batch.completed` event with the batch as `data`.",
+    }),
+  })
   .openapi("SubmitBatch");
 
 export const Time = z.string().openapi({ format: "date-time" });
@@ -117,6 +136,40 @@ export const JobSchema = z
 export const JobListSchema = z
   .object({ jobs: z.array(JobSchema), next_cursor: z.string().nullable() })
   .openapi("JobList");
+
+/** `POST /v1/jobs/batch`'s answer. */
+export const BatchSubmittedSchema = z
+  .object({ batch_id: z.string().openapi({ example: "bat_01JD7Z3Q1X0000000000000000" }), jobs: z.array(JobSchema) })
+  .openapi("BatchSubmitted");
+
+/** A batch (`GET /v1/batches/{id}`, and the `data` of its `batch.completed` event). */
+export const BatchSchema = z
+  .object({
+    id: z.string().openapi({ example: "bat_01JD7Z3Q1X0000000000000000" }),
+    status: z.enum(["running", "completed"]),
+    counts: z.object({
+      total: z.int(),
+      succeeded: z.int(),
+      failed: z.int(),
+      canceled: z.int(),
+      pending: z.int().openapi({ description: "Jobs not terminal yet." }),
+    }),
+    on_complete: z
+      .object({ callback_url: z.string(), metadata: z.record(z.string(), z.unknown()).nullable() })
+      .nullable(),
+    created_at: Time,
+    completed_at: Time.nullable(),
+  })
+  .openapi("Batch");
+
+/** The body of a `batch.completed` callback (API.md "Callbacks"). */
+export const BatchEventSchema = z
+  .object({ type: z.enum(batchEventTypes), timestamp: Time, data: BatchSchema })
+  .openapi("BatchCompletedEvent");
+
+export const BatchIdParams = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "bat_01JD7Z3Q1X0000000000000000" }),
+});
 
 /** `GET /v1/jobs/{id}/logs`: what the handler logged (`ctx.log`), oldest first. */
 export const JobLogsSchema = z

@@ -4,6 +4,7 @@ import { jobTypes } from "../job-types";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { newId } from "../platform/ids";
+import { type BatchRecord, insertBatch } from "../store/batches";
 import { deleteObjects, inputKey, putJson } from "../store/blobs";
 import { anyShard, databases, shardOfKey } from "../store/databases";
 import {
@@ -16,7 +17,7 @@ import { findTenantJobs, insertJob } from "../store/jobs";
 import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { checkCallbackUrl } from "../webhooks/url-guard";
 import { DomainError, type ErrorDetail } from "./errors";
-import type { JobRecord, SubmitJobRequest } from "./model";
+import type { JobRecord, OnCompleteRequest, SubmitJobRequest } from "./model";
 
 export type { SubmitJobRequest };
 
@@ -30,6 +31,13 @@ export interface Idempotency {
 export interface SubmitOutcome {
   jobs: JobRecord[];
   replayed: boolean;
+  /** The batch the jobs were submitted in (`submitJobs`' `batch`), else null. */
+  batchId: string | null;
+}
+
+/** A batch to create with the jobs (`POST /v1/jobs/batch`): its `on_complete`, if any. */
+export interface NewBatch {
+  onComplete: OnCompleteRequest | null;
 }
 
 const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
@@ -40,6 +48,8 @@ const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
  * D1 transaction — with the request's key check, when one is owed — then
  * enqueues them. The request's jobs share one shard: the idempotency key's,
  * or any. A failed enqueue loses nothing: the sweep finds jobs that never started.
+ * With `batch`, a batch record is written in the same transaction, its id
+ * naming the same shard, and every job carries its id (`batchId`).
  */
 export async function submitJobs(
   env: Env,
@@ -48,6 +58,7 @@ export async function submitJobs(
   idempotency: Idempotency | null,
   pathPrefix: (index: number) => string,
   keyCheck: KeyCheck | null = null,
+  batch: NewBatch | null = null,
 ): Promise<SubmitOutcome> {
   const now = clock.now();
   const windowMs = idempotencyWindowMs(parseConfig(env).retentionMs);
@@ -67,6 +78,8 @@ export async function submitJobs(
       throw new DomainError(error.status, error.code, `Job ${index}: ${error.message}`, error.details);
     }
   });
+  const batchRecord = batch && newBatch(env, tenantId, batch, prepared.length, now, shard);
+  for (const p of prepared) p.job.batchId = batchRecord?.id ?? null;
   const storedBytes = prepared.reduce((sum, p) => sum + p.inputBytes, 0);
   if (storedBytes > limits.maxBodyBytes) throw inputTooLarge("jobs", storedBytes, "The batch's inputs are");
   await Promise.all(
@@ -75,6 +88,7 @@ export async function submitJobs(
       .map((p) => putJson(env.BLOBS, inputKey(p.job.id), p.largeInput as string)),
   );
   const statements = prepared.map((p) => insertJob(db, p.job, keyCheck?.hash ?? null));
+  if (batchRecord) statements.push(insertBatch(db, batchRecord));
   if (idempotency) {
     const { scope, key, requestHash } = idempotency;
     const record = { requestHash, jobIds: prepared.map((p) => p.job.id), createdAt: now };
@@ -101,7 +115,24 @@ export async function submitJobs(
   }
   const jobs = prepared.map((p) => p.job);
   await enqueue(env, jobs, now);
-  return { jobs, replayed: false };
+  return { jobs, replayed: false, batchId: batchRecord?.id ?? null };
+}
+
+/** The batch record for `count` jobs on `shard`, its `on_complete` checked like a job's callback and metadata. */
+function newBatch(env: Env, tenantId: string, batch: NewBatch, count: number, now: number, shard: number): BatchRecord {
+  const { onComplete } = batch;
+  if (onComplete) checkCallback(env, onComplete.callback_url, "on_complete.");
+  return {
+    id: newId.batch(shard),
+    tenantId,
+    status: "running",
+    total: count,
+    counts: { succeeded: 0, failed: 0, canceled: 0 },
+    callbackUrl: onComplete?.callback_url ?? null,
+    metadataJson: metadataJsonOf(onComplete?.metadata, "on_complete."),
+    createdAt: now,
+    completedAt: null,
+  };
 }
 
 /** `db` is the key's shard, which also holds the jobs it created. */
@@ -117,7 +148,7 @@ async function replayIdempotent(
     throw new DomainError(409, "idempotency_conflict", "This Idempotency-Key was used with a different request body.");
   }
   const jobs = await findTenantJobs(db, tenantId, found.jobIds);
-  return { jobs, replayed: true };
+  return { jobs, replayed: true, batchId: jobs[0]?.batchId ?? null };
 }
 
 /** Deletes the R2 inputs of jobs that were never stored (R2 deletes are free; a missing key is no error). */
@@ -159,20 +190,8 @@ function prepareJob(
     }));
     throw new DomainError(400, "validation_failed", `The input does not match the "${type.name}" job type.`, details);
   }
-  if (request.callback_url) {
-    const verdict = checkCallbackUrl(request.callback_url, { allowLocal: parseConfig(env).allowLocalCallbacks });
-    if (!verdict.ok) {
-      throw new DomainError(400, "invalid_callback_url", `The callback_url ${verdict.reason}.`, [
-        { path: `${path}callback_url`, message: verdict.reason },
-      ]);
-    }
-  }
-  const metadataJson = request.metadata ? JSON.stringify(request.metadata) : null;
-  if (metadataJson !== null && byteLength(metadataJson) > limits.maxMetadataBytes) {
-    throw new DomainError(400, "validation_failed", "The metadata is too large.", [
-      { path: `${path}metadata`, message: `metadata must be at most ${limits.maxMetadataBytes} bytes as JSON` },
-    ]);
-  }
+  if (request.callback_url) checkCallback(env, request.callback_url, path);
+  const metadataJson = metadataJsonOf(request.metadata, path);
   // Stored as sent, not as parsed: a schema rebuilds objects and may drop keys (`__proto__`)
   // or fill defaults; the handler gets the parsed form at run time (run.ts).
   const inputJson = JSON.stringify(request.input ?? null);
@@ -211,6 +230,27 @@ function prepareJob(
     updatedAt: now,
   };
   return { job, largeInput: large ? inputJson : null, inputBytes };
+}
+
+/** Throws 400 `invalid_callback_url` (at `${path}callback_url`) unless callbacks may go to `url`. */
+function checkCallback(env: Env, url: string, path: string): void {
+  const verdict = checkCallbackUrl(url, { allowLocal: parseConfig(env).allowLocalCallbacks });
+  if (!verdict.ok) {
+    throw new DomainError(400, "invalid_callback_url", `The callback_url ${verdict.reason}.`, [
+      { path: `${path}callback_url`, message: verdict.reason },
+    ]);
+  }
+}
+
+/** The metadata as stored JSON (null for none); 400 `validation_failed` (at `${path}metadata`) over 4 KiB. */
+function metadataJsonOf(metadata: Record<string, unknown> | null | undefined, path: string): string | null {
+  const metadataJson = metadata ? JSON.stringify(metadata) : null;
+  if (metadataJson !== null && byteLength(metadataJson) > limits.maxMetadataBytes) {
+    throw new DomainError(400, "validation_failed", "The metadata is too large.", [
+      { path: `${path}metadata`, message: `metadata must be at most ${limits.maxMetadataBytes} bytes as JSON` },
+    ]);
+  }
+  return metadataJson;
 }
 
 /** The stored form is what counts: re-serialising can grow numbers (`9e20` is stored as 21 digits). */

@@ -1,3 +1,4 @@
+import { finishStalledBatches } from "../batches/backstop";
 import type { Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
@@ -11,7 +12,8 @@ import { originOf } from "../webhooks/events";
  * died, a local `wrangler dev` restart that empties its in-memory queues), so
  * every minute it hands stranded jobs back to their trackers (which
  * re-enqueue them, or reclaim a running attempt that has stopped heartbeating)
- * and re-sends events that are still pending, each after a grace of seconds.
+ * and re-sends events that are still pending, each after a grace of seconds,
+ * and finishes batches whose jobs all ended but whose count missed one.
  * Every shard is swept at once, each on its own.
  */
 export async function sweep(env: Env): Promise<{ jobs: number; events: number }> {
@@ -31,5 +33,6 @@ async function sweepShard(env: Env, db: D1Database, now: number): Promise<{ jobs
       events.map((e) => ({ body: { event_id: e.id, attempt: e.attempts + 1, origin: originOf(e.callbackUrl) } })),
     );
   }
+  await finishStalledBatches(env, db, now);
   return { jobs: jobIds.length, events: events.length };
 }

@@ -47,10 +47,11 @@ function incrementRandom(digits: number[]): void {
   }
 }
 
-/** New ids. A job's and its events' ids carry the number of the shard that stores them. */
+/** New ids. A job's, a batch's and their events' ids carry the number of the shard that stores them. */
 export const newId = {
   job: (shard: number) => `job_${ulid(clock.now(), shard)}`,
   event: (shard: number) => `evt_${ulid(clock.now(), shard)}`,
+  batch: (shard: number) => `bat_${ulid(clock.now(), shard)}`,
   key: () => `key_${ulid()}`,
   tenant: () => `ten_${ulid()}`,
 };
@@ -58,4 +59,9 @@ export const newId = {
 /** The shape of a job id, checked before an id reaches storage or a tracker. */
 export function isJobId(value: string): boolean {
   return /^job_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
+}
+
+/** The shape of a batch id, checked before an id reaches storage or a tracker. */
+export function isBatchId(value: string): boolean {
+  return /^bat_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
 }

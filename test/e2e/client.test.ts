@@ -25,11 +25,15 @@ describe("the TypeScript client against npm run dev", () => {
     expect(await client.result(job.id)).toEqual({ n: 1 });
     expect(await client.input(job.id)).toEqual({ n: 1 });
     expect(done.input_url).toBe(`/v1/jobs/${job.id}/input`);
-    const batch = await client.submitBatch([
+    const { batch_id, jobs: batch } = await client.submitBatch([
       { type: "echo", input: 2 },
       { type: "echo", input: 3 },
     ]);
     expect(batch).toHaveLength(2);
+    expect(batch.map((j) => j.batch_id)).toEqual([batch_id, batch_id]);
+    const completed = await client.batches.wait(batch_id, { timeoutMs: 20_000 });
+    expect(completed).toMatchObject({ status: "completed", counts: { total: 2, succeeded: 2, pending: 0 } });
+    expect(await client.batches.get(batch_id)).toEqual(completed);
     const pages: string[][] = [];
     for await (const page of client.list({ type: "echo", limit: 2 })) pages.push(page.map((j) => j.id));
     expect(pages.length).toBeGreaterThanOrEqual(2);

@@ -4,6 +4,7 @@ import { base } from "./client";
 
 interface OpenApiDocument {
   openapi: string;
+  webhooks?: Record<string, Record<string, unknown>>;
   components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
   paths: Record<
     string,
@@ -29,6 +30,9 @@ const contract: [string, string][] = [
   ["get", "/v1/jobs/{id}/logs"],
   ["post", "/v1/jobs/{id}/deliveries/{event_id}/redeliver"],
   ["get", "/v1/job-types"],
+  ["get", "/v1/batches/{id}"],
+  ["get", "/v1/batches/{id}/deliveries"],
+  ["post", "/v1/batches/{id}/deliveries/{event_id}/redeliver"],
 ];
 
 describe("GET /openapi.json", () => {
@@ -55,6 +59,14 @@ describe("GET /openapi.json", () => {
     );
     expect(paths["/v1/jobs"]?.post?.parameters?.map((p) => p.name)).toContain("idempotency-key");
     expect(Object.keys(paths["/v1/jobs/{id}"]?.get?.responses ?? {})).toContain("304");
+  });
+
+  it("describes the batch.completed callback in its webhooks, and on_complete on a batch submit", async () => {
+    const { webhooks, components } = await document();
+    expect(webhooks?.["batch.completed"]?.post).toBeDefined();
+    expect(Object.keys(components.schemas.SubmitBatch?.properties ?? {})).toEqual(["jobs", "on_complete"]);
+    const eventTypes = JSON.stringify(components.schemas.SubmitJob?.properties?.callback_events);
+    expect(eventTypes).not.toContain("batch.completed");
   });
 
   it("describes a job's error codes, the handler's own among them, and the logs' shape", async () => {
