@@ -148,8 +148,10 @@ export class EdgejobsClient {
     return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}`);
   }
 
-  /** Pages of jobs, newest first, following `next_cursor` until the last page. */
-  async *list(filters: { status?: JobStatus; type?: JobTypeName; limit?: number } = {}): AsyncGenerator<Job[]> {
+  /** Pages of jobs, newest first (`batch_id`: a batch's jobs), following `next_cursor` until the last page. */
+  async *list(
+    filters: { status?: JobStatus; type?: JobTypeName; batch_id?: string; limit?: number } = {},
+  ): AsyncGenerator<Job[]> {
     let cursor: string | null = null;
     do {
       const query = new URLSearchParams();

@@ -258,6 +258,8 @@ describe("batches that fan in", () => {
     const owner = await createTenant();
     const other = await createTenant();
     const { batch_id } = await submitBatch(owner, { jobs: [later] });
+    expect((await authed(owner, `/v1/batches/${batch_id}`)).status).toBe(200);
+    expect((await authed(owner, `/v1/batches/${batch_id}/deliveries`)).status).toBe(200);
     for (const id of [batch_id, "bat_01JD7Z3Q1X0000000000000000", "job_01JD7Z3Q1X0000000000000000", "nope"]) {
       expect(await errorOf(await authed(other, `/v1/batches/${id}`))).toMatchObject({ status: 404, code: "not_found" });
       expect(await errorOf(await authed(other, `/v1/batches/${id}/deliveries`))).toMatchObject({ status: 404 });
