@@ -42,8 +42,8 @@ export interface Purged {
 /**
  * Deletes from one database and its bucket what has outlived its use: jobs
  * that finished more than `keepMs` before `now` (ms; null: none expire) with
- * their R2 objects (inputs, results, logs), webhook events and delivery attempts, then idempotency
- * keys past their 24 h. Rounds of `limits.retentionChunk` jobs follow one
+ * their R2 objects (inputs, results, logs), webhook events and delivery attempts, then completed
+ * batches whose jobs are all gone (with their events and attempts), then idempotency keys past their 24 h. Rounds of `limits.retentionChunk` jobs follow one
  * another until nothing expired is left or `budget` is spent. In each round
  * R2 goes first and a job's row only once its objects are gone, so a failure
  * leaves at worst rows that point at nothing, never objects nothing points at.
