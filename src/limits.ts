@@ -254,4 +254,19 @@ export const limits = {
    * its queue `infraRetryMaxDelaySeconds` later: an outage of any length only delays.
    */
   queueMaxRetries: 100,
+  /**
+   * Schedules per tenant (API.md "Schedules"): the creation that would pass it
+   * answers 409 `schedule_limit`. They live in the control database and the
+   * backstop sweep reads them, so the number stays small.
+   */
+  maxSchedulesPerTenant: 1000,
+  /**
+   * A schedule whose next due time is this far past without a run is
+   * overdue: its timer's alarm was lost (a Durable Object alarm fires at its
+   * time, retried by the platform), and the minute's sweep wakes the timer.
+   * A few seconds, so the sweep never races an alarm that is merely firing.
+   */
+  scheduleOverdueSeconds: 5,
+  /** Overdue schedules the sweep wakes per run (each is one Durable Object request). */
+  scheduleSweepBatch: 100,
 } as const;

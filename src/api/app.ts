@@ -10,6 +10,7 @@ import { jobsApi } from "./jobs";
 import { keysApi } from "./keys";
 import { requireApiKey } from "./middleware/auth";
 import { rateLimit } from "./middleware/rate-limit";
+import { schedulesApi } from "./schedules";
 import { tenantsApi } from "./tenants";
 import { validationHook } from "./validation";
 import { webhookSecretApi } from "./webhook-secret";
@@ -40,6 +41,7 @@ app.route("/v1/jobs", deliveriesApi);
 app.route("/v1/jobs", eventsApi);
 app.route("/v1/webhook-secret", webhookSecretApi);
 app.route("/v1/job-types", jobTypesApi);
+app.route("/v1/schedules", schedulesApi);
 
 app.get("/docs", (c) => c.html(docsPage));
 

@@ -1,12 +1,16 @@
 import type { z } from "zod";
 import type {
+  CreateScheduleSchema,
   DeliveriesSchema,
   JobListSchema,
   JobLogsSchema,
   JobSchema,
   JobTypeSchema,
   RedeliverySchema,
+  ScheduleListSchema,
+  ScheduleSchema,
   SubmitJobSchema,
+  UpdateScheduleSchema,
 } from "../contract/schemas.ts";
 import type { JobInputs as RegisteredInputs } from "../job-types/index.ts";
 
@@ -49,3 +53,15 @@ export type JobInputs = RegisteredInputs;
 
 /** The fields of a submit body other than `type` and `input` (API.md `POST /v1/jobs`). */
 export type SubmitFields = Omit<z.input<typeof SubmitJobSchema>, "type" | "input">;
+
+/** A schedule as the API answers it (API.md "Schedules"). Times are RFC 3339 strings. */
+export type Schedule = z.output<typeof ScheduleSchema>;
+
+/** One page of `GET /v1/schedules`: newest first, `next_cursor` null on the last page. */
+export type SchedulePage = z.output<typeof ScheduleListSchema>;
+
+/** `POST /v1/schedules`'s body: `cron` and `job` required; `timezone` defaults to UTC. */
+export type ScheduleFields = z.input<typeof CreateScheduleSchema>;
+
+/** `PATCH /v1/schedules/{id}`'s body: any of `cron`, `timezone`, `job`, `paused`, `name`. */
+export type ScheduleChanges = z.input<typeof UpdateScheduleSchema>;

@@ -1,6 +1,7 @@
 import type { Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
+import { wakeOverdueSchedules } from "../schedules/backstop";
 import { databases } from "../store/databases";
 import { listStrandedJobIds } from "../store/jobs";
 import { listOverdueEvents, postponeEvent } from "../store/webhook-events";
@@ -12,11 +13,15 @@ import { originOf } from "../webhooks/events";
  * every minute it hands stranded jobs back to their trackers (which
  * re-enqueue them, or reclaim a running attempt that has stopped heartbeating)
  * and re-sends events that are still pending, each after a grace of seconds.
- * Every shard is swept at once, each on its own.
+ * Every shard is swept at once, each on its own; and schedules whose timer
+ * missed a due time are woken (schedules/backstop.ts).
  */
 export async function sweep(env: Env): Promise<{ jobs: number; events: number }> {
   const now = clock.now();
-  const swept = await Promise.all(databases(env).shards.map((db) => sweepShard(env, db, now)));
+  const [swept] = await Promise.all([
+    Promise.all(databases(env).shards.map((db) => sweepShard(env, db, now))),
+    wakeOverdueSchedules(env, now),
+  ]);
   return swept.reduce((sum, s) => ({ jobs: sum.jobs + s.jobs, events: sum.events + s.events }));
 }
 

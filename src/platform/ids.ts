@@ -53,9 +53,15 @@ export const newId = {
   event: (shard: number) => `evt_${ulid(clock.now(), shard)}`,
   key: () => `key_${ulid()}`,
   tenant: () => `ten_${ulid()}`,
+  schedule: () => `sch_${ulid()}`,
 };
 
 /** The shape of a job id, checked before an id reaches storage or a tracker. */
 export function isJobId(value: string): boolean {
   return /^job_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
+}
+
+/** The shape of a schedule id (`sch_` + a ULID). */
+export function isScheduleId(value: string): boolean {
+  return /^sch_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
 }
