@@ -29,6 +29,11 @@ const contract: [string, string][] = [
   ["get", "/v1/jobs/{id}/logs"],
   ["post", "/v1/jobs/{id}/deliveries/{event_id}/redeliver"],
   ["get", "/v1/job-types"],
+  ["post", "/v1/schedules"],
+  ["get", "/v1/schedules"],
+  ["get", "/v1/schedules/{id}"],
+  ["patch", "/v1/schedules/{id}"],
+  ["delete", "/v1/schedules/{id}"],
 ];
 
 describe("GET /openapi.json", () => {

@@ -333,6 +333,23 @@ describe("schedules: each due time makes exactly one job", () => {
     expect(await jobsOf(tenant, schedule.id)).toEqual([]);
   });
 
+  it("skips a due time whose job the submit path refuses, and goes on to the next", async () => {
+    const tenant = await createTenant();
+    const schedule = await create(tenant, { cron: "* * * * *", job: echoJob });
+    // As if the job type had been removed since the schedule was created.
+    await env.DB.prepare("UPDATE schedules SET job_json = ? WHERE id = ?")
+      .bind(JSON.stringify({ type: "removed_type" }), schedule.id)
+      .run();
+    await at(FIRST_DUE + 100, () => runDurableObjectAlarm(timer(schedule.id)));
+    expect(await jobsOf(tenant, schedule.id)).toEqual([]);
+    expect(await read(tenant, schedule.id)).toMatchObject({
+      last_run_at: null,
+      last_job_id: null,
+      next_run_at: new Date(FIRST_DUE + 60_000).toISOString(),
+    });
+    expect(await alarmOf(schedule.id)).toBe(FIRST_DUE + 60_000);
+  });
+
   it("a deleted schedule's timer creates nothing", async () => {
     const tenant = await createTenant();
     const schedule = await create(tenant, { cron: "* * * * *", job: echoJob });
