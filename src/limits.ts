@@ -267,6 +267,13 @@ export const limits = {
    * A few seconds, so the sweep never races an alarm that is merely firing.
    */
   scheduleOverdueSeconds: 5,
+  /**
+   * A schedule's job body as JSON: it is stored in the schedule's row and
+   * shown in every read of it, so a page of 100 schedules stays a few MiB
+   * (a submit's 1 MiB input would make it 100 MiB). A larger input belongs
+   * in R2 or your own store, named by the input.
+   */
+  maxScheduleJobBytes: 64 * 1024,
   /** Overdue schedules the sweep wakes per run (each is one Durable Object request). */
   scheduleSweepBatch: 100,
 } as const;

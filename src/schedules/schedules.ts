@@ -154,7 +154,10 @@ async function wakeTimer(env: Env, id: string): Promise<void> {
     });
 }
 
-/** The cron and zone, and the job body as a submit would check it (its job type, input, callback, sizes). */
+/**
+ * The cron and zone, and the job body as a submit would check it (its job
+ * type, input, callback, sizes), then its size as stored with the schedule.
+ */
 function checkSchedule(
   env: Env,
   tenantId: string,
@@ -163,4 +166,9 @@ function checkSchedule(
 ): void {
   checkCron(schedule.cron, schedule.timezone, now);
   prepareJob(env, tenantId, schedule.job, now, "job.", 0);
+  const bytes = new TextEncoder().encode(JSON.stringify(schedule.job)).byteLength;
+  if (bytes > limits.maxScheduleJobBytes) {
+    const message = `The job is ${bytes} bytes as JSON; a schedule's job may be at most ${limits.maxScheduleJobBytes}.`;
+    throw new DomainError(413, "payload_too_large", message, [{ path: "job", message }]);
+  }
 }

@@ -222,6 +222,18 @@ describe("schedules: what is refused", () => {
     expect(await refusal(tenant, { job: echoJob })).toMatchObject({ code: "validation_failed", paths: ["cron"] });
   });
 
+  it(`answers 413 for a job over ${limits.maxScheduleJobBytes} bytes as JSON (it is stored with the schedule)`, async () => {
+    const tenant = await createTenant();
+    const input = "x".repeat(limits.maxScheduleJobBytes);
+    expect(await refusal(tenant, { cron: "* * * * *", job: { type: "echo", input } })).toEqual({
+      status: 413,
+      code: "payload_too_large",
+      paths: ["job"],
+    });
+    const fits = "x".repeat(limits.maxScheduleJobBytes - 100);
+    await create(tenant, { cron: "* * * * *", job: { type: "echo", input: fits } });
+  });
+
   it("checks a changed job, expression or zone the same way, and changes nothing on a refusal", async () => {
     const tenant = await createTenant();
     const schedule = await create(tenant, { cron: "0 * * * *", job: echoJob });
