@@ -11,6 +11,7 @@ import { jobsApi } from "./jobs";
 import { keysApi } from "./keys";
 import { requireApiKey } from "./middleware/auth";
 import { rateLimit } from "./middleware/rate-limit";
+import { schedulesApi } from "./schedules";
 import { tenantsApi } from "./tenants";
 import { validationHook } from "./validation";
 import { webhookSecretApi } from "./webhook-secret";
@@ -42,6 +43,7 @@ app.route("/v1/jobs", eventsApi);
 app.route("/v1/webhook-secret", webhookSecretApi);
 app.route("/v1/job-types", jobTypesApi);
 app.route("/v1/batches", batchesApi);
+app.route("/v1/schedules", schedulesApi);
 
 app.get("/docs", (c) => c.html(docsPage));
 

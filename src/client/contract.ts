@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type {
   BatchSchema,
   BatchSubmittedSchema,
+  CreateScheduleSchema,
   DeliveriesSchema,
   JobListSchema,
   JobLogsSchema,
@@ -9,7 +10,10 @@ import type {
   JobTypeSchema,
   OnCompleteSchema,
   RedeliverySchema,
+  ScheduleListSchema,
+  ScheduleSchema,
   SubmitJobSchema,
+  UpdateScheduleSchema,
 } from "../contract/schemas.ts";
 import type { JobInputs as RegisteredInputs } from "../job-types/index.ts";
 
@@ -61,3 +65,15 @@ export type BatchSubmitted = z.output<typeof BatchSubmittedSchema>;
 
 /** A batch's `on_complete`: where its signed `batch.completed` callback goes, with the caller's metadata. */
 export type OnComplete = z.input<typeof OnCompleteSchema>;
+
+/** A schedule as the API answers it (API.md "Schedules"). Times are RFC 3339 strings. */
+export type Schedule = z.output<typeof ScheduleSchema>;
+
+/** One page of `GET /v1/schedules`: newest first, `next_cursor` null on the last page. */
+export type SchedulePage = z.output<typeof ScheduleListSchema>;
+
+/** `POST /v1/schedules`'s body: `cron` and `job` required; `timezone` defaults to UTC. */
+export type ScheduleFields = z.input<typeof CreateScheduleSchema>;
+
+/** `PATCH /v1/schedules/{id}`'s body: any of `cron`, `timezone`, `job`, `paused`, `name`. */
+export type ScheduleChanges = z.input<typeof UpdateScheduleSchema>;

@@ -11,6 +11,10 @@ import type {
   JobTypeInfo,
   OnComplete,
   Redelivery,
+  Schedule,
+  ScheduleChanges,
+  ScheduleFields,
+  SchedulePage,
   SubmitFields,
 } from "./contract.ts";
 import { errorFrom } from "./errors.ts";
@@ -36,6 +40,10 @@ export type {
   JobTypeInfo,
   OnComplete,
   Redelivery,
+  Schedule,
+  ScheduleChanges,
+  ScheduleFields,
+  SchedulePage,
   SubmitFields,
 } from "./contract.ts";
 export { EdgejobsError, WebhookVerificationError } from "./errors.ts";
@@ -232,6 +240,42 @@ export class EdgejobsClient {
   /** Sends a callback event again now (same `webhook-id`); 409 `redelivery_in_progress` while one is in flight. */
   redeliver(id: string, eventId: string): Promise<Redelivery> {
     return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(eventId)}/redeliver`);
+  }
+
+  /**
+   * Schedules: recurring jobs from a 5-field cron expression in an IANA time
+   * zone. Each due time creates one job (`schedule_id` set) within 10 s.
+   */
+  readonly schedules = {
+    /** Creates a schedule (201); 409 `schedule_limit` past 1,000 per tenant. */
+    create: (schedule: ScheduleFields): Promise<Schedule> => this.#json("POST", "/v1/schedules", { body: schedule }),
+    /** The schedule; `EdgejobsError` 404 for an id this key's tenant does not have. */
+    get: (id: string): Promise<Schedule> => this.#json("GET", `/v1/schedules/${encodeURIComponent(id)}`),
+    /** Pages of schedules, newest first, following `next_cursor` until the last page. */
+    list: (options: { limit?: number } = {}): AsyncGenerator<Schedule[]> => this.#schedulePages(options.limit),
+    /** Changes any of cron, timezone, job, paused and name; a change of timing recomputes `next_run_at`. */
+    update: (id: string, changes: ScheduleChanges): Promise<Schedule> =>
+      this.#json("PATCH", `/v1/schedules/${encodeURIComponent(id)}`, { body: changes }),
+    /** Deletes the schedule: no job from then on. */
+    delete: async (id: string): Promise<void> => {
+      await this.#request("DELETE", `/v1/schedules/${encodeURIComponent(id)}`);
+    },
+    /** Pauses the schedule: it creates no job until resumed. */
+    pause: (id: string): Promise<Schedule> => this.schedules.update(id, { paused: true }),
+    /** Resumes the schedule from its next due time after now (missed times are not caught up). */
+    resume: (id: string): Promise<Schedule> => this.schedules.update(id, { paused: false }),
+  };
+
+  async *#schedulePages(limit: number | undefined): AsyncGenerator<Schedule[]> {
+    let cursor: string | null = null;
+    do {
+      const query = new URLSearchParams();
+      if (limit !== undefined) query.set("limit", String(limit));
+      if (cursor) query.set("cursor", cursor);
+      const page: SchedulePage = await this.#json("GET", `/v1/schedules?${query}`);
+      yield page.schedules;
+      cursor = page.next_cursor;
+    } while (cursor);
   }
 
   /** The registered job types with their defaults and input JSON Schema. */

@@ -288,3 +288,77 @@ export const errors = {
   429: errorResponse("Rate limited; see the Retry-After header."),
   503: errorResponse("The route is not available (admin token unset)."),
 } as const;
+
+/**
+ * A schedule's job: a submit body without `delay_seconds` (a run's job is
+ * due at the schedule's time). Refined rather than `.omit`ted, which zod
+ * refuses on a refined object; so every submit field added later applies.
+ */
+export const ScheduleJobSchema = SubmitJobSchema.refine((job) => job.delay_seconds === undefined, {
+  path: ["delay_seconds"],
+  message: "A schedule's job runs at its due time: delay_seconds is not accepted.",
+}).openapi("ScheduleJob", { description: "A submit body (see SubmitJob) without `delay_seconds`." });
+
+const scheduleFields = {
+  cron: z.string().min(1).max(200).openapi({
+    example: "*/5 * * * *",
+    description: "Standard 5-field cron (minute hour day-of-month month day-of-week), minute precision.",
+  }),
+  timezone: z.string().min(1).max(100).openapi({
+    example: "Europe/Berlin",
+    description: "The IANA time zone the expression is read in; daylight-saving changes follow it.",
+  }),
+  job: ScheduleJobSchema,
+  name: z.string().min(1).max(200).nullable(),
+  paused: z.boolean().openapi({ description: "A paused schedule creates no job until resumed." }),
+};
+
+export const CreateScheduleSchema = z
+  .strictObject({
+    cron: scheduleFields.cron,
+    timezone: scheduleFields.timezone.default("UTC"),
+    job: scheduleFields.job,
+    name: scheduleFields.name.optional(),
+    paused: scheduleFields.paused.default(false),
+  })
+  .openapi("CreateSchedule");
+
+export const UpdateScheduleSchema = z
+  .strictObject({
+    cron: scheduleFields.cron.optional(),
+    timezone: scheduleFields.timezone.optional(),
+    job: scheduleFields.job.optional(),
+    name: scheduleFields.name.optional(),
+    paused: scheduleFields.paused.optional(),
+  })
+  .openapi("UpdateSchedule");
+
+export const ScheduleSchema = z
+  .object({
+    id: z.string().openapi({ example: "sch_01JD7Z3Q1X0000000000000000" }),
+    name: z.string().nullable(),
+    cron: z.string(),
+    timezone: z.string(),
+    job: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "The submit body each due time creates a job from." }),
+    paused: z.boolean(),
+    next_run_at: Time.nullable().openapi({ description: "The next due time; null while paused." }),
+    last_run_at: Time.nullable().openapi({ description: "The due time of the latest run." }),
+    last_job_id: z.string().nullable().openapi({ description: "The job the latest run created." }),
+    created_at: Time,
+  })
+  .openapi("Schedule");
+
+export const ScheduleListSchema = z
+  .object({ schedules: z.array(ScheduleSchema), next_cursor: z.string().nullable() })
+  .openapi("ScheduleList");
+
+export const ScheduleIdParams = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "sch_01JD7Z3Q1X0000000000000000" }),
+});
+
+export const ListSchedulesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(limits.listPageMax).default(limits.listPageDefault),
+  cursor: z.string().max(200).optional(),
+});

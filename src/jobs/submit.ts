@@ -28,6 +28,12 @@ export interface Idempotency {
   requestHash: string;
 }
 
+/** Where submitted jobs come from, when not a client's request. */
+export interface JobOrigin {
+  /** The schedule whose due time creates them (schedules/schedule-timer.ts). */
+  scheduleId?: string;
+}
+
 export interface SubmitOutcome {
   jobs: JobRecord[];
   replayed: boolean;
@@ -59,6 +65,7 @@ export async function submitJobs(
   pathPrefix: (index: number) => string,
   keyCheck: KeyCheck | null = null,
   batch: NewBatch | null = null,
+  origin: JobOrigin = {},
 ): Promise<SubmitOutcome> {
   const now = clock.now();
   const windowMs = idempotencyWindowMs(parseConfig(env).retentionMs);
@@ -71,7 +78,7 @@ export async function submitJobs(
   const prepared = requests.map((request, index) => {
     const prefix = pathPrefix(index);
     try {
-      return prepareJob(env, tenantId, request, now, prefix, shard);
+      return prepareJob(env, tenantId, request, now, prefix, shard, origin);
     } catch (error) {
       // In a batch, the message names the item that rejected it.
       if (!(error instanceof DomainError) || prefix === "") throw error;
@@ -157,7 +164,7 @@ async function deleteInputs(env: Env, prepared: PreparedJob[]): Promise<void> {
   if (keys.length > 0) await deleteObjects(env.BLOBS, keys);
 }
 
-interface PreparedJob {
+export interface PreparedJob {
   job: JobRecord;
   /** The input's JSON when too large for D1; it goes to R2. */
   largeInput: string | null;
@@ -165,13 +172,20 @@ interface PreparedJob {
   inputBytes: number;
 }
 
-function prepareJob(
+/**
+ * Validates one submit body against its job type and the limits, and builds
+ * its record (not stored). Throws DomainError 400 `unknown_job_type`,
+ * `validation_failed` or `invalid_callback_url`, or 413, with details under
+ * `path`. Schedules call it to check a job body when it is set.
+ */
+export function prepareJob(
   env: Env,
   tenantId: string,
   request: SubmitJobRequest,
   now: number,
   path: string,
   shard: number,
+  origin: JobOrigin = {},
 ): PreparedJob {
   const type = jobTypes.get(request.type);
   if (!type) {
@@ -225,7 +239,7 @@ function prepareJob(
     expiresAt: null,
     retryOf: null,
     batchId: null,
-    scheduleId: null,
+    scheduleId: origin.scheduleId ?? null,
     version: 1,
     updatedAt: now,
   };

@@ -54,6 +54,7 @@ export const newId = {
   batch: (shard: number) => `bat_${ulid(clock.now(), shard)}`,
   key: () => `key_${ulid()}`,
   tenant: () => `ten_${ulid()}`,
+  schedule: () => `sch_${ulid()}`,
 };
 
 /** The shape of a job id, checked before an id reaches storage or a tracker. */
@@ -64,4 +65,9 @@ export function isJobId(value: string): boolean {
 /** The shape of a batch id, checked before an id reaches storage or a tracker. */
 export function isBatchId(value: string): boolean {
   return /^bat_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
+}
+
+/** The shape of a schedule id (`sch_` + a ULID). */
+export function isScheduleId(value: string): boolean {
+  return /^sch_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
 }

@@ -33,6 +33,11 @@ const contract: [string, string][] = [
   ["get", "/v1/batches/{id}"],
   ["get", "/v1/batches/{id}/deliveries"],
   ["post", "/v1/batches/{id}/deliveries/{event_id}/redeliver"],
+  ["post", "/v1/schedules"],
+  ["get", "/v1/schedules"],
+  ["get", "/v1/schedules/{id}"],
+  ["patch", "/v1/schedules/{id}"],
+  ["delete", "/v1/schedules/{id}"],
 ];
 
 describe("GET /openapi.json", () => {
