@@ -36,18 +36,48 @@ const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
 
 /**
  * Creates jobs, all or none: validates every request against its job type,
- * stores large inputs in R2, writes the jobs (and the idempotency key) in one
- * D1 transaction — with the request's key check, when one is owed — then
- * enqueues them. The request's jobs share one shard: the idempotency key's,
- * or any. A failed enqueue loses nothing: the sweep finds jobs that never started.
+ * then stores them (`createJobs`).
  */
-export async function submitJobs(
+export function submitJobs(
   env: Env,
   tenantId: string,
   requests: SubmitJobRequest[],
   idempotency: Idempotency | null,
   pathPrefix: (index: number) => string,
   keyCheck: KeyCheck | null = null,
+): Promise<SubmitOutcome> {
+  return createJobs(env, tenantId, idempotency, keyCheck, async (shard, now) => {
+    const prepared = requests.map((request, index) => {
+      const prefix = pathPrefix(index);
+      try {
+        return prepareJob(env, tenantId, request, now, prefix, shard);
+      } catch (error) {
+        // In a batch, the message names the item that rejected it.
+        if (!(error instanceof DomainError) || prefix === "") throw error;
+        throw new DomainError(error.status, error.code, `Job ${index}: ${error.message}`, error.details);
+      }
+    });
+    const storedBytes = prepared.reduce((sum, p) => sum + p.inputBytes, 0);
+    if (storedBytes > limits.maxBodyBytes) throw inputTooLarge("jobs", storedBytes, "The batch's inputs are");
+    return prepared;
+  });
+}
+
+/**
+ * Creates the jobs `prepare` makes for a shard (ids name it) at `now`, all
+ * or none: answers the original jobs instead when `idempotency` replays (409
+ * when its body differs), stores large inputs in R2, writes the jobs (and the
+ * idempotency key) in one D1 transaction — with the request's key check,
+ * when one is owed — then enqueues them. The request's jobs share one shard:
+ * the idempotency key's, or any. A failed enqueue loses nothing: the sweep
+ * finds jobs that never started. Throws what `prepare` throws.
+ */
+export async function createJobs(
+  env: Env,
+  tenantId: string,
+  idempotency: Idempotency | null,
+  keyCheck: KeyCheck | null,
+  prepare: (shard: number, now: number) => Promise<PreparedJob[]>,
 ): Promise<SubmitOutcome> {
   const now = clock.now();
   const windowMs = idempotencyWindowMs(parseConfig(env).retentionMs);
@@ -57,18 +87,7 @@ export async function submitJobs(
     const replay = await replayIdempotent(db, tenantId, idempotency, now - windowMs);
     if (replay) return replay;
   }
-  const prepared = requests.map((request, index) => {
-    const prefix = pathPrefix(index);
-    try {
-      return prepareJob(env, tenantId, request, now, prefix, shard);
-    } catch (error) {
-      // In a batch, the message names the item that rejected it.
-      if (!(error instanceof DomainError) || prefix === "") throw error;
-      throw new DomainError(error.status, error.code, `Job ${index}: ${error.message}`, error.details);
-    }
-  });
-  const storedBytes = prepared.reduce((sum, p) => sum + p.inputBytes, 0);
-  if (storedBytes > limits.maxBodyBytes) throw inputTooLarge("jobs", storedBytes, "The batch's inputs are");
+  const prepared = await prepare(shard, now);
   await Promise.all(
     prepared
       .filter((p) => p.largeInput !== null)
@@ -126,7 +145,8 @@ async function deleteInputs(env: Env, prepared: PreparedJob[]): Promise<void> {
   if (keys.length > 0) await deleteObjects(env.BLOBS, keys);
 }
 
-interface PreparedJob {
+/** A job ready to be stored. */
+export interface PreparedJob {
   job: JobRecord;
   /** The input's JSON when too large for D1; it goes to R2. */
   largeInput: string | null;
@@ -181,6 +201,7 @@ function prepareJob(
   const large = inputBytes > limits.maxInlineJsonBytes;
   const id = newId.job(shard);
   const delaySeconds = request.delay_seconds ?? 0;
+  const runAt = now + delaySeconds * 1000;
   const job: JobRecord = {
     id,
     tenantId,
@@ -199,11 +220,11 @@ function prepareJob(
     callbackEvents: request.callback_url ? (request.callback_events ?? null) : null,
     metadataJson,
     createdAt: now,
-    runAt: now + delaySeconds * 1000,
+    runAt,
     startedAt: null,
     finishedAt: null,
     leaseExpiresAt: null,
-    expiresAt: null,
+    expiresAt: request.ttl_seconds === undefined ? null : runAt + request.ttl_seconds * 1000,
     retryOf: null,
     batchId: null,
     scheduleId: null,
@@ -219,10 +240,16 @@ function inputTooLarge(path: string, bytes: number, subject = "The input is"): D
   return new DomainError(413, "payload_too_large", message, [{ path, message }]);
 }
 
-/** Short delays ride on the queue message; longer ones wait on the job tracker's alarm. */
+/**
+ * Short delays ride on the queue message; longer ones wait on the job
+ * tracker's alarm, which also watches their expiry. A job with a ttl and a
+ * queue message has its tracker arm the expiry (one Durable Object request
+ * and one storage write that a job without a ttl does not cost).
+ */
 async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> {
   const direct = jobs.filter((j) => j.runAt - now <= limits.maxQueueDelaySeconds * 1000);
   const long = jobs.filter((j) => j.runAt - now > limits.maxQueueDelaySeconds * 1000);
+  const expiries = direct.map((j) => (j.expiresAt === null ? null : watchExpiry(env, j.id, j.expiresAt)));
   try {
     if (direct.length > 0) {
       await env.JOBS.sendBatch(
@@ -238,5 +265,19 @@ async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> 
       jobIds: jobs.map((j) => j.id),
       error: String(error),
     });
+  }
+  await Promise.all(expiries);
+}
+
+/**
+ * Has the tracker arm a job's expiry. A failure is only logged: the sweep
+ * finds the job once it has waited past its run time and a grace, and
+ * expires it or arms the alarm then.
+ */
+async function watchExpiry(env: Env, jobId: string, expiresAt: number): Promise<void> {
+  try {
+    await env.JOB_TRACKER.getByName(jobId).watchExpiry(expiresAt);
+  } catch (error) {
+    console.error("job expiry not armed; the sweep will watch it", { jobId, error: String(error) });
   }
 }

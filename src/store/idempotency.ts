@@ -1,6 +1,7 @@
 import { sql } from "./sql";
 
-export type IdempotencyScope = "job" | "batch";
+/** The route a key was used on: each route's keys are apart (`POST /v1/jobs`, `…/batch`, `…/{id}/retry`). */
+export type IdempotencyScope = "job" | "batch" | "retry";
 
 export interface IdempotencyRecord {
   requestHash: string;
