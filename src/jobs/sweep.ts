@@ -4,6 +4,7 @@ import { clock } from "../platform/clock";
 import { databases } from "../store/databases";
 import { listStrandedJobIds } from "../store/jobs";
 import { listOverdueEvents, postponeEvent } from "../store/webhook-events";
+import { repairReplicas } from "../tenants/replica-repair";
 import { originOf } from "../webhooks/events";
 
 /**
@@ -12,11 +13,16 @@ import { originOf } from "../webhooks/events";
  * every minute it hands stranded jobs back to their trackers (which
  * re-enqueue them, or reclaim a running attempt that has stopped heartbeating)
  * and re-sends events that are still pending, each after a grace of seconds.
- * Every shard is swept at once, each on its own.
+ * Every shard is swept at once, each on its own. Meanwhile shards' copies of
+ * tenants and API keys that differ from the control database's are mended
+ * (tenants/replica-repair.ts).
  */
 export async function sweep(env: Env): Promise<{ jobs: number; events: number }> {
   const now = clock.now();
-  const swept = await Promise.all(databases(env).shards.map((db) => sweepShard(env, db, now)));
+  const [swept] = await Promise.all([
+    Promise.all(databases(env).shards.map((db) => sweepShard(env, db, now))),
+    repairReplicas(env, now),
+  ]);
   return swept.reduce((sum, s) => ({ jobs: sum.jobs + s.jobs, events: sum.events + s.events }));
 }
 
