@@ -21,7 +21,11 @@ export async function sweep(env: Env): Promise<{ jobs: number; events: number }>
   const now = clock.now();
   const [swept] = await Promise.all([
     Promise.all(databases(env).shards.map((db) => sweepShard(env, db, now))),
-    repairReplicas(env, now),
+    // A database that is down stops only the repair, which the next sweep takes up again; not the
+    // stranded jobs' recovery nor the retention that follows.
+    repairReplicas(env, now).catch((error: unknown) =>
+      console.error("replica repair failed; the next sweep retries", error),
+    ),
   ]);
   return swept.reduce((sum, s) => ({ jobs: sum.jobs + s.jobs, events: sum.events + s.events }));
 }

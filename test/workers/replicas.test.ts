@@ -198,6 +198,25 @@ describe("replica repair", () => {
     expect(shardInId(((await res.json()) as { id: string }).id)).toBe(16);
   });
 
+  it("lets the rest of the sweep run, and logs an error, while the control database is down", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const downControl = new Proxy(control, {
+      get: (target, property) =>
+        property === "prepare" || property === "batch"
+          ? () => {
+              throw new Error("D1_ERROR: Network connection lost.");
+            }
+          : Reflect.get(target, property),
+    });
+
+    await expect(sweep({ ...env, DB: downControl })).resolves.toEqual({
+      jobs: expect.any(Number),
+      events: expect.any(Number),
+    });
+
+    expect(String(errors.mock.calls[0]?.[0])).toContain("replica repair failed");
+  });
+
   it("costs one query per database when no copy differs", async () => {
     await createTenant();
     await at(later(), () => sweep(env));
