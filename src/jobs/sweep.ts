@@ -6,6 +6,7 @@ import { wakeOverdueSchedules } from "../schedules/backstop";
 import { databases } from "../store/databases";
 import { listStrandedJobIds } from "../store/jobs";
 import { listOverdueEvents, postponeEvent } from "../store/webhook-events";
+import { repairReplicas } from "../tenants/replica-repair";
 import { originOf } from "../webhooks/events";
 
 /**
@@ -15,14 +16,23 @@ import { originOf } from "../webhooks/events";
  * re-enqueue them, or reclaim a running attempt that has stopped heartbeating)
  * and re-sends events that are still pending, each after a grace of seconds,
  * and finishes batches whose jobs all ended but whose count missed one.
- * Every shard is swept at once, each on its own; and schedules whose timer
- * missed a due time are woken (schedules/backstop.ts).
+ * Every shard is swept at once, each on its own. Meanwhile schedules whose
+ * timer missed a due time are woken (schedules/backstop.ts), and shards'
+ * copies of tenants and API keys that differ from the control database's
+ * are mended (tenants/replica-repair.ts).
  */
 export async function sweep(env: Env): Promise<{ jobs: number; events: number }> {
   const now = clock.now();
   const [swept] = await Promise.all([
     Promise.all(databases(env).shards.map((db) => sweepShard(env, db, now))),
-    wakeOverdueSchedules(env, now),
+    // Both read the control database. One that is down stops only them, which the next sweep takes
+    // up again; not the stranded jobs' recovery nor the retention that follows.
+    wakeOverdueSchedules(env, now).catch((error: unknown) =>
+      console.error("waking overdue schedules failed; the next sweep retries", error),
+    ),
+    repairReplicas(env, now).catch((error: unknown) =>
+      console.error("replica repair failed; the next sweep retries", error),
+    ),
   ]);
   return swept.reduce((sum, s) => ({ jobs: sum.jobs + s.jobs, events: sum.events + s.events }));
 }
