@@ -1,5 +1,4 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import {
   BatchSubmittedSchema,
   errors,
@@ -20,7 +19,7 @@ import { retryJob } from "../jobs/retry";
 import { submitJobs } from "../jobs/submit";
 import { toJobView } from "../jobs/view";
 import { sha256Hex } from "../platform/crypto";
-import type { IdempotencyScope } from "../store/idempotency";
+import { idempotencyOf } from "./idempotency";
 import { jsonBody, noFields } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
@@ -240,11 +239,6 @@ storedJsonRoute(
   "The input as the client sent it (JSON).",
   readInput,
 );
-
-async function idempotencyOf(c: Context<AppEnv>, scope: IdempotencyScope) {
-  const key = c.req.header("idempotency-key");
-  return key ? { scope, key, requestHash: await sha256Hex(c.get("rawBody")) } : null;
-}
 
 function matchesEtag(header: string | undefined, etag: string): boolean {
   if (!header) return false;

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import {
   CreateScheduleSchema,
   errors,
+  IdempotencyHeaders,
   ListSchedulesQuery,
   ScheduleIdParams,
   ScheduleListSchema,
@@ -17,6 +18,7 @@ import {
   toScheduleView,
   updateSchedule,
 } from "../schedules/schedules";
+import { idempotencyOf } from "./idempotency";
 import { jsonBody } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
@@ -32,13 +34,15 @@ const createRouteDef = createRoute({
   summary: "Create a schedule",
   description:
     "Each due time of `cron` (read in `timezone`) creates one job from `job`, within 10 s of that time. " +
-    "At most 1,000 schedules per tenant (409 `schedule_limit`).",
+    "At most 1,000 schedules per tenant (409 `schedule_limit`). With an `Idempotency-Key`, a repeat " +
+    "within 24 h answers the schedule the first request created (`Idempotent-Replayed: true`), and the " +
+    "same key with another body 409 `idempotency_conflict`.",
   middleware: [jsonBody] as const,
-  request: body(CreateScheduleSchema),
+  request: { ...body(CreateScheduleSchema), headers: IdempotencyHeaders },
   responses: {
     201: {
       ...json(ScheduleSchema, "The schedule, with its next due time."),
-      headers: { Location: { schema: { type: "string" } } },
+      headers: { Location: { schema: { type: "string" } }, "Idempotent-Replayed": { schema: { type: "string" } } },
     },
     400: errors[400],
     401: errors[401],
@@ -50,8 +54,10 @@ const createRouteDef = createRoute({
 });
 
 schedulesApi.openapi(createRouteDef, async (c) => {
-  const schedule = await createSchedule(c.env, c.get("tenantId"), c.req.valid("json"));
+  const idempotency = await idempotencyOf(c, "schedule_create");
+  const { schedule, replayed } = await createSchedule(c.env, c.get("tenantId"), c.req.valid("json"), idempotency);
   c.header("Location", `/v1/schedules/${schedule.id}`);
+  if (replayed) c.header("Idempotent-Replayed", "true");
   return c.json(toScheduleView(schedule), 201);
 });
 

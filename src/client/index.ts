@@ -257,8 +257,12 @@ export class EdgejobsClient {
    * zone. Each due time creates one job (`schedule_id` set) within 10 s.
    */
   readonly schedules = {
-    /** Creates a schedule (201); 409 `schedule_limit` past 1,000 per tenant. */
-    create: (schedule: ScheduleFields): Promise<Schedule> => this.#json("POST", "/v1/schedules", { body: schedule }),
+    /**
+     * Creates a schedule (201); 409 `schedule_limit` past 1,000 per tenant.
+     * With `idempotencyKey`, a repeat within 24 h answers the same schedule.
+     */
+    create: (schedule: ScheduleFields, options: { idempotencyKey?: string } = {}): Promise<Schedule> =>
+      this.#json("POST", "/v1/schedules", { body: schedule, idempotencyKey: options.idempotencyKey }),
     /** The schedule; `EdgejobsError` 404 for an id this key's tenant does not have. */
     get: (id: string): Promise<Schedule> => this.#json("GET", `/v1/schedules/${encodeURIComponent(id)}`),
     /** Pages of schedules, newest first, following `next_cursor` until the last page. */

@@ -3,7 +3,7 @@ import type { Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { deleteObjects, logKey } from "../store/blobs";
-import { databases } from "../store/databases";
+import { everyDatabase } from "../store/databases";
 import {
   type Deleted,
   deleteBatchesWithoutJobs,
@@ -103,7 +103,8 @@ export async function purgeDatabase(
 }
 
 /**
- * The sweep's retention: `purgeDatabase` over every shard at once, sharing
+ * The sweep's retention: `purgeDatabase` over every database at once (the
+ * control database holds no job, but the keys of schedule creates), sharing
  * one budget, with RETENTION_DAYS (src/config.ts). Logs an error on every
  * sweep while RETENTION_DAYS is invalid (no job expires then), and a warning
  * when the budget ran out before everything expired was deleted.
@@ -112,7 +113,7 @@ export async function purgeExpired(env: Env, now: number, budget = retentionBudg
   const { retentionMs } = parseConfig(env);
   if (retentionMs === null) console.error("RETENTION_DAYS is invalid: no job is deleted until it is fixed");
   const each = await Promise.all(
-    databases(env).shards.map((db) => purgeDatabase(db, env.BLOBS, now, retentionMs, budget)),
+    everyDatabase(env).map((db) => purgeDatabase(db, env.BLOBS, now, retentionMs, budget)),
   );
   const purged = each.reduce((sum, p) => ({
     jobs: sum.jobs + p.jobs,

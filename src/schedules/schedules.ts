@@ -1,12 +1,14 @@
 import type { z } from "zod";
+import { idempotencyWindowMs, parseConfig } from "../config";
 import type { CreateScheduleSchema, ScheduleSchema, UpdateScheduleSchema } from "../contract/schemas";
 import type { Env } from "../env";
 import { DomainError } from "../jobs/errors";
 import type { SubmitJobRequest } from "../jobs/model";
-import { prepareJob } from "../jobs/submit";
+import { type Idempotency, prepareJob } from "../jobs/submit";
 import { limits } from "../limits";
 import { clock, isoTime } from "../platform/clock";
 import { isScheduleId, newId } from "../platform/ids";
+import { deleteExpiredIdempotencyKey, findIdempotencyKey, insertScheduleCreateKey } from "../store/idempotency";
 import {
   deleteSchedule as deleteScheduleRow,
   findSchedule,
@@ -28,13 +30,27 @@ export type ScheduleView = z.output<typeof ScheduleSchema>;
 
 export const scheduleNotFound = () => new DomainError(404, "not_found", "No schedule with this id.");
 
-/** Creates a schedule and arms its timer. Throws 400 for a bad field, 409 `schedule_limit` past the tenant's limit. */
+/**
+ * Creates a schedule and arms its timer. With `idempotency` (its
+ * Idempotency-Key, scope `schedule_create`), a repeat within 24 h answers
+ * the schedule the first request created (`replayed`), as BullMQ's
+ * `upsertJobScheduler` keeps one scheduler per id. Throws 400 for a bad
+ * field, 409 `schedule_limit` past the tenant's limit, 409
+ * `idempotency_conflict` for the key with another body, 404 when the
+ * key's schedule was deleted since.
+ */
 export async function createSchedule(
   env: Env,
   tenantId: string,
   request: CreateScheduleRequest,
-): Promise<ScheduleRecord> {
+  idempotency: Idempotency | null = null,
+): Promise<{ schedule: ScheduleRecord; replayed: boolean }> {
   const now = clock.now();
+  const since = now - idempotencyWindowMs(parseConfig(env).retentionMs);
+  if (idempotency) {
+    const replay = await replayCreate(env, tenantId, idempotency, since);
+    if (replay) return { schedule: replay, replayed: true };
+  }
   checkSchedule(env, tenantId, request, now);
   const schedule: ScheduleRecord = {
     id: newId.schedule(),
@@ -50,7 +66,27 @@ export async function createSchedule(
     createdAt: now,
     updatedAt: now,
   };
-  if (!(await insertScheduleWithinLimit(env.DB, schedule, limits.maxSchedulesPerTenant))) {
+  const insert = insertScheduleWithinLimit(env.DB, schedule, limits.maxSchedulesPerTenant);
+  let inserted: D1Result;
+  if (idempotency) {
+    const { key, requestHash } = idempotency;
+    const record = { requestHash, jobIds: [schedule.id], createdAt: now };
+    try {
+      [, inserted] = (await env.DB.batch([
+        deleteExpiredIdempotencyKey(env.DB, tenantId, "schedule_create", key, since),
+        insert,
+        insertScheduleCreateKey(env.DB, tenantId, key, record),
+      ])) as [D1Result, D1Result, D1Result];
+    } catch (error) {
+      // A concurrent create with the same key won (the whole batch was refused): answer its schedule.
+      const replay = await replayCreate(env, tenantId, idempotency, since);
+      if (!replay) throw error;
+      return { schedule: replay, replayed: true };
+    }
+  } else {
+    inserted = await insert.run();
+  }
+  if (inserted.meta.changes !== 1) {
     throw new DomainError(
       409,
       "schedule_limit",
@@ -58,7 +94,22 @@ export async function createSchedule(
     );
   }
   await wakeTimer(env, schedule.id);
-  return schedule;
+  return { schedule, replayed: false };
+}
+
+/** The schedule an earlier create with this key made, or null when the key is unknown or expired. */
+async function replayCreate(
+  env: Env,
+  tenantId: string,
+  { key, requestHash }: Idempotency,
+  usedSince: number,
+): Promise<ScheduleRecord | null> {
+  const found = await findIdempotencyKey(env.DB, tenantId, "schedule_create", key);
+  if (!found || found.createdAt < usedSince) return null;
+  if (found.requestHash !== requestHash) {
+    throw new DomainError(409, "idempotency_conflict", "This Idempotency-Key was used with a different request body.");
+  }
+  return getSchedule(env, tenantId, found.jobIds[0] ?? "");
 }
 
 /** The tenant's schedule; 404 for an unknown id or another tenant's. */

@@ -53,16 +53,15 @@ const fromRow = (row: ScheduleRow): ScheduleRecord => ({
 
 /**
  * Stores a new schedule unless its tenant already has `max`: one statement,
- * so concurrent creations cannot pass the limit together. Answers false when
- * the limit refused it.
+ * so concurrent creations cannot pass the limit together. It changes no row
+ * when the limit refused it.
  */
-export async function insertScheduleWithinLimit(db: D1Database, s: ScheduleRecord, max: number): Promise<boolean> {
-  const result = await sql(db)`INSERT INTO schedules
+export function insertScheduleWithinLimit(db: D1Database, s: ScheduleRecord, max: number): D1PreparedStatement {
+  return sql(db)`INSERT INTO schedules
     (id, tenant_id, name, cron, timezone, job_json, paused, next_run_at, last_run_at, last_job_id, created_at, updated_at)
     SELECT ${s.id}, ${s.tenantId}, ${s.name}, ${s.cron}, ${s.timezone}, ${s.jobJson}, ${s.paused}, ${s.nextRunAt},
       ${s.lastRunAt}, ${s.lastJobId}, ${s.createdAt}, ${s.updatedAt}
-    WHERE (SELECT COUNT(*) FROM schedules WHERE tenant_id = ${s.tenantId}) < ${max}`.run();
-  return result.meta.changes === 1;
+    WHERE (SELECT COUNT(*) FROM schedules WHERE tenant_id = ${s.tenantId}) < ${max}`;
 }
 
 /** The schedule with this id; of `tenantId` only, when given (a timer reads its own by id alone). */

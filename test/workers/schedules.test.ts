@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/jobs/model";
+import { purgeExpired } from "../../src/jobs/retention";
 import { sweep } from "../../src/jobs/sweep";
 import { limits } from "../../src/limits";
 import type { ScheduleView } from "../../src/schedules/schedules";
@@ -143,6 +144,30 @@ describe("schedules: create, read, list, change, delete", () => {
     expect(await alarmOf(schedule.id)).toBe(Date.parse("2031-01-01T06:00:00Z"));
   });
 
+  it("honours an Idempotency-Key on create: one schedule per key for 24 h, 409 for another body", async () => {
+    const tenant = await createTenant();
+    const body = { name: "nightly", cron: "0 3 * * *", job: echoJob };
+    const send = (key: string, sent: unknown = body, now = T0) =>
+      at(now, () => postJson(tenant, "/v1/schedules", sent, { "idempotency-key": key }));
+    const [first, racing] = await Promise.all([send("nightly-1"), send("nightly-1")]);
+    const again = await send("nightly-1");
+    const ids = await Promise.all([first, racing, again].map(async (r) => ((await r.json()) as ScheduleView).id));
+    expect(new Set(ids).size).toBe(1);
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    const listed = (await (await authed(tenant, "/v1/schedules")).json()) as { schedules: ScheduleView[] };
+    expect(listed.schedules.map((x) => x.id)).toEqual([ids[0]]);
+    expect(await errorOf(await send("nightly-1", { ...body, cron: "0 4 * * *" }))).toMatchObject({
+      status: 409,
+      code: "idempotency_conflict",
+    });
+    // Past its 24 h (and the retention sweep that forgets it), the key makes a new schedule.
+    const dayLater = T0 + 25 * 3600_000;
+    await at(dayLater, () => purgeExpired(env, dayLater));
+    const fresh = (await (await send("nightly-1", body, dayLater)).json()) as ScheduleView;
+    expect(fresh.id).not.toBe(ids[0]);
+  });
+
   it("keeps both of two PATCHes sent at once: a pause answered 200 is never undone by a rename", async () => {
     const tenant = await createTenant();
     for (let trial = 0; trial < 5; trial++) {
@@ -281,6 +306,12 @@ describe("schedules: what is refused", () => {
       code: "schedule_limit",
       paths: [],
     });
+    // A refused create claims no Idempotency-Key: once there is room, the same request creates.
+    const keyed = () =>
+      at(T0, () => postJson(tenant, "/v1/schedules", { cron: "0 * * * *", job: echoJob }, { "idempotency-key": "k" }));
+    expect((await keyed()).status).toBe(409);
+    await env.DB.prepare("DELETE FROM schedules WHERE id = ?").bind(`sch_${tenant.tenantId}_1`).run();
+    expect((await keyed()).status).toBe(201);
     await create(await createTenant(), { cron: "0 * * * *", job: echoJob }); // another tenant's own count
   });
 });
