@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { meteringOn, readMeter, resetMeter } from "../platform/metering";
+import { consoleApi } from "./console";
 import { deliveriesApi } from "./deliveries";
 import { docsPage } from "./docs";
 import { errorResponse, onError } from "./errors";
@@ -10,6 +11,7 @@ import { jobsApi } from "./jobs";
 import { keysApi } from "./keys";
 import { requireApiKey } from "./middleware/auth";
 import { rateLimit } from "./middleware/rate-limit";
+import { documentConfig, registerWebhooks } from "./openapi";
 import { tenantsApi } from "./tenants";
 import { validationHook } from "./validation";
 import { webhookSecretApi } from "./webhook-secret";
@@ -40,12 +42,10 @@ app.route("/v1/jobs", deliveriesApi);
 app.route("/v1/jobs", eventsApi);
 app.route("/v1/webhook-secret", webhookSecretApi);
 app.route("/v1/job-types", jobTypesApi);
+app.route("/v1", consoleApi);
 
 app.get("/docs", (c) => c.html(docsPage));
 
-app.doc31("/openapi.json", {
-  openapi: "3.1.0",
-  info: { title: "edgejobs", version: "1.0.0", description: "Background jobs on Cloudflare's edge." },
-  security: [{ bearer: [] }],
-});
+app.doc31("/openapi.json", (c) => documentConfig(new URL(c.req.url).origin));
+registerWebhooks(app);
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });

@@ -59,3 +59,8 @@ export const newId = {
 export function isJobId(value: string): boolean {
   return /^job_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
 }
+
+/** The shape of a webhook event id (`evt_…`), checked before an id reaches storage. */
+export function isEventId(value: string): boolean {
+  return /^evt_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
+}
