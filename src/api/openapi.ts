@@ -92,8 +92,8 @@ export function registerWebhooks(app: OpenAPIHono<AppEnv>): void {
     app.openAPIRegistry.registerWebhook({
       method: "post",
       path: type,
-      summary: `${type}: ${eventMeaning[type]}`,
-      description: verifying,
+      summary: type,
+      description: `${eventMeaning[type]}\n\n${verifying}`,
       request: {
         headers: SignatureHeaders,
         body: { required: true, content: { "application/json": { schema: body } } },
