@@ -27,6 +27,8 @@ export const docsPage = `<!doctype html>
         mcp: { disabled: true },
         showDeveloperTools: "never",
         showToolbar: "never",
+        // The sidebar's "Powered by Scalar" link advertises the hosted product; there is no option for it.
+        customCss: 'a[href="https://www.scalar.com"] { display: none; }',
       });
     </script>
   </body>

@@ -227,6 +227,7 @@ describe("the dashboard in headless Chromium", () => {
       expect(await page.getByRole("button", { name }).count(), String(name)).toBe(0);
       expect(await page.getByRole("link", { name }).count(), String(name)).toBe(0);
     }
+    expect(await page.locator('a[href^="https://www.scalar.com"]:visible').count()).toBe(0);
     expect(offsite).toEqual([]);
   });
 });
