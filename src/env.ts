@@ -1,4 +1,6 @@
+import type { BatchTracker } from "./batches/tracker";
 import type { SettingVariables } from "./config";
+import type { ScheduleTimer } from "./schedules/schedule-timer";
 import type { AuthenticatedKey } from "./store/api-keys";
 import type { KeyCheck } from "./tenants/key-check";
 import type { RateLimiter } from "./tenants/rate-limiter";
@@ -22,6 +24,8 @@ export interface Env extends SettingVariables {
   ORIGIN_GATE: DurableObjectNamespace<OriginGate>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   TENANT_SLOTS: DurableObjectNamespace<TenantSlots>;
+  BATCH_TRACKER: DurableObjectNamespace<BatchTracker>;
+  SCHEDULE_TIMER: DurableObjectNamespace<ScheduleTimer>;
 }
 
 /** What travels on the jobs queue: only the id (which names its shard); the tracker holds everything else. */
@@ -52,7 +56,7 @@ declare global {
     interface Env extends WorkerEnv {}
     interface GlobalProps {
       mainModule: typeof import("./index");
-      durableNamespaces: "JobTracker" | "OriginGate" | "RateLimiter" | "TenantSlots";
+      durableNamespaces: "JobTracker" | "OriginGate" | "RateLimiter" | "TenantSlots" | "BatchTracker" | "ScheduleTimer";
     }
   }
 }

@@ -8,6 +8,8 @@ import { countOperation, metered } from "./platform/metering";
 import { requeueDeadLetters } from "./platform/queue-messages";
 import { consumeCallbacks } from "./webhooks/deliver";
 
+export { BatchTracker } from "./batches/tracker";
+export { ScheduleTimer } from "./schedules/schedule-timer";
 export { RateLimiter } from "./tenants/rate-limiter";
 export { TenantSlots } from "./tenants/tenant-slots";
 export { JobTracker } from "./tracker/job-tracker";

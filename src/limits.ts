@@ -275,4 +275,33 @@ export const limits = {
    * message is cut to this many bytes of UTF-8 to leave room for the rest.
    */
   attemptErrorMetadataBytes: 1_500,
+  /**
+   * A batch still running whose jobs have all been terminal this long lost a
+   * job's report to its BatchTracker (reported right after the job is stored,
+   * so within ms), and the sweep has its tracker reconcile it against the
+   * jobs' rows. As long as a lost callback's grace: the sweep runs every minute anyway.
+   */
+  batchReportGraceSeconds: 30,
+  /**
+   * Schedules per tenant (API.md "Schedules"): the creation that would pass it
+   * answers 409 `schedule_limit`. They live in the control database and the
+   * backstop sweep reads them, so the number stays small.
+   */
+  maxSchedulesPerTenant: 1000,
+  /**
+   * A schedule whose next due time is this far past without a run is
+   * overdue: its timer's alarm was lost (a Durable Object alarm fires at its
+   * time, retried by the platform), and the minute's sweep wakes the timer.
+   * A few seconds, so the sweep never races an alarm that is merely firing.
+   */
+  scheduleOverdueSeconds: 5,
+  /**
+   * A schedule's job body as JSON: it is stored in the schedule's row and
+   * shown in every read of it, so a page of 100 schedules stays a few MiB
+   * (a submit's 1 MiB input would make it 100 MiB). A larger input belongs
+   * in R2 or your own store, named by the input.
+   */
+  maxScheduleJobBytes: 64 * 1024,
+  /** Overdue schedules the sweep wakes per run (each is one Durable Object request). */
+  scheduleSweepBatch: 100,
 } as const;

@@ -4,49 +4,62 @@ import type { AppEnv } from "../env";
 import { describeDeliveries, redeliver } from "../webhooks/delivery-log";
 import { validationHook } from "./validation";
 
-export const deliveriesApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+/** What a resource with webhook events (a job, a batch) gives its two delivery routes. */
+interface DeliveryRoutes {
+  /** "job" or "batch": named in the routes' summaries. */
+  noun: string;
+  params: typeof JobIdParams;
+  describe: typeof describeDeliveries;
+  redeliver: typeof redeliver;
+}
 
-const listRoute = createRoute({
-  method: "get",
-  path: "/{id}/deliveries",
-  summary: "The job's webhook events and every delivery attempt",
-  request: { params: JobIdParams },
-  responses: {
-    200: { description: "Events and attempts.", content: { "application/json": { schema: DeliveriesSchema } } },
-    401: errors[401],
-    404: errors[404],
-  },
-});
+/** Mounts `GET /{id}/deliveries` and `POST /{id}/deliveries/{event_id}/redeliver` on `api` (same rules for every resource). */
+export function mountDeliveryRoutes(api: OpenAPIHono<AppEnv>, routes: DeliveryRoutes): void {
+  const listRoute = createRoute({
+    method: "get",
+    path: "/{id}/deliveries",
+    summary: `The ${routes.noun}'s webhook events and every delivery attempt`,
+    request: { params: routes.params },
+    responses: {
+      200: { description: "Events and attempts.", content: { "application/json": { schema: DeliveriesSchema } } },
+      401: errors[401],
+      404: errors[404],
+    },
+  });
 
-deliveriesApi.openapi(listRoute, async (c) => {
-  return c.json(await describeDeliveries(c.env, c.get("tenantId"), c.req.valid("param").id), 200);
-});
+  api.openapi(listRoute, async (c) => {
+    return c.json(await routes.describe(c.env, c.get("tenantId"), c.req.valid("param").id), 200);
+  });
 
-const redeliverRoute = createRoute({
-  method: "post",
-  path: "/{id}/deliveries/{event_id}/redeliver",
-  summary: "Send an event again now (same webhook-id, new signature)",
-  description:
-    "One redelivery per event is in flight at a time: another answers 409 `redelivery_in_progress` until its " +
-    "attempt is recorded. Each request counts against the key's write rate limit.",
-  request: { params: JobIdParams.extend({ event_id: z.string().max(100) }) },
-  responses: {
-    202: {
-      description: "The attempt is queued.",
-      content: {
-        "application/json": {
-          schema: RedeliverySchema,
+  const redeliverRoute = createRoute({
+    method: "post",
+    path: "/{id}/deliveries/{event_id}/redeliver",
+    summary: `Send the ${routes.noun}'s event again now (same webhook-id, new signature)`,
+    description:
+      "One redelivery per event is in flight at a time: another answers 409 `redelivery_in_progress` until its " +
+      "attempt is recorded. Each request counts against the key's write rate limit.",
+    request: { params: routes.params.extend({ event_id: z.string().max(100) }) },
+    responses: {
+      202: {
+        description: "The attempt is queued.",
+        content: {
+          "application/json": {
+            schema: RedeliverySchema,
+          },
         },
       },
+      401: errors[401],
+      404: errors[404],
+      409: errors[409],
+      429: errors[429],
     },
-    401: errors[401],
-    404: errors[404],
-    409: errors[409],
-    429: errors[429],
-  },
-});
+  });
 
-deliveriesApi.openapi(redeliverRoute, async (c) => {
-  const { id, event_id } = c.req.valid("param");
-  return c.json(await redeliver(c.env, c.get("tenantId"), id, event_id), 202);
-});
+  api.openapi(redeliverRoute, async (c) => {
+    const { id, event_id } = c.req.valid("param");
+    return c.json(await routes.redeliver(c.env, c.get("tenantId"), id, event_id), 202);
+  });
+}
+
+export const deliveriesApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+mountDeliveryRoutes(deliveriesApi, { noun: "job", params: JobIdParams, describe: describeDeliveries, redeliver });

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import {
+  BatchSubmittedSchema,
   errors,
   GetJobQuery,
   IdempotencyHeaders,
@@ -82,7 +83,7 @@ const batchRoute = createRoute({
   request: submitRequest(SubmitBatchSchema),
   responses: {
     202: {
-      ...json(JobListSchema.pick({ jobs: true }), "Accepted: every job is stored and queued."),
+      ...json(BatchSubmittedSchema, "Accepted: the batch and every job are stored, and the jobs queued."),
       headers: { "Idempotent-Replayed": { schema: { type: "string" } } },
     },
     ...submitErrors,
@@ -90,11 +91,19 @@ const batchRoute = createRoute({
 });
 
 jobsApi.openapi(batchRoute, async (c) => {
-  const { jobs: requests } = c.req.valid("json");
+  const { jobs: requests, on_complete } = c.req.valid("json");
   const idempotency = await idempotencyOf(c, "batch");
-  const { jobs, replayed } = await submitJobs(c.env, c.get("tenantId"), requests, idempotency, (i) => `jobs.${i}.`);
+  const { jobs, replayed, batchId } = await submitJobs(
+    c.env,
+    c.get("tenantId"),
+    requests,
+    idempotency,
+    (i) => `jobs.${i}.`,
+    null,
+    { onComplete: on_complete ?? null },
+  );
   if (replayed) c.header("Idempotent-Replayed", "true");
-  return c.json({ jobs: jobs.map(toJobView) }, 202);
+  return c.json({ batch_id: batchId as string, jobs: jobs.map(toJobView) }, 202);
 });
 
 const getRoute = createRoute({

@@ -1,4 +1,4 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 import { type CallbackEventType, callbackEventTypes, JobSchema, Time } from "../contract/schemas";
 import type { AppEnv } from "../env";
@@ -80,6 +80,18 @@ const SignatureHeaders = z.object({
     example: "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
   }),
 });
+
+/**
+ * A webhook entry with the signature headers and how to verify them: every
+ * event (a job's or a batch's) is signed the same way.
+ */
+export function signedWebhook(route: RouteConfig): RouteConfig {
+  return {
+    ...route,
+    description: `${route.description ?? ""}\n\n${verifying}`.trim(),
+    request: { ...route.request, headers: SignatureHeaders },
+  };
+}
 
 /** Registers one webhook per callback event type in the app's OpenAPI registry. */
 export function registerWebhooks(app: OpenAPIHono<AppEnv>): void {

@@ -1,12 +1,19 @@
 import type { z } from "zod";
 import type {
+  BatchSchema,
+  BatchSubmittedSchema,
+  CreateScheduleSchema,
   DeliveriesSchema,
   JobListSchema,
   JobLogsSchema,
   JobSchema,
   JobTypeSchema,
+  OnCompleteSchema,
   RedeliverySchema,
+  ScheduleListSchema,
+  ScheduleSchema,
   SubmitJobSchema,
+  UpdateScheduleSchema,
 } from "../contract/schemas.ts";
 import type { JobInputs as RegisteredInputs } from "../job-types/index.ts";
 
@@ -49,3 +56,24 @@ export type JobInputs = RegisteredInputs;
 
 /** The fields of a submit body other than `type` and `input` (API.md `POST /v1/jobs`). */
 export type SubmitFields = Omit<z.input<typeof SubmitJobSchema>, "type" | "input">;
+
+/** A batch (`GET /v1/batches/{id}`, and the `data` of its `batch.completed` callback). */
+export type Batch = z.output<typeof BatchSchema>;
+
+/** `POST /v1/jobs/batch`'s answer: the batch's id and its jobs. */
+export type BatchSubmitted = z.output<typeof BatchSubmittedSchema>;
+
+/** A batch's `on_complete`: where its signed `batch.completed` callback goes, with the caller's metadata. */
+export type OnComplete = z.input<typeof OnCompleteSchema>;
+
+/** A schedule as the API answers it (API.md "Schedules"). Times are RFC 3339 strings. */
+export type Schedule = z.output<typeof ScheduleSchema>;
+
+/** One page of `GET /v1/schedules`: newest first, `next_cursor` null on the last page. */
+export type SchedulePage = z.output<typeof ScheduleListSchema>;
+
+/** `POST /v1/schedules`'s body: `cron` and `job` required; `timezone` defaults to UTC. */
+export type ScheduleFields = z.input<typeof CreateScheduleSchema>;
+
+/** `PATCH /v1/schedules/{id}`'s body: any of `cron`, `timezone`, `job`, `paused`, `name`. */
+export type ScheduleChanges = z.input<typeof UpdateScheduleSchema>;

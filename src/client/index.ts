@@ -1,5 +1,7 @@
 import { sleep } from "../platform/sleep.ts";
 import type {
+  Batch,
+  BatchSubmitted,
   Deliveries,
   Job,
   JobInputs,
@@ -7,7 +9,12 @@ import type {
   JobPage,
   JobStatus,
   JobTypeInfo,
+  OnComplete,
   Redelivery,
+  Schedule,
+  ScheduleChanges,
+  ScheduleFields,
+  SchedulePage,
   SubmitFields,
 } from "./contract.ts";
 import { errorFrom } from "./errors.ts";
@@ -21,6 +28,8 @@ import { defaultRetryPolicy, type RetryPolicy, retryDelayMs } from "./retry.ts";
  */
 
 export type {
+  Batch,
+  BatchSubmitted,
   CallbackEventType,
   Deliveries,
   Job,
@@ -29,7 +38,12 @@ export type {
   JobPage,
   JobStatus,
   JobTypeInfo,
+  OnComplete,
   Redelivery,
+  Schedule,
+  ScheduleChanges,
+  ScheduleFields,
+  SchedulePage,
   SubmitFields,
 } from "./contract.ts";
 export { EdgejobsError, WebhookVerificationError } from "./errors.ts";
@@ -102,22 +116,50 @@ export class EdgejobsClient {
     return this.#json("POST", "/v1/jobs", { body: job, idempotencyKey: options.idempotencyKey });
   }
 
-  /** Submits up to 100 jobs at once, all or nothing. */
-  async submitBatch(jobs: SubmitRequest[], options: { idempotencyKey?: string } = {}): Promise<Job[]> {
-    const page = await this.#json<{ jobs: Job[] }>("POST", "/v1/jobs/batch", {
-      body: { jobs },
-      idempotencyKey: options.idempotencyKey,
-    });
-    return page.jobs;
+  /**
+   * Submits up to 100 jobs at once, all or nothing, as one batch: answers its
+   * `batch_id` and the jobs. With `onComplete`, once every job is terminal the
+   * service POSTs one signed `batch.completed` event there (`batches.wait`
+   * polls for the same moment).
+   */
+  submitBatch(
+    jobs: SubmitRequest[],
+    options: { idempotencyKey?: string; onComplete?: OnComplete } = {},
+  ): Promise<BatchSubmitted> {
+    const body = options.onComplete ? { jobs, on_complete: options.onComplete } : { jobs };
+    return this.#json("POST", "/v1/jobs/batch", { body, idempotencyKey: options.idempotencyKey });
   }
+
+  /** Batches of `submitBatch`: fan-out, then fan-in. */
+  readonly batches = {
+    /** The batch with its counts; `EdgejobsError` 404 `not_found` for an id this key's tenant does not have. */
+    get: (id: string): Promise<Batch> => this.#json("GET", `/v1/batches/${encodeURIComponent(id)}`),
+
+    /**
+     * Polls until the batch is `completed` (every job terminal), waiting
+     * 0.5 s at first and half as long again each time, up to 5 s; after
+     * `timeoutMs` (default 60 s) answers the batch as it is then.
+     */
+    wait: async (id: string, options: { timeoutMs?: number } = {}): Promise<Batch> => {
+      const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+      for (let delayMs = 500; ; delayMs = Math.min(delayMs * 1.5, 5_000)) {
+        const batch = await this.batches.get(id);
+        const left = deadline - Date.now();
+        if (batch.status === "completed" || left <= 0) return batch;
+        await sleep(Math.min(delayMs, left));
+      }
+    },
+  };
 
   /** The job; `EdgejobsError` 404 `not_found` for an id this key's tenant does not have. */
   get(id: string): Promise<Job> {
     return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}`);
   }
 
-  /** Pages of jobs, newest first, following `next_cursor` until the last page. */
-  async *list(filters: { status?: JobStatus; type?: JobTypeName; limit?: number } = {}): AsyncGenerator<Job[]> {
+  /** Pages of jobs, newest first (`batch_id`: a batch's jobs), following `next_cursor` until the last page. */
+  async *list(
+    filters: { status?: JobStatus; type?: JobTypeName; batch_id?: string; limit?: number } = {},
+  ): AsyncGenerator<Job[]> {
     let cursor: string | null = null;
     do {
       const query = new URLSearchParams();
@@ -198,6 +240,42 @@ export class EdgejobsClient {
   /** Sends a callback event again now (same `webhook-id`); 409 `redelivery_in_progress` while one is in flight. */
   redeliver(id: string, eventId: string): Promise<Redelivery> {
     return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(eventId)}/redeliver`);
+  }
+
+  /**
+   * Schedules: recurring jobs from a 5-field cron expression in an IANA time
+   * zone. Each due time creates one job (`schedule_id` set) within 10 s.
+   */
+  readonly schedules = {
+    /** Creates a schedule (201); 409 `schedule_limit` past 1,000 per tenant. */
+    create: (schedule: ScheduleFields): Promise<Schedule> => this.#json("POST", "/v1/schedules", { body: schedule }),
+    /** The schedule; `EdgejobsError` 404 for an id this key's tenant does not have. */
+    get: (id: string): Promise<Schedule> => this.#json("GET", `/v1/schedules/${encodeURIComponent(id)}`),
+    /** Pages of schedules, newest first, following `next_cursor` until the last page. */
+    list: (options: { limit?: number } = {}): AsyncGenerator<Schedule[]> => this.#schedulePages(options.limit),
+    /** Changes any of cron, timezone, job, paused and name; a change of timing recomputes `next_run_at`. */
+    update: (id: string, changes: ScheduleChanges): Promise<Schedule> =>
+      this.#json("PATCH", `/v1/schedules/${encodeURIComponent(id)}`, { body: changes }),
+    /** Deletes the schedule: no job from then on. */
+    delete: async (id: string): Promise<void> => {
+      await this.#request("DELETE", `/v1/schedules/${encodeURIComponent(id)}`);
+    },
+    /** Pauses the schedule: it creates no job until resumed. */
+    pause: (id: string): Promise<Schedule> => this.schedules.update(id, { paused: true }),
+    /** Resumes the schedule from its next due time after now (missed times are not caught up). */
+    resume: (id: string): Promise<Schedule> => this.schedules.update(id, { paused: false }),
+  };
+
+  async *#schedulePages(limit: number | undefined): AsyncGenerator<Schedule[]> {
+    let cursor: string | null = null;
+    do {
+      const query = new URLSearchParams();
+      if (limit !== undefined) query.set("limit", String(limit));
+      if (cursor) query.set("cursor", cursor);
+      const page: SchedulePage = await this.#json("GET", `/v1/schedules?${query}`);
+      yield page.schedules;
+      cursor = page.next_cursor;
+    } while (cursor);
   }
 
   /** The registered job types with their defaults and input JSON Schema. */

@@ -73,8 +73,27 @@ export const SubmitJobSchema = z
   })
   .openapi("SubmitJob", { example: submitJobExample });
 
+/** The events a batch's `on_complete` sends: apart from `callbackEventTypes`, which a job may ask for. */
+export const batchEventTypes = ["batch.completed"] as const;
+export type BatchEventType = (typeof batchEventTypes)[number];
+
+/** `on_complete` of a batch: where its `batch.completed` event goes, checked like a job's callback_url and metadata. */
+export const OnCompleteSchema = z
+  .strictObject({
+    callback_url: z.string().min(1).max(limits.maxCallbackUrlLength),
+    metadata: JsonObject.nullable()
+      .optional()
+      .openapi({ type: ["object", "null"] }),
+  })
+  .openapi("OnComplete");
+
 export const SubmitBatchSchema = z
-  .strictObject({ jobs: z.array(SubmitJobSchema).min(1).max(limits.maxBatchJobs) })
+  .strictObject({
+    jobs: z.array(SubmitJobSchema).min(1).max(limits.maxBatchJobs),
+    on_complete: OnCompleteSchema.optional().openapi({
+      description: "Once every job is terminal, one signed `batch.completed` event with the batch as `data`.",
+    }),
+  })
   .openapi("SubmitBatch");
 
 export const Time = z.string().openapi({ format: "date-time" });
@@ -125,6 +144,40 @@ export const JobSchema = z
 export const JobListSchema = z
   .object({ jobs: z.array(JobSchema), next_cursor: z.string().nullable() })
   .openapi("JobList");
+
+/** `POST /v1/jobs/batch`'s answer. */
+export const BatchSubmittedSchema = z
+  .object({ batch_id: z.string().openapi({ example: "bat_01JD7Z3Q1X0000000000000000" }), jobs: z.array(JobSchema) })
+  .openapi("BatchSubmitted");
+
+/** A batch (`GET /v1/batches/{id}`, and the `data` of its `batch.completed` event). */
+export const BatchSchema = z
+  .object({
+    id: z.string().openapi({ example: "bat_01JD7Z3Q1X0000000000000000" }),
+    status: z.enum(["running", "completed"]),
+    counts: z.object({
+      total: z.int(),
+      succeeded: z.int(),
+      failed: z.int(),
+      canceled: z.int(),
+      pending: z.int().openapi({ description: "Jobs not terminal yet." }),
+    }),
+    on_complete: z
+      .object({ callback_url: z.string(), metadata: z.record(z.string(), z.unknown()).nullable() })
+      .nullable(),
+    created_at: Time,
+    completed_at: Time.nullable(),
+  })
+  .openapi("Batch");
+
+/** The body of a `batch.completed` callback (API.md "Callbacks"). */
+export const BatchEventSchema = z
+  .object({ type: z.enum(batchEventTypes), timestamp: Time, data: BatchSchema })
+  .openapi("BatchCompletedEvent");
+
+export const BatchIdParams = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "bat_01JD7Z3Q1X0000000000000000" }),
+});
 
 /** `GET /v1/jobs/{id}/logs`: what the handler logged (`ctx.log`), oldest first. */
 export const JobLogsSchema = z
@@ -312,3 +365,77 @@ export const FailingDeliveriesSchema = z
     next_cursor: z.string().nullable(),
   })
   .openapi("FailingDeliveries");
+
+/**
+ * A schedule's job: a submit body without `delay_seconds` (a run's job is
+ * due at the schedule's time). Refined rather than `.omit`ted, which zod
+ * refuses on a refined object; so every submit field added later applies.
+ */
+export const ScheduleJobSchema = SubmitJobSchema.refine((job) => job.delay_seconds === undefined, {
+  path: ["delay_seconds"],
+  message: "A schedule's job runs at its due time: delay_seconds is not accepted.",
+}).openapi("ScheduleJob", { description: "A submit body (see SubmitJob) without `delay_seconds`." });
+
+const scheduleFields = {
+  cron: z.string().min(1).max(200).openapi({
+    example: "*/5 * * * *",
+    description: "Standard 5-field cron (minute hour day-of-month month day-of-week), minute precision.",
+  }),
+  timezone: z.string().min(1).max(100).openapi({
+    example: "Europe/Berlin",
+    description: "The IANA time zone the expression is read in; daylight-saving changes follow it.",
+  }),
+  job: ScheduleJobSchema,
+  name: z.string().min(1).max(200).nullable(),
+  paused: z.boolean().openapi({ description: "A paused schedule creates no job until resumed." }),
+};
+
+export const CreateScheduleSchema = z
+  .strictObject({
+    cron: scheduleFields.cron,
+    timezone: scheduleFields.timezone.default("UTC"),
+    job: scheduleFields.job,
+    name: scheduleFields.name.optional(),
+    paused: scheduleFields.paused.default(false),
+  })
+  .openapi("CreateSchedule");
+
+export const UpdateScheduleSchema = z
+  .strictObject({
+    cron: scheduleFields.cron.optional(),
+    timezone: scheduleFields.timezone.optional(),
+    job: scheduleFields.job.optional(),
+    name: scheduleFields.name.optional(),
+    paused: scheduleFields.paused.optional(),
+  })
+  .openapi("UpdateSchedule");
+
+export const ScheduleSchema = z
+  .object({
+    id: z.string().openapi({ example: "sch_01JD7Z3Q1X0000000000000000" }),
+    name: z.string().nullable(),
+    cron: z.string(),
+    timezone: z.string(),
+    job: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "The submit body each due time creates a job from." }),
+    paused: z.boolean(),
+    next_run_at: Time.nullable().openapi({ description: "The next due time; null while paused." }),
+    last_run_at: Time.nullable().openapi({ description: "The due time of the latest run." }),
+    last_job_id: z.string().nullable().openapi({ description: "The job the latest run created." }),
+    created_at: Time,
+  })
+  .openapi("Schedule");
+
+export const ScheduleListSchema = z
+  .object({ schedules: z.array(ScheduleSchema), next_cursor: z.string().nullable() })
+  .openapi("ScheduleList");
+
+export const ScheduleIdParams = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "sch_01JD7Z3Q1X0000000000000000" }),
+});
+
+export const ListSchedulesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(limits.listPageMax).default(limits.listPageDefault),
+  cursor: z.string().max(200).optional(),
+});

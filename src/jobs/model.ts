@@ -5,6 +5,7 @@ import {
   type JobSchema,
   type JobStatus,
   jobStatuses,
+  type OnCompleteSchema,
   type SubmitJobSchema,
 } from "../contract/schemas";
 import type { JobRecord } from "../store/job-record";
@@ -36,3 +37,6 @@ export function wantsEvent(job: JobRecord, type: CallbackEventType): boolean {
 
 /** A submit body, already checked for shape and ranges by the contract's schema. */
 export type SubmitJobRequest = z.output<typeof SubmitJobSchema>;
+
+/** A batch's `on_complete`, already checked for shape by the contract's schema. */
+export type OnCompleteRequest = z.output<typeof OnCompleteSchema>;

@@ -4,7 +4,13 @@ import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { deleteObjects, logKey } from "../store/blobs";
 import { databases } from "../store/databases";
-import { type Deleted, deleteExpiredJobs, deleteIdempotencyKeysBefore, listExpiredJobs } from "../store/retention";
+import {
+  type Deleted,
+  deleteBatchesWithoutJobs,
+  deleteExpiredJobs,
+  deleteIdempotencyKeysBefore,
+  listExpiredJobs,
+} from "../store/retention";
 
 /**
  * What a sweep may still spend on retention: wall-clock time (until this
@@ -24,6 +30,8 @@ export function retentionBudget(now: number): RetentionBudget {
 /** What a purge deleted, and whether it got through everything that had expired. */
 export interface Purged {
   jobs: number;
+  /** Batches deleted once their jobs were all gone. */
+  batches: number;
   keys: number;
   /** D1 rows written by the deletes, index entries included (D1 bills each). */
   rowsWritten: number;
@@ -34,8 +42,8 @@ export interface Purged {
 /**
  * Deletes from one database and its bucket what has outlived its use: jobs
  * that finished more than `keepMs` before `now` (ms; null: none expire) with
- * their R2 objects (inputs, results, logs), webhook events and delivery attempts, then idempotency
- * keys past their 24 h. Rounds of `limits.retentionChunk` jobs follow one
+ * their R2 objects (inputs, results, logs), webhook events and delivery attempts, then completed
+ * batches whose jobs are all gone (with their events and attempts), then idempotency keys past their 24 h. Rounds of `limits.retentionChunk` jobs follow one
  * another until nothing expired is left or `budget` is spent. In each round
  * R2 goes first and a job's row only once its objects are gone, so a failure
  * leaves at worst rows that point at nothing, never objects nothing points at.
@@ -47,7 +55,7 @@ export async function purgeDatabase(
   keepMs: number | null,
   budget: RetentionBudget,
 ): Promise<Purged> {
-  const purged: Purged = { jobs: 0, keys: 0, rowsWritten: 0, complete: false };
+  const purged: Purged = { jobs: 0, batches: 0, keys: 0, rowsWritten: 0, complete: false };
   const spend = (deleted: Deleted) => {
     budget.statements -= deleted.statements;
     purged.rowsWritten += deleted.rowsWritten;
@@ -73,6 +81,14 @@ export async function purgeDatabase(
     jobsLeft = expired.length === limits.retentionChunk;
   }
 
+  // Batches whose jobs are all gone, with their events: after the jobs, so a round's deletions count.
+  let batchesLeft = before !== null;
+  while (before !== null && batchesLeft && affordable()) {
+    const deleted = spend(await deleteBatchesWithoutJobs(db, before, limits.retentionChunk));
+    purged.batches += deleted;
+    batchesLeft = deleted === limits.retentionChunk;
+  }
+
   let keysLeft = true;
   while (keysLeft && affordable()) {
     const deleted = spend(
@@ -81,7 +97,7 @@ export async function purgeDatabase(
     purged.keys += deleted;
     keysLeft = deleted === limits.retentionChunk;
   }
-  purged.complete = !jobsLeft && !keysLeft;
+  purged.complete = !jobsLeft && !batchesLeft && !keysLeft;
   return purged;
 }
 
@@ -99,6 +115,7 @@ export async function purgeExpired(env: Env, now: number, budget = retentionBudg
   );
   const purged = each.reduce((sum, p) => ({
     jobs: sum.jobs + p.jobs,
+    batches: sum.batches + p.batches,
     keys: sum.keys + p.keys,
     rowsWritten: sum.rowsWritten + p.rowsWritten,
     complete: sum.complete && p.complete,

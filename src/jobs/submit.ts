@@ -4,6 +4,7 @@ import { jobTypes } from "../job-types";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { newId } from "../platform/ids";
+import { type BatchRecord, insertBatch } from "../store/batches";
 import { deleteObjects, inputKey, putJson } from "../store/blobs";
 import { anyShard, databases, shardOfKey } from "../store/databases";
 import {
@@ -16,7 +17,7 @@ import { findTenantJobs, insertJob } from "../store/jobs";
 import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { checkCallbackUrl } from "../webhooks/url-guard";
 import { DomainError, type ErrorDetail } from "./errors";
-import type { JobRecord, SubmitJobRequest } from "./model";
+import type { JobRecord, OnCompleteRequest, SubmitJobRequest } from "./model";
 
 export type { SubmitJobRequest };
 
@@ -27,9 +28,22 @@ export interface Idempotency {
   requestHash: string;
 }
 
+/** Where submitted jobs come from, when not a client's request. */
+export interface JobOrigin {
+  /** The schedule whose due time creates them (schedules/schedule-timer.ts). */
+  scheduleId?: string;
+}
+
 export interface SubmitOutcome {
   jobs: JobRecord[];
   replayed: boolean;
+  /** The batch the jobs were submitted in (`submitJobs`' `batch`), else null. */
+  batchId: string | null;
+}
+
+/** A batch to create with the jobs (`POST /v1/jobs/batch`): its `on_complete`, if any. */
+export interface NewBatch {
+  onComplete: OnCompleteRequest | null;
 }
 
 const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
@@ -40,6 +54,8 @@ const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
  * D1 transaction — with the request's key check, when one is owed — then
  * enqueues them. The request's jobs share one shard: the idempotency key's,
  * or any. A failed enqueue loses nothing: the sweep finds jobs that never started.
+ * With `batch`, a batch record is written in the same transaction, its id
+ * naming the same shard, and every job carries its id (`batchId`).
  */
 export async function submitJobs(
   env: Env,
@@ -48,6 +64,8 @@ export async function submitJobs(
   idempotency: Idempotency | null,
   pathPrefix: (index: number) => string,
   keyCheck: KeyCheck | null = null,
+  batch: NewBatch | null = null,
+  origin: JobOrigin = {},
 ): Promise<SubmitOutcome> {
   const now = clock.now();
   const windowMs = idempotencyWindowMs(parseConfig(env).retentionMs);
@@ -60,13 +78,15 @@ export async function submitJobs(
   const prepared = requests.map((request, index) => {
     const prefix = pathPrefix(index);
     try {
-      return prepareJob(env, tenantId, request, now, prefix, shard);
+      return prepareJob(env, tenantId, request, now, prefix, shard, origin);
     } catch (error) {
       // In a batch, the message names the item that rejected it.
       if (!(error instanceof DomainError) || prefix === "") throw error;
       throw new DomainError(error.status, error.code, `Job ${index}: ${error.message}`, error.details);
     }
   });
+  const batchRecord = batch && newBatch(env, tenantId, batch, prepared.length, now, shard);
+  for (const p of prepared) p.job.batchId = batchRecord?.id ?? null;
   const storedBytes = prepared.reduce((sum, p) => sum + p.inputBytes, 0);
   if (storedBytes > limits.maxBodyBytes) throw inputTooLarge("jobs", storedBytes, "The batch's inputs are");
   await Promise.all(
@@ -75,6 +95,7 @@ export async function submitJobs(
       .map((p) => putJson(env.BLOBS, inputKey(p.job.id), p.largeInput as string)),
   );
   const statements = prepared.map((p) => insertJob(db, p.job, keyCheck?.hash ?? null));
+  if (batchRecord) statements.push(insertBatch(db, batchRecord));
   if (idempotency) {
     const { scope, key, requestHash } = idempotency;
     const record = { requestHash, jobIds: prepared.map((p) => p.job.id), createdAt: now };
@@ -101,7 +122,24 @@ export async function submitJobs(
   }
   const jobs = prepared.map((p) => p.job);
   await enqueue(env, jobs, now);
-  return { jobs, replayed: false };
+  return { jobs, replayed: false, batchId: batchRecord?.id ?? null };
+}
+
+/** The batch record for `count` jobs on `shard`, its `on_complete` checked like a job's callback and metadata. */
+function newBatch(env: Env, tenantId: string, batch: NewBatch, count: number, now: number, shard: number): BatchRecord {
+  const { onComplete } = batch;
+  if (onComplete) checkCallback(env, onComplete.callback_url, "on_complete.");
+  return {
+    id: newId.batch(shard),
+    tenantId,
+    status: "running",
+    total: count,
+    counts: { succeeded: 0, failed: 0, canceled: 0 },
+    callbackUrl: onComplete?.callback_url ?? null,
+    metadataJson: metadataJsonOf(onComplete?.metadata, "on_complete."),
+    createdAt: now,
+    completedAt: null,
+  };
 }
 
 /** `db` is the key's shard, which also holds the jobs it created. */
@@ -117,7 +155,7 @@ async function replayIdempotent(
     throw new DomainError(409, "idempotency_conflict", "This Idempotency-Key was used with a different request body.");
   }
   const jobs = await findTenantJobs(db, tenantId, found.jobIds);
-  return { jobs, replayed: true };
+  return { jobs, replayed: true, batchId: jobs[0]?.batchId ?? null };
 }
 
 /** Deletes the R2 inputs of jobs that were never stored (R2 deletes are free; a missing key is no error). */
@@ -126,7 +164,7 @@ async function deleteInputs(env: Env, prepared: PreparedJob[]): Promise<void> {
   if (keys.length > 0) await deleteObjects(env.BLOBS, keys);
 }
 
-interface PreparedJob {
+export interface PreparedJob {
   job: JobRecord;
   /** The input's JSON when too large for D1; it goes to R2. */
   largeInput: string | null;
@@ -134,13 +172,20 @@ interface PreparedJob {
   inputBytes: number;
 }
 
-function prepareJob(
+/**
+ * Validates one submit body against its job type and the limits, and builds
+ * its record (not stored). Throws DomainError 400 `unknown_job_type`,
+ * `validation_failed` or `invalid_callback_url`, or 413, with details under
+ * `path`. Schedules call it to check a job body when it is set.
+ */
+export function prepareJob(
   env: Env,
   tenantId: string,
   request: SubmitJobRequest,
   now: number,
   path: string,
   shard: number,
+  origin: JobOrigin = {},
 ): PreparedJob {
   const type = jobTypes.get(request.type);
   if (!type) {
@@ -159,20 +204,8 @@ function prepareJob(
     }));
     throw new DomainError(400, "validation_failed", `The input does not match the "${type.name}" job type.`, details);
   }
-  if (request.callback_url) {
-    const verdict = checkCallbackUrl(request.callback_url, { allowLocal: parseConfig(env).allowLocalCallbacks });
-    if (!verdict.ok) {
-      throw new DomainError(400, "invalid_callback_url", `The callback_url ${verdict.reason}.`, [
-        { path: `${path}callback_url`, message: verdict.reason },
-      ]);
-    }
-  }
-  const metadataJson = request.metadata ? JSON.stringify(request.metadata) : null;
-  if (metadataJson !== null && byteLength(metadataJson) > limits.maxMetadataBytes) {
-    throw new DomainError(400, "validation_failed", "The metadata is too large.", [
-      { path: `${path}metadata`, message: `metadata must be at most ${limits.maxMetadataBytes} bytes as JSON` },
-    ]);
-  }
+  if (request.callback_url) checkCallback(env, request.callback_url, path);
+  const metadataJson = metadataJsonOf(request.metadata, path);
   // Stored as sent, not as parsed: a schema rebuilds objects and may drop keys (`__proto__`)
   // or fill defaults; the handler gets the parsed form at run time (run.ts).
   const inputJson = JSON.stringify(request.input ?? null);
@@ -206,11 +239,32 @@ function prepareJob(
     expiresAt: null,
     retryOf: null,
     batchId: null,
-    scheduleId: null,
+    scheduleId: origin.scheduleId ?? null,
     version: 1,
     updatedAt: now,
   };
   return { job, largeInput: large ? inputJson : null, inputBytes };
+}
+
+/** Throws 400 `invalid_callback_url` (at `${path}callback_url`) unless callbacks may go to `url`. */
+function checkCallback(env: Env, url: string, path: string): void {
+  const verdict = checkCallbackUrl(url, { allowLocal: parseConfig(env).allowLocalCallbacks });
+  if (!verdict.ok) {
+    throw new DomainError(400, "invalid_callback_url", `The callback_url ${verdict.reason}.`, [
+      { path: `${path}callback_url`, message: verdict.reason },
+    ]);
+  }
+}
+
+/** The metadata as stored JSON (null for none); 400 `validation_failed` (at `${path}metadata`) over 4 KiB. */
+function metadataJsonOf(metadata: Record<string, unknown> | null | undefined, path: string): string | null {
+  const metadataJson = metadata ? JSON.stringify(metadata) : null;
+  if (metadataJson !== null && byteLength(metadataJson) > limits.maxMetadataBytes) {
+    throw new DomainError(400, "validation_failed", "The metadata is too large.", [
+      { path: `${path}metadata`, message: `metadata must be at most ${limits.maxMetadataBytes} bytes as JSON` },
+    ]);
+  }
+  return metadataJson;
 }
 
 /** The stored form is what counts: re-serialising can grow numbers (`9e20` is stored as 21 digits). */

@@ -1,6 +1,8 @@
+import { finishStalledBatches } from "../batches/backstop";
 import type { Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
+import { wakeOverdueSchedules } from "../schedules/backstop";
 import { databases } from "../store/databases";
 import { listStrandedJobIds } from "../store/jobs";
 import { listOverdueEvents, postponeEvent } from "../store/webhook-events";
@@ -11,12 +13,17 @@ import { originOf } from "../webhooks/events";
  * died, a local `wrangler dev` restart that empties its in-memory queues), so
  * every minute it hands stranded jobs back to their trackers (which
  * re-enqueue them, or reclaim a running attempt that has stopped heartbeating)
- * and re-sends events that are still pending, each after a grace of seconds.
- * Every shard is swept at once, each on its own.
+ * and re-sends events that are still pending, each after a grace of seconds,
+ * and finishes batches whose jobs all ended but whose count missed one.
+ * Every shard is swept at once, each on its own; and schedules whose timer
+ * missed a due time are woken (schedules/backstop.ts).
  */
 export async function sweep(env: Env): Promise<{ jobs: number; events: number }> {
   const now = clock.now();
-  const swept = await Promise.all(databases(env).shards.map((db) => sweepShard(env, db, now)));
+  const [swept] = await Promise.all([
+    Promise.all(databases(env).shards.map((db) => sweepShard(env, db, now))),
+    wakeOverdueSchedules(env, now),
+  ]);
   return swept.reduce((sum, s) => ({ jobs: sum.jobs + s.jobs, events: sum.events + s.events }));
 }
 
@@ -31,5 +38,6 @@ async function sweepShard(env: Env, db: D1Database, now: number): Promise<{ jobs
       events.map((e) => ({ body: { event_id: e.id, attempt: e.attempts + 1, origin: originOf(e.callbackUrl) } })),
     );
   }
+  await finishStalledBatches(env, db, now);
   return { jobs: jobIds.length, events: events.length };
 }

@@ -47,12 +47,14 @@ function incrementRandom(digits: number[]): void {
   }
 }
 
-/** New ids. A job's and its events' ids carry the number of the shard that stores them. */
+/** New ids. A job's, a batch's and their events' ids carry the number of the shard that stores them. */
 export const newId = {
   job: (shard: number) => `job_${ulid(clock.now(), shard)}`,
   event: (shard: number) => `evt_${ulid(clock.now(), shard)}`,
+  batch: (shard: number) => `bat_${ulid(clock.now(), shard)}`,
   key: () => `key_${ulid()}`,
   tenant: () => `ten_${ulid()}`,
+  schedule: () => `sch_${ulid()}`,
 };
 
 /** The shape of a job id, checked before an id reaches storage or a tracker. */
@@ -63,4 +65,14 @@ export function isJobId(value: string): boolean {
 /** The shape of a webhook event id (`evt_…`), checked before an id reaches storage. */
 export function isEventId(value: string): boolean {
   return /^evt_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
+}
+
+/** The shape of a batch id, checked before an id reaches storage or a tracker. */
+export function isBatchId(value: string): boolean {
+  return /^bat_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
+}
+
+/** The shape of a schedule id (`sch_` + a ULID). */
+export function isScheduleId(value: string): boolean {
+  return /^sch_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
 }

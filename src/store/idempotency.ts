@@ -1,6 +1,7 @@
 import { sql } from "./sql";
 
-export type IdempotencyScope = "job" | "batch";
+/** The route a key was used on; `schedule`: a schedule's due time (schedules/schedule-timer.ts), never a client's. */
+export type IdempotencyScope = "job" | "batch" | "schedule";
 
 export interface IdempotencyRecord {
   requestHash: string;

@@ -64,6 +64,30 @@ export async function deleteExpiredJobs(
   };
 }
 
+/**
+ * Deletes, in one transaction, up to `limit` batches that completed before
+ * `before` (Unix ms) and have no job left (retention deleted them all), with
+ * their `batch.completed` events and delivery attempts (keyed by the batch
+ * id). A batch completes after its last job finished, so it goes in the
+ * sweep after its last job does. Set-based, as `deleteExpiredJobs`.
+ */
+export async function deleteBatchesWithoutJobs(db: D1Database, before: number, limit: number): Promise<Deleted> {
+  const gone = sqlFragment`SELECT id FROM batches b WHERE completed_at < ${before}
+    AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = b.tenant_id AND j.batch_id = b.id)
+    ORDER BY completed_at LIMIT ${limit}`;
+  const statements = [
+    sql(db)`DELETE FROM webhook_deliveries WHERE job_id IN (${gone})`,
+    sql(db)`DELETE FROM webhook_events WHERE job_id IN (${gone})`,
+    sql(db)`DELETE FROM batches WHERE id IN (${gone})`,
+  ];
+  const results = await db.batch(statements);
+  return {
+    count: results.at(-1)?.meta.changes ?? 0,
+    rowsWritten: results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
+    statements: statements.length,
+  };
+}
+
 /** Deletes up to `limit` idempotency keys created before `before` (Unix ms): their 24 h have passed. */
 export async function deleteIdempotencyKeysBefore(db: D1Database, before: number, limit: number): Promise<Deleted> {
   const { meta } = await sql(db)`DELETE FROM idempotency_keys WHERE (tenant_id, scope, key) IN

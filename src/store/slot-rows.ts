@@ -1,17 +1,9 @@
-import { type SqlPart, sqlFragment } from "./sql";
+import { storageSql as exec } from "./sql";
 
 /** A tenant's slot entry as stored: the state of one job and its time (Unix ms); see tenants/slot-book.ts. */
 export interface SlotRow {
   state: "running" | "reserved" | "waiting";
   at: number;
-}
-
-/** A tag that runs its template on a Durable Object's SQLite storage, values bound as `sql` binds them. */
-function exec(storage: SqlStorage) {
-  return <Row extends Record<string, SqlStorageValue>>(strings: TemplateStringsArray, ...parts: SqlPart[]) => {
-    const { text, values } = sqlFragment(strings, ...parts);
-    return storage.exec<Row>(text, ...values);
-  };
 }
 
 /**

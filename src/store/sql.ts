@@ -72,6 +72,14 @@ export function sql(db: D1Database): (strings: TemplateStringsArray, ...parts: S
   };
 }
 
+/** A tag that runs its template on a Durable Object's SQLite storage, values bound as `sql` binds them. */
+export function storageSql(storage: SqlStorage) {
+  return <Row extends Record<string, SqlStorageValue>>(strings: TemplateStringsArray, ...parts: SqlPart[]) => {
+    const { text, values } = sqlFragment(strings, ...parts);
+    return storage.exec<Row>(text, ...values);
+  };
+}
+
 function literal(strings: TemplateStringsArray, i: number): string {
   const text = strings[i] ?? "";
   if (text.includes("?")) {

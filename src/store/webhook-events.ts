@@ -5,6 +5,7 @@ export type EventStatus = "pending" | "delivered" | "failed";
 export interface WebhookEventRecord {
   id: string;
   tenantId: string;
+  /** The job the event is about; for a batch's event (`batch.completed`), the batch's id. */
   jobId: string;
   type: string;
   payload: string;
@@ -42,11 +43,28 @@ const fromRow = (row: WebhookEventRow): WebhookEventRecord => ({
   createdAt: row.created_at,
 });
 
+const eventColumns = sqlFragment`(id, tenant_id, job_id, type, payload, callback_url, status, attempts,
+      next_attempt_at, created_at, updated_at)`;
+
+const eventValues = (event: WebhookEventRecord) => sqlFragment`${event.id}, ${event.tenantId}, ${event.jobId},
+      ${event.type}, ${event.payload}, ${event.callbackUrl}, ${event.status}, ${event.attempts},
+      ${event.nextAttemptAt}, ${event.createdAt}, ${event.createdAt}`;
+
 export function insertWebhookEvent(db: D1Database, event: WebhookEventRecord): D1PreparedStatement {
-  return sql(db)`INSERT INTO webhook_events (id, tenant_id, job_id, type, payload, callback_url, status, attempts,
-      next_attempt_at, created_at, updated_at)
-    VALUES (${event.id}, ${event.tenantId}, ${event.jobId}, ${event.type}, ${event.payload}, ${event.callbackUrl},
-      ${event.status}, ${event.attempts}, ${event.nextAttemptAt}, ${event.createdAt}, ${event.createdAt})`;
+  return sql(db)`INSERT INTO webhook_events ${eventColumns} VALUES (${eventValues(event)})`;
+}
+
+/**
+ * Inserts the event only if `condition` holds when the statement runs: for
+ * an event that must be stored once, whose writer may try twice (a batch's
+ * `batch.completed`: store/batches.ts `batchIsRunning`).
+ */
+export function insertWebhookEventIf(
+  db: D1Database,
+  event: WebhookEventRecord,
+  condition: SqlFragment,
+): D1PreparedStatement {
+  return sql(db)`INSERT INTO webhook_events ${eventColumns} SELECT ${eventValues(event)} WHERE ${condition}`;
 }
 
 export interface SigningSecrets {

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { BatchOutcome } from "../batches/model";
 import { parseConfig } from "../config";
 import type { Env } from "../env";
 import { jobTypes } from "../job-types";
@@ -363,8 +364,33 @@ export class JobTracker extends DurableObject<Env> {
     if (outbox && !callback) await enqueueEvent(this.env, outbox);
     const releaseSlot = releasesSlot && options.forCaller === true;
     if (releasesSlot && !releaseSlot) await this.#releaseSlot(job.tenantId, job.id);
-    if (isTerminal(job.status)) await this.#freeStorage();
+    if (isTerminal(job.status)) await this.#ended(job);
     return { callback, releaseSlot };
+  }
+
+  /**
+   * What every terminal path (complete, fail, cancel, a lost attempt, an
+   * expiry) does once the terminal job is stored: a job of a batch tells its
+   * batch how it ended, then the job's storage is freed. A plain job makes no
+   * request here. The job's change stands whatever the report does: a
+   * report lost on the way (an error, or this object dying first) is made
+   * good by the sweep's backstop (batches/backstop.ts), and a repeated one
+   * changes nothing (batches/tracker.ts counts each job once).
+   */
+  async #ended(job: JobRecord): Promise<void> {
+    if (job.batchId) {
+      const status = job.status as BatchOutcome;
+      await this.env.BATCH_TRACKER.getByName(job.batchId)
+        .report(job.id, status)
+        .catch((error: unknown) => {
+          console.error("batch not told of its job's end; the sweep's backstop will count it", {
+            jobId: job.id,
+            batchId: job.batchId,
+            error: String(error),
+          });
+        });
+    }
+    await this.#freeStorage();
   }
 
   /** Whether the job holds (or was just granted) one of its tenant's running slots; if not, it waits in line. */

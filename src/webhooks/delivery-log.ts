@@ -1,3 +1,4 @@
+import { findOwnBatch } from "../batches/queries";
 import type { Env } from "../env";
 import { DomainError } from "../jobs/errors";
 import { getJob } from "../jobs/queries";
@@ -10,8 +11,19 @@ import { originOf } from "./events";
 /** The job's events and every delivery attempt (API.md `GET /v1/jobs/{id}/deliveries`). */
 export async function describeDeliveries(env: Env, tenantId: string, jobId: string) {
   await getJob(env, tenantId, jobId);
-  const db = shardOf(env, jobId);
-  const [events, deliveries] = await Promise.all([listJobEvents(db, jobId), listJobDeliveries(db, jobId)]);
+  return deliveryLogOf(env, jobId);
+}
+
+/** The batch's events and every delivery attempt (API.md `GET /v1/batches/{id}/deliveries`), shaped as a job's. */
+export async function describeBatchDeliveries(env: Env, tenantId: string, batchId: string) {
+  await findOwnBatch(env, tenantId, batchId);
+  return deliveryLogOf(env, batchId);
+}
+
+/** The events about a job or batch (`subjectId`, which names their shard) and every attempt, as the API shows them. */
+async function deliveryLogOf(env: Env, subjectId: string) {
+  const db = shardOf(env, subjectId);
+  const [events, deliveries] = await Promise.all([listJobEvents(db, subjectId), listJobDeliveries(db, subjectId)]);
   return {
     events: events.map((e) => ({
       id: e.id,
@@ -38,15 +50,26 @@ export async function describeDeliveries(env: Env, tenantId: string, jobId: stri
  */
 export async function redeliver(env: Env, tenantId: string, jobId: string, eventId: string) {
   await getJob(env, tenantId, jobId);
+  return redeliverEvent(env, jobId, eventId, "job");
+}
+
+/** `redeliver` for a batch's event (API.md `POST /v1/batches/{id}/deliveries/{event_id}/redeliver`), same rules. */
+export async function redeliverBatchEvent(env: Env, tenantId: string, batchId: string, eventId: string) {
+  await findOwnBatch(env, tenantId, batchId);
+  return redeliverEvent(env, batchId, eventId, "batch");
+}
+
+/** Queues a manual attempt of the event about `subjectId` (a job's or a batch's; `noun` names it in errors). */
+async function redeliverEvent(env: Env, subjectId: string, eventId: string, noun: "job" | "batch") {
   const now = clock.now();
-  const db = shardOf(env, jobId);
-  const event = await startRedelivery(db, jobId, eventId, now, now + limits.redeliveryLeaseMs);
-  if (event === null) throw new DomainError(404, "not_found", "This job has no event with this id.");
+  const db = shardOf(env, subjectId);
+  const event = await startRedelivery(db, subjectId, eventId, now, now + limits.redeliveryLeaseMs);
+  if (event === null) throw new DomainError(404, "not_found", `This ${noun} has no event with this id.`);
   if ("busy" in event) {
     throw new DomainError(
       409,
       "redelivery_in_progress",
-      "A redelivery of this event is in flight; its attempt shows in the job's deliveries when it ends.",
+      `A redelivery of this event is in flight; its attempt shows in the ${noun}'s deliveries when it ends.`,
     );
   }
   try {

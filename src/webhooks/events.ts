@@ -1,3 +1,5 @@
+import type { BatchView } from "../batches/model";
+import type { BatchEventType } from "../contract/schemas";
 import type { Env } from "../env";
 import type { CallbackEventType, JobView } from "../jobs/model";
 import { isoTime } from "../platform/clock";
@@ -12,11 +14,31 @@ export function buildEvent(
   job: JobView,
   now: number,
 ): WebhookEventRecord {
-  const payload = JSON.stringify({ type, timestamp: isoTime(now), data: job });
+  return eventAbout(job.id, tenantId, callbackUrl, type, job, now);
+}
+
+/**
+ * A batch's `batch.completed` event, `data` the batch: stored like a job's,
+ * on the batch's shard, with the batch id where a job's event has its job's.
+ */
+export function buildBatchEvent(tenantId: string, callbackUrl: string, batch: BatchView, now: number) {
+  return eventAbout(batch.id, tenantId, callbackUrl, "batch.completed", batch, now);
+}
+
+/** An event about `subjectId` (a job or a batch, whose id names the shard it and its events live on). */
+function eventAbout(
+  subjectId: string,
+  tenantId: string,
+  callbackUrl: string,
+  type: CallbackEventType | BatchEventType,
+  data: JobView | BatchView,
+  now: number,
+): WebhookEventRecord {
+  const payload = JSON.stringify({ type, timestamp: isoTime(now), data });
   return {
-    id: newId.event(shardInId(job.id)),
+    id: newId.event(shardInId(subjectId)),
     tenantId,
-    jobId: job.id,
+    jobId: subjectId,
     type,
     payload,
     callbackUrl,

@@ -25,11 +25,15 @@ describe("the TypeScript client against npm run dev", () => {
     expect(await client.result(job.id)).toEqual({ n: 1 });
     expect(await client.input(job.id)).toEqual({ n: 1 });
     expect(done.input_url).toBe(`/v1/jobs/${job.id}/input`);
-    const batch = await client.submitBatch([
+    const { batch_id, jobs: batch } = await client.submitBatch([
       { type: "echo", input: 2 },
       { type: "echo", input: 3 },
     ]);
     expect(batch).toHaveLength(2);
+    expect(batch.map((j) => j.batch_id)).toEqual([batch_id, batch_id]);
+    const completed = await client.batches.wait(batch_id, { timeoutMs: 20_000 });
+    expect(completed).toMatchObject({ status: "completed", counts: { total: 2, succeeded: 2, pending: 0 } });
+    expect(await client.batches.get(batch_id)).toEqual(completed);
     const pages: string[][] = [];
     for await (const page of client.list({ type: "echo", limit: 2 })) pages.push(page.map((j) => j.id));
     expect(pages.length).toBeGreaterThanOrEqual(2);
@@ -87,5 +91,30 @@ describe("the TypeScript client against npm run dev", () => {
     };
     expect(await verifyWebhook(tenant.webhookSecret, "{}", new Headers(fresh))).toEqual({});
     await expect(verifyWebhook(tenant.webhookSecret, "{}", fresh, Date.now() + 600_000)).rejects.toThrow("timestamp");
+  });
+});
+
+describe("the client's schedules against npm run dev", () => {
+  it("creates, reads, lists, changes, pauses, resumes and deletes a schedule", async () => {
+    const created = await client.schedules.create({
+      cron: "0 9 * * MON-FRI",
+      timezone: "America/New_York",
+      job: { type: "echo", input: { report: "daily" } },
+      name: "weekday report",
+    });
+    expect(created).toMatchObject({ id: expect.stringMatching(/^sch_/), paused: false, timezone: "America/New_York" });
+    expect(await client.schedules.get(created.id)).toEqual(created);
+    const second = await client.schedules.create({ cron: "*/15 * * * *", job: { type: "echo" } });
+    const pages: string[][] = [];
+    for await (const page of client.schedules.list({ limit: 1 })) pages.push(page.map((s) => s.id));
+    expect(pages).toEqual([[second.id], [created.id]]);
+    expect(await client.schedules.update(created.id, { name: "renamed" })).toMatchObject({ name: "renamed" });
+    expect(await client.schedules.pause(created.id)).toMatchObject({ paused: true, next_run_at: null });
+    expect((await client.schedules.resume(created.id)).next_run_at).toEqual(expect.any(String));
+    await client.schedules.delete(created.id);
+    await client.schedules.delete(second.id);
+    const gone = await client.schedules.get(created.id).catch((e: unknown) => e);
+    expect(gone).toBeInstanceOf(EdgejobsError);
+    expect(gone).toMatchObject({ status: 404, code: "not_found" });
   });
 });

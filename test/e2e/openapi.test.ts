@@ -36,6 +36,14 @@ const contract: [string, string][] = [
   ["get", "/v1/stats"],
   ["get", "/v1/jobs/{id}/attempts"],
   ["get", "/v1/failing-deliveries"],
+  ["get", "/v1/batches/{id}"],
+  ["get", "/v1/batches/{id}/deliveries"],
+  ["post", "/v1/batches/{id}/deliveries/{event_id}/redeliver"],
+  ["post", "/v1/schedules"],
+  ["get", "/v1/schedules"],
+  ["get", "/v1/schedules/{id}"],
+  ["patch", "/v1/schedules/{id}"],
+  ["delete", "/v1/schedules/{id}"],
 ];
 
 describe("GET /openapi.json", () => {
@@ -64,6 +72,14 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(paths["/v1/jobs/{id}"]?.get?.responses ?? {})).toContain("304");
   });
 
+  it("describes the batch.completed callback in its webhooks, and on_complete on a batch submit", async () => {
+    const { webhooks, components } = await document();
+    expect(webhooks?.["batch.completed"]?.post).toBeDefined();
+    expect(Object.keys(components.schemas.SubmitBatch?.properties ?? {})).toEqual(["jobs", "on_complete"]);
+    const eventTypes = JSON.stringify(components.schemas.SubmitJob?.properties?.callback_events);
+    expect(eventTypes).not.toContain("batch.completed");
+  });
+
   it("describes a job's error codes, the handler's own among them, and the logs' shape", async () => {
     const { components } = await document();
     const error = JSON.stringify(components.schemas.Job?.properties?.error);
@@ -81,7 +97,13 @@ describe("GET /openapi.json", () => {
 
   it("describes every callback event as an OpenAPI 3.1 webhook with the three signature headers and how to verify", async () => {
     const { webhooks } = await document();
-    expect(Object.keys(webhooks ?? {}).sort()).toEqual(["job.canceled", "job.failed", "job.progress", "job.succeeded"]);
+    expect(Object.keys(webhooks ?? {}).sort()).toEqual([
+      "batch.completed",
+      "job.canceled",
+      "job.failed",
+      "job.progress",
+      "job.succeeded",
+    ]);
     for (const [type, webhook] of Object.entries(webhooks ?? {})) {
       const headers = webhook.post?.parameters?.filter((p) => p.in === "header").map((p) => p.name);
       expect(headers, type).toEqual(["webhook-id", "webhook-timestamp", "webhook-signature"]);

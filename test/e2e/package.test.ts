@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readmeBlock } from "../support/readme";
 import { base, createTenant, type Tenant } from "./client";
 
 const run = promisify(execFile);
@@ -137,6 +138,18 @@ describe("the packed edgejobs package", () => {
     expect(stdout).toContain("succeeded { slept_seconds: 3, steps: 3 }");
     expect(stdout).toContain("1 info step 3 of 3");
     expect(stdout).toContain("already done");
+  });
+
+  it("runs the README's fan-in snippet as written", async () => {
+    const { code } = readmeBlock("fan-in");
+    await writeFile(join(folder, "fan-in.ts"), code);
+    await expect(typecheck(["fan-in.ts"], { node: true })).resolves.toBe("");
+    const { stdout } = await run(process.execPath, ["fan-in.ts"], {
+      cwd: folder,
+      env: { ...process.env, EDGEJOBS_URL: base, EDGEJOBS_KEY: tenant.apiKey },
+    });
+    expect(stdout).toContain("completed 3 of 3");
+    expect(stdout).toMatch(/job_\w+ \{ n: 3 \}/);
   });
 });
 

@@ -1,0 +1,174 @@
+import type { z } from "zod";
+import type { CreateScheduleSchema, ScheduleSchema, UpdateScheduleSchema } from "../contract/schemas";
+import type { Env } from "../env";
+import { DomainError } from "../jobs/errors";
+import type { SubmitJobRequest } from "../jobs/model";
+import { prepareJob } from "../jobs/submit";
+import { limits } from "../limits";
+import { clock, isoTime } from "../platform/clock";
+import { isScheduleId, newId } from "../platform/ids";
+import {
+  deleteSchedule as deleteScheduleRow,
+  findSchedule,
+  insertScheduleWithinLimit,
+  listSchedules,
+  type ScheduleRecord,
+  updateSchedule as updateScheduleRow,
+} from "../store/schedules";
+import { checkCron, nextDueAfter } from "./cron";
+
+/**
+ * Schedules as the API sees them (API.md "Schedules"): validation, the
+ * tenant's limit, and waking the schedule's timer after every change so its
+ * alarm follows the stored next due time. Rows live on the control database.
+ */
+export type CreateScheduleRequest = z.output<typeof CreateScheduleSchema>;
+export type UpdateScheduleRequest = z.output<typeof UpdateScheduleSchema>;
+export type ScheduleView = z.output<typeof ScheduleSchema>;
+
+export const scheduleNotFound = () => new DomainError(404, "not_found", "No schedule with this id.");
+
+/** Creates a schedule and arms its timer. Throws 400 for a bad field, 409 `schedule_limit` past the tenant's limit. */
+export async function createSchedule(
+  env: Env,
+  tenantId: string,
+  request: CreateScheduleRequest,
+): Promise<ScheduleRecord> {
+  const now = clock.now();
+  checkSchedule(env, tenantId, request, now);
+  const schedule: ScheduleRecord = {
+    id: newId.schedule(),
+    tenantId,
+    name: request.name ?? null,
+    cron: request.cron,
+    timezone: request.timezone,
+    jobJson: JSON.stringify(request.job),
+    paused: request.paused,
+    nextRunAt: request.paused ? null : nextDueAfter(request.cron, request.timezone, now),
+    lastRunAt: null,
+    lastJobId: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (!(await insertScheduleWithinLimit(env.DB, schedule, limits.maxSchedulesPerTenant))) {
+    throw new DomainError(
+      409,
+      "schedule_limit",
+      `This tenant has ${limits.maxSchedulesPerTenant} schedules, the most allowed; delete one to create another.`,
+    );
+  }
+  await wakeTimer(env, schedule.id);
+  return schedule;
+}
+
+/** The tenant's schedule; 404 for an unknown id or another tenant's. */
+export async function getSchedule(env: Env, tenantId: string, id: string): Promise<ScheduleRecord> {
+  const found = isScheduleId(id) ? await findSchedule(env.DB, id, tenantId) : null;
+  if (!found) throw scheduleNotFound();
+  return found;
+}
+
+/** A page of the tenant's schedules, newest first; the cursor is the page's last id. */
+export async function listTenantSchedules(
+  env: Env,
+  tenantId: string,
+  options: { limit: number; cursor?: string | undefined },
+): Promise<{ schedules: ScheduleRecord[]; nextCursor: string | null }> {
+  if (options.cursor !== undefined && !isScheduleId(options.cursor)) {
+    throw new DomainError(400, "validation_failed", "The cursor is not one this API gave out.", [
+      { path: "query.cursor", message: "invalid cursor" },
+    ]);
+  }
+  const rows = await listSchedules(env.DB, tenantId, options.limit + 1, options.cursor);
+  const schedules = rows.slice(0, options.limit);
+  const last = schedules.at(-1);
+  return { schedules, nextCursor: rows.length > options.limit && last ? last.id : null };
+}
+
+/**
+ * Changes any of cron, timezone, job, paused and name. A change of timing
+ * (cron, timezone, paused) recomputes the next due time from now (a resumed
+ * schedule does not catch up) and moves the timer's alarm.
+ */
+export async function updateSchedule(
+  env: Env,
+  tenantId: string,
+  id: string,
+  patch: UpdateScheduleRequest,
+): Promise<ScheduleRecord> {
+  const current = await getSchedule(env, tenantId, id);
+  const now = clock.now();
+  const cron = patch.cron ?? current.cron;
+  const timezone = patch.timezone ?? current.timezone;
+  const paused = patch.paused ?? current.paused;
+  const job = patch.job ?? (JSON.parse(current.jobJson) as SubmitJobRequest);
+  checkSchedule(env, tenantId, { cron, timezone, job }, now);
+  const retimed = cron !== current.cron || timezone !== current.timezone || paused !== current.paused;
+  const updated: ScheduleRecord = {
+    ...current,
+    name: patch.name === undefined ? current.name : patch.name,
+    cron,
+    timezone,
+    jobJson: patch.job === undefined ? current.jobJson : JSON.stringify(patch.job),
+    paused,
+    nextRunAt: !retimed ? current.nextRunAt : paused ? null : nextDueAfter(cron, timezone, now),
+    updatedAt: now,
+  };
+  if (!(await updateScheduleRow(env.DB, updated))) throw scheduleNotFound();
+  if (retimed) await wakeTimer(env, id);
+  return updated;
+}
+
+/** Deletes the schedule and clears its timer's alarm; 404 when the tenant has no such schedule. */
+export async function deleteSchedule(env: Env, tenantId: string, id: string): Promise<void> {
+  if (!isScheduleId(id) || !(await deleteScheduleRow(env.DB, tenantId, id))) throw scheduleNotFound();
+  await wakeTimer(env, id);
+}
+
+export function toScheduleView(schedule: ScheduleRecord): ScheduleView {
+  return {
+    id: schedule.id,
+    name: schedule.name,
+    cron: schedule.cron,
+    timezone: schedule.timezone,
+    job: JSON.parse(schedule.jobJson),
+    paused: schedule.paused,
+    next_run_at: isoTime(schedule.nextRunAt),
+    last_run_at: isoTime(schedule.lastRunAt),
+    last_job_id: schedule.lastJobId,
+    created_at: isoTime(schedule.createdAt) as string,
+  };
+}
+
+/**
+ * The timer reads the stored schedule and sets, moves or clears its alarm
+ * (schedule-timer.ts). The change is stored either way: a timer that could
+ * not be reached is woken by the sweep once a due time passes unrun, and an
+ * alarm left behind by a delete finds no schedule and ends.
+ */
+async function wakeTimer(env: Env, id: string): Promise<void> {
+  await env.SCHEDULE_TIMER.getByName(id)
+    .wake()
+    .catch((error: unknown) => {
+      console.error("schedule timer not woken; the sweep will wake it", { scheduleId: id, error: String(error) });
+    });
+}
+
+/**
+ * The cron and zone, and the job body as a submit would check it (its job
+ * type, input, callback, sizes), then its size as stored with the schedule.
+ */
+function checkSchedule(
+  env: Env,
+  tenantId: string,
+  schedule: { cron: string; timezone: string; job: SubmitJobRequest },
+  now: number,
+): void {
+  checkCron(schedule.cron, schedule.timezone, now);
+  prepareJob(env, tenantId, schedule.job, now, "job.", 0);
+  const bytes = new TextEncoder().encode(JSON.stringify(schedule.job)).byteLength;
+  if (bytes > limits.maxScheduleJobBytes) {
+    const message = `The job is ${bytes} bytes as JSON; a schedule's job may be at most ${limits.maxScheduleJobBytes}.`;
+    throw new DomainError(413, "payload_too_large", message, [{ path: "job", message }]);
+  }
+}

@@ -1,0 +1,86 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { databases } from "../../src/store/databases";
+import { call, createTenant, dbOf, eventually, postJson, type TestTenant } from "../workers/helpers";
+
+/**
+ * What a batch costs on top of its jobs (a plain job's budget is in
+ * operations.test.ts and unchanged: the batch hook does nothing for a job
+ * without a batch). Counted over one batch of `SIZE` echo jobs without
+ * callbacks of their own, run to completion.
+ */
+const SIZE = 5;
+
+const budget = {
+  /**
+   * Per job: its start and its end (its insert shares the batch's one).
+   * Per batch: the insert of the batch and its jobs; the batch's tracker
+   * reading the batch once; the completion (the batch's final counts, and
+   * its event when it has one, in one transaction).
+   */
+  shardRoundTrips: 2 * SIZE + 3,
+  /**
+   * Per job 9: a plain job's 8 without its callback (row, tenant and status
+   * indexes; start: row and status index; end: row, status and finished
+   * indexes) and its entry in the batch index. Per batch 4: the batch row and
+   * its running-index entry, and the completion's update of both.
+   */
+  rowsWritten: 9 * SIZE + 4,
+  /** One report per job to the batch's tracker, nothing else (each records one row in its storage). */
+  batchTrackerRequests: SIZE,
+  queueMessages: SIZE,
+};
+
+/** With `on_complete`: its event, delivered like a job's through the callbacks queue. */
+const onCompleteBudget = {
+  /** The claim of the attempt and its record. */
+  shardRoundTrips: budget.shardRoundTrips + 2,
+  /** The event (row, job and due indexes), the claim, the delivery log row and its index, the event settled. */
+  rowsWritten: budget.rowsWritten + 7,
+  batchTrackerRequests: SIZE,
+  /** Plus the event's callbacks-queue message. */
+  queueMessages: SIZE + 1,
+};
+
+const meter = async () => (await (await call("/__metrics")).json()) as Record<string, number>;
+
+/** Runs a batch of `SIZE` echo jobs (with `on_complete` to `path`, if given) until it completed and any event was delivered. */
+async function runBatch(tenant: TestTenant, path: string | null): Promise<void> {
+  const res = await postJson(tenant, "/v1/jobs/batch", {
+    jobs: Array.from({ length: SIZE }, (_, i) => ({ type: "echo", input: i })),
+    ...(path ? { on_complete: { callback_url: `${env.RECEIVER_URL}${path}` } } : {}),
+  });
+  const { batch_id } = (await res.json()) as { batch_id: string };
+  const db = dbOf(batch_id);
+  await eventually(
+    () =>
+      db
+        .prepare(
+          "SELECT b.status, e.status AS event FROM batches b LEFT JOIN webhook_events e ON e.job_id = b.id WHERE b.id = ?",
+        )
+        .bind(batch_id)
+        .first<{ status: string; event: string | null }>(),
+    (row) => row?.status === "completed" && (path === null || row.event === "delivered"),
+  );
+}
+
+async function measure(tenant: TestTenant, path: string | null) {
+  await call("/__metrics/reset", { method: "POST" });
+  await runBatch(tenant, path);
+  const counts = await meter();
+  return {
+    shardRoundTrips: databases(env).shards.reduce((sum, _, k) => sum + (counts[`d1:SHARD_${k}:round_trips`] ?? 0), 0),
+    rowsWritten: counts.d1_rows_written,
+    batchTrackerRequests: counts["do:BATCH_TRACKER:requests"],
+    queueMessages: (counts["queue:JOBS:messages"] ?? 0) + (counts["queue:CALLBACKS:messages"] ?? 0),
+  };
+}
+
+describe("operations per batch (budgets)", () => {
+  it("costs a batch job one report to its batch and one index entry more than a job, and the batch a few round trips", async () => {
+    const tenant = await createTenant();
+    await runBatch(tenant, null); // the isolate learns the key
+    expect(await measure(tenant, null)).toEqual(budget);
+    expect(await measure(tenant, "/ok/batch-budget")).toEqual(onCompleteBudget);
+  });
+});
