@@ -2,10 +2,12 @@
 // client users get (built to /vendor/edgejobs-client.js); the console's own routes through api.js.
 
 import { apiWith } from "/console/api.js";
+import { renderBatch } from "/console/batch.js";
 import { renderFailing } from "/console/failing.js";
 import { renderJob } from "/console/job.js";
 import { renderJobs } from "/console/jobs.js";
 import { renderNewJob } from "/console/new-job.js";
+import { renderSchedules } from "/console/schedules.js";
 import { EdgejobsClient } from "/vendor/edgejobs-client.js";
 
 const KEY = "edgejobs.apiKey";
@@ -28,7 +30,11 @@ function signOut() {
 /** Which optional routes this service has, from its own OpenAPI document: no button for a route it lacks. */
 async function detectFeatures() {
   const { paths } = await (await fetch("/openapi.json")).json();
-  return { retry: Boolean(paths["/v1/jobs/{id}/retry"]), batches: Boolean(paths["/v1/batches/{id}"]) };
+  return {
+    retry: Boolean(paths["/v1/jobs/{id}/retry"]),
+    batches: Boolean(paths["/v1/batches/{id}"]),
+    schedules: Boolean(paths["/v1/schedules"]),
+  };
 }
 
 async function route() {
@@ -46,10 +52,14 @@ async function route() {
   markCurrent(page);
   try {
     features ??= await detectFeatures();
+    document.getElementById("schedules-link").hidden = !features.schedules;
     if (page === "jobs" && id) stopCurrentView = await renderJob({ ...view, id: decodeURIComponent(id), features });
     else if (page === "new") stopCurrentView = await renderNewJob(view);
     else if (page === "deliveries") stopCurrentView = await renderFailing(view);
-    else stopCurrentView = await renderJobs(view);
+    else if (page === "schedules" && features.schedules) stopCurrentView = await renderSchedules(view);
+    else if (page === "batches" && id && features.batches) {
+      stopCurrentView = await renderBatch({ ...view, id: decodeURIComponent(id) });
+    } else stopCurrentView = await renderJobs(view);
     // Wide tables and long text scroll inside their box (never the page, at phone width):
     // keyboard users reach those boxes too (WCAG 2.1.1; axe's scrollable-region-focusable).
     for (const box of app.querySelectorAll(".scroll, pre")) box.tabIndex = 0;
@@ -60,7 +70,7 @@ async function route() {
 }
 
 function markCurrent(page) {
-  const current = { jobs: "#/", new: "#/new", deliveries: "#/deliveries" }[page || "jobs"] ?? "#/";
+  const current = { jobs: "#/", new: "#/new", deliveries: "#/deliveries", schedules: "#/schedules" }[page || "jobs"];
   for (const link of document.querySelectorAll("#main-nav a")) {
     if (link.getAttribute("href") === current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");

@@ -55,7 +55,8 @@ const failingRoute = createRoute({
   summary: "Callbacks that failed or are being retried, across jobs, newest first",
   description:
     "Events whose status is `failed`, or `pending` after an attempt that did not deliver, each with its latest " +
-    "attempt. Redeliver one with `POST /v1/jobs/{job_id}/deliveries/{id}/redeliver`.",
+    "attempt, a batch's `batch.completed` events among them. Redeliver one with " +
+    "`POST /v1/jobs/{job_id}/deliveries/{id}/redeliver` (a batch's: `/v1/batches/{batch_id}/…`).",
   request: { query: FailingDeliveriesQuery },
   responses: { 200: json(FailingDeliveriesSchema, "A page of events."), 400: errors[400], 401: errors[401] },
 });

@@ -28,7 +28,7 @@ export const docsPage = `<!doctype html>
         showDeveloperTools: "never",
         showToolbar: "never",
         // The sidebar's "Powered by Scalar" link advertises the hosted product; there is no option for it.
-        customCss: 'a[href="https://www.scalar.com"] { display: none; }',
+        customCss: 'a[href*="//www.scalar.com"] { display: none; }',
       });
     </script>
   </body>

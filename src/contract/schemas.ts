@@ -345,7 +345,11 @@ export const FailingDeliveriesSchema = z
     events: z.array(
       z.object({
         id: z.string().openapi({ example: "evt_01JD7Z3Q1X0000000000000003" }),
-        job_id: z.string().openapi({ example: "job_01JD7Z3Q1X0000000000000003" }),
+        job_id: z.string().nullable().openapi({ example: "job_01JD7Z3Q1X0000000000000003" }),
+        batch_id: z.string().nullable().openapi({
+          description: "Set instead of `job_id` for a batch's `batch.completed` event.",
+          example: null,
+        }),
         type: z.string().openapi({ example: "job.succeeded" }),
         status: z.enum(["pending", "failed"]),
         attempts: z.int().openapi({ description: "Scheduled attempts made so far." }),

@@ -1,14 +1,17 @@
 import type { Env } from "../env";
 import { decodeCursor, encodeCursor } from "../jobs/cursor";
 import { isoTime } from "../platform/clock";
-import { isEventId } from "../platform/ids";
+import { isBatchId, isEventId } from "../platform/ids";
 import { databases } from "../store/databases";
 import { type FailingEventRow, failingEvents } from "../store/webhook-events";
 
 /** One failing event in `GET /v1/failing-deliveries` (shape: contract/schemas.ts `FailingDeliveries`). */
 export interface FailingEventView {
   id: string;
-  job_id: string;
+  /** The job whose event it is; null for a batch's `batch.completed` event. */
+  job_id: string | null;
+  /** The batch whose `batch.completed` event it is; null for a job's event. */
+  batch_id: string | null;
   type: string;
   status: "pending" | "failed";
   attempts: number;
@@ -48,9 +51,12 @@ export async function listFailingDeliveries(
 }
 
 function toView(row: FailingEventRow): FailingEventView {
+  // A batch's event is stored with the batch id in job_id (migration 0010).
+  const ofBatch = isBatchId(row.job_id);
   return {
     id: row.id,
-    job_id: row.job_id,
+    job_id: ofBatch ? null : row.job_id,
+    batch_id: ofBatch ? row.job_id : null,
     type: row.type,
     status: row.status,
     attempts: row.attempts,

@@ -169,6 +169,54 @@ describe("the dashboard in headless Chromium", () => {
     expect(offsite).toEqual([]);
   });
 
+  it("shows schedules with Pause / Resume, and a batch with its counts and its batch.completed deliveries", async () => {
+    const ops = await createTenant("schedules");
+    const created = await api(ops, "/v1/schedules", {
+      method: "POST",
+      body: JSON.stringify({ cron: "0 0 1 1 *", timezone: "Europe/Berlin", name: "new-year", job: { type: "echo" } }),
+    });
+    expect(created.status).toBe(201);
+    const submitted = await api(ops, "/v1/jobs/batch", {
+      method: "POST",
+      body: JSON.stringify({
+        jobs: [{ type: "echo" }, { type: "fail", input: { fail_attempts: 1 }, max_attempts: 1 }],
+        on_complete: { callback_url: "http://127.0.0.1:9/batch-hooks" },
+      }),
+    });
+    const { batch_id: batchId } = (await submitted.json()) as { batch_id: string };
+    await until(
+      async () => (await (await api(ops, `/v1/batches/${batchId}/deliveries`)).json()) as { deliveries: unknown[] },
+      (d) => d.deliveries.length > 0,
+    );
+
+    const { page } = await openPage();
+    await signIn(page, ops.apiKey);
+    await page.getByRole("link", { name: "Schedules" }).click();
+    const row = page.locator("#schedules tr", { hasText: "new-year" });
+    await row.waitFor();
+    expect(await row.textContent()).toContain("0 0 1 1 * (Europe/Berlin)");
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.getByRole("button", { name: "Pause new-year" }).click();
+    await page.getByRole("button", { name: "Resume new-year" }).waitFor();
+    expect(await page.locator("#schedules tr", { hasText: "new-year" }).textContent()).toContain("paused");
+    await page.getByRole("button", { name: "Resume new-year" }).click();
+    await page.getByRole("button", { name: "Pause new-year" }).waitFor();
+
+    await page.getByRole("link", { name: "Failing callbacks" }).click();
+    await page.getByRole("link", { name: batchId }).click();
+    await page.getByRole("heading", { name: `Batch ${batchId}` }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll("#batch-deliveries tr").length > 0);
+    expect(await page.locator("#batch-status").textContent()).toBe("completed");
+    const counts = await page.locator("#batch-counts").textContent();
+    expect(counts).toContain("2 total");
+    expect(counts).toContain("1 succeeded");
+    expect(counts).toContain("1 failed");
+    expect(await page.locator("#batch-deliveries").textContent()).toContain("Connection refused or lost");
+    expect(await accessibilityViolations(page)).toEqual([]);
+    await page.getByRole("link", { name: "Its jobs" }).click();
+    await page.waitForFunction(() => document.querySelectorAll("#jobs tr").length === 2);
+  });
+
   it("pages through the job list with a cursor and filters by type", async () => {
     const many = await createTenant("paging");
     const jobs = Array.from({ length: 23 }, (_, i) => ({ type: "echo", input: { i }, delay_seconds: 600 }));
@@ -196,7 +244,7 @@ describe("the dashboard in headless Chromium", () => {
     await signIn(page);
     await page.waitForFunction(() => document.querySelectorAll("#jobs tr").length > 0);
     const jobId = (await page.locator("#jobs tr a").first().textContent()) as string;
-    for (const hash of ["#/", `#/jobs/${jobId}`, "#/deliveries", "#/new"]) {
+    for (const hash of ["#/", `#/jobs/${jobId}`, "#/deliveries", "#/schedules", "#/new"]) {
       await page.goto(`${base}/${hash}`);
       await page.locator("main h1").waitFor();
       await page.waitForTimeout(500); // its data is in

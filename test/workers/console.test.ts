@@ -23,7 +23,8 @@ interface Attempts {
 interface Failing {
   events: {
     id: string;
-    job_id: string;
+    job_id: string | null;
+    batch_id: string | null;
     type: string;
     status: string;
     attempts: number;
@@ -165,6 +166,30 @@ describe("GET /v1/failing-deliveries (console)", () => {
     expect(await errorOf(await authed(tenant, "/v1/failing-deliveries?cursor=nope"))).toMatchObject({
       status: 400,
       code: "validation_failed",
+    });
+  });
+
+  it("lists a batch's failing batch.completed event under its batch, not as a job's", async () => {
+    const tenant = await createTenant();
+    const res = await authed(tenant, "/v1/jobs/batch", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        jobs: [{ type: "echo" }],
+        on_complete: { callback_url: `${env.RECEIVER_URL}/status/503/${unique()}` },
+      }),
+    });
+    expect(res.status).toBe(202);
+    const { batch_id: batchId } = (await res.json()) as { batch_id: string };
+    const page = await eventually(
+      () => getJson<Failing>(tenant, "/v1/failing-deliveries"),
+      (p) => p.events.length === 1 && p.events[0]?.last_attempt !== null,
+    );
+    expect(page.events[0]).toMatchObject({
+      type: "batch.completed",
+      job_id: null,
+      batch_id: batchId,
+      last_attempt: { http_status: 503 },
     });
   });
 
