@@ -43,6 +43,11 @@ export const limits = {
   /** `delay_seconds`: 30 days. Queues delay at most 24 h, so longer waits use the tracker's alarm. */
   maxDelaySeconds: 30 * 24 * 60 * 60,
   maxQueueDelaySeconds: 24 * 60 * 60,
+  /**
+   * `ttl_seconds` (API.md: 1 s – 30 days, like `delay_seconds`): a job not
+   * started by `run_at` + ttl ends `expired`, by its tracker's alarm.
+   */
+  maxTtlSeconds: 30 * 24 * 60 * 60,
   maxAttempts: 20,
   /** A consumer run is cut at 15 min of wall clock; 14 min leaves room to record the outcome. */
   maxTimeoutSeconds: 14 * 60,

@@ -16,6 +16,7 @@ import {
 import type { AppEnv } from "../env";
 import type { JobRecord } from "../jobs/model";
 import { cancelJob, getJob, listTenantJobs, readInput, readLogs, readResult, waitForJob } from "../jobs/queries";
+import { retryJob } from "../jobs/retry";
 import { submitJobs } from "../jobs/submit";
 import { toJobView } from "../jobs/view";
 import { sha256Hex } from "../platform/crypto";
@@ -61,14 +62,10 @@ const submitRoute = createRoute({
 jobsApi.openapi(submitRoute, async (c) => {
   const body = c.req.valid("json");
   const idempotency = await idempotencyOf(c, "job");
-  const { jobs, replayed } = await submitJobs(
-    c.env,
-    c.get("tenantId"),
-    [body],
+  const { jobs, replayed } = await submitJobs(c.env, c.get("tenantId"), [body], {
     idempotency,
-    () => "",
-    c.get("keyCheck"),
-  );
+    keyCheck: c.get("keyCheck"),
+  });
   const job = jobs[0] as JobRecord;
   c.header("Location", `/v1/jobs/${job.id}`);
   if (replayed) c.header("Idempotent-Replayed", "true");
@@ -93,15 +90,11 @@ const batchRoute = createRoute({
 jobsApi.openapi(batchRoute, async (c) => {
   const { jobs: requests, on_complete } = c.req.valid("json");
   const idempotency = await idempotencyOf(c, "batch");
-  const { jobs, replayed, batchId } = await submitJobs(
-    c.env,
-    c.get("tenantId"),
-    requests,
+  const { jobs, replayed, batchId } = await submitJobs(c.env, c.get("tenantId"), requests, {
     idempotency,
-    (i) => `jobs.${i}.`,
-    null,
-    { onComplete: on_complete ?? null },
-  );
+    pathPrefix: (i) => `jobs.${i}.`,
+    batch: { onComplete: on_complete ?? null },
+  });
   if (replayed) c.header("Idempotent-Replayed", "true");
   return c.json({ batch_id: batchId as string, jobs: jobs.map(toJobView) }, 202);
 });
@@ -159,6 +152,42 @@ const cancelRoute = createRoute({
 jobsApi.openapi(cancelRoute, async (c) => {
   const job = await cancelJob(c.env, c.get("tenantId"), c.req.valid("param").id);
   return c.json(toJobView(job), 200);
+});
+
+const retryRoute = createRoute({
+  method: "post",
+  path: "/{id}/retry",
+  summary: "Run a failed or canceled job again, as a new job",
+  description:
+    "The new job has the original's type, input, callback, metadata, `max_attempts` and timeout, and " +
+    "`retry_of` set to the original's id; the original never changes. It has no `expires_at`, no " +
+    "`batch_id` and no `schedule_id`. Any other status answers 409 `job_not_retryable`. An " +
+    "`Idempotency-Key` (its own namespace: a key used on `POST /v1/jobs` is another key here) " +
+    "answers the same new job when repeated for the same job, and 409 `idempotency_conflict` for another.",
+  request: { params: JobIdParams, headers: IdempotencyHeaders },
+  responses: {
+    202: {
+      ...json(JobSchema, "Accepted: the new job is stored and queued."),
+      headers: { Location: { schema: { type: "string" } }, "Idempotent-Replayed": { schema: { type: "string" } } },
+    },
+    400: errors[400],
+    401: errors[401],
+    404: errors[404],
+    409: errors[409],
+    429: errors[429],
+  },
+});
+
+jobsApi.openapi(retryRoute, async (c) => {
+  const { id } = c.req.valid("param");
+  const key = c.req.header("idempotency-key");
+  // The request is the job retried: the same key for another job is a conflict.
+  const idempotency = key ? { scope: "retry" as const, key, requestHash: await sha256Hex(id) } : null;
+  const { jobs, replayed } = await retryJob(c.env, c.get("tenantId"), id, idempotency);
+  const job = jobs[0] as JobRecord;
+  c.header("Location", `/v1/jobs/${job.id}`);
+  if (replayed) c.header("Idempotent-Replayed", "true");
+  return c.json(toJobView(job), 202);
 });
 
 const logsRoute = createRoute({

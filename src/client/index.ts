@@ -177,6 +177,16 @@ export class EdgejobsClient {
     return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/cancel`);
   }
 
+  /**
+   * Runs a failed or canceled job again as a new job (202) and answers the
+   * new job, whose `retry_of` is `id`; 409 `job_not_retryable` for any other
+   * status. With an `idempotencyKey`, repeating the call for the same job
+   * answers the same new job (and a 503 is retried).
+   */
+  retry(id: string, options: { idempotencyKey?: string } = {}): Promise<Job> {
+    return this.#json("POST", `/v1/jobs/${encodeURIComponent(id)}/retry`, { idempotencyKey: options.idempotencyKey });
+  }
+
   /** The job's input as it was sent (parsed JSON), whatever its size: a job shows it inline only up to 64 KiB. */
   input<Input = unknown>(id: string): Promise<Input> {
     return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}/input`);

@@ -62,6 +62,16 @@ export const SubmitJobSchema = z
     delay_seconds: z.int().min(0).max(limits.maxDelaySeconds).optional(),
     max_attempts: z.int().min(1).max(limits.maxAttempts).optional(),
     timeout_seconds: z.int().min(1).max(limits.maxTimeoutSeconds).optional(),
+    ttl_seconds: z
+      .int()
+      .min(1)
+      .max(limits.maxTtlSeconds)
+      .optional()
+      .openapi({
+        description:
+          "If the job has not started by `run_at` + this many seconds (`expires_at`), it ends `canceled` with " +
+          "error code `expired` instead of running. Once started, its attempts and retries run whatever the time.",
+      }),
     metadata: JsonObject.nullable()
       .optional()
       .openapi({ type: ["object", "null"] }),
@@ -118,7 +128,8 @@ export const JobSchema = z
         code: z.string().openapi({
           description:
             "`handler_error` (the handler threw), `timeout`, `worker_lost`, `canceled`, `unknown_job_type`, " +
-            "`invalid_input`, or the handler's own snake_case code (`JobError` / `NonRetryableError`).",
+            "`invalid_input`, `expired` (a canceled job that did not start by its `expires_at`), " +
+            "or the handler's own snake_case code (`JobError` / `NonRetryableError`).",
         }),
         message: z.string(),
       })

@@ -24,7 +24,7 @@ export type AttemptOutcome =
 /** What the consumer is told when it asks to start an attempt. */
 export type BeginResult =
   | { kind: "run"; job: JobRecord; attempt: number }
-  | { kind: "skip"; reason: "finished" | "running" | "not_due" | "missing" | "throttled" };
+  | { kind: "skip"; reason: "finished" | "running" | "not_due" | "missing" | "throttled" | "expired" };
 
 export type CancelResult = { ok: true; job: JobRecord } | { ok: false; job: JobRecord | null };
 
@@ -83,14 +83,17 @@ export function change(job: JobRecord, next: JobState, event: CallbackEventType 
  * A begin request for a job as it stands (null: no such job). A running job
  * has already had its attempt judged. `start`: the tracker is to move it to
  * running once it holds one of the tenant's running slots (else it waits: `throttled`).
+ * `expire`: the job passed its `expires_at` before its first attempt, so it
+ * ends instead of starting, even if its alarm has not fired yet.
  */
 export function decideBegin(
   job: JobRecord | null,
   now: number,
-): Extract<BeginResult, { kind: "skip" }> | { kind: "start"; change: Change } {
+): Extract<BeginResult, { kind: "skip" }> | { kind: "start"; change: Change } | { kind: "expire"; change: Change } {
   if (!job) return { kind: "skip", reason: "missing" };
   if (isTerminal(job.status)) return { kind: "skip", reason: "finished" };
   if (job.status === "running") return { kind: "skip", reason: "running" };
+  if (hasExpired(job, now)) return { kind: "expire", change: decideExpiry(job, now) };
   if (job.runAt > now + EARLY_TOLERANCE_MS) return { kind: "skip", reason: "not_due" };
   const leaseExpiresAt = now + limits.attemptLeaseSeconds * 1000;
   return {
@@ -183,6 +186,43 @@ export function decideOnLiveness(
   return { kind: "keep" };
 }
 
+/**
+ * Whether `expires_at` (from `ttl_seconds`) still applies: only until the
+ * job's first attempt starts. Like Trigger.dev's `ttl` (and Celery's
+ * `expires`, checked before a task starts), a job that has started is never
+ * expired: its running attempt and its retries go on after `expires_at`.
+ */
+export function mayExpire(job: JobRecord): job is JobRecord & { expiresAt: number } {
+  return job.expiresAt !== null && job.attempts === 0 && (job.status === "scheduled" || job.status === "queued");
+}
+
+/** Whether the job is past its `expires_at` without having started. */
+export function hasExpired(job: JobRecord, now: number): boolean {
+  return mayExpire(job) && now >= job.expiresAt;
+}
+
+/**
+ * The expiry of a job that has not started by its `expires_at`: it ends
+ * canceled with error code `expired` (API.md), and `job.canceled` is sent if
+ * asked for. Throws (a bug in the caller) for a job that has started.
+ */
+export function decideExpiry(job: JobRecord, now: number): Change {
+  if (!mayExpire(job)) throw new Error(`job ${job.id} cannot expire: it has started or has no expires_at`);
+  const error = {
+    code: "expired",
+    message: `The job did not start by its expires_at (${new Date(job.expiresAt).toISOString()}).`,
+  };
+  return change(job, { ...job, status: "canceled", error, finishedAt: now, leaseExpiresAt: null }, "job.canceled");
+}
+
+/**
+ * `timer` with its alarm brought forward to the job's `expires_at` while the
+ * job may still expire: one alarm serves both (a Durable Object has one).
+ */
+export function withExpiry(job: JobRecord, timer: Timer): Timer {
+  return mayExpire(job) && job.expiresAt < timer.alarmAt ? { ...timer, alarmAt: job.expiresAt } : timer;
+}
+
 /** A cancel: a job that has not finished ends canceled; null if it had finished. */
 export function decideCancel(job: JobRecord, now: number): Change | null {
   if (isTerminal(job.status)) return null;
@@ -212,18 +252,77 @@ export function timerForRunAt(job: Pick<JobRecord, "runAt">, now: number): Timer
 
 /**
  * A repair, by the sweep or the job's alarm: `none` for a finished job;
- * `check_attempt` for a running one (its liveness decides); `reenqueue` for a
+ * `check_attempt` for a running one (its liveness decides); `expire` for a
+ * job past its `expires_at` that has not started; `reenqueue` for a
  * waiting job whose message should have started it a grace ago (it was lost:
  * the tracker marks the job looked after and sends it again); else `arm`.
+ * A waiting job's timer never passes its `expires_at`.
  */
 export function decideRepair(
   job: JobRecord,
   now: number,
-): { kind: "none" } | { kind: "check_attempt" } | { kind: "reenqueue"; timer: Timer } | { kind: "arm"; timer: Timer } {
+):
+  | { kind: "none" }
+  | { kind: "check_attempt" }
+  | { kind: "expire"; change: Change }
+  | { kind: "reenqueue"; timer: Timer }
+  | { kind: "arm"; timer: Timer } {
   if (isTerminal(job.status)) return { kind: "none" };
   if (job.status === "running") return { kind: "check_attempt" };
+  if (hasExpired(job, now)) return { kind: "expire", change: decideExpiry(job, now) };
   if (now >= job.runAt + limits.enqueueGraceSeconds * 1000) {
-    return { kind: "reenqueue", timer: { alarmAt: now + limits.enqueueGraceSeconds * 1000, enqueueDelaySeconds: 0 } };
+    const timer = { alarmAt: now + limits.enqueueGraceSeconds * 1000, enqueueDelaySeconds: 0 };
+    return { kind: "reenqueue", timer: withExpiry(job, timer) };
   }
-  return { kind: "arm", timer: timerForRunAt(job, now) };
+  return { kind: "arm", timer: withExpiry(job, timerForRunAt(job, now)) };
+}
+
+/** Whether `POST /v1/jobs/{id}/retry` may run the job again: only once it has failed or was canceled. */
+export function isRetryable(job: Pick<JobRecord, "status">): boolean {
+  return job.status === "failed" || job.status === "canceled";
+}
+
+/**
+ * The new job that runs `original` again (`POST /v1/jobs/{id}/retry`), as
+ * `id`, queued to run now: the same type, input, callback, metadata,
+ * `max_attempts` and timeout, with `retry_of` naming the original, which
+ * itself never changes. `inputKey`: where the new job's own copy of an input
+ * kept in R2 lives (the original's object goes when retention purges it),
+ * null for an input kept inline. Like Trigger.dev's replay, the new job is
+ * an explicit request to run now: it has no `expires_at` (the original's
+ * ttl was about waiting too long before a first start), joins no batch and
+ * belongs to no schedule (`retry_of` leads to the job that did). Throws (a
+ * bug in the caller) for a job that is not retryable.
+ */
+export function rerunOf(original: JobRecord, id: string, now: number, inputKey: string | null): JobRecord {
+  if (!isRetryable(original)) throw new Error(`job ${original.id} is ${original.status}: not retryable`);
+  return {
+    id,
+    tenantId: original.tenantId,
+    type: original.type,
+    status: "queued",
+    inputJson: original.inputJson,
+    inputKey,
+    progress: null,
+    attempts: 0,
+    maxAttempts: original.maxAttempts,
+    timeoutSeconds: original.timeoutSeconds,
+    resultJson: null,
+    resultKey: null,
+    error: null,
+    callbackUrl: original.callbackUrl,
+    callbackEvents: original.callbackEvents,
+    metadataJson: original.metadataJson,
+    createdAt: now,
+    runAt: now,
+    startedAt: null,
+    finishedAt: null,
+    leaseExpiresAt: null,
+    expiresAt: null,
+    retryOf: original.id,
+    batchId: null,
+    scheduleId: null,
+    version: 1,
+    updatedAt: now,
+  };
 }

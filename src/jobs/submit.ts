@@ -30,8 +30,8 @@ export interface Idempotency {
 
 /** Where submitted jobs come from, when not a client's request. */
 export interface JobOrigin {
-  /** The schedule whose due time creates them (schedules/schedule-timer.ts). */
-  scheduleId?: string;
+  /** The schedule whose due time creates them. */
+  scheduleId?: string | undefined;
 }
 
 export interface SubmitOutcome {
@@ -48,24 +48,64 @@ export interface NewBatch {
 
 const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
 
+/** How `submitJobs` stores the requests beyond their bodies. All optional. */
+export interface SubmitOptions {
+  /** The request's Idempotency-Key: a repeat answers the original jobs. */
+  idempotency?: Idempotency | null;
+  /** Where an item's errors are named, e.g. `jobs.3.` in a batch; `""` for one job. */
+  pathPrefix?: (index: number) => string;
+  /** The request's API key check, when the auth middleware left it to this D1 batch. */
+  keyCheck?: KeyCheck | null;
+  /** A batch record to create with the jobs (`POST /v1/jobs/batch`). */
+  batch?: NewBatch | null;
+  /** The schedule whose due time creates the jobs (schedules/schedule-timer.ts). */
+  scheduleId?: string;
+}
+
 /**
  * Creates jobs, all or none: validates every request against its job type,
- * stores large inputs in R2, writes the jobs (and the idempotency key) in one
- * D1 transaction — with the request's key check, when one is owed — then
- * enqueues them. The request's jobs share one shard: the idempotency key's,
- * or any. A failed enqueue loses nothing: the sweep finds jobs that never started.
- * With `batch`, a batch record is written in the same transaction, its id
- * naming the same shard, and every job carries its id (`batchId`).
+ * then stores them (`createJobs`). Throws DomainError 400/413 as
+ * `prepareJob` does, an item's message naming its index.
  */
-export async function submitJobs(
+export function submitJobs(
   env: Env,
   tenantId: string,
   requests: SubmitJobRequest[],
-  idempotency: Idempotency | null,
-  pathPrefix: (index: number) => string,
-  keyCheck: KeyCheck | null = null,
-  batch: NewBatch | null = null,
-  origin: JobOrigin = {},
+  options: SubmitOptions = {},
+): Promise<SubmitOutcome> {
+  const { pathPrefix = () => "", scheduleId } = options;
+  return createJobs(env, tenantId, options, async (shard, now) => {
+    const prepared = requests.map((request, index) => {
+      const prefix = pathPrefix(index);
+      try {
+        return prepareJob(env, tenantId, request, now, prefix, shard, { scheduleId });
+      } catch (error) {
+        // In a batch, the message names the item that rejected it.
+        if (!(error instanceof DomainError) || prefix === "") throw error;
+        throw new DomainError(error.status, error.code, `Job ${index}: ${error.message}`, error.details);
+      }
+    });
+    const storedBytes = prepared.reduce((sum, p) => sum + p.inputBytes, 0);
+    if (storedBytes > limits.maxBodyBytes) throw inputTooLarge("jobs", storedBytes, "The batch's inputs are");
+    return prepared;
+  });
+}
+
+/**
+ * Creates the jobs `prepare` makes for a shard (ids name it) at `now`, all
+ * or none: answers the original jobs instead when `idempotency` replays (409
+ * when its body differs), stores large inputs in R2, writes the jobs (and the
+ * idempotency key, and with `batch` a batch record whose id names the same
+ * shard, every job carrying its id) in one D1 transaction — with the
+ * request's key check, when one is owed — then enqueues them. The request's
+ * jobs share one shard: the idempotency key's, or any. A failed enqueue loses
+ * nothing: the sweep finds jobs that never started. Throws what `prepare` throws.
+ */
+export async function createJobs(
+  env: Env,
+  tenantId: string,
+  { idempotency = null, keyCheck = null, batch = null }: SubmitOptions,
+  prepare: (shard: number, now: number) => Promise<PreparedJob[]>,
 ): Promise<SubmitOutcome> {
   const now = clock.now();
   const windowMs = idempotencyWindowMs(parseConfig(env).retentionMs);
@@ -75,20 +115,9 @@ export async function submitJobs(
     const replay = await replayIdempotent(db, tenantId, idempotency, now - windowMs);
     if (replay) return replay;
   }
-  const prepared = requests.map((request, index) => {
-    const prefix = pathPrefix(index);
-    try {
-      return prepareJob(env, tenantId, request, now, prefix, shard, origin);
-    } catch (error) {
-      // In a batch, the message names the item that rejected it.
-      if (!(error instanceof DomainError) || prefix === "") throw error;
-      throw new DomainError(error.status, error.code, `Job ${index}: ${error.message}`, error.details);
-    }
-  });
+  const prepared = await prepare(shard, now);
   const batchRecord = batch && newBatch(env, tenantId, batch, prepared.length, now, shard);
   for (const p of prepared) p.job.batchId = batchRecord?.id ?? null;
-  const storedBytes = prepared.reduce((sum, p) => sum + p.inputBytes, 0);
-  if (storedBytes > limits.maxBodyBytes) throw inputTooLarge("jobs", storedBytes, "The batch's inputs are");
   await Promise.all(
     prepared
       .filter((p) => p.largeInput !== null)
@@ -164,6 +193,7 @@ async function deleteInputs(env: Env, prepared: PreparedJob[]): Promise<void> {
   if (keys.length > 0) await deleteObjects(env.BLOBS, keys);
 }
 
+/** A job ready to be stored. */
 export interface PreparedJob {
   job: JobRecord;
   /** The input's JSON when too large for D1; it goes to R2. */
@@ -214,6 +244,7 @@ export function prepareJob(
   const large = inputBytes > limits.maxInlineJsonBytes;
   const id = newId.job(shard);
   const delaySeconds = request.delay_seconds ?? 0;
+  const runAt = now + delaySeconds * 1000;
   const job: JobRecord = {
     id,
     tenantId,
@@ -232,11 +263,11 @@ export function prepareJob(
     callbackEvents: request.callback_url ? (request.callback_events ?? null) : null,
     metadataJson,
     createdAt: now,
-    runAt: now + delaySeconds * 1000,
+    runAt,
     startedAt: null,
     finishedAt: null,
     leaseExpiresAt: null,
-    expiresAt: null,
+    expiresAt: request.ttl_seconds === undefined ? null : runAt + request.ttl_seconds * 1000,
     retryOf: null,
     batchId: null,
     scheduleId: origin.scheduleId ?? null,
@@ -273,10 +304,16 @@ function inputTooLarge(path: string, bytes: number, subject = "The input is"): D
   return new DomainError(413, "payload_too_large", message, [{ path, message }]);
 }
 
-/** Short delays ride on the queue message; longer ones wait on the job tracker's alarm. */
+/**
+ * Short delays ride on the queue message; longer ones wait on the job
+ * tracker's alarm, which also watches their expiry. A job with a ttl and a
+ * queue message has its tracker arm the expiry (one Durable Object request
+ * and one storage write that a job without a ttl does not cost).
+ */
 async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> {
   const direct = jobs.filter((j) => j.runAt - now <= limits.maxQueueDelaySeconds * 1000);
   const long = jobs.filter((j) => j.runAt - now > limits.maxQueueDelaySeconds * 1000);
+  const expiries = direct.map((j) => (j.expiresAt === null ? null : watchExpiry(env, j.id, j.expiresAt)));
   try {
     if (direct.length > 0) {
       await env.JOBS.sendBatch(
@@ -292,5 +329,19 @@ async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> 
       jobIds: jobs.map((j) => j.id),
       error: String(error),
     });
+  }
+  await Promise.all(expiries);
+}
+
+/**
+ * Has the tracker arm a job's expiry. A failure is only logged: the sweep
+ * finds the job once it has waited past its run time and a grace, and
+ * expires it or arms the alarm then.
+ */
+async function watchExpiry(env: Env, jobId: string, expiresAt: number): Promise<void> {
+  try {
+    await env.JOB_TRACKER.getByName(jobId).watchExpiry(expiresAt);
+  } catch (error) {
+    console.error("job expiry not armed; the sweep will watch it", { jobId, error: String(error) });
   }
 }

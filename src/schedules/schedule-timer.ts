@@ -68,7 +68,8 @@ export class ScheduleTimer extends DurableObject<Env> {
     // The key alone identifies the run, so a body changed meanwhile replays the run's job rather than conflicting.
     const idempotency = { scope: "schedule" as const, key: `${schedule.id}@${dueAt}`, requestHash: "" };
     try {
-      const { jobs } = await submitJobs(this.env, schedule.tenantId, [request], idempotency, () => "", null, null, {
+      const { jobs } = await submitJobs(this.env, schedule.tenantId, [request], {
+        idempotency,
         scheduleId: schedule.id,
       });
       return jobs[0]?.id ?? null;

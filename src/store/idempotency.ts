@@ -1,7 +1,11 @@
 import { sql } from "./sql";
 
-/** The route a key was used on; `schedule`: a schedule's due time (schedules/schedule-timer.ts), never a client's. */
-export type IdempotencyScope = "job" | "batch" | "schedule";
+/**
+ * The route a key was used on: each route's keys are apart (`POST /v1/jobs`,
+ * `…/batch`, `…/{id}/retry`); `schedule`: a schedule's due time
+ * (schedules/schedule-timer.ts), never a client's.
+ */
+export type IdempotencyScope = "job" | "batch" | "retry" | "schedule";
 
 export interface IdempotencyRecord {
   requestHash: string;

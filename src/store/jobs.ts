@@ -104,7 +104,8 @@ export function updateJob(db: D1Database, job: JobRecord, previousVersion: numbe
 /**
  * The whole start of an attempt in one statement, for a tracker that holds no
  * state yet (the common case: a fresh message for a fresh job) and already
- * holds a running slot of the tenant: a due, waiting job becomes running. The
+ * holds a running slot of the tenant: a due, waiting job becomes running,
+ * unless it is past the `expires_at` of a job that never started. The
  * started job, or null — then the tracker reads the job and decides why not.
  */
 export async function startDueJob(
@@ -116,6 +117,7 @@ export async function startDueJob(
   const row = await sql(db)`UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ${now},
       lease_expires_at = ${now} + ${options.leaseMs}, version = version + 1, updated_at = ${now}
     WHERE id = ${id} AND status IN ('scheduled', 'queued') AND run_at <= ${now} + ${options.earlyToleranceMs}
+      AND (expires_at IS NULL OR expires_at > ${now} OR attempts > 0)
     RETURNING *`.first<JobRow>();
   return row ? fromRow(row) : null;
 }

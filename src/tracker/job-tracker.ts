@@ -16,8 +16,10 @@ import {
   decideRepair,
   EARLY_TOLERANCE_MS,
   holdsAttempt,
+  mayExpire,
   type Timer,
   timerForRunAt,
+  withExpiry,
   workerLost,
 } from "../jobs/lifecycle";
 import type { JobRecord } from "../jobs/model";
@@ -58,7 +60,8 @@ interface LeftToCaller {
  * leaves running or ends while it waits. A running attempt heartbeats it
  * (kept in memory); once the attempt's short lease has passed, the minute's
  * sweep asks whether it still does. No alarm per job: an alarm is a billed storage write, and a lost
- * consumer is rare.
+ * consumer is rare — except for a job with a ttl, whose alarm at its
+ * `expires_at` ends it if it has not started by then.
  */
 export class JobTracker extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -111,6 +114,11 @@ export class JobTracker extends DurableObject<Env> {
       const now = clock.now();
       if (job?.status === "running") await this.#checkAttempt(job, now, { mayWait: true });
       const decision = decideBegin(this.#job, now);
+      if (decision.kind === "expire") {
+        // Not started by its expires_at: it ends here (its slot or place in line is given back by the commit).
+        await this.#commit(decision.change);
+        return { kind: "skip", reason: "expired" };
+      }
       if (decision.kind === "skip") {
         // A slot taken for this message (above, or by the caller) is not this job's to keep unless it runs:
         // a late or repeated message, or a finished job's turn. A running job's acquire only confirmed its slot.
@@ -196,11 +204,26 @@ export class JobTracker extends DurableObject<Env> {
     });
   }
 
-  /** Takes charge of a job whose delay is longer than a queue message can wait. */
+  /** Takes charge of a job whose delay is longer than a queue message can wait (and of its expiry, if any). */
   schedule(): Promise<void> {
     return this.#serially(async () => {
       const job = await this.#load();
-      if (job && !isTerminal(job.status)) await this.#arm(job, timerForRunAt(job, clock.now()));
+      if (job && !isTerminal(job.status)) await this.#arm(job, withExpiry(job, timerForRunAt(job, clock.now())));
+    });
+  }
+
+  /**
+   * Arms the alarm at `expiresAt` (Unix ms) for a job with a ttl whose queue
+   * message was sent at submit: if it has not started by then, the alarm ends
+   * it `expired` — also while it waits for one of its tenant's running slots
+   * or behind a queue backlog, where nothing else would look at it. Reads no
+   * D1; an alarm already due earlier is kept (it re-arms with the expiry).
+   */
+  watchExpiry(expiresAt: number): Promise<void> {
+    return this.#serially(async () => {
+      if (this.#job !== null && !mayExpire(this.#job)) return; // started (or finished) already
+      const alarm = await this.ctx.storage.getAlarm();
+      if (alarm === null || alarm > expiresAt) await this.#setAlarm(expiresAt);
     });
   }
 
@@ -267,6 +290,10 @@ export class JobTracker extends DurableObject<Env> {
   async #repair(job: JobRecord, now: number, options: { mayWait: boolean }): Promise<void> {
     const repair = decideRepair(job, now);
     if (repair.kind === "check_attempt") return this.#checkAttempt(job, now, options);
+    if (repair.kind === "expire") {
+      await this.#commit(repair.change);
+      return;
+    }
     // A lost message (local restart, failed send): the job is marked looked after, so the sweep moves on.
     if (repair.kind === "reenqueue")
       return this.#arm(job, repair.timer, () => touchJob(this.#db, job.id, job.version, now).run());

@@ -25,6 +25,7 @@ const contract: [string, string][] = [
   ["get", "/v1/jobs/{id}"],
   ["get", "/v1/jobs"],
   ["post", "/v1/jobs/{id}/cancel"],
+  ["post", "/v1/jobs/{id}/retry"],
   ["get", "/v1/jobs/{id}/result"],
   ["get", "/v1/jobs/{id}/input"],
   ["get", "/v1/jobs/{id}/events"],
@@ -70,6 +71,19 @@ describe("GET /openapi.json", () => {
     );
     expect(paths["/v1/jobs"]?.post?.parameters?.map((p) => p.name)).toContain("idempotency-key");
     expect(Object.keys(paths["/v1/jobs/{id}"]?.get?.responses ?? {})).toContain("304");
+    expect(Object.keys(paths["/v1/jobs/{id}/retry"]?.post?.responses ?? {})).toEqual(
+      expect.arrayContaining(["202", "404", "409", "429"]),
+    );
+    expect(paths["/v1/jobs/{id}/retry"]?.post?.parameters?.map((p) => p.name)).toContain("idempotency-key");
+  });
+
+  it("documents ttl_seconds, expires_at and retry_of, and the expired code", async () => {
+    const { components } = await document();
+    expect(Object.keys(components.schemas.SubmitJob?.properties ?? {})).toContain("ttl_seconds");
+    expect(Object.keys(components.schemas.Job?.properties ?? {})).toEqual(
+      expect.arrayContaining(["expires_at", "retry_of"]),
+    );
+    expect(JSON.stringify(components.schemas.Job?.properties?.error)).toContain("expired");
   });
 
   it("describes the batch.completed callback in its webhooks, and on_complete on a batch submit", async () => {

@@ -1,6 +1,7 @@
 import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EdgejobsClient, EdgejobsError } from "../../src/client";
 import { type ReceivedRequest, startReceiver } from "../support/receiver";
 import { api, base, createTenant, finished, type Job, submit, type Tenant, until } from "./client";
 
@@ -130,5 +131,77 @@ describe("npm run dev, black-box", () => {
     expect(verified(callback as ReceivedRequest).type).toBe("job.canceled");
     const again = await api(tenant, `/v1/jobs/${job.id}/cancel`, { method: "POST" });
     expect(again.status).toBe(409);
+  });
+});
+
+describe("retry and ttl, black-box", () => {
+  /** A tenant allowed one running job, and a client with its key. */
+  async function tenantWithOneSlot(): Promise<{ own: Tenant; client: EdgejobsClient }> {
+    const res = await fetch(`${base}/v1/keys`, {
+      method: "POST",
+      headers: { authorization: "Bearer dev-admin-token", "content-type": "application/json" },
+      body: JSON.stringify({ name: "e2e-one-slot" }),
+    });
+    const key = (await res.json()) as { api_key: string; tenant_id: string; webhook_secret: string };
+    const limited = await fetch(`${base}/v1/tenants/${key.tenant_id}`, {
+      method: "PATCH",
+      headers: { authorization: "Bearer dev-admin-token", "content-type": "application/json" },
+      body: JSON.stringify({ max_running_jobs: 1 }),
+    });
+    expect(limited.status).toBe(200);
+    const own = { apiKey: key.api_key, webhookSecret: key.webhook_secret };
+    return { own, client: new EdgejobsClient({ baseUrl: base, apiKey: key.api_key }) };
+  }
+
+  it("retries a job that failed at once through the client: a new job, linked, with the same input", async () => {
+    const client = new EdgejobsClient({ baseUrl: base, apiKey: tenant.apiKey });
+    const input = { fail_attempts: 1, retryable: false, code: "bad_document" };
+    const job = await client.submit({ type: "fail", input, max_attempts: 3 });
+    expect(await client.wait(job.id, { timeout: 20_000 })).toMatchObject({ status: "failed", attempts: 1 });
+    const again = await client.retry(job.id, { idempotencyKey: `retry-${job.id}` });
+    expect(again).toMatchObject({ status: "queued", retry_of: job.id, max_attempts: 3, input });
+    expect((await client.retry(job.id, { idempotencyKey: `retry-${job.id}` })).id).toBe(again.id);
+    expect(await client.input(again.id)).toEqual(input);
+    // The same input fails the new job's own first attempt the same way: a rerun, not a continuation.
+    expect(await client.wait(again.id, { timeout: 20_000 })).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      error: { code: "bad_document" },
+    });
+    expect(await client.get(job.id)).toMatchObject({ status: "failed", version: 3 });
+    const refused = await client.retry((await client.submit({ type: "echo" })).id).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(EdgejobsError);
+    expect((refused as EdgejobsError).code).toBe("job_not_retryable");
+  });
+
+  it("expires a job that waits past its ttl for a running slot, says so by callback, and retries it to success", async () => {
+    const { own, client } = await tenantWithOneSlot();
+    const long = await client.submit({ type: "sleep", input: { seconds: 20, steps: 20 } });
+    await until(
+      () => client.get(long.id),
+      (job) => job.status === "running",
+    );
+    const job = await client.submit({
+      type: "echo",
+      input: "late",
+      ttl_seconds: 2,
+      callback_url: `${receiver.url}/expired`,
+      callback_events: ["job.canceled"],
+    });
+    const expired = await client.wait(job.id, { timeout: 20_000 });
+    expect(expired).toMatchObject({ status: "canceled", attempts: 0, error: { code: "expired" } });
+    const lateMs = Date.parse(expired.finished_at as string) - Date.parse(expired.expires_at as string);
+    expect(lateMs).toBeGreaterThanOrEqual(0);
+    expect(lateMs).toBeLessThan(10_000);
+    const [callback] = await callbacksOn("/expired", 1);
+    const headers = Object.fromEntries(Object.entries(callback?.headers ?? {}).map(([k, v]) => [k, String(v)]));
+    expect(new Webhook(own.webhookSecret).verify(callback?.body as string, headers)).toMatchObject({
+      type: "job.canceled",
+      data: { id: job.id, error: { code: "expired" } },
+    });
+    await client.cancel(long.id);
+    const again = await client.retry(job.id);
+    expect(again).toMatchObject({ retry_of: job.id, expires_at: null });
+    expect(await client.wait(again.id, { timeout: 20_000 })).toMatchObject({ status: "succeeded", result: "late" });
   });
 });

@@ -3,13 +3,18 @@ import {
   change,
   decideBegin,
   decideCancel,
+  decideExpiry,
   decideOnLiveness,
   decideOutcome,
   decideProgress,
   decideRepair,
   EARLY_TOLERANCE_MS,
   holdsAttempt,
+  isRetryable,
+  mayExpire,
+  rerunOf,
   timerForRunAt,
+  withExpiry,
   workerLost,
 } from "../../src/jobs/lifecycle";
 import type { JobRecord } from "../../src/jobs/model";
@@ -255,5 +260,115 @@ describe("change", () => {
   it("refuses a status change the transition table forbids", () => {
     const done = job({ status: "succeeded" });
     expect(() => change(done, { ...done, status: "running" })).toThrow(/illegal transition succeeded → running/);
+  });
+});
+
+describe("expiry (ttl_seconds)", () => {
+  const expiring = (fields: Partial<JobRecord> = {}) => job({ expiresAt: NOW + 5 * SECOND, ...fields });
+
+  it("ends a job that has not started by its expires_at canceled, with code expired and job.canceled", () => {
+    const decision = decideBegin(expiring({ expiresAt: NOW }), NOW);
+    expect(decision).toEqual({
+      kind: "expire",
+      change: {
+        next: expect.objectContaining({
+          status: "canceled",
+          attempts: 0,
+          finishedAt: NOW,
+          error: { code: "expired", message: expect.stringContaining(new Date(NOW).toISOString()) },
+        }),
+        event: "job.canceled",
+        releasesSlot: true,
+      },
+    });
+    expect(decideBegin(expiring({ expiresAt: NOW + 1 }), NOW)).toMatchObject({ kind: "start" });
+  });
+
+  it("applies only until the first attempt starts: a started job and its retries never expire", () => {
+    expect(mayExpire(expiring())).toBe(true);
+    expect(mayExpire(expiring({ status: "scheduled" }))).toBe(true);
+    expect(mayExpire(job())).toBe(false);
+    const retryWaiting = expiring({ attempts: 1, expiresAt: NOW - SECOND });
+    expect(mayExpire(retryWaiting)).toBe(false);
+    expect(decideBegin(retryWaiting, NOW)).toMatchObject({ kind: "start" });
+    expect(decideRepair(retryWaiting, NOW)).toMatchObject({ kind: "arm" });
+    expect(mayExpire(running({ expiresAt: NOW - SECOND }))).toBe(false);
+    expect(decideRepair(running({ expiresAt: NOW - SECOND }), NOW)).toEqual({ kind: "check_attempt" });
+    expect(() => decideExpiry(retryWaiting, NOW)).toThrow(/cannot expire/);
+  });
+
+  it("has the alarm or the sweep expire a waiting job, and never arm a timer past its expires_at", () => {
+    const grace = limits.enqueueGraceSeconds * SECOND;
+    expect(decideRepair(expiring({ expiresAt: NOW }), NOW)).toMatchObject({
+      kind: "expire",
+      change: { next: { status: "canceled", error: { code: "expired" } } },
+    });
+    // A lost message's re-enqueue watches again at its expiry, not a grace later.
+    expect(decideRepair(expiring({ runAt: NOW - grace }), NOW)).toEqual({
+      kind: "reenqueue",
+      timer: { alarmAt: NOW + 5 * SECOND, enqueueDelaySeconds: 0 },
+    });
+    // A long delay waits for the queue's limit first: its expiry comes after the run time.
+    const far = NOW + 3 * 86_400 * SECOND;
+    const delayed = expiring({ status: "scheduled", runAt: far, expiresAt: far + SECOND });
+    expect(decideRepair(delayed, NOW)).toEqual({ kind: "arm", timer: timerForRunAt(delayed, NOW) });
+    expect(withExpiry(expiring(), { alarmAt: NOW + grace, enqueueDelaySeconds: 1 })).toEqual({
+      alarmAt: NOW + 5 * SECOND,
+      enqueueDelaySeconds: 1,
+    });
+    expect(withExpiry(job(), { alarmAt: NOW + grace, enqueueDelaySeconds: 1 }).alarmAt).toBe(NOW + grace);
+  });
+});
+
+describe("retry as a new job (POST /v1/jobs/{id}/retry)", () => {
+  const original = job({
+    status: "failed",
+    attempts: 3,
+    inputJson: null,
+    inputKey: "inputs/job_1.json",
+    error: failure,
+    callbackUrl: "https://client.example/hooks",
+    callbackEvents: ["job.failed"],
+    metadataJson: '{"order":"A-17"}',
+    maxAttempts: 3,
+    timeoutSeconds: 120,
+    expiresAt: NOW - 60 * SECOND,
+    batchId: "bat_1",
+    scheduleId: "sch_1",
+    resultKey: "results/job_1/3.json",
+    finishedAt: NOW - SECOND,
+    version: 9,
+  });
+
+  it("may run only a failed or canceled job again", () => {
+    expect(isRetryable({ status: "failed" })).toBe(true);
+    expect(isRetryable({ status: "canceled" })).toBe(true);
+    for (const status of ["scheduled", "queued", "running", "succeeded"] as const) {
+      expect(isRetryable({ status })).toBe(false);
+      expect(() => rerunOf(job({ status }), "job_2", NOW, null)).toThrow(/not retryable/);
+    }
+  });
+
+  it("copies type, input, callback, metadata and limits, links retry_of, and starts afresh now", () => {
+    expect(rerunOf(original, "job_2", NOW, "inputs/job_2.json")).toEqual({
+      ...job(),
+      id: "job_2",
+      status: "queued",
+      inputJson: null,
+      inputKey: "inputs/job_2.json",
+      callbackUrl: "https://client.example/hooks",
+      callbackEvents: ["job.failed"],
+      metadataJson: '{"order":"A-17"}',
+      maxAttempts: 3,
+      timeoutSeconds: 120,
+      createdAt: NOW,
+      runAt: NOW,
+      updatedAt: NOW,
+      // No expiry, batch or schedule of its own; the original's result and error stay the original's.
+      expiresAt: null,
+      batchId: null,
+      scheduleId: null,
+      retryOf: "job_1",
+    });
   });
 });
