@@ -160,6 +160,15 @@ describe("the dashboard in headless Chromium", () => {
     });
     expect(await page.locator("#deliveries").textContent()).toContain("manual");
 
+    // Retry runs the failed job again as a new job that points back at it.
+    await page.getByRole("button", { name: "Retry job" }).click();
+    await page.waitForFunction(
+      (id) => !location.hash.includes(id) && location.hash.startsWith("#/jobs/job_"),
+      failed.id,
+    );
+    await page.getByRole("link", { name: failed.id }).waitFor(); // "retry of"
+    expect(await page.locator("#job-links").textContent()).toContain(`retry of: ${failed.id}`);
+
     await page.getByRole("link", { name: "Failing callbacks" }).click();
     await page.getByRole("heading", { name: "Failing callbacks" }).waitFor();
     const row = page.locator("#failing tr", { hasText: failed.id });
