@@ -54,7 +54,7 @@ const failingRoute = createRoute({
   tags,
   summary: "Callbacks that failed or are being retried, across jobs, newest first",
   description:
-    "Events whose status is `failed`, or `pending` after an attempt that did not deliver, each with its latest " +
+    "Events whose status is `failed`, or `pending` with a retry under way (from the claim of their second attempt), each with its latest " +
     "attempt, a batch's `batch.completed` events among them. Redeliver one with " +
     "`POST /v1/jobs/{job_id}/deliveries/{id}/redeliver` (a batch's: `/v1/batches/{batch_id}/…`).",
   request: { query: FailingDeliveriesQuery },

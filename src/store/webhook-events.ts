@@ -283,9 +283,10 @@ export interface FailingEventRow {
 }
 
 /**
- * The tenant's events that failed or are pending after an attempt that did
- * not deliver, newest first, below `beforeId` when given; each with its
- * latest attempt. Read through the partial index `webhook_events_failing`
+ * The tenant's events that failed, or are pending with a retry under way
+ * (a second scheduled attempt claimed: see migration 0011 for why not the
+ * first), newest first, below `beforeId` when given; each with its latest
+ * attempt. Read through the partial index `webhook_events_failing`
  * (migration 0011), whose condition the query repeats word for word so
  * SQLite can use it.
  */
@@ -301,6 +302,6 @@ export function failingEvents(
       d.error AS last_error, d.response_body AS last_response_body
     FROM webhook_events e LEFT JOIN webhook_deliveries d ON d.id =
       (SELECT MAX(id) FROM webhook_deliveries WHERE job_id = e.job_id AND event_id = e.id)
-    WHERE e.tenant_id = ${tenantId} AND (e.status = 'failed' OR (e.status = 'pending' AND e.attempts > 0)) ${below}
+    WHERE e.tenant_id = ${tenantId} AND (e.status = 'failed' OR (e.status = 'pending' AND e.attempts > 1)) ${below}
     ORDER BY e.id DESC LIMIT ${limit}`;
 }

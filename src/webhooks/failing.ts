@@ -27,8 +27,8 @@ export interface FailingEventView {
 }
 
 /**
- * A page of the tenant's failing callbacks across jobs, newest first: events
- * that failed, or are pending after an attempt that did not deliver, each
+ * A page of the tenant's failing callbacks across jobs and batches, newest
+ * first: events that failed, or are pending with a retry under way, each
  * with its latest attempt. Every shard is asked for a page and the pages are
  * merged by id, as job lists are. Throws 400 for a cursor this API did not give.
  */

@@ -193,9 +193,10 @@ describe("the dashboard in headless Chromium", () => {
       }),
     });
     const { batch_id: batchId } = (await submitted.json()) as { batch_id: string };
+    // Listed as failing once its retry is under way (the second attempt's claim, 5 s after the first).
     await until(
-      async () => (await (await api(ops, `/v1/batches/${batchId}/deliveries`)).json()) as { deliveries: unknown[] },
-      (d) => d.deliveries.length > 0,
+      async () => (await (await api(ops, "/v1/failing-deliveries")).json()) as { events: { batch_id: string }[] },
+      (page) => page.events.some((e) => e.batch_id === batchId),
     );
 
     const { page } = await openPage();
