@@ -309,4 +309,28 @@ export const limits = {
   maxScheduleJobBytes: 64 * 1024,
   /** Overdue schedules the sweep wakes per run (each is one Durable Object request). */
   scheduleSweepBatch: 100,
+  /**
+   * Replica repair (tenants/replica-repair.ts): a shard's copy of a tenant or
+   * key row written this recently is left alone, since the write that changed
+   * it may still be on its way to the control database (each step of a
+   * replicated write is one D1 batch, which D1 ends within 30 s: "Maximum
+   * SQL query duration", developers.cloudflare.com/d1/platform/limits, read
+   * 2026-11-30). A copy left behind by a write that failed is mended this
+   * long after it.
+   */
+  replicaWriteGraceMs: 5 * 60 * 1000,
+  /**
+   * Rows of one table compared per page, and copied in one statement: a
+   * page of tenants as JSON is ~30 KB, under D1's 100 KB per statement.
+   */
+  replicaRepairPageRows: 100,
+  /**
+   * Pages a sweep compares, over every shard whose copy differs (each costs
+   * one read of the shard, and a write when it differs; the control
+   * database's pages are read once per sweep): at most 4,000 rows and about
+   * 180 D1 statements a sweep, only while a copy differs. A full pass over a shard is two pages when there are
+   * under 100 tenants and 100 keys, so even every shard at once (an upgrade)
+   * is mended in one sweep; a new shard with up to 4,000 of them too.
+   */
+  replicaRepairPages: 40,
 } as const;

@@ -55,10 +55,12 @@ class Receiver(BaseHTTPRequestHandler):
             return
         event_id = self.headers["webhook-id"]
         if event_id not in handled_events:  # a retry of a handled event is acknowledged and skipped
-            job = event["data"]
-            if latest_version.get(job["id"], 0) < job["version"]:  # events are unordered: keep the newest
-                latest_version[job["id"]] = job["version"]
-                print(event["type"], job["id"], json.dumps(job.get("result"), separators=(",", ":")), flush=True)
+            data = event["data"]
+            if event["type"] == "batch.completed":  # a batch completes once: its counts, no version
+                print(event["type"], data["id"], json.dumps(data["counts"], separators=(",", ":")), flush=True)
+            elif latest_version.get(data["id"], 0) < data["version"]:  # events are unordered: keep the newest
+                latest_version[data["id"]] = data["version"]
+                print(event["type"], data["id"], json.dumps(data.get("result"), separators=(",", ":")), flush=True)
             handled_events.add(event_id)
         self.send_response(204)  # any 2xx within 15 s is a delivery
         self.end_headers()

@@ -3,10 +3,18 @@
 import { Hono } from "hono";
 import { Webhook } from "standardwebhooks";
 
+/** A job's callback: `data` is the job as `GET /v1/jobs/{id}` shows it (abridged here). */
 export interface JobEvent {
   type: "job.succeeded" | "job.failed" | "job.canceled" | "job.progress";
   timestamp: string;
   data: { id: string; status: string; version: number; result: unknown; error: unknown };
+}
+
+/** A batch's one `batch.completed` callback (`on_complete`): `data` is the batch, sent once it completed. */
+export interface BatchEvent {
+  type: "batch.completed";
+  timestamp: string;
+  data: { id: string; status: "completed"; counts: Record<string, number> };
 }
 
 /**
@@ -33,9 +41,9 @@ export function receiver(secret: string): Hono {
 
   app.post("/hooks/jobs", async (c) => {
     const body = await c.req.text(); // the raw body: verify before parsing
-    let event: JobEvent;
+    let event: JobEvent | BatchEvent;
     try {
-      event = webhook.verify(body, Object.fromEntries(c.req.raw.headers)) as JobEvent;
+      event = webhook.verify(body, Object.fromEntries(c.req.raw.headers)) as JobEvent | BatchEvent;
     } catch (error) {
       // Forged, altered, too old, or signed with another tenant's secret: say which.
       console.warn("refused a callback:", error instanceof Error ? error.message : error);
@@ -43,10 +51,14 @@ export function receiver(secret: string): Hono {
     }
     const eventId = c.req.header("webhook-id") as string;
     if (handledEvents.has(eventId)) return c.body(null, 204); // a retry of an event already handled
-    const known = latest.get(event.data.id);
-    if (!known || known.version < event.data.version) {
-      latest.set(event.data.id, event.data); // older events arriving late are ignored
-      console.log(event.type, event.data.id, JSON.stringify(event.data.result));
+    if (event.type === "batch.completed") {
+      console.log(event.type, event.data.id, JSON.stringify(event.data.counts)); // a batch completes once
+    } else {
+      const known = latest.get(event.data.id);
+      if (!known || known.version < event.data.version) {
+        latest.set(event.data.id, event.data); // older events arriving late are ignored
+        console.log(event.type, event.data.id, JSON.stringify(event.data.result));
+      }
     }
     handledEvents.add(eventId);
     return c.body(null, 204); // any 2xx within 15 s is a delivery

@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { DeliveriesSchema, errors, JobIdParams, RedeliverySchema } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { describeDeliveries, redeliver } from "../webhooks/delivery-log";
+import { noFields } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
 /** What a resource with webhook events (a job, a batch) gives its two delivery routes. */
@@ -38,6 +39,7 @@ export function mountDeliveryRoutes(api: OpenAPIHono<AppEnv>, routes: DeliveryRo
     description:
       "One redelivery per event is in flight at a time: another answers 409 `redelivery_in_progress` until its " +
       "attempt is recorded. Each request counts against the key's write rate limit.",
+    middleware: [noFields] as const,
     request: { params: routes.params.extend({ event_id: z.string().max(100) }) },
     responses: {
       202: {

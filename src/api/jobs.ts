@@ -21,7 +21,7 @@ import { submitJobs } from "../jobs/submit";
 import { toJobView } from "../jobs/view";
 import { sha256Hex } from "../platform/crypto";
 import type { IdempotencyScope } from "../store/idempotency";
-import { jsonBody } from "./middleware/json-body";
+import { jsonBody, noFields } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
 export const jobsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -145,8 +145,15 @@ const cancelRoute = createRoute({
   method: "post",
   path: "/{id}/cancel",
   summary: "Cancel a job that has not finished",
+  middleware: [noFields] as const,
   request: { params: JobIdParams },
-  responses: { 200: json(JobSchema, "The canceled job."), 401: errors[401], 404: errors[404], 409: errors[409] },
+  responses: {
+    200: json(JobSchema, "The canceled job."),
+    400: errors[400],
+    401: errors[401],
+    404: errors[404],
+    409: errors[409],
+  },
 });
 
 jobsApi.openapi(cancelRoute, async (c) => {
@@ -158,6 +165,7 @@ const retryRoute = createRoute({
   method: "post",
   path: "/{id}/retry",
   summary: "Run a failed or canceled job again, as a new job",
+  middleware: [noFields] as const,
   description:
     "The new job has the original's type, input, callback, metadata, `max_attempts` and timeout, and " +
     "`retry_of` set to the original's id; the original never changes. It has no `expires_at`, no " +

@@ -138,10 +138,10 @@ export class EdgejobsClient {
     /**
      * Polls until the batch is `completed` (every job terminal), waiting
      * 0.5 s at first and half as long again each time, up to 5 s; after
-     * `timeoutMs` (default 60 s) answers the batch as it is then.
+     * `timeout` ms (default 60 s) answers the batch as it is then.
      */
-    wait: async (id: string, options: { timeoutMs?: number } = {}): Promise<Batch> => {
-      const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+    wait: async (id: string, options: { timeout?: number } = {}): Promise<Batch> => {
+      const deadline = Date.now() + (options.timeout ?? 60_000);
       for (let delayMs = 500; ; delayMs = Math.min(delayMs * 1.5, 5_000)) {
         const batch = await this.batches.get(id);
         const left = deadline - Date.now();

@@ -76,8 +76,9 @@ export async function purgeDatabase(
       ...withObjects.flatMap((job) => [job.inputKey, job.resultKey]).filter((key) => key !== null),
       ...logs,
     ]);
+    const listed = expired.map((job) => job.id);
     const ids = withObjects.map((job) => job.id);
-    purged.jobs += spend(await deleteExpiredJobs(db, before, limits.retentionChunk, ids));
+    purged.jobs += spend(await deleteExpiredJobs(db, before, listed, ids));
     jobsLeft = expired.length === limits.retentionChunk;
   }
 

@@ -181,7 +181,8 @@ async function replayIdempotent(
   const found = await findIdempotencyKey(db, tenantId, scope, key);
   if (!found || found.createdAt < usedSince) return null;
   if (found.requestHash !== requestHash) {
-    throw new DomainError(409, "idempotency_conflict", "This Idempotency-Key was used with a different request body.");
+    const other = scope === "retry" ? "to retry another job" : "with a different request body";
+    throw new DomainError(409, "idempotency_conflict", `This Idempotency-Key was used ${other}.`);
   }
   const jobs = await findTenantJobs(db, tenantId, found.jobIds);
   return { jobs, replayed: true, batchId: jobs[0]?.batchId ?? null };

@@ -6,6 +6,7 @@ import { wakeOverdueSchedules } from "../schedules/backstop";
 import { databases } from "../store/databases";
 import { listStrandedJobIds } from "../store/jobs";
 import { listOverdueEvents, postponeEvent } from "../store/webhook-events";
+import { repairReplicas } from "../tenants/replica-repair";
 import { originOf } from "../webhooks/events";
 
 /**
@@ -15,21 +16,46 @@ import { originOf } from "../webhooks/events";
  * re-enqueue them, or reclaim a running attempt that has stopped heartbeating)
  * and re-sends events that are still pending, each after a grace of seconds,
  * and finishes batches whose jobs all ended but whose count missed one.
- * Every shard is swept at once, each on its own; and schedules whose timer
- * missed a due time are woken (schedules/backstop.ts).
+ * Every shard is swept at once, each on its own. Meanwhile schedules whose
+ * timer missed a due time are woken (schedules/backstop.ts), and shards'
+ * copies of tenants and API keys that differ from the control database's
+ * are mended (tenants/replica-repair.ts).
  */
 export async function sweep(env: Env): Promise<{ jobs: number; events: number }> {
   const now = clock.now();
+  // Each part stands alone: one that fails (a database down, a job its tracker cannot load) is
+  // logged and taken up again by the next sweep, and stops none of the others, nor the
+  // retention that follows.
   const [swept] = await Promise.all([
     Promise.all(databases(env).shards.map((db) => sweepShard(env, db, now))),
-    wakeOverdueSchedules(env, now),
+    logged("waking overdue schedules", () => wakeOverdueSchedules(env, now), undefined),
+    logged("replica repair", () => repairReplicas(env, now), undefined),
   ]);
   return swept.reduce((sum, s) => ({ jobs: sum.jobs + s.jobs, events: sum.events + s.events }));
 }
 
 async function sweepShard(env: Env, db: D1Database, now: number): Promise<{ jobs: number; events: number }> {
+  const [jobs, events] = await Promise.all([
+    logged("recovering stranded jobs", () => recoverStrandedJobs(env, db, now), 0),
+    logged("re-sending overdue events", () => resendOverdueEvents(env, db, now), 0),
+    logged("finishing stalled batches", () => finishStalledBatches(env, db, now), 0),
+  ]);
+  return { jobs, events };
+}
+
+/** Hands stranded jobs back to their trackers; answers how many. A tracker that fails is logged, not the rest. */
+async function recoverStrandedJobs(env: Env, db: D1Database, now: number): Promise<number> {
   const jobIds = await listStrandedJobIds(db, now, limits.enqueueGraceSeconds * 1000, limits.sweepBatch);
-  await Promise.all(jobIds.map((id) => env.JOB_TRACKER.getByName(id).recover()));
+  const outcomes = await Promise.allSettled(jobIds.map((id) => env.JOB_TRACKER.getByName(id).recover()));
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === "rejected")
+      console.error("a stranded job could not be recovered", jobIds[i], outcome.reason);
+  });
+  return jobIds.length;
+}
+
+/** Re-sends events whose attempt was lost (no record within the grace); answers how many. */
+async function resendOverdueEvents(env: Env, db: D1Database, now: number): Promise<number> {
   const eventGraceMs = limits.callbackLostAfterSeconds * 1000;
   const events = await listOverdueEvents(db, now - eventGraceMs, limits.sweepBatch);
   for (const event of events) await postponeEvent(db, event.id, now + eventGraceMs);
@@ -38,6 +64,15 @@ async function sweepShard(env: Env, db: D1Database, now: number): Promise<{ jobs
       events.map((e) => ({ body: { event_id: e.id, attempt: e.attempts + 1, origin: originOf(e.callbackUrl) } })),
     );
   }
-  await finishStalledBatches(env, db, now);
-  return { jobs: jobIds.length, events: events.length };
+  return events.length;
+}
+
+/** `part()`, or `otherwise` once its error is logged: the next sweep takes the part up again. */
+async function logged<T>(name: string, part: () => Promise<T>, otherwise: T): Promise<T> {
+  try {
+    return await part();
+  } catch (error) {
+    console.error(`${name} failed; the next sweep retries`, error);
+    return otherwise;
+  }
 }

@@ -52,6 +52,9 @@ export function latestDueAtOrBefore(expression: string, timezone: string, at: nu
 }
 
 function isTimeZone(name: string): boolean {
+  // Intl (workerd's, Node 22's) also takes UTC offsets such as "+05:00", which are no IANA
+  // names: every IANA name starts with a letter ("UTC", "Etc/GMT+5", "America/Sao_Paulo").
+  if (!/^[A-Za-z]/.test(name)) return false;
   try {
     new Intl.DateTimeFormat("en", { timeZone: name });
     return true;

@@ -88,7 +88,10 @@ export async function listTenantSchedules(
 /**
  * Changes any of cron, timezone, job, paused and name. A change of timing
  * (cron, timezone, paused) recomputes the next due time from now (a resumed
- * schedule does not catch up) and moves the timer's alarm.
+ * schedule does not catch up) and moves the timer's alarm. Written over the
+ * version it read; a concurrent PATCH or run makes it read and apply the
+ * patch again. Throws 404 when the tenant has no such schedule, 400 as a
+ * create does.
  */
 export async function updateSchedule(
   env: Env,
@@ -96,15 +99,25 @@ export async function updateSchedule(
   id: string,
   patch: UpdateScheduleRequest,
 ): Promise<ScheduleRecord> {
-  const current = await getSchedule(env, tenantId, id);
-  const now = clock.now();
+  for (;;) {
+    const current = await getSchedule(env, tenantId, id);
+    const updated = patched(env, current, patch, clock.now());
+    if (await updateScheduleRow(env.DB, updated, current)) {
+      if (updated.nextRunAt !== current.nextRunAt || updated.paused !== current.paused) await wakeTimer(env, id);
+      return updated;
+    }
+  }
+}
+
+/** `current` with `patch` applied at `now` (checked like a create). */
+function patched(env: Env, current: ScheduleRecord, patch: UpdateScheduleRequest, now: number): ScheduleRecord {
   const cron = patch.cron ?? current.cron;
   const timezone = patch.timezone ?? current.timezone;
   const paused = patch.paused ?? current.paused;
   const job = patch.job ?? (JSON.parse(current.jobJson) as SubmitJobRequest);
-  checkSchedule(env, tenantId, { cron, timezone, job }, now);
+  checkSchedule(env, current.tenantId, { cron, timezone, job }, now);
   const retimed = cron !== current.cron || timezone !== current.timezone || paused !== current.paused;
-  const updated: ScheduleRecord = {
+  return {
     ...current,
     name: patch.name === undefined ? current.name : patch.name,
     cron,
@@ -112,11 +125,9 @@ export async function updateSchedule(
     jobJson: patch.job === undefined ? current.jobJson : JSON.stringify(patch.job),
     paused,
     nextRunAt: !retimed ? current.nextRunAt : paused ? null : nextDueAfter(cron, timezone, now),
-    updatedAt: now,
+    // Always a new version, even within the millisecond the read one was written in.
+    updatedAt: Math.max(now, current.updatedAt + 1),
   };
-  if (!(await updateScheduleRow(env.DB, updated))) throw scheduleNotFound();
-  if (retimed) await wakeTimer(env, id);
-  return updated;
 }
 
 /** Deletes the schedule and clears its timer's alarm; 404 when the tenant has no such schedule. */

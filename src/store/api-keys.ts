@@ -1,3 +1,4 @@
+import { type ReplicaStamp, stampChange } from "./replicated";
 import { type SqlFragment, sql, sqlFragment } from "./sql";
 
 export interface ApiKeyRecord {
@@ -33,9 +34,10 @@ const fromRow = (row: ApiKeyRow): ApiKeyRecord => ({
 export function insertApiKey(
   db: D1Database,
   key: Omit<ApiKeyRecord, "revokedAt"> & { keyHash: string },
+  stamp: ReplicaStamp,
 ): D1PreparedStatement {
-  return sql(db)`INSERT INTO api_keys (id, tenant_id, name, key_hash, created_at)
-    VALUES (${key.id}, ${key.tenantId}, ${key.name}, ${key.keyHash}, ${key.createdAt})`;
+  return sql(db)`INSERT INTO api_keys (id, tenant_id, name, key_hash, created_at, replica_digest, replica_updated_at)
+    VALUES (${key.id}, ${key.tenantId}, ${key.name}, ${key.keyHash}, ${key.createdAt}, ${stamp.token}, ${stamp.at})`;
 }
 
 /**
@@ -79,8 +81,9 @@ export async function listApiKeys(db: D1Database, tenantId?: string): Promise<Ap
 }
 
 /** Revokes a key (a repeat keeps the first time); the revoked key answers 401 from the next request on. */
-export function revokeApiKey(db: D1Database, id: string, now: number): D1PreparedStatement {
-  return sql(db)`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${now}) WHERE id = ${id} RETURNING *`;
+export function revokeApiKey(db: D1Database, id: string, now: number, stamp: ReplicaStamp): D1PreparedStatement {
+  return sql(db)`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${now}), ${stampChange(stamp)}
+    WHERE id = ${id} RETURNING id, tenant_id, name, created_at, revoked_at`;
 }
 
 /** The key `revokeApiKey` revoked; null when there is no such key. */

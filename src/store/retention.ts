@@ -32,22 +32,24 @@ export interface Deleted {
 }
 
 /**
- * Deletes, in one transaction, the oldest `limit` jobs that finished before
- * `before` (Unix ms) and point at no R2 object, with their webhook events and
- * delivery attempts. The jobs `objectsDeleted` names (their R2 objects are
- * gone) first lose their R2 keys, so they are among them. Set-based: three
- * deletes of up to `limit` jobs each, whose subquery picks the same jobs in
- * each (nothing changes `jobs` before the last); a job that still points at
- * an R2 object is never deleted, so no object is left behind.
+ * Deletes, in one transaction, the jobs `listed` (ids `listExpiredJobs`
+ * answered) that still finished before `before` (Unix ms) and point at no R2
+ * object, with their webhook events and delivery attempts. The jobs
+ * `objectsDeleted` names (their R2 objects are gone) first lose their R2
+ * keys, so they are among them. Set-based: three deletes over the listed ids
+ * (one bound JSON array), never a second pick of "the oldest": a sweep
+ * overlapping another, or ties on `finished_at`, cannot make it delete a job
+ * whose log objects were not deleted. A job that still points at an R2
+ * object is never deleted, so no object is left behind.
  */
 export async function deleteExpiredJobs(
   db: D1Database,
   before: number,
-  limit: number,
+  listed: readonly string[],
   objectsDeleted: readonly string[],
 ): Promise<Deleted> {
-  const expired = sqlFragment`SELECT id FROM jobs
-    WHERE finished_at < ${before} AND input_key IS NULL AND result_key IS NULL ORDER BY finished_at LIMIT ${limit}`;
+  const expired = sqlFragment`SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(${JSON.stringify(listed)}))
+    AND finished_at < ${before} AND input_key IS NULL AND result_key IS NULL`;
   const statements = [
     ...chunks(objectsDeleted, limits.d1MaxBoundParameters).map(
       (ids) => sql(db)`UPDATE jobs SET input_key = NULL, result_key = NULL WHERE id IN ${ids}`,

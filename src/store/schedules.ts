@@ -91,11 +91,21 @@ export async function listSchedules(
   return results.map(fromRow);
 }
 
-/** Writes a changed schedule's fields (a PATCH). Answers false when it is gone. */
-export async function updateSchedule(db: D1Database, s: ScheduleRecord): Promise<boolean> {
+/**
+ * Writes a changed schedule's fields (a PATCH) over the version `read` was
+ * taken at: its `updated_at` and `next_run_at` (which a run moves). Answers
+ * false when the schedule is gone or changed meanwhile (the caller reads
+ * again), so two PATCHes at once never write back each other's old fields.
+ */
+export async function updateSchedule(
+  db: D1Database,
+  s: ScheduleRecord,
+  read: Pick<ScheduleRecord, "updatedAt" | "nextRunAt">,
+): Promise<boolean> {
   const result = await sql(db)`UPDATE schedules SET name = ${s.name}, cron = ${s.cron}, timezone = ${s.timezone},
     job_json = ${s.jobJson}, paused = ${s.paused}, next_run_at = ${s.nextRunAt}, updated_at = ${s.updatedAt}
-    WHERE id = ${s.id} AND tenant_id = ${s.tenantId}`.run();
+    WHERE id = ${s.id} AND tenant_id = ${s.tenantId} AND updated_at = ${read.updatedAt}
+      AND next_run_at IS ${read.nextRunAt}`.run();
   return result.meta.changes === 1;
 }
 

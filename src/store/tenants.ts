@@ -1,3 +1,4 @@
+import { type ReplicaStamp, stampChange } from "./replicated";
 import { joinSql, type SqlFragment, sql, sqlFragment } from "./sql";
 
 export interface Tenant {
@@ -14,8 +15,15 @@ interface TenantRow {
   previous_secret_valid_until: number | null;
 }
 
-export function insertTenant(db: D1Database, id: string, webhookSecret: string, now: number): D1PreparedStatement {
-  return sql(db)`INSERT INTO tenants (id, webhook_secret, created_at) VALUES (${id}, ${webhookSecret}, ${now})`;
+export function insertTenant(
+  db: D1Database,
+  id: string,
+  webhookSecret: string,
+  now: number,
+  stamp: ReplicaStamp,
+): D1PreparedStatement {
+  return sql(db)`INSERT INTO tenants (id, webhook_secret, created_at, replica_digest, replica_updated_at)
+    VALUES (${id}, ${webhookSecret}, ${now}, ${stamp.token}, ${stamp.at})`;
 }
 
 export async function findTenant(db: D1Database, id: string): Promise<Tenant | null> {
@@ -45,13 +53,14 @@ export function rotateWebhookSecret(
   secret: string,
   previousValidUntil: number,
   now: number,
+  stamp: ReplicaStamp,
 ): D1PreparedStatement[] {
   // Every right-hand side reads the row as it was: the secrets shift down by one.
   return [
     sql(db)`UPDATE tenants SET older_webhook_secret = previous_webhook_secret,
         older_secret_valid_until = previous_secret_valid_until,
         previous_webhook_secret = webhook_secret, previous_secret_valid_until = ${previousValidUntil},
-        webhook_secret = ${secret}
+        webhook_secret = ${secret}, ${stampChange(stamp)}
       WHERE id = ${tenantId} AND COALESCE(older_secret_valid_until, 0) <= ${now}
       RETURNING older_secret_valid_until`,
     sql(db)`SELECT older_secret_valid_until FROM tenants WHERE id = ${tenantId}`,
@@ -83,12 +92,13 @@ export function updateTenantLimits(
   db: D1Database,
   tenantId: string,
   changes: Partial<TenantLimits>,
+  stamp: ReplicaStamp,
 ): D1PreparedStatement {
   const assignments = (Object.keys(limitAssignments) as (keyof TenantLimits)[]).flatMap((column) => {
     const value = changes[column];
     return value === undefined ? [] : [limitAssignments[column](value)];
   });
-  return sql(db)`UPDATE tenants SET ${assignments.length > 0 ? joinSql(assignments, ", ") : sqlFragment`id = id`}
+  return sql(db)`UPDATE tenants SET ${joinSql([...assignments, stampChange(stamp)], ", ")}
     WHERE id = ${tenantId}
     RETURNING submit_per_minute, read_per_minute, max_running_jobs`;
 }

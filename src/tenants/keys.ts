@@ -30,7 +30,7 @@ export async function createApiKey(env: { DB: D1Database }, name: string, tenant
   if (tenantId !== undefined) {
     const tenant = await findTenant(env.DB, tenantId);
     if (!tenant) throw new DomainError(404, "not_found", "No tenant with this id.");
-    await writeEverywhere(env, (db) => [insertApiKey(db, { ...key, tenantId })]);
+    await writeEverywhere(env, (db, stamp) => [insertApiKey(db, { ...key, tenantId }, stamp)]);
     return {
       id: key.id,
       name,
@@ -41,9 +41,9 @@ export async function createApiKey(env: { DB: D1Database }, name: string, tenant
     };
   }
   const tenant = { id: newId.tenant(), secret: newWebhookSecret() };
-  await writeEverywhere(env, (db) => [
-    insertTenant(db, tenant.id, tenant.secret, now),
-    insertApiKey(db, { ...key, tenantId: tenant.id }),
+  await writeEverywhere(env, (db, stamp) => [
+    insertTenant(db, tenant.id, tenant.secret, now, stamp),
+    insertApiKey(db, { ...key, tenantId: tenant.id }, stamp),
   ]);
   return { id: key.id, name, tenant_id: tenant.id, api_key: apiKey, webhook_secret: tenant.secret, created_at: now };
 }
@@ -54,7 +54,7 @@ export async function createApiKey(env: { DB: D1Database }, name: string, tenant
  */
 export async function revokeKey(env: { DB: D1Database }, id: string): Promise<ApiKeyRecord | null> {
   const now = clock.now();
-  const [revoked] = await writeEverywhere(env, (db) => [revokeApiKey(db, id, now)]);
+  const [revoked] = await writeEverywhere(env, (db, stamp) => [revokeApiKey(db, id, now, stamp)]);
   return keyRevoked(revoked as D1Result);
 }
 

@@ -15,7 +15,9 @@ export async function setTenantLimits(
   tenantId: string,
   changes: Partial<TenantLimits>,
 ): Promise<TenantLimits | null> {
-  const [updated] = await writeEverywhere<TenantLimits>(env, (db) => [updateTenantLimits(db, tenantId, changes)]);
+  const [updated] = await writeEverywhere<TenantLimits>(env, (db, stamp) => [
+    updateTenantLimits(db, tenantId, changes, stamp),
+  ]);
   forgetTenantKeys(tenantId);
   const limits = updated?.results[0] ?? null;
   if (limits && changes.max_running_jobs !== undefined) {

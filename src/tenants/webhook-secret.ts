@@ -19,8 +19,8 @@ export async function rotateTenantSecret(
   const secret = newWebhookSecret();
   const now = clock.now();
   const previousValidUntil = now + limits.previousSecretValidMs;
-  const results = await writeEverywhere<{ older_secret_valid_until: number | null }>(env, (db) =>
-    rotateWebhookSecret(db, tenantId, secret, previousValidUntil, now),
+  const results = await writeEverywhere<{ older_secret_valid_until: number | null }>(env, (db, stamp) =>
+    rotateWebhookSecret(db, tenantId, secret, previousValidUntil, now, stamp),
   );
   const rotation = rotationDone(results, now);
   if (!rotation.rotated) {

@@ -31,7 +31,7 @@ describe("the TypeScript client against npm run dev", () => {
     ]);
     expect(batch).toHaveLength(2);
     expect(batch.map((j) => j.batch_id)).toEqual([batch_id, batch_id]);
-    const completed = await client.batches.wait(batch_id, { timeoutMs: 20_000 });
+    const completed = await client.batches.wait(batch_id, { timeout: 20_000 });
     expect(completed).toMatchObject({ status: "completed", counts: { total: 2, succeeded: 2, pending: 0 } });
     expect(await client.batches.get(batch_id)).toEqual(completed);
     const pages: string[][] = [];

@@ -52,6 +52,19 @@ async function receivesCallbacks(block: string) {
       () => receiver.output().includes(line),
       () => `${block} did not print "${line}":\n${receiver.output()}`,
     );
+
+    // A batch's batch.completed (no version: it is sent once) is verified and handled too.
+    const batch = await fetch(`${base}/v1/jobs/batch`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${devKey.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ jobs: [{ type: "echo" }], on_complete: { callback_url: `${url}/hooks/jobs` } }),
+    });
+    const { batch_id } = (await batch.json()) as { batch_id: string };
+    const batchLine = `batch.completed ${batch_id} {"total":1,"succeeded":1,"failed":0,"canceled":0,"pending":0}`;
+    await until(
+      () => receiver.output().includes(batchLine),
+      () => `${block} did not print "${batchLine}":\n${receiver.output()}`,
+    );
   } finally {
     await receiver.stop();
   }

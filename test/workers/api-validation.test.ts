@@ -335,6 +335,32 @@ describe("nothing a client sends is silently changed or dropped", () => {
   });
 });
 
+describe("actions that take no fields: cancel, retry, redeliver", () => {
+  it("take no body or {}, and refuse anything else rather than drop it unread", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", input: "old", delay_seconds: 600 });
+    const send = (path: string, body: string, type = "application/json") =>
+      authed(tenant, `/v1/jobs/${job.id}/${path}`, { method: "POST", headers: { "content-type": type }, body });
+    expect(await errorOf(await send("cancel", "[1]"))).toMatchObject({ status: 400, code: "validation_failed" });
+    expect((await getJob(tenant, job.id)).status).toBe("scheduled");
+    expect((await send("cancel", "{}")).status).toBe(200);
+    expect(await errorOf(await send("retry", '{"input":"new","delay_seconds":60}'))).toMatchObject({
+      status: 400,
+      code: "validation_failed",
+      details: [expect.objectContaining({ path: "input" }), expect.objectContaining({ path: "delay_seconds" })],
+    });
+    expect(await errorOf(await send("retry", "input=new", "text/plain"))).toMatchObject({ status: 415 });
+    expect(await errorOf(await send("retry", "{"))).toMatchObject({ status: 400, code: "invalid_json" });
+    expect(await errorOf(await send("deliveries/evt_x/redeliver", '{"now":true}'))).toMatchObject({
+      status: 400,
+      details: [expect.objectContaining({ path: "now" })],
+    });
+    const retried = await authed(tenant, `/v1/jobs/${job.id}/retry`, { method: "POST" });
+    expect(retried.status).toBe(202);
+    expect(((await retried.json()) as JobView).input).toBe("old");
+  });
+});
+
 describe("authentication", () => {
   it("answers 401 without a key or with an unknown one", async () => {
     expect(await errorOf(await call("/v1/jobs"))).toMatchObject({ status: 401, code: "unauthorized" });

@@ -1,20 +1,8 @@
 import { env } from "cloudflare:workers";
-import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/jobs/model";
 import { authed, createTenant, dbOf, eventually, submit, untilStatus } from "./helpers";
-
-interface Received {
-  path: string;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** What the real receiver (started by the test setup, outside workerd) got on `path`. */
-async function receivedOn(path: string): Promise<Received[]> {
-  const res = await fetch(`${env.RECEIVER_URL}/__received?path=${encodeURIComponent(path)}`);
-  return (await res.json()) as Received[];
-}
+import { receivedOn, theOnlyCallback } from "./webhook-helpers";
 
 const uniquePath = () => `/hooks/${crypto.randomUUID()}`;
 
@@ -29,15 +17,7 @@ describe("callbacks", () => {
       metadata: { order: "A-17" },
     });
     const done = await untilStatus(tenant, job.id, "succeeded");
-    const [delivery, ...more] = await eventually(
-      () => receivedOn(path),
-      (r) => r.length > 0,
-    );
-    expect(more).toEqual([]);
-    const event = new Webhook(tenant.webhookSecret).verify(delivery?.body as string, delivery?.headers ?? {}) as {
-      type: string;
-      data: JobView;
-    };
+    const { request: delivery, event } = await theOnlyCallback<JobView>(path, tenant.webhookSecret);
     expect(event.type).toBe("job.succeeded");
     expect(event.data).toEqual(done);
     expect(event.data).toMatchObject({ result: { n: 42 }, metadata: { order: "A-17" } });

@@ -7,6 +7,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       RECEIVER_URL: string;
       OTHER_RECEIVER_URL: string;
+      SPARE_SHARD: D1Database;
     }
   }
 }

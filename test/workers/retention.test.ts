@@ -7,7 +7,7 @@ import type { JobRecord } from "../../src/jobs/model";
 import { purgeExpired, retentionBudget } from "../../src/jobs/retention";
 import { limits } from "../../src/limits";
 import { newId } from "../../src/platform/ids";
-import { inputKey, resultKey } from "../../src/store/blobs";
+import { inputKey, logKey, resultKey } from "../../src/store/blobs";
 import { databases } from "../../src/store/databases";
 import { insertJob, updateJob } from "../../src/store/jobs";
 import { insertDelivery, insertWebhookEvent } from "../../src/store/webhook-events";
@@ -190,6 +190,37 @@ describe("retention", () => {
     expect(purged.jobs).toBe(300);
     expect(purged.rowsWritten / purged.jobs).toBeLessThanOrEqual(3);
   });
+
+  it("deletes the log objects of exactly the jobs it deletes, when two sweeps overlap on jobs that finished at once", async () => {
+    const tenant = await createTenant();
+    const jobs = await insertJobs(tenant.tenantId, 2500, 8 * DAY);
+    const db = databases(env).shards[0] as D1Database;
+    const finishedAt = Date.now() - 8 * DAY;
+    await db.prepare("UPDATE jobs SET finished_at = ? WHERE tenant_id = ?").bind(finishedAt, tenant.tenantId).run();
+    for (let i = 0; i < jobs.ids.length; i += 50) {
+      await Promise.all(jobs.ids.slice(i, i + 50).map((id) => env.BLOBS.put(logKey(id, 1), "{}")));
+    }
+    const now = Date.now();
+    const oneRound = () => purgeExpired(env, now, { ...retentionBudget(now), statements: 1 });
+
+    await Promise.all([oneRound(), oneRound()]);
+
+    const { results } = await db
+      .prepare("SELECT id FROM jobs WHERE tenant_id = ?")
+      .bind(tenant.tenantId)
+      .all<{ id: string }>();
+    const left = new Set(results.map((r) => r.id));
+    const logged = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await env.BLOBS.list({ prefix: "logs/", ...(cursor ? { cursor } : {}) });
+      for (const object of page.objects) logged.add(object.key.split("/")[1] as string);
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+    expect(left.size).toBeGreaterThan(0);
+    expect(jobs.ids.filter((id) => logged.has(id) && !left.has(id))).toEqual([]);
+    expect([...left].filter((id) => !logged.has(id))).toEqual([]);
+  }, 60_000);
 });
 
 interface InsertedJobs {

@@ -143,6 +143,23 @@ describe("schedules: create, read, list, change, delete", () => {
     expect(await alarmOf(schedule.id)).toBe(Date.parse("2031-01-01T06:00:00Z"));
   });
 
+  it("keeps both of two PATCHes sent at once: a pause answered 200 is never undone by a rename", async () => {
+    const tenant = await createTenant();
+    for (let trial = 0; trial < 5; trial++) {
+      const schedule = await create(tenant, { cron: "* * * * *", job: echoJob });
+      const send = (body: unknown) =>
+        authed(tenant, `/v1/schedules/${schedule.id}`, {
+          method: "PATCH",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      const [pause, rename] = await at(T0, () => Promise.all([send({ paused: true }), send({ name: `n${trial}` })]));
+      expect([pause.status, rename.status]).toEqual([200, 200]);
+      expect(await read(tenant, schedule.id)).toMatchObject({ paused: true, next_run_at: null, name: `n${trial}` });
+      expect(await alarmOf(schedule.id)).toBeNull();
+    }
+  });
+
   it("deletes a schedule (204), clears its alarm, and answers 404 for it afterwards", async () => {
     const tenant = await createTenant();
     const schedule = await create(tenant, { cron: "0 * * * *", job: echoJob });
@@ -187,11 +204,14 @@ describe("schedules: what is refused", () => {
 
   it("answers 400 validation_failed naming timezone for a zone that is not an IANA name", async () => {
     const tenant = await createTenant();
-    expect(await refusal(tenant, { cron: "* * * * *", timezone: "Mars/Olympus", job: echoJob })).toEqual({
-      status: 400,
-      code: "validation_failed",
-      paths: ["timezone"],
-    });
+    // A UTC offset is no IANA name, though workerd's Intl accepts it as a zone.
+    for (const timezone of ["Mars/Olympus", "+05:00", "-0330"]) {
+      expect(await refusal(tenant, { cron: "* * * * *", timezone, job: echoJob })).toEqual({
+        status: 400,
+        code: "validation_failed",
+        paths: ["timezone"],
+      });
+    }
   });
 
   it("checks the job like a submit: type, input, callback URL, delay_seconds, unknown fields", async () => {

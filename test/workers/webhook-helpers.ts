@@ -1,10 +1,12 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { expect } from "vitest";
 import type { CallbackMessage, Env } from "../../src/env";
 import worker from "../../src/index";
 import { insertWebhookEvent } from "../../src/store/webhook-events";
 import { buildEvent } from "../../src/webhooks/events";
-import { authed, dbOf, submit, type TestTenant } from "./helpers";
+import { authed, dbOf, eventually, submit, type TestTenant } from "./helpers";
 
 /** One request the real receiver (outside workerd) got. */
 export interface Received {
@@ -33,6 +35,24 @@ export const unique = () => crypto.randomUUID();
 
 export const receivedOn = async (path: string, base = env.RECEIVER_URL): Promise<Received[]> =>
   (await fetch(`${base}/__received?path=${encodeURIComponent(path)}`)).json();
+
+/**
+ * The one callback `path` receives: waits for it, fails when a second came
+ * too, and verifies it with `secret` the way a receiver would (standardwebhooks).
+ */
+export async function theOnlyCallback<T>(
+  path: string,
+  secret: string,
+): Promise<{ request: Received; event: { type: string; data: T } }> {
+  const [request, ...more] = await eventually(
+    () => receivedOn(path),
+    (r) => r.length > 0,
+  );
+  expect(more).toEqual([]);
+  const received = request as Received;
+  const event = new Webhook(secret).verify(received.body, received.headers) as { type: string; data: T };
+  return { request: received, event };
+}
 
 export const deliveriesOf = async (tenant: TestTenant, jobId: string): Promise<Deliveries> =>
   (await authed(tenant, `/v1/jobs/${jobId}/deliveries`)).json();

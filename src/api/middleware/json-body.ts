@@ -32,6 +32,38 @@ export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
+/**
+ * Actions that take no fields (cancel, retry, redeliver): no body, or the
+ * empty JSON object `{}` many clients send. Anything else would be dropped
+ * unread, so it is refused (API.md: nothing sent is silently dropped): 415
+ * for a body that is not JSON, 400 `invalid_json`, or 400
+ * `validation_failed` for any field.
+ */
+export const noFields = createMiddleware<AppEnv>(async (c, next) => {
+  const text = await readText(c.req.raw);
+  if (text.trim() !== "") {
+    assertJsonContentType(c.req.header("content-type") ?? "");
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new DomainError(400, "invalid_json", "The request body is not valid JSON.");
+    }
+    const fields = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? Object.keys(parsed) : null;
+    if (fields === null || fields.length > 0) {
+      const message = "This action takes no fields: send no body, or {}.";
+      const paths = fields === null || fields.length === 0 ? [""] : fields;
+      throw new DomainError(
+        400,
+        "validation_failed",
+        message,
+        paths.map((path) => ({ path, message })),
+      );
+    }
+  }
+  await next();
+});
+
 /** `charset=…` in a media type, quoted or not (RFC 9110 §8.3.1: parameter names are case-insensitive). */
 const charsetParameter = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
