@@ -260,6 +260,27 @@ export const limits = {
    */
   queueMaxRetries: 100,
   /**
+   * The console's counts (GET /v1/stats) read at most this many index entries
+   * per status and shard (jobs_by_tenant_status, no row is read): a tenant
+   * with more shows a lower bound ("10,000+") instead of a scan of all its jobs.
+   */
+  statsCountCap: 10_000,
+  /**
+   * The console's chart of the last hour (GET /v1/stats) reads the newest this
+   * many succeeded and failed jobs per shard (jobs_by_tenant_status, newest
+   * first) and keeps those finished within the hour: a bounded read however
+   * many jobs the tenant has; past 16 × this many finishes an hour per status
+   * the chart's oldest minutes undercount, and the answer says so.
+   */
+  statsRecentScan: 2_000,
+  /**
+   * A failed attempt's error is kept in its log object's R2 custom metadata,
+   * whose keys and values may total 2,048 bytes
+   * (developers.cloudflare.com/r2/platform/limits, read 2026-11-30): the
+   * message is cut to this many bytes of UTF-8 to leave room for the rest.
+   */
+  attemptErrorMetadataBytes: 1_500,
+  /**
    * A batch still running whose jobs have all been terminal this long lost a
    * job's report to its BatchTracker (reported right after the job is stored,
    * so within ms), and the sweep has its tracker reconcile it against the

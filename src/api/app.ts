@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import { meteringOn, readMeter, resetMeter } from "../platform/metering";
 import { batchCompletedWebhook, batchesApi } from "./batches";
+import { consoleApi } from "./console";
 import { deliveriesApi } from "./deliveries";
 import { docsPage } from "./docs";
 import { errorResponse, onError } from "./errors";
@@ -11,6 +12,7 @@ import { jobsApi } from "./jobs";
 import { keysApi } from "./keys";
 import { requireApiKey } from "./middleware/auth";
 import { rateLimit } from "./middleware/rate-limit";
+import { documentConfig, registerWebhooks, signedWebhook } from "./openapi";
 import { schedulesApi } from "./schedules";
 import { tenantsApi } from "./tenants";
 import { validationHook } from "./validation";
@@ -42,15 +44,13 @@ app.route("/v1/jobs", deliveriesApi);
 app.route("/v1/jobs", eventsApi);
 app.route("/v1/webhook-secret", webhookSecretApi);
 app.route("/v1/job-types", jobTypesApi);
+app.route("/v1", consoleApi);
 app.route("/v1/batches", batchesApi);
 app.route("/v1/schedules", schedulesApi);
 
 app.get("/docs", (c) => c.html(docsPage));
 
-app.doc31("/openapi.json", {
-  openapi: "3.1.0",
-  info: { title: "edgejobs", version: "1.0.0", description: "Background jobs on Cloudflare's edge." },
-  security: [{ bearer: [] }],
-});
+app.doc31("/openapi.json", (c) => documentConfig(new URL(c.req.url).origin));
+registerWebhooks(app);
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-app.openAPIRegistry.registerWebhook(batchCompletedWebhook);
+app.openAPIRegistry.registerWebhook(signedWebhook(batchCompletedWebhook));

@@ -1,7 +1,9 @@
 /**
  * The interactive API reference, rendered in the browser by Scalar from
  * /openapi.json. The bundle is served from this Worker's own assets and the
- * default web fonts are off, so the page works with no CDN and no internet.
+ * default web fonts are off, so the page works with no CDN and no internet;
+ * the hosted product's features are off too (options from @scalar/types'
+ * api-reference configuration).
  */
 export const docsPage = `<!doctype html>
 <html lang="en">
@@ -19,6 +21,14 @@ export const docsPage = `<!doctype html>
         withDefaultFonts: false,
         hideClientButton: true,
         telemetry: false,
+        // No hosted-product features: no "Ask AI" agent, no "Generate MCP", and no developer
+        // toolbar (its "Deploy" and registry buttons), which Scalar shows on localhost by default.
+        agent: { disabled: true },
+        mcp: { disabled: true },
+        showDeveloperTools: "never",
+        showToolbar: "never",
+        // The sidebar's "Powered by Scalar" link advertises the hosted product; there is no option for it.
+        customCss: 'a[href*="//www.scalar.com"] { display: none; }',
       });
     </script>
   </body>

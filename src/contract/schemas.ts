@@ -1,5 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { limits } from "../limits";
+import {
+  createdKeyExample,
+  deliveriesExample,
+  jobExample,
+  jobLogsExample,
+  jobTypeExample,
+  submitJobExample,
+} from "./examples";
 
 /**
  * The public contract (docs/API.md): request and response schemas. One
@@ -73,7 +81,7 @@ export const SubmitJobSchema = z
     path: ["callback_events"],
     message: "callback_events needs a callback_url.",
   })
-  .openapi("SubmitJob");
+  .openapi("SubmitJob", { example: submitJobExample });
 
 /** The events a batch's `on_complete` sends: apart from `callbackEventTypes`, which a job may ask for. */
 export const batchEventTypes = ["batch.completed"] as const;
@@ -142,7 +150,7 @@ export const JobSchema = z
     schedule_id: z.string().nullable().openapi({ description: "The schedule that created it." }),
     version: z.int(),
   })
-  .openapi("Job");
+  .openapi("Job", { example: jobExample });
 
 export const JobListSchema = z
   .object({ jobs: z.array(JobSchema), next_cursor: z.string().nullable() })
@@ -195,7 +203,7 @@ export const JobLogsSchema = z
     ),
     truncated: z.boolean().openapi({ description: "True when lines past 500 were dropped or a line was cut." }),
   })
-  .openapi("JobLogs");
+  .openapi("JobLogs", { example: jobLogsExample });
 
 export const JobIdParams = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" }, example: "job_01JD7Z3Q1X0000000000000000" }),
@@ -238,7 +246,7 @@ export const CreatedKeySchema = z
     webhook_secret: z.string(),
     created_at: Time,
   })
-  .openapi("CreatedKey");
+  .openapi("CreatedKey", { example: createdKeyExample });
 
 export const JobTypeSchema = z
   .object({
@@ -247,7 +255,7 @@ export const JobTypeSchema = z
     defaults: z.object({ max_attempts: z.int(), timeout_seconds: z.int() }),
     input_schema: z.record(z.string(), z.unknown()),
   })
-  .openapi("JobType");
+  .openapi("JobType", { example: jobTypeExample });
 
 /** A job's webhook events and every delivery attempt (`GET /v1/jobs/{id}/deliveries`). */
 export const DeliveriesSchema = z
@@ -277,7 +285,7 @@ export const DeliveriesSchema = z
       }),
     ),
   })
-  .openapi("Deliveries");
+  .openapi("Deliveries", { example: deliveriesExample });
 
 export const RedeliverySchema = z
   .object({ event_id: z.string(), type: z.string(), status: z.string() })
@@ -299,6 +307,79 @@ export const errors = {
   429: errorResponse("Rate limited; see the Retry-After header."),
   503: errorResponse("The route is not available (admin token unset)."),
 } as const;
+
+/** `GET /v1/stats` (console): counts per status and finished jobs per minute over the last hour. */
+export const StatsSchema = z
+  .object({
+    counts: z.object(Object.fromEntries(jobStatuses.map((s) => [s, z.int()])) as Record<JobStatus, z.ZodInt>).openapi({
+      example: { scheduled: 0, queued: 3, running: 2, succeeded: 1840, failed: 12, canceled: 4 },
+    }),
+    counts_capped: z.array(z.enum(jobStatuses)).openapi({
+      description: `Statuses whose count is a lower bound: a shard holds ${limits.statsCountCap} or more of them.`,
+      example: [],
+    }),
+    per_minute: z.array(z.object({ minute: Time, succeeded: z.int(), failed: z.int() })).openapi({
+      description: "60 entries, oldest first; the last is the current minute. `minute` is the minute's start.",
+      example: [{ minute: "2026-11-30T12:00:00.000Z", succeeded: 31, failed: 1 }],
+    }),
+    per_minute_partial: z.boolean().openapi({
+      description: `True when a shard finished more than ${limits.statsRecentScan} jobs of a status within the hour: its oldest minutes undercount.`,
+    }),
+  })
+  .openapi("Stats");
+
+/** `GET /v1/jobs/{id}/attempts` (console): each attempt's outcome and error. */
+export const JobAttemptsSchema = z
+  .object({
+    attempts: z.array(
+      z.object({
+        attempt: z.int().openapi({ example: 1 }),
+        status: z.enum(["running", "succeeded", "failed", "canceled"]),
+        ended_at: Time.nullable(),
+        error: z
+          .object({ code: z.string(), message: z.string() })
+          .nullable()
+          .openapi({ example: { code: "handler_error", message: "image host answered 502" } }),
+      }),
+    ),
+  })
+  .openapi("JobAttempts");
+
+export const FailingDeliveriesQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(limits.listPageMax).default(limits.listPageDefault),
+  cursor: z.string().max(200).optional(),
+});
+
+/** `GET /v1/failing-deliveries` (console): the tenant's failing callbacks across jobs, newest first. */
+export const FailingDeliveriesSchema = z
+  .object({
+    events: z.array(
+      z.object({
+        id: z.string().openapi({ example: "evt_01JD7Z3Q1X0000000000000003" }),
+        job_id: z.string().nullable().openapi({ example: "job_01JD7Z3Q1X0000000000000003" }),
+        batch_id: z.string().nullable().openapi({
+          description: "Set instead of `job_id` for a batch's `batch.completed` event.",
+          example: null,
+        }),
+        type: z.string().openapi({ example: "job.succeeded" }),
+        status: z.enum(["pending", "failed"]),
+        attempts: z.int().openapi({ description: "Scheduled attempts made so far." }),
+        callback_url: z.string().openapi({ example: "https://client.example/hooks/jobs" }),
+        created_at: Time,
+        next_attempt_at: Time.nullable(),
+        last_attempt: z
+          .object({
+            attempted_at: Time,
+            http_status: z.int().nullable().openapi({ example: 503 }),
+            error: z.string().nullable().openapi({ description: "A network error, when no status came back." }),
+            response_body: z.string().nullable(),
+          })
+          .nullable(),
+      }),
+    ),
+    next_cursor: z.string().nullable(),
+  })
+  .openapi("FailingDeliveries");
 
 /**
  * A schedule's job: a submit body without `delay_seconds` (a run's job is

@@ -27,8 +27,9 @@ export class AttemptLog {
   readonly #attempt: number;
   readonly #lines: LogLine[] = [];
   #truncated = false;
-  /** Lines (and the truncated flag) as the attempt's object last stored them. */
-  #stored = { lines: 0, truncated: false };
+  #error: { code: string; message: string } | null = null;
+  /** Lines (and the truncated flag and error) as the attempt's object last stored them. */
+  #stored = { lines: 0, truncated: false, error: false };
   #earlierLines: Promise<number> | null = null;
   /** The writes, one after another, so the last one written holds every line. */
   #writing: Promise<unknown> = Promise.resolve();
@@ -59,6 +60,17 @@ export class AttemptLog {
   }
 
   /**
+   * Keeps the attempt's error with its log (the job's row keeps only the
+   * latest attempt's), so each attempt's error can be shown. The next write
+   * (`close()`) stores it, even when nothing was logged: a failed attempt
+   * costs one R2 write, a successful one that logs nothing still none. The
+   * message is cut to fit R2's custom metadata (`limits.attemptErrorMetadataBytes`).
+   */
+  recordFailure(error: { code: string; message: string }): void {
+    this.#error = { code: error.code, message: cutToBytes(error.message, limits.attemptErrorMetadataBytes).text };
+  }
+
+  /**
    * Stops the periodic writes and writes what is not stored yet (nothing when
    * nothing was logged). Rejects if that write fails: those lines are lost.
    */
@@ -83,14 +95,16 @@ export class AttemptLog {
   }
 
   async #writeNow(): Promise<void> {
-    if (this.#lines.length === this.#stored.lines && this.#truncated === this.#stored.truncated) return;
+    const error = this.#error;
+    const unchanged = this.#lines.length === this.#stored.lines && this.#truncated === this.#stored.truncated;
+    if (unchanged && (error !== null) === this.#stored.error) return;
     const room = Math.max(0, limits.maxLogLines - (await this.#earlier()));
     const lines = this.#lines.length;
     const truncated = this.#truncated;
     const kept = this.#lines.slice(0, room);
-    const info = { attempt: this.#attempt, lines: kept.length, truncated: truncated || kept.length < lines };
+    const info = { attempt: this.#attempt, lines: kept.length, truncated: truncated || kept.length < lines, error };
     await putLogObject(this.#bucket, this.#jobId, info, kept.map((line) => `${JSON.stringify(line)}\n`).join(""));
-    this.#stored = { lines, truncated };
+    this.#stored = { lines, truncated, error: error !== null };
   }
 
   #earlier(): Promise<number> {

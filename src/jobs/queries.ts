@@ -1,11 +1,11 @@
 import type { Env } from "../env";
-import { toBase64Url } from "../platform/crypto";
 import { isJobId } from "../platform/ids";
 import { getStream } from "../store/blobs";
 import { databases, shardOf } from "../store/databases";
 import { jobFound, listJobs, tenantJob } from "../store/jobs";
 import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { watchKeyLiveness } from "../tenants/key-liveness";
+import { decodeCursor, encodeCursor } from "./cursor";
 import { DomainError, jobFinished, jobNotFound } from "./errors";
 import { readInputBody } from "./input";
 import { type LogLine, readJobLog } from "./job-log";
@@ -103,7 +103,7 @@ export async function listTenantJobs(
   tenantId: string,
   options: ListOptions,
 ): Promise<{ jobs: JobRecord[]; nextCursor: string | null }> {
-  const beforeId = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+  const beforeId = options.cursor === undefined ? undefined : decodeCursor(options.cursor, isJobId);
   const query = { tenantId, ...options, beforeId, limit: options.limit + 1 };
   const pages = await Promise.all(databases(env).shards.map((db) => listJobs(db, query)));
   const rows = pages
@@ -113,18 +113,4 @@ export async function listTenantJobs(
   const jobs = rows.slice(0, options.limit);
   const last = jobs.at(-1);
   return { jobs, nextCursor: rows.length > options.limit && last ? encodeCursor(last.id) : null };
-}
-
-const encodeCursor = (id: string) => toBase64Url(new TextEncoder().encode(id));
-
-function decodeCursor(cursor: string): string {
-  // Base64url without padding; a length of 1 mod 4 can never decode.
-  const decodable = /^[A-Za-z0-9_-]+$/.test(cursor) && cursor.length % 4 !== 1;
-  const id = decodable ? atob(cursor.replaceAll("-", "+").replaceAll("_", "/")) : "";
-  if (!isJobId(id)) {
-    throw new DomainError(400, "validation_failed", "The cursor is not one this API gave out.", [
-      { path: "query.cursor", message: "invalid cursor" },
-    ]);
-  }
-  return id;
 }

@@ -100,8 +100,9 @@ async function runAttempt(
     });
     return await storeResult(env, job.id, attempt, value);
   } catch (error) {
-    const reason = controller.signal.aborted ? controller.signal.reason : error;
-    return failureOf(reason);
+    const failure = failureOf(controller.signal.aborted ? controller.signal.reason : error);
+    log.recordFailure(failure.error);
+    return failure;
   } finally {
     clearTimeout(timer);
     endWatch();

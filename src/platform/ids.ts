@@ -62,6 +62,11 @@ export function isJobId(value: string): boolean {
   return /^job_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
 }
 
+/** The shape of a webhook event id (`evt_…`), checked before an id reaches storage. */
+export function isEventId(value: string): boolean {
+  return /^evt_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);
+}
+
 /** The shape of a batch id, checked before an id reaches storage or a tracker. */
 export function isBatchId(value: string): boolean {
   return /^bat_[0-9A-HJKMNP-TV-Z]{26}$/.test(value);

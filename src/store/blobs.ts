@@ -32,24 +32,34 @@ export async function deleteObject(bucket: R2Bucket, key: string): Promise<void>
 export const logKey = (jobId: string, attempt: number) => `${logPrefix(jobId)}${attempt}.ndjson`;
 const logPrefix = (jobId: string) => `logs/${jobId}/`;
 
-/** What a log object's metadata says: its attempt, its line count and whether any line was cut or dropped. */
+/**
+ * What a log object's metadata says: its attempt, its line count, whether any
+ * line was cut or dropped, and — for an attempt that failed — its error. A
+ * failed attempt writes its object even when it logged nothing, so the
+ * console can show every attempt's error; `uploaded` (Unix ms) is then about
+ * when the attempt ended (its last write).
+ */
 export interface LogObjectInfo {
   key: string;
   attempt: number;
   lines: number;
   truncated: boolean;
+  error: { code: string; message: string } | null;
+  uploaded: number;
 }
 
 /** Writes (or rewrites) one attempt's log object: `ndjson` holds its `info.lines` lines. */
 export async function putLogObject(
   bucket: R2Bucket,
   jobId: string,
-  info: Omit<LogObjectInfo, "key">,
+  info: Omit<LogObjectInfo, "key" | "uploaded">,
   ndjson: string,
 ): Promise<void> {
+  const error: Record<string, string> =
+    info.error === null ? {} : { error_code: info.error.code, error_message: info.error.message };
   await bucket.put(logKey(jobId, info.attempt), ndjson, {
     httpMetadata: { contentType: "application/x-ndjson; charset=utf-8" },
-    customMetadata: { lines: String(info.lines), truncated: String(info.truncated) },
+    customMetadata: { lines: String(info.lines), truncated: String(info.truncated), ...error },
   });
 }
 
@@ -62,6 +72,11 @@ export async function listLogObjects(bucket: R2Bucket, jobId: string): Promise<L
       attempt: Number(object.key.slice(logPrefix(jobId).length, -".ndjson".length)),
       lines: Number(object.customMetadata?.lines ?? 0),
       truncated: object.customMetadata?.truncated === "true",
+      error:
+        object.customMetadata?.error_code === undefined
+          ? null
+          : { code: object.customMetadata.error_code, message: object.customMetadata.error_message ?? "" },
+      uploaded: object.uploaded.getTime(),
     }))
     .sort((a, b) => a.attempt - b.attempt);
 }

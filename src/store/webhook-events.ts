@@ -265,3 +265,43 @@ export async function postponeEvent(db: D1Database, id: string, nextAttemptAt: n
   await sql(db)`UPDATE webhook_events SET next_attempt_at = ${nextAttemptAt}
     WHERE id = ${id} AND status = 'pending'`.run();
 }
+
+/** A failing event with its latest attempt, as the console's failing-deliveries list shows it. */
+export interface FailingEventRow {
+  id: string;
+  job_id: string;
+  type: string;
+  status: "pending" | "failed";
+  attempts: number;
+  callback_url: string;
+  created_at: number;
+  next_attempt_at: number | null;
+  last_attempted_at: number | null;
+  last_http_status: number | null;
+  last_error: string | null;
+  last_response_body: string | null;
+}
+
+/**
+ * The tenant's events that failed, or are pending with a retry under way
+ * (a second scheduled attempt claimed: see migration 0011 for why not the
+ * first), newest first, below `beforeId` when given; each with its latest
+ * attempt. Read through the partial index `webhook_events_failing`
+ * (migration 0011), whose condition the query repeats word for word so
+ * SQLite can use it.
+ */
+export function failingEvents(
+  db: D1Database,
+  tenantId: string,
+  beforeId: string | null,
+  limit: number,
+): D1PreparedStatement {
+  const below = beforeId === null ? sqlFragment`` : sqlFragment`AND e.id < ${beforeId}`;
+  return sql(db)`SELECT e.id, e.job_id, e.type, e.status, e.attempts, e.callback_url,
+      e.created_at, e.next_attempt_at, d.attempted_at AS last_attempted_at, d.http_status AS last_http_status,
+      d.error AS last_error, d.response_body AS last_response_body
+    FROM webhook_events e LEFT JOIN webhook_deliveries d ON d.id =
+      (SELECT MAX(id) FROM webhook_deliveries WHERE job_id = e.job_id AND event_id = e.id)
+    WHERE e.tenant_id = ${tenantId} AND (e.status = 'failed' OR (e.status = 'pending' AND e.attempts > 1)) ${below}
+    ORDER BY e.id DESC LIMIT ${limit}`;
+}

@@ -4,8 +4,10 @@ import { base } from "./client";
 
 interface OpenApiDocument {
   openapi: string;
-  webhooks?: Record<string, Record<string, unknown>>;
-  components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+  info: { description: string };
+  servers?: { url: string }[];
+  webhooks?: Record<string, { post?: { parameters?: { name: string; in: string }[]; description?: string } }>;
+  components: { schemas: Record<string, { properties?: Record<string, unknown>; example?: unknown }> };
   paths: Record<
     string,
     Record<string, { responses: Record<string, unknown>; parameters?: { name: string; in: string }[] }>
@@ -31,6 +33,10 @@ const contract: [string, string][] = [
   ["get", "/v1/jobs/{id}/logs"],
   ["post", "/v1/jobs/{id}/deliveries/{event_id}/redeliver"],
   ["get", "/v1/job-types"],
+  // Console routes (the dashboard's), beyond API.md.
+  ["get", "/v1/stats"],
+  ["get", "/v1/jobs/{id}/attempts"],
+  ["get", "/v1/failing-deliveries"],
   ["get", "/v1/batches/{id}"],
   ["get", "/v1/batches/{id}/deliveries"],
   ["post", "/v1/batches/{id}/deliveries/{event_id}/redeliver"],
@@ -97,9 +103,46 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(components.schemas.JobLogs?.properties ?? {})).toEqual(["logs", "truncated"]);
   });
 
+  it("names the serving origin as its server, so samples and 'Test Request' call this service", async () => {
+    expect((await document()).servers).toEqual([{ url: base, description: "This service" }]);
+    const elsewhere = await fetch(`${base}/openapi.json`, { headers: { "x-forwarded-host": "ignored.example" } });
+    expect(((await elsewhere.json()) as OpenApiDocument).servers?.[0]?.url).toBe(base);
+  });
+
+  it("describes every callback event as an OpenAPI 3.1 webhook with the three signature headers and how to verify", async () => {
+    const { webhooks } = await document();
+    expect(Object.keys(webhooks ?? {}).sort()).toEqual([
+      "batch.completed",
+      "job.canceled",
+      "job.failed",
+      "job.progress",
+      "job.succeeded",
+    ]);
+    for (const [type, webhook] of Object.entries(webhooks ?? {})) {
+      const headers = webhook.post?.parameters?.filter((p) => p.in === "header").map((p) => p.name);
+      expect(headers, type).toEqual(["webhook-id", "webhook-timestamp", "webhook-signature"]);
+      expect(webhook.post?.description, type).toContain("standardwebhooks");
+    }
+  });
+
+  it("introduces the service with a quick start, and gives real example values", async () => {
+    const { info, components } = await document();
+    expect(info.description).toContain("## Quick start");
+    expect(info.description).toContain("npm run dev");
+    expect(info.description).toContain("POST /v1/keys");
+    for (const name of ["Job", "SubmitJob", "Deliveries", "JobLogs", "CreatedKey", "JobType", "Stats"]) {
+      expect(components.schemas[name]?.example ?? components.schemas[name]?.properties, name).toBeDefined();
+    }
+    expect(components.schemas.Job?.example).toMatchObject({ id: expect.stringMatching(/^job_/), status: "succeeded" });
+    expect(components.schemas.SubmitJob?.example).toMatchObject({ type: "echo" });
+  });
+
   it("serves /docs that loads the reference from this service only", async () => {
     const html = await (await fetch(`${base}/docs`)).text();
     expect(html).toContain("/vendor/scalar-api-reference.js");
+    // Scalar's hosted-product features are off (the Chromium test checks none renders).
+    expect(html).toContain("agent: { disabled: true }");
+    expect(html).toContain("mcp: { disabled: true }");
     expect(html).not.toMatch(/https?:\/\/(?!127\.0\.0\.1)/);
     const bundle = await fetch(`${base}/vendor/scalar-api-reference.js`);
     expect(bundle.status).toBe(200);
