@@ -9,6 +9,8 @@ const terminal = new Set(["succeeded", "failed", "canceled"]);
  * that stops watching.
  */
 export async function renderJob({ app, api, client, id, features, showError }) {
+  // Read first: an unknown id shows only the error, not an empty page with live buttons.
+  const job = await client.get(id);
   app.append(document.getElementById("job-page").content.cloneNode(true));
   const $ = (selector) => app.querySelector(selector);
   $("#job-id").textContent = id;
@@ -16,15 +18,18 @@ export async function renderJob({ app, api, client, id, features, showError }) {
   $("#cancel").addEventListener("click", () => client.cancel(id).then(showJob, showError));
   const retry = $("#retry");
   if (features.retry) {
+    // One key per page: a second click (or a double click) answers the job the first one made.
+    const idempotencyKey = `console-retry-${crypto.randomUUID()}`;
     retry.addEventListener("click", async () => {
-      const copy = await api(`/v1/jobs/${id}/retry`, { method: "POST" }).catch(showError);
+      retry.disabled = true;
+      const copy = await client.retry(id, { idempotencyKey }).catch(showError);
+      retry.disabled = false;
       if (copy) location.hash = `#/jobs/${copy.id}`;
     });
   } else retry.remove();
 
   const details = () =>
     Promise.all([loadAttempts(api, id, $), loadLogs(client, id, $), loadDeliveries(client, id, $, showError)]);
-  const job = await client.get(id);
   showJob(job);
   await details();
   if (!terminal.has(job.status)) {

@@ -6,7 +6,7 @@ export const json = (value) => (value === null || value === undefined ? "—" : 
 /** Progress as a whole percent: 33.333… shows as "33 %". */
 export const percent = (value) => `${Math.round(value ?? 0)} %`;
 
-/** A job's run time, from its first start to its end (or now, while it runs). */
+/** Its latest attempt's run time (`started_at` is that attempt's start), to the end or now while it runs. */
 export function duration(job) {
   if (!job.started_at) return "—";
   const end = job.finished_at ? Date.parse(job.finished_at) : Date.now();

@@ -160,14 +160,16 @@ describe("the dashboard in headless Chromium", () => {
     });
     expect(await page.locator("#deliveries").textContent()).toContain("manual");
 
-    // Retry runs the failed job again as a new job that points back at it.
-    await page.getByRole("button", { name: "Retry job" }).click();
+    // Retry runs the failed job again as a new job that points back at it: one, however often clicked.
+    await page.getByRole("button", { name: "Retry job" }).dblclick();
     await page.waitForFunction(
       (id) => !location.hash.includes(id) && location.hash.startsWith("#/jobs/job_"),
       failed.id,
     );
     await page.getByRole("link", { name: failed.id }).waitFor(); // "retry of"
     expect(await page.locator("#job-links").textContent()).toContain(`retry of: ${failed.id}`);
+    const listed = (await (await api(ops, "/v1/jobs?limit=100")).json()) as { jobs: { retry_of: string | null }[] };
+    expect(listed.jobs.filter((job) => job.retry_of === failed.id)).toHaveLength(1);
 
     await page.getByRole("link", { name: "Failing callbacks" }).click();
     await page.getByRole("heading", { name: "Failing callbacks" }).waitFor();
