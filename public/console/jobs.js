@@ -107,9 +107,13 @@ function jobRow(job, failing) {
   return row;
 }
 
-/** What became of the job's callbacks, as far as the list knows without asking per job. */
+/**
+ * What became of the job's callbacks, as far as the list knows without asking per job: the
+ * newest 100 failing events. Past them, and before a first failed attempt is retried, it cannot
+ * tell, so it says only that it saw no failure (the job's page shows every delivery).
+ */
 function callbackState(job, failing) {
   if (!job.callback_url) return "none";
   if (failing) return failing.status === "failed" ? "failed" : `retrying (${failing.attempts} attempts)`;
-  return terminal.has(job.status) ? "no failure" : "waiting";
+  return terminal.has(job.status) ? "no failure seen" : "waiting";
 }
