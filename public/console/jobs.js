@@ -60,7 +60,17 @@ export async function renderJobs({ app, api, client, params, showError }) {
     };
   };
   await refresh();
-  const timer = setInterval(() => refresh().catch(showError), 3000);
+  // Every 3 s while the tab is shown, one refresh at a time: a hidden tab or a slow answer costs nothing more.
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy || document.hidden) return;
+    busy = true;
+    refresh()
+      .catch(showError)
+      .finally(() => {
+        busy = false;
+      });
+  }, 3000);
   return () => clearInterval(timer);
 }
 

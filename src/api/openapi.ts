@@ -9,18 +9,21 @@ import type { AppEnv } from "../env";
  * the callback contract as OpenAPI 3.1 `webhooks`.
  */
 
-const introduction = `A self-hostable background job service on Cloudflare Workers. POST a job, get \`202 Accepted\` at once;
+/** The introduction, its examples addressed to `origin` (the service serving the document). */
+const introduction = (
+  origin: string,
+) => `A self-hostable background job service on Cloudflare Workers. POST a job, get \`202 Accepted\` at once;
 the work runs on a queue consumer; learn the outcome from a signed webhook callback, by polling (ETag, long
 polling with \`?wait=\`), or by watching the job (SSE or WebSocket).
 
 ## Quick start
 
-\`npm run dev\` starts a local service on http://localhost:8787 and prints a ready API key (\`ejk_…\`) and its
+Locally, \`npm run dev\` starts the service (on http://localhost:8787 by default) and prints a ready API key (\`ejk_…\`) and its
 webhook secret (\`whsec_…\`). Elsewhere, an admin creates a key: \`POST /v1/keys\` with
 \`Authorization: Bearer <ADMIN_TOKEN>\` (locally \`dev-admin-token\`).
 
 \`\`\`sh
-B=http://localhost:8787
+B=${origin}
 KEY=ejk_…   # the API key npm run dev printed
 ID=$(curl -s -X POST $B/v1/jobs -H "authorization: Bearer $KEY" -H 'content-type: application/json' \\
   -d '{"type":"echo","input":{"hello":"world"}}' | jq -r .id)
@@ -40,7 +43,7 @@ every \`/v1\` route.`;
 export function documentConfig(origin: string) {
   return {
     openapi: "3.1.0",
-    info: { title: "edgejobs", version: "1.0.0", description: introduction },
+    info: { title: "edgejobs", version: "1.0.0", description: introduction(origin) },
     servers: [{ url: origin, description: "This service" }],
     security: [{ bearer: [] }],
   };

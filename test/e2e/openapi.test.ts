@@ -129,6 +129,7 @@ describe("GET /openapi.json", () => {
     const { info, components } = await document();
     expect(info.description).toContain("## Quick start");
     expect(info.description).toContain("npm run dev");
+    expect(info.description).toContain(`B=${base}`); // its examples address the service serving it
     expect(info.description).toContain("POST /v1/keys");
     for (const name of ["Job", "SubmitJob", "Deliveries", "JobLogs", "CreatedKey", "JobType", "Stats"]) {
       expect(components.schemas[name]?.example ?? components.schemas[name]?.properties, name).toBeDefined();
