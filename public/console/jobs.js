@@ -43,6 +43,7 @@ export async function renderJobs({ app, api, client, params, showError }) {
     $("#chart-note").hidden = !stats.per_minute_partial;
     const failingByJob = new Map(failing.events.map((e) => [e.job_id, e]));
     $("#jobs").replaceChildren(...page.jobs.map((job) => jobRow(job, failingByJob.get(job.id))));
+    labelCells($("#jobs"));
     $("#no-jobs").hidden = page.jobs.length > 0;
     const older = $("#older");
     older.hidden = !page.next_cursor;
@@ -126,4 +127,10 @@ function callbackState(job, failing) {
   if (!job.callback_url) return "none";
   if (failing) return failing.status === "failed" ? "failed" : `retrying (${failing.attempts} attempts)`;
   return terminal.has(job.status) ? "no failure seen" : "waiting";
+}
+
+/** Names each cell after its column (`data-label`), so a phone shows each row as a card of labelled lines. */
+function labelCells(body) {
+  const labels = [...body.closest("table").querySelectorAll("thead th")].map((th) => th.textContent);
+  for (const row of body.rows) for (const cell of row.cells) cell.dataset.label = labels[cell.cellIndex] ?? "";
 }

@@ -274,6 +274,12 @@ describe("the dashboard in headless Chromium", () => {
           .map((control) => control.outerHTML.slice(0, 80)),
       );
       expect(outside, hash).toEqual([]);
+      if (hash === "#/") {
+        // The job list is a card per job, each column a labelled line across the screen, not 9 squeezed columns.
+        const idCell = page.locator("#jobs tr td").first();
+        expect(await idCell.evaluate((td) => td.getBoundingClientRect().width)).toBeGreaterThan(300);
+        expect(await idCell.getAttribute("data-label")).toBe("Job");
+      }
     }
   });
 
