@@ -58,12 +58,7 @@ export async function deleteExpiredJobs(
     sql(db)`DELETE FROM webhook_events WHERE job_id IN (${expired})`,
     sql(db)`DELETE FROM jobs WHERE id IN (${expired})`,
   ];
-  const results = await db.batch(statements);
-  return {
-    count: results.at(-1)?.meta.changes ?? 0,
-    rowsWritten: results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0),
-    statements: statements.length,
-  };
+  return deleteInOneBatch(db, statements);
 }
 
 /**
@@ -82,6 +77,11 @@ export async function deleteBatchesWithoutJobs(db: D1Database, before: number, l
     sql(db)`DELETE FROM webhook_events WHERE job_id IN (${gone})`,
     sql(db)`DELETE FROM batches WHERE id IN (${gone})`,
   ];
+  return deleteInOneBatch(db, statements);
+}
+
+/** Runs `statements` in one transaction; the count is what the last one deleted (the records themselves). */
+async function deleteInOneBatch(db: D1Database, statements: D1PreparedStatement[]): Promise<Deleted> {
   const results = await db.batch(statements);
   return {
     count: results.at(-1)?.meta.changes ?? 0,
