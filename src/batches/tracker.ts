@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
+import { serialRunner } from "../platform/serial";
 import { countRecordedOutcomes, createOutcomeTable, recordOutcome } from "../store/batch-outcomes";
 import { batchIsRunning, completeBatch, findBatch, listTerminalBatchJobs } from "../store/batches";
 import { shardOf } from "../store/databases";
@@ -33,7 +34,8 @@ export class BatchTracker extends DurableObject<Env> {
   readonly #db = shardOf(this.env, this.ctx.id.name as string);
   /** The batch's row as last read or written; null until read. */
   #batch: BatchRecord | null = null;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** One report at a time: each counts on what the one before it wrote. */
+  readonly #serially = serialRunner();
 
   /** A job of the batch ended with `status` (terminal). Idempotent per job; may complete the batch. */
   report(jobId: string, status: BatchOutcome): Promise<void> {
@@ -106,12 +108,5 @@ export class BatchTracker extends DurableObject<Env> {
   async #load(): Promise<BatchRecord | null> {
     this.#batch ??= await findBatch(this.#db, this.ctx.id.name as string);
     return this.#batch;
-  }
-
-  /** Runs `work` after every earlier call has finished: reports are counted one at a time. */
-  #serially<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work, work);
-    this.#queue = run.catch(() => undefined);
-    return run;
   }
 }

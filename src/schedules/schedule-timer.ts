@@ -5,6 +5,7 @@ import type { SubmitJobRequest } from "../jobs/model";
 import { submitJobs } from "../jobs/submit";
 import { clock } from "../platform/clock";
 import { metered } from "../platform/metering";
+import { serialRunner } from "../platform/serial";
 import { findSchedule, recordScheduleRun, type ScheduleRecord } from "../store/schedules";
 import { decideFiring } from "./firing";
 
@@ -22,7 +23,8 @@ import { decideFiring } from "./firing";
  * instead of making a second one.
  */
 export class ScheduleTimer extends DurableObject<Env> {
-  #queue: Promise<unknown> = Promise.resolve();
+  /** One wake-up at a time: each reads what the one before it wrote. */
+  readonly #serially = serialRunner();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, metered(env));
@@ -91,12 +93,5 @@ export class ScheduleTimer extends DurableObject<Env> {
       return;
     }
     if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
-  }
-
-  /** One wake-up at a time: each reads what the one before it wrote. */
-  #serially<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work, work);
-    this.#queue = run.catch(() => undefined); // the caller gets the failure; the next wake-up still runs
-    return run;
   }
 }

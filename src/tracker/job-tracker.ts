@@ -29,6 +29,7 @@ import type { WatchEvent } from "../jobs/watch";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
+import { serialRunner } from "../platform/serial";
 import { shardOf } from "../store/databases";
 import { findJob, renewLease, startDueJob, touchJob, updateJob } from "../store/jobs";
 import { type EventForDelivery, insertWebhookEvent, readSigningSecrets, secretsFound } from "../store/webhook-events";
@@ -73,7 +74,8 @@ export class JobTracker extends DurableObject<Env> {
   #job: JobRecord | null = null;
   /** This instance set an alarm or ran one: the object holds storage even if no alarm is pending now. */
   #usedStorage = false;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** One change at a time: the order of changes is the order of calls. */
+  readonly #serially = serialRunner();
   #hearing = new AttemptHearing(this.ctx.storage);
   /** job.progress callbacks: at most one a second, carrying the latest progress. */
   #progressEvents = new LatestOncePer(1000, () => {
@@ -475,12 +477,5 @@ export class JobTracker extends DurableObject<Env> {
   async #load(): Promise<JobRecord | null> {
     this.#job ??= await findJob(this.#db, this.ctx.id.name as string);
     return this.#job;
-  }
-
-  /** Runs `work` after every earlier call has finished: the order of changes is the order of calls. */
-  #serially<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work, work);
-    this.#queue = run.catch(() => undefined);
-    return run;
   }
 }
