@@ -154,7 +154,14 @@ describe("GET /v1/failing-deliveries (console)", () => {
       () => getJson<Failing>(tenant, "/v1/failing-deliveries?limit=100"),
       (page) => page.events.length === 3 && page.events.every((e) => e.last_attempt !== null),
     );
-    expect(all.events.map((e) => e.job_id)).toEqual(jobs.map((j) => j.id).reverse());
+    // Newest event first: events are made as jobs end, which need not be the order they were submitted in.
+    expect(all.events.map((e) => e.job_id).sort()).toEqual(jobs.map((j) => j.id).sort());
+    expect(all.events.map((e) => e.id)).toEqual(
+      all.events
+        .map((e) => e.id)
+        .sort()
+        .reverse(),
+    );
     expect(all.events.map((e) => e.job_id)).not.toContain(delivered.id);
     expect(all.events[0]).toMatchObject({ type: "job.succeeded", last_attempt: { http_status: 500, error: null } });
     expect(["pending", "failed"]).toContain(all.events[0]?.status);
