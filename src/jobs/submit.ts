@@ -10,6 +10,7 @@ import { anyShard, databases, shardOfKey } from "../store/databases";
 import {
   deleteExpiredIdempotencyKey,
   findIdempotencyKey,
+  type IdempotencyRecord,
   type IdempotencyScope,
   insertIdempotencyKey,
 } from "../store/idempotency";
@@ -175,17 +176,33 @@ function newBatch(env: Env, tenantId: string, batch: NewBatch, count: number, no
 async function replayIdempotent(
   db: D1Database,
   tenantId: string,
-  { scope, key, requestHash }: Idempotency,
+  idempotency: Idempotency,
   usedSince: number,
 ): Promise<SubmitOutcome | null> {
+  const found = await usedIdempotencyKey(db, tenantId, idempotency, usedSince);
+  if (!found) return null;
+  const jobs = await findTenantJobs(db, tenantId, found.jobIds);
+  return { jobs, replayed: true, batchId: jobs[0]?.batchId ?? null };
+}
+
+/**
+ * The record of `idempotency`'s key on `db` when it was used since
+ * `usedSince` (Unix ms) with the same request, else null. Throws 409
+ * `idempotency_conflict` when it was used with another request.
+ */
+export async function usedIdempotencyKey(
+  db: D1Database,
+  tenantId: string,
+  { scope, key, requestHash }: Idempotency,
+  usedSince: number,
+): Promise<IdempotencyRecord | null> {
   const found = await findIdempotencyKey(db, tenantId, scope, key);
   if (!found || found.createdAt < usedSince) return null;
   if (found.requestHash !== requestHash) {
     const other = scope === "retry" ? "to retry another job" : "with a different request body";
     throw new DomainError(409, "idempotency_conflict", `This Idempotency-Key was used ${other}.`);
   }
-  const jobs = await findTenantJobs(db, tenantId, found.jobIds);
-  return { jobs, replayed: true, batchId: jobs[0]?.batchId ?? null };
+  return found;
 }
 
 /** Deletes the R2 inputs of jobs that were never stored (R2 deletes are free; a missing key is no error). */

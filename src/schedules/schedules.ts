@@ -4,11 +4,11 @@ import type { CreateScheduleSchema, ScheduleSchema, UpdateScheduleSchema } from 
 import type { Env } from "../env";
 import { DomainError } from "../jobs/errors";
 import type { SubmitJobRequest } from "../jobs/model";
-import { type Idempotency, prepareJob } from "../jobs/submit";
+import { type Idempotency, prepareJob, usedIdempotencyKey } from "../jobs/submit";
 import { limits } from "../limits";
 import { clock, isoTime } from "../platform/clock";
 import { isScheduleId, newId } from "../platform/ids";
-import { deleteExpiredIdempotencyKey, findIdempotencyKey, insertScheduleCreateKey } from "../store/idempotency";
+import { deleteExpiredIdempotencyKey, insertScheduleCreateKey } from "../store/idempotency";
 import {
   deleteSchedule as deleteScheduleRow,
   findSchedule,
@@ -101,15 +101,11 @@ export async function createSchedule(
 async function replayCreate(
   env: Env,
   tenantId: string,
-  { key, requestHash }: Idempotency,
+  idempotency: Idempotency,
   usedSince: number,
 ): Promise<ScheduleRecord | null> {
-  const found = await findIdempotencyKey(env.DB, tenantId, "schedule_create", key);
-  if (!found || found.createdAt < usedSince) return null;
-  if (found.requestHash !== requestHash) {
-    throw new DomainError(409, "idempotency_conflict", "This Idempotency-Key was used with a different request body.");
-  }
-  return getSchedule(env, tenantId, found.jobIds[0] ?? "");
+  const found = await usedIdempotencyKey(env.DB, tenantId, idempotency, usedSince);
+  return found && getSchedule(env, tenantId, found.jobIds[0] ?? "");
 }
 
 /** The tenant's schedule; 404 for an unknown id or another tenant's. */

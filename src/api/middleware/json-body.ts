@@ -20,12 +20,7 @@ export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
   assertJsonContentType(c.req.header("content-type") ?? "");
   if (Number(c.req.header("content-length") ?? 0) > limits.maxBodyBytes) throw tooLarge();
   const text = await readText(c.req.raw);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new DomainError(400, "invalid_json", "The request body is not valid JSON.");
-  }
+  const parsed = parseJson(text);
   assertJsonFaithful(parsed, text);
   c.set("rawBody", text);
   c.req.bodyCache.json = Promise.resolve(parsed);
@@ -43,12 +38,7 @@ export const noFields = createMiddleware<AppEnv>(async (c, next) => {
   const text = await readText(c.req.raw);
   if (text.trim() !== "") {
     assertJsonContentType(c.req.header("content-type") ?? "");
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new DomainError(400, "invalid_json", "The request body is not valid JSON.");
-    }
+    const parsed = parseJson(text);
     const fields = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? Object.keys(parsed) : null;
     if (fields === null || fields.length > 0) {
       const message = "This action takes no fields: send no body, or {}.";
@@ -87,6 +77,15 @@ function assertJsonContentType(contentType: string): void {
       "unsupported_media_type",
       `The charset "${charset}" is not supported: send JSON as UTF-8 (\`charset=utf-8\` or none).`,
     );
+  }
+}
+
+/** `text` parsed; throws 400 `invalid_json` when it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new DomainError(400, "invalid_json", "The request body is not valid JSON.");
   }
 }
 
