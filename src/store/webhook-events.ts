@@ -177,26 +177,7 @@ export async function listJobEvents(db: D1Database, jobId: string): Promise<Webh
   return results.map(fromRow);
 }
 
-/**
- * Sets where the event stands after scheduled attempt `attempt`: still
- * pending (with its next time), delivered or failed. The attempt is counted
- * too: a claimed one already was, the first one its writer made without a
- * claim (webhooks/first-attempt.ts) is counted here.
- */
-export function settleEvent(
-  db: D1Database,
-  id: string,
-  attempt: number,
-  status: EventStatus,
-  nextAttemptAt: number | null,
-  now: number,
-): D1PreparedStatement {
-  // A delivered event stays delivered, whatever a concurrent attempt concludes.
-  return sql(db)`UPDATE webhook_events SET status = ${status}, next_attempt_at = ${nextAttemptAt}, updated_at = ${now},
-      attempts = MAX(attempts, ${attempt})
-    WHERE id = ${id} AND status != 'delivered'`;
-}
-
+/** One attempt of an event, as the delivery log shows it. */
 export interface DeliveryRecord {
   eventId: string;
   jobId: string;
@@ -210,14 +191,72 @@ export interface DeliveryRecord {
   nextAttemptAt: number | null;
 }
 
-/** Logs an attempt; its number counts every earlier attempt of the event, scheduled or manual. */
-export function insertDelivery(db: D1Database, d: DeliveryRecord): D1PreparedStatement {
-  return sql(db)`INSERT INTO webhook_deliveries (event_id, job_id, tenant_id, attempt, trigger, attempted_at,
+/** Where an event stands after one of its attempts. */
+export interface EventAfterAttempt {
+  /**
+   * Still pending (due at the attempt's `nextAttemptAt`), delivered or
+   * failed; null leaves status and next attempt as they were (a manual
+   * attempt that did not deliver). A delivered event stays delivered,
+   * whatever a concurrent attempt concludes.
+   */
+  status: EventStatus | null;
+  /**
+   * The scheduled attempt it counts as: a claimed one already was counted,
+   * the first one its writer made without a claim (webhooks/first-attempt.ts)
+   * is counted here.
+   */
+  scheduledAttempt: number;
+  /** A manual attempt frees the event for the next redelivery. */
+  endsRedelivery: boolean;
+  /** When the attempt ended (Unix ms). */
+  now: number;
+}
+
+/**
+ * Records one attempt and moves its event on: two statements for one
+ * transaction (D1 batch), in this order. The event's first attempt is
+ * written on the event's own row, by the statement that settles it or
+ * schedules its retry (no log row, no index entry: migration 0013); every
+ * later attempt is a `webhook_deliveries` row, numbered after all earlier
+ * ones, scheduled or manual. "First" is decided inside the transaction, so
+ * of two attempts recorded at once exactly one is attempt 1; an event
+ * recorded before 0013 has its attempt 1 in the log already, so it never
+ * takes the row's.
+ */
+export function recordAttempt(
+  db: D1Database,
+  d: DeliveryRecord,
+  after: EventAfterAttempt,
+): [D1PreparedStatement, D1PreparedStatement] {
+  const earlier = sqlFragment`(SELECT COUNT(*) FROM webhook_deliveries WHERE job_id = ${d.jobId} AND event_id = ${d.eventId})
+    + (SELECT COUNT(*) FROM webhook_events WHERE id = ${d.eventId} AND first_attempted_at IS NOT NULL)`;
+  const logged = sql(db)`INSERT INTO webhook_deliveries (event_id, job_id, tenant_id, attempt, trigger, attempted_at,
       duration_ms, http_status, error, response_body, next_attempt_at)
-    VALUES (${d.eventId}, ${d.jobId}, ${d.tenantId},
-      (SELECT COUNT(*) + 1 FROM webhook_deliveries WHERE job_id = ${d.jobId} AND event_id = ${d.eventId}),
-      ${d.trigger}, ${d.attemptedAt}, ${d.durationMs}, ${d.httpStatus}, ${d.error}, ${d.responseBody},
-      ${d.nextAttemptAt})`;
+    SELECT ${d.eventId}, ${d.jobId}, ${d.tenantId}, earlier + 1, ${d.trigger}, ${d.attemptedAt}, ${d.durationMs},
+      ${d.httpStatus}, ${d.error}, ${d.responseBody}, ${d.nextAttemptAt}
+    FROM (SELECT ${earlier} AS earlier) WHERE earlier > 0`;
+  // Runs after `logged`: the slot is free only when no attempt is on the row yet and none was logged.
+  const first = sqlFragment`first_attempted_at IS NULL AND slot.free`;
+  const settled =
+    after.status === null
+      ? sqlFragment``
+      : sqlFragment`status = IIF(status = 'delivered', status, ${after.status}),
+      next_attempt_at = IIF(status = 'delivered', next_attempt_at, ${d.nextAttemptAt}),
+      attempts = IIF(status = 'delivered', attempts, MAX(attempts, ${after.scheduledAttempt})),
+      updated_at = IIF(status = 'delivered', updated_at, ${after.now}),`;
+  const freed = after.endsRedelivery ? sqlFragment`redelivery_until = NULL,` : sqlFragment``;
+  const onRow = sql(db)`UPDATE webhook_events SET ${settled} ${freed}
+      first_attempted_at = IIF(${first}, ${d.attemptedAt}, first_attempted_at),
+      first_manual = IIF(${first}, ${d.trigger === "manual"}, first_manual),
+      first_duration_ms = IIF(${first}, ${d.durationMs}, first_duration_ms),
+      first_http_status = IIF(${first}, ${d.httpStatus}, first_http_status),
+      first_error = IIF(${first}, ${d.error}, first_error),
+      first_response_body = IIF(${first}, ${d.responseBody}, first_response_body),
+      first_next_attempt_at = IIF(${first}, ${d.nextAttemptAt}, first_next_attempt_at)
+    FROM (SELECT NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE job_id = ${d.jobId} AND event_id = ${d.eventId})
+      AS free) AS slot
+    WHERE webhook_events.id = ${d.eventId}`;
+  return [logged, onRow];
 }
 
 export interface DeliveryLogRow {
@@ -233,12 +272,26 @@ export interface DeliveryLogRow {
   next_attempt_at: number | null;
 }
 
-/** Every attempt for the job's events, in the order they were made. */
+/**
+ * Every attempt for the job's events (`jobId`: a job's or a batch's id), in
+ * the order they ended (start + duration, ms), which is the order they were
+ * recorded in, as the log's own order was before attempt 1 moved to the
+ * event's row; ties by attempt number. Attempt 1 comes from its event's
+ * row, or from the log for an event recorded before migration 0013 (whose
+ * row holds none), so each attempt shows once.
+ */
 export async function listJobDeliveries(db: D1Database, jobId: string): Promise<DeliveryLogRow[]> {
-  const { results } = await sql(db)`SELECT d.event_id, e.type AS event_type, d.attempt, d.trigger, d.attempted_at,
-      d.duration_ms, d.http_status, d.error, d.response_body, d.next_attempt_at
-    FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
-    WHERE d.job_id = ${jobId} ORDER BY d.id`.all<DeliveryLogRow>();
+  const { results } = await sql(db)`SELECT event_id, event_type, attempt, trigger, attempted_at, duration_ms,
+      http_status, error, response_body, next_attempt_at FROM (
+      SELECT id AS event_id, type AS event_type, 1 AS attempt, IIF(first_manual, 'manual', 'scheduled') AS trigger,
+        first_attempted_at AS attempted_at, first_duration_ms AS duration_ms, first_http_status AS http_status,
+        first_error AS error, first_response_body AS response_body, first_next_attempt_at AS next_attempt_at
+      FROM webhook_events WHERE job_id = ${jobId} AND first_attempted_at IS NOT NULL
+      UNION ALL
+      SELECT d.event_id, e.type, d.attempt, d.trigger, d.attempted_at, d.duration_ms, d.http_status, d.error,
+        d.response_body, d.next_attempt_at
+      FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id WHERE d.job_id = ${jobId})
+    ORDER BY attempted_at + duration_ms, attempt, event_id`.all<DeliveryLogRow>();
   return results;
 }
 
@@ -297,9 +350,13 @@ export function failingEvents(
   limit: number,
 ): D1PreparedStatement {
   const below = beforeId === null ? sqlFragment`` : sqlFragment`AND e.id < ${beforeId}`;
+  // The latest attempt is the last logged one, else the first (on the event's row: migration 0013).
   return sql(db)`SELECT e.id, e.job_id, e.type, e.status, e.attempts, e.callback_url,
-      e.created_at, e.next_attempt_at, d.attempted_at AS last_attempted_at, d.http_status AS last_http_status,
-      d.error AS last_error, d.response_body AS last_response_body
+      e.created_at, e.next_attempt_at,
+      IIF(d.id IS NULL, e.first_attempted_at, d.attempted_at) AS last_attempted_at,
+      IIF(d.id IS NULL, e.first_http_status, d.http_status) AS last_http_status,
+      IIF(d.id IS NULL, e.first_error, d.error) AS last_error,
+      IIF(d.id IS NULL, e.first_response_body, d.response_body) AS last_response_body
     FROM webhook_events e LEFT JOIN webhook_deliveries d ON d.id =
       (SELECT MAX(id) FROM webhook_deliveries WHERE job_id = e.job_id AND event_id = e.id)
     WHERE e.tenant_id = ${tenantId} AND (e.status = 'failed' OR (e.status = 'pending' AND e.attempts > 1)) ${below}

@@ -9,11 +9,9 @@ import {
   claimForDelivery,
   deliveryFound,
   type EventStatus,
-  endRedelivery,
-  insertDelivery,
   readForDelivery,
+  recordAttempt,
   type SigningSecrets,
-  settleEvent,
   type WebhookEventRecord,
 } from "../store/webhook-events";
 import { type PostResult, postCallback } from "./post";
@@ -147,7 +145,12 @@ export interface Attempt {
   result: PostResult;
 }
 
-/** Logs the attempts and moves their events on, in one transaction on their shard `db`; then queues the retries. */
+/**
+ * Records the attempts and moves their events on, in one transaction on
+ * their shard `db` (an event's first attempt on its own row, later ones in
+ * the delivery log: store/webhook-events.ts `recordAttempt`); then queues
+ * the retries.
+ */
 export async function record(
   env: Env,
   db: D1Database,
@@ -164,21 +167,23 @@ export async function record(
     const status = eventStatusAfter(verdict, manual);
     const nextAttemptAt = retry ? endedAt + retry.delaySeconds * 1000 : null;
     statements.push(
-      insertDelivery(db, {
-        eventId: event.id,
-        jobId: event.jobId,
-        tenantId: event.tenantId,
-        trigger: manual ? "manual" : "scheduled",
-        attemptedAt,
-        durationMs: result.durationMs,
-        httpStatus: result.httpStatus,
-        error: result.error,
-        responseBody: result.responseBody,
-        nextAttemptAt,
-      }),
+      ...recordAttempt(
+        db,
+        {
+          eventId: event.id,
+          jobId: event.jobId,
+          tenantId: event.tenantId,
+          trigger: manual ? "manual" : "scheduled",
+          attemptedAt,
+          durationMs: result.durationMs,
+          httpStatus: result.httpStatus,
+          error: result.error,
+          responseBody: result.responseBody,
+          nextAttemptAt,
+        },
+        { status, scheduledAttempt, endsRedelivery: manual, now: endedAt },
+      ),
     );
-    if (status) statements.push(settleEvent(db, event.id, scheduledAttempt, status, nextAttemptAt, endedAt));
-    if (manual) statements.push(endRedelivery(db, event.id));
     if (verdict.kind !== "delivered") {
       console.warn("callback attempt failed", {
         eventId: event.id,

@@ -35,8 +35,8 @@ const budget = {
 const onCompleteBudget = {
   /** The claim of the attempt and its record. */
   shardRoundTrips: budget.shardRoundTrips + 2,
-  /** The event (row, job and due indexes), the claim, the delivery log row and its index, the event settled. */
-  rowsWritten: budget.rowsWritten + 7,
+  /** The event (row, job and due indexes), the claim, the event settled with its first attempt on its row. */
+  rowsWritten: budget.rowsWritten + 5,
   batchTrackerRequests: SIZE,
   /** Plus the event's callbacks-queue message. */
   queueMessages: SIZE + 1,

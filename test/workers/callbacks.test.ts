@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/jobs/model";
 import { authed, createTenant, dbOf, eventually, submit, untilStatus } from "./helpers";
-import { receivedOn, theOnlyCallback } from "./webhook-helpers";
+import { deliveriesOf, receivedOn, theOnlyCallback } from "./webhook-helpers";
 
 const uniquePath = () => `/hooks/${crypto.randomUUID()}`;
 
@@ -76,20 +76,37 @@ describe("callbacks", () => {
     expect(await receivedOn(quietPath)).toEqual([]);
   });
 
-  it("records the delivery on the event", async () => {
+  it("records the delivery on the event: its first attempt on the event's own row, no delivery log row", async () => {
     const tenant = await createTenant();
     const path = uniquePath();
     const job = await submit(tenant, { type: "echo", callback_url: `${env.RECEIVER_URL}${path}` });
     await untilStatus(tenant, job.id, "succeeded");
     const row = await eventually(
-      () => dbOf(job.id).prepare("SELECT status, attempts FROM webhook_events WHERE job_id = ?").bind(job.id).first(),
+      () =>
+        dbOf(job.id)
+          .prepare(
+            `SELECT status, attempts, first_manual, first_http_status, first_error, first_next_attempt_at,
+              first_attempted_at > 0 AS attempted FROM webhook_events WHERE job_id = ?`,
+          )
+          .bind(job.id)
+          .first(),
       (r) => r?.status === "delivered",
     );
-    expect(row).toEqual({ status: "delivered", attempts: 1 });
-    const delivery = await dbOf(job.id)
-      .prepare("SELECT attempt, trigger, http_status FROM webhook_deliveries WHERE job_id = ?")
+    expect(row).toEqual({
+      status: "delivered",
+      attempts: 1,
+      first_manual: 0,
+      first_http_status: 204,
+      first_error: null,
+      first_next_attempt_at: null,
+      attempted: 1,
+    });
+    const logged = await dbOf(job.id)
+      .prepare("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE job_id = ?")
       .bind(job.id)
-      .first();
-    expect(delivery).toEqual({ attempt: 1, trigger: "scheduled", http_status: 204 });
+      .first<{ n: number }>();
+    expect(logged?.n).toBe(0);
+    const { deliveries } = await deliveriesOf(tenant, job.id);
+    expect(deliveries.map((d) => [d.attempt, d.trigger, d.http_status])).toEqual([[1, "scheduled", 204]]);
   });
 });

@@ -10,7 +10,12 @@ import { newId } from "../../src/platform/ids";
 import { inputKey, logKey, resultKey } from "../../src/store/blobs";
 import { databases } from "../../src/store/databases";
 import { insertJob, updateJob } from "../../src/store/jobs";
-import { insertDelivery, insertWebhookEvent } from "../../src/store/webhook-events";
+import {
+  type DeliveryRecord,
+  insertWebhookEvent,
+  listJobDeliveries,
+  recordAttempt,
+} from "../../src/store/webhook-events";
 import {
   authed,
   createTenant,
@@ -22,6 +27,7 @@ import {
   type TestTenant,
   untilStatus,
 } from "./helpers";
+import { insertLoggedAttempt } from "./webhook-helpers";
 
 const DAY = 86_400_000;
 const age = (table: string, column: string, where: string, id: string, byMs: number) =>
@@ -36,7 +42,7 @@ async function stored(id: string) {
     input: (await env.BLOBS.list({ prefix: `inputs/${id}` })).objects.length,
     result: (await env.BLOBS.list({ prefix: `results/${id}/` })).objects.length,
     events: await count("SELECT COUNT(*) AS n FROM webhook_events WHERE job_id = ?", id),
-    deliveries: await count("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE job_id = ?", id),
+    deliveries: (await listJobDeliveries(dbOf(id), id)).length,
   };
 }
 const everything = { job: 1, input: 1, result: 1, events: 1, deliveries: 1 };
@@ -183,12 +189,19 @@ describe("retention", () => {
     expect(await countStored(expired)).toEqual({ jobs: 0, events: 0, deliveries: 0, objects: 0 });
   }, 60_000);
 
-  it("writes 3 D1 rows to delete a job with one event and one delivery attempt", async () => {
+  it("writes 2 D1 rows to delete a job whose one event was delivered at its first attempt (3 if logged before migration 0013)", async () => {
     const tenant = await createTenant();
     await insertJobs(tenant.tenantId, 300, 8 * DAY, { objects: false });
     const purged = await purgeExpired(env, Date.now());
     expect(purged.jobs).toBe(300);
-    expect(purged.rowsWritten / purged.jobs).toBeLessThanOrEqual(3);
+    expect(purged.rowsWritten / purged.jobs).toBeLessThanOrEqual(2);
+    // Events recorded before migration 0013 have their first attempt in the delivery log: it goes too.
+    const older = await insertJobs(tenant.tenantId, 300, 8 * DAY, { objects: false, preMigration0013: true });
+    expect((await countStored(older)).deliveries).toBe(300);
+    const purgedOlder = await purgeExpired(env, Date.now());
+    expect(purgedOlder.jobs).toBe(300);
+    expect(purgedOlder.rowsWritten / purgedOlder.jobs).toBeLessThanOrEqual(3);
+    expect(await countStored(older)).toEqual({ jobs: 0, events: 0, deliveries: 0, objects: 0 });
   });
 
   it("deletes the log objects of exactly the jobs it deletes, when two sweeps overlap on jobs that finished at once", async () => {
@@ -233,14 +246,16 @@ interface InsertedJobs {
 /**
  * `count` jobs of `tenantId`, inserted through the store on shard 0, many to a batch:
  * finished `finishedAgoMs` ago (null: unfinished, due in a day) with one
- * delivered event and its attempt each; unless `objects` is false, every
- * 10th has its input in R2 and every 15th its result.
+ * delivered event and its attempt each (on the event's row, as recorded
+ * now; with `preMigration0013`, as a delivery log row, as recorded before
+ * migration 0013); unless `objects` is false, every 10th has its input in
+ * R2 and every 15th its result.
  */
 async function insertJobs(
   tenantId: string,
   count: number,
   finishedAgoMs: number | null,
-  { objects = true } = {},
+  { objects = true, preMigration0013 = false } = {},
 ): Promise<InsertedJobs> {
   const now = Date.now();
   const created = now - 40 * DAY;
@@ -312,23 +327,33 @@ async function insertJobs(
         type: "job.succeeded",
         payload: "{}",
         callbackUrl: "https://example.com/hook",
-        status: "delivered",
-        attempts: 1,
+        status: preMigration0013 ? "delivered" : "pending",
+        attempts: preMigration0013 ? 1 : 0,
         nextAttemptAt: null,
         createdAt: created,
       }),
-      insertDelivery(db, {
-        eventId,
-        jobId: id,
-        tenantId,
-        trigger: "scheduled",
-        attemptedAt: created,
-        durationMs: 5,
-        httpStatus: 200,
-        error: null,
-        responseBody: null,
-        nextAttemptAt: null,
-      }),
+    );
+    const attempt: DeliveryRecord = {
+      eventId,
+      jobId: id,
+      tenantId,
+      trigger: "scheduled",
+      attemptedAt: created,
+      durationMs: 5,
+      httpStatus: 200,
+      error: null,
+      responseBody: null,
+      nextAttemptAt: null,
+    };
+    statements.push(
+      ...(preMigration0013
+        ? [insertLoggedAttempt(db, { ...attempt, attempt: 1 })]
+        : recordAttempt(db, attempt, {
+            status: "delivered",
+            scheduledAttempt: 1,
+            endsRedelivery: false,
+            now: created,
+          })),
     );
     const jobObjects = [keys.input, keys.result].filter((key) => key !== null);
     if (jobObjects.length > 0) result.objects.set(id, jobObjects);
@@ -361,6 +386,15 @@ async function countStored(jobs: InsertedJobs) {
     );
     return found.flatMap((r) => r.results).filter((r) => ids.has(r.id)).length;
   };
+  const attemptsOnEventRows = async () => {
+    const found = await onEveryShard((db) =>
+      db
+        .prepare("SELECT job_id AS id FROM webhook_events WHERE tenant_id = ? AND first_attempted_at IS NOT NULL")
+        .bind(jobs.tenantId)
+        .all<{ id: string }>(),
+    );
+    return found.flatMap((r) => r.results).filter((r) => ids.has(r.id)).length;
+  };
   const wanted = new Set(jobs.ids.flatMap((id) => jobs.objects.get(id) ?? []));
   let objects = 0;
   for (const prefix of ["inputs/", "results/"]) {
@@ -374,7 +408,8 @@ async function countStored(jobs: InsertedJobs) {
   return {
     jobs: await rows("jobs", "id"),
     events: await rows("webhook_events", "job_id"),
-    deliveries: await rows("webhook_deliveries", "job_id"),
+    // An attempt is on its event's row (first_attempted_at set) or a delivery log row.
+    deliveries: (await rows("webhook_deliveries", "job_id")) + (await attemptsOnEventRows()),
     objects,
   };
 }

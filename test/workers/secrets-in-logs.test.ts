@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { listJobDeliveries } from "../../src/store/webhook-events";
 import { ADMIN, authed, call, createTenant, dbOf, eventually, postJson, submit } from "./helpers";
 
 // The Worker runs in this isolate, so everything it logs passes through these spies.
@@ -32,13 +33,7 @@ describe("logs", () => {
     await call("/v1/keys", { headers: { authorization: "Bearer not-the-admin-token" } });
     await call("/v1/keys", { headers: ADMIN });
     const seen = await eventually(
-      async () =>
-        (
-          await dbOf(failing.id)
-            .prepare("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE job_id = ?")
-            .bind(failing.id)
-            .first<{ n: number }>()
-        )?.n ?? 0,
+      async () => (await listJobDeliveries(dbOf(failing.id), failing.id)).length,
       (n) => n >= 2,
     );
     expect(seen).toBeGreaterThanOrEqual(2);

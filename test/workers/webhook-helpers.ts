@@ -4,7 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { expect } from "vitest";
 import type { CallbackMessage, Env } from "../../src/env";
 import worker from "../../src/index";
-import { insertWebhookEvent } from "../../src/store/webhook-events";
+import { type DeliveryRecord, insertWebhookEvent } from "../../src/store/webhook-events";
 import { buildEvent } from "../../src/webhooks/events";
 import { authed, dbOf, eventually, submit, type TestTenant } from "./helpers";
 
@@ -77,4 +77,30 @@ export async function deliverMessages(bodies: CallbackMessage[], settings: Parti
   const ctx = createExecutionContext();
   await worker.queue(batch, { ...env, ...settings });
   return getQueueResult(batch, ctx);
+}
+
+/**
+ * An attempt logged as code before migration 0013 logged every attempt,
+ * attempt 1 included: a `webhook_deliveries` row numbered `attempt`, the
+ * event's `first_*` columns left NULL.
+ */
+export function insertLoggedAttempt(db: D1Database, d: DeliveryRecord & { attempt: number }): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO webhook_deliveries (event_id, job_id, tenant_id, attempt, trigger, attempted_at, duration_ms,
+        http_status, error, response_body, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .bind(
+      d.eventId,
+      d.jobId,
+      d.tenantId,
+      d.attempt,
+      d.trigger,
+      d.attemptedAt,
+      d.durationMs,
+      d.httpStatus,
+      d.error,
+      d.responseBody,
+      d.nextAttemptAt,
+    );
 }
