@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 /** Load generation and statistics for the benchmark: plain fetch, a fixed concurrency. */
 
 export interface Sample {
@@ -33,7 +33,7 @@ export function percentile(values: number[], p: number): number {
 export const median = (values: number[]) => percentile(values, 50);
 
 /** A process and all its descendants, with their resident memory (KiB) and CPU time (ms). Linux: ps and /proc. */
-function processTree(rootPid: number): { rssKiB: number; cpuMs: number }[] {
+function processTree(rootPid: number): { pid: number; rssKiB: number; cpuMs: number }[] {
   const rows = execFileSync("ps", ["-e", "-o", "pid=,ppid=,rss="], { encoding: "utf8" })
     .trim()
     .split("\n")
@@ -45,7 +45,7 @@ function processTree(rootPid: number): { rssKiB: number; cpuMs: number }[] {
   const stack = [rootPid];
   while (stack.length > 0) {
     const pid = stack.pop() as number;
-    tree.push({ rssKiB: rss.get(pid) ?? 0, cpuMs: cpuMsOf(pid) });
+    tree.push({ pid, rssKiB: rss.get(pid) ?? 0, cpuMs: cpuMsOf(pid) });
     stack.push(...(children.get(pid) ?? []));
   }
   return tree;
@@ -60,6 +60,26 @@ function cpuMsOf(pid: number): number {
     return 0; // it exited meanwhile
   }
 }
+
+/** Time a process's threads spent runnable but waiting for a core, in ms (/proc/<pid>/task/<tid>/schedstat, field 2, ns). */
+function runQueueWaitMsOf(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+      const waitedNs = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]);
+      return sum + (Number.isFinite(waitedNs) ? waitedNs / 1e6 : 0);
+    }, 0);
+  } catch {
+    return 0; // it exited meanwhile
+  }
+}
+
+/**
+ * Time a process and its descendants spent ready to run but waiting for a
+ * core, in ms: on a machine shared with other work, the CPU this tree wanted
+ * and did not get.
+ */
+export const treeRunQueueWaitMs = (rootPid: number) =>
+  processTree(rootPid).reduce((sum, p) => sum + runQueueWaitMsOf(p.pid), 0);
 
 /** Resident memory of a process and all its descendants, in MiB. */
 export const treeRssMiB = (rootPid: number) => processTree(rootPid).reduce((sum, p) => sum + p.rssKiB, 0) / 1024;

@@ -5,7 +5,7 @@
 // `capacity:`). `--model` instead runs the slowed-database check
 // (bench/model/) and prints `model:` lines.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import {
   type Capacity,
   capacity,
@@ -16,7 +16,7 @@ import {
   type Prices,
   predictedLocally,
 } from "./capacity.ts";
-import { median, treeCpuMs, watchPeakRss } from "./load.ts";
+import { median, treeCpuMs, treeRunQueueWaitMs, watchPeakRss } from "./load.ts";
 import { consumerSetting, d1Bindings, limits, retentionDays, writeModelConfig } from "./model/config.ts";
 import { startVerifyingReceiver } from "./receiver.ts";
 import { endToEndScenario, idleScenario, pollScenario, type ScenarioResult, submitScenario } from "./scenarios.ts";
@@ -162,16 +162,19 @@ async function checkModel(receiver: Receiver) {
   for (const shards of shardCounts) {
     const target = await startModel({
       config,
-      d1Bindings: bindings,
       vars: { METERING: "true", MODEL_SERVICE_MS: String(SERVICE_MS), MODEL_SHARDS: String(shards) },
     });
     try {
       await resetMetrics(target);
       const cpuBefore = treeCpuMs(target.pid);
+      const waitBefore = treeRunQueueWaitMs(target.pid);
       const started = performance.now();
       const { result } = await endToEndScenario(target, receiver, sizes.model, MODEL_CONCURRENCY);
+      const wallMs = performance.now() - started;
       const cpuMs = treeCpuMs(target.pid) - cpuBefore;
-      const cores = cpuMs / (performance.now() - started);
+      const cores = cpuMs / wallMs;
+      // Cores' worth of time the tree was ready to run but other work held the machine's cores.
+      const deniedCores = (treeRunQueueWaitMs(target.pid) - waitBefore) / wallMs;
       await settle();
       const run = { counts: await metrics(target), jobs: sizes.model };
       // Under `wrangler dev` workerd runs the Worker and all its Durable Objects on one thread, so
@@ -181,7 +184,7 @@ async function checkModel(receiver: Receiver) {
       const queries = bindings.map((b) => `${b} ${figure((run.counts[`d1:${b}:round_trips`] ?? 0) / run.jobs)}`);
       const gates = await (await fetch(`${target.url}/__model/gates`)).json();
       console.error(
-        `  shards ${shards}: bound by the ${bound} (${machine.cpuMsPerJob.toFixed(1)} CPU ms per job on ${machine.cores} cores); D1 queries per job ${queries.join(", ")}; callback p50 ${result.p50.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms; ${cores.toFixed(2)} cores busy; gates ${JSON.stringify(gates)}; errors ${result.errors}`,
+        `  shards ${shards}: bound by the ${bound} (${machine.cpuMsPerJob.toFixed(1)} CPU ms per job on ${machine.cores} cores); D1 queries per job ${queries.join(", ")}; callback p50 ${result.p50.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms; ${cores.toFixed(2)} cores busy, ${deniedCores.toFixed(2)} waiting for a core (load ${loadavg()[0]?.toFixed(1)}); gates ${JSON.stringify(gates)}; errors ${result.errors}`,
       );
       lines.push(
         `model: shards ${shards} predicted ${figure(predicted)} measured ${figure(result.rate)} ratio ${(result.rate / predicted).toFixed(2)}`,

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import { migrateLocal } from "../scripts/migrate-local.mjs";
 import { freePort, startDevServer } from "../test/support/dev-server.ts";
 
 /** A running service the benchmark drives: the product or the baseline. */
@@ -34,8 +35,9 @@ export async function startProduct(
  * The product behind the model check's slowed databases (bench/model/): its
  * own config, started with the same local-only settings `npm run dev` uses.
  */
-export async function startModel(options: { config: string; d1Bindings: string[]; vars: Record<string, string> }) {
-  const server = await startWranglerDev(options.config, options.d1Bindings, "/healthz", {
+export async function startModel(options: { config: string; vars: Record<string, string> }) {
+  // Its databases are the product's (same ids), migrated in one process as `npm run dev` does.
+  const server = await startWranglerDev(options.config, (state) => migrateLocal(state), "/healthz", {
     ADMIN_TOKEN: "dev-admin-token",
     ALLOW_LOCAL_CALLBACKS: "true",
     ...options.vars,
@@ -76,7 +78,14 @@ async function productTarget(url: string, pid: number, stop: () => Promise<void>
 
 /** The baseline Worker in bench/baseline/, under `wrangler dev` on a fresh state directory. */
 export async function startBaseline(): Promise<Target> {
-  const { url, pid, stop } = await startWranglerDev("bench/baseline/wrangler.toml", ["DB"], "/v1/jobs/none", {});
+  const config = "bench/baseline/wrangler.toml";
+  const migrate = async (state: string) => {
+    execFileSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "-c", config, "--persist-to", state], {
+      stdio: "ignore",
+      env: { ...process.env, CI: "1" },
+    });
+  };
+  const { url, pid, stop } = await startWranglerDev(config, migrate, "/v1/jobs/none", {});
   return {
     name: "baseline",
     url,
@@ -95,18 +104,18 @@ export async function startBaseline(): Promise<Target> {
 }
 
 /**
- * `wrangler dev` of a config on a fresh state directory, with each D1
- * database migrated first; resolves once `probe` answers at all.
+ * `wrangler dev` of a config on a fresh state directory, `migrate`d first;
+ * resolves once `probe` answers at all, throws if it does not within 60 s.
  */
-async function startWranglerDev(config: string, d1Bindings: string[], probe: string, vars: Record<string, string>) {
+async function startWranglerDev(
+  config: string,
+  migrate: (state: string) => Promise<unknown>,
+  probe: string,
+  vars: Record<string, string>,
+) {
   const state = mkdtempSync(join(tmpdir(), "edgejobs-bench-"));
   const port = await freePort();
-  for (const binding of d1Bindings) {
-    execFileSync("wrangler", ["d1", "migrations", "apply", binding, "--local", "-c", config, "--persist-to", state], {
-      stdio: "ignore",
-      env: { ...process.env, CI: "1" },
-    });
-  }
+  await migrate(state);
   mkdirSync("bench/results", { recursive: true });
   const log = openSync(`bench/results/${basename(config, ".toml")}.log`, "w");
   const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
@@ -127,13 +136,17 @@ async function startWranglerDev(config: string, d1Bindings: string[], probe: str
     { detached: true, stdio: ["ignore", log, log] },
   );
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 240; i++) {
-    const up = await fetch(`${url}${probe}`).then(
+  let up = false;
+  for (let i = 0; i < 240 && !up; i++) {
+    up = await fetch(`${url}${probe}`).then(
       () => true,
       () => false,
     );
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 250));
+    if (!up) await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!up) {
+    process.kill(-(child.pid as number), "SIGTERM");
+    throw new Error(`${config} did not answer in 60 s: see bench/results/${basename(config, ".toml")}.log`);
   }
   return {
     url,

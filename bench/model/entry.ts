@@ -6,11 +6,14 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import product, {
+  BatchTracker as ProductBatchTracker,
   JobTracker as ProductJobTracker,
   OriginGate as ProductOriginGate,
   RateLimiter as ProductRateLimiter,
+  ScheduleTimer as ProductScheduleTimer,
   TenantSlots as ProductTenantSlots,
 } from "../../src/index";
+import { FifoServer } from "./queue";
 
 interface ModelEnv extends Env {
   D1_GATE: DurableObjectNamespace<D1Gate>;
@@ -21,31 +24,45 @@ interface ModelEnv extends Env {
 }
 
 /**
- * One emulated database: admits one query at a time, each for the service
- * time. Turns are chained timers, not wall-clock arithmetic: inside a
- * Durable Object `Date.now()` only moves with I/O, so it can lag.
+ * One emulated database: a single-server FIFO queue (bench/model/queue.ts)
+ * serving one query at a time for the service time. It holds no timers: it
+ * answers each query's slot end and the caller sleeps until then (`admit`
+ * below), so the slots follow arrivals, not how late this busy thread wakes
+ * a chain of timers. Why no timers here: workerd's `Date.now()` is the event
+ * loop's clock, re-read at the start of each request to a Durable Object,
+ * but never past the object's earliest pending `setTimeout` (IoContext::now),
+ * so a gate holding overdue timers would stamp arrivals late and push every
+ * later slot back. Without timers, an arrival is stamped when its request
+ * is taken up: never before the query arrived.
  */
 export class D1Gate extends DurableObject {
-  #tail: Promise<void> = Promise.resolve();
+  #server = new FifoServer();
   #admitted = 0;
-  #waiting = 0;
   #mostWaiting = 0;
 
-  /** Resolves when this caller's turn of `serviceMs` is over. */
-  admit(serviceMs: number): Promise<void> {
+  /** The end (Unix ms) of the slot of `serviceMs` given to a query arriving now. */
+  slot(serviceMs: number): number {
+    const arrival = Date.now();
+    const { end } = this.#server.admit(arrival, serviceMs);
     this.#admitted++;
-    this.#mostWaiting = Math.max(this.#mostWaiting, ++this.#waiting);
-    const turn = this.#tail.then(() => new Promise<void>((resolve) => setTimeout(resolve, serviceMs)));
-    this.#tail = turn;
-    return turn.then(() => {
-      this.#waiting--;
-    });
+    this.#mostWaiting = Math.max(this.#mostWaiting, Math.round((end - arrival) / serviceMs));
+    return end;
   }
 
-  /** Queries admitted and the most that were waiting at once, for the check's report. */
+  /** Queries admitted and the most that were waiting or served at once (this one included), for the check's report. */
   stats(): { admitted: number; mostWaiting: number } {
     return { admitted: this.#admitted, mostWaiting: this.#mostWaiting };
   }
+}
+
+/**
+ * Waits for a slot at the gate, then until it ends. The delay is taken from
+ * the same `Date.now()` that setTimeout counts from, so the timer is due at
+ * the slot's end on the loop's clock even when this context's clock lags.
+ */
+async function admit(gate: DurableObjectStub<D1Gate>, serviceMs: number): Promise<void> {
+  const end = await gate.slot(serviceMs);
+  await new Promise((resolve) => setTimeout(resolve, end - Date.now()));
 }
 
 const gatedEnvs = new WeakMap<object, Env>();
@@ -63,7 +80,7 @@ function gated(env: Env): Env {
       if (!isD1(binding)) return [name, binding];
       const gate = `gate-${index++ % shards}`;
       // A stub belongs to the request that made it: one per query.
-      return [name, gatedD1(binding, () => model.D1_GATE.getByName(gate).admit(serviceMs))];
+      return [name, gatedD1(binding, () => admit(model.D1_GATE.getByName(gate), serviceMs))];
     }),
   ) as unknown as Env;
   gatedEnvs.set(env, result);
@@ -132,6 +149,16 @@ export class RateLimiter extends ProductRateLimiter {
   }
 }
 export class TenantSlots extends ProductTenantSlots {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, gated(env));
+  }
+}
+export class BatchTracker extends ProductBatchTracker {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, gated(env));
+  }
+}
+export class ScheduleTimer extends ProductScheduleTimer {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, gated(env));
   }

@@ -10,6 +10,7 @@ import {
   predictedLocally,
   predictedWithGates,
 } from "../../bench/capacity";
+import { FifoServer } from "../../bench/model/queue";
 import limitsFile from "../../bench/platform-limits.json";
 import pricesFile from "../../bench/prices.json";
 
@@ -156,5 +157,26 @@ describe("the slowed-database prediction", () => {
       bound: "machine",
     });
     expect(predictedLocally(run, ["DB_1", "DB_2"], 1, 10, { cores: 2, cpuMsPerJob: 50 }).bound).toBe("gates");
+  });
+});
+
+describe("the slowed database's queue (bench/model/queue.ts)", () => {
+  it("serves one query at a time, back to back while queries wait, never before one arrives", () => {
+    const server = new FifoServer();
+    expect(server.admit(100, 10)).toEqual({ start: 100, end: 110 });
+    // Arrived during the first slot: waits for it.
+    expect(server.admit(104, 10)).toEqual({ start: 110, end: 120 });
+    expect(server.admit(105, 10)).toEqual({ start: 120, end: 130 });
+    // Arrived after the queue emptied: served at once.
+    expect(server.admit(200, 10)).toEqual({ start: 200, end: 210 });
+  });
+
+  it("keeps its capacity when callers are released late: slots follow arrivals, not releases", () => {
+    const server = new FifoServer();
+    // 100 queries queued at t=0 on a thread whose timers fire 14 ms late: still 100 queries a second.
+    const slots = Array.from({ length: 100 }, () => server.admit(0, 10));
+    expect(slots.at(-1)).toEqual({ start: 990, end: 1000 });
+    // A query taken up late (arrival 1014, after its predecessor's release) starts at its arrival.
+    expect(server.admit(1014, 10)).toEqual({ start: 1014, end: 1024 });
   });
 });
