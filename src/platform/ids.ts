@@ -20,14 +20,33 @@ export function ulid(now = clock.now(), shard?: number): string {
     lastTime = now;
     lastRandom = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b & 31);
   }
+  const random = lastRandom.map((d) => ALPHABET[d]).join("");
+  return timeChars(lastTime) + (shard === undefined ? random : random.slice(0, -1) + ALPHABET[shard]);
+}
+
+/** A ULID's first 10 characters: `ms` (a whole number of Unix ms, 0 to 2^48 − 1) in base 32. */
+function timeChars(ms: number): string {
   let time = "";
-  let t = lastTime;
+  let t = ms;
   for (let i = 0; i < 10; i++) {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const random = lastRandom.map((d) => ALPHABET[d]).join("");
-  return time + (shard === undefined ? random : random.slice(0, -1) + ALPHABET[shard]);
+  return time;
+}
+
+/**
+ * The least id `prefix` + `ulid()` can be at `ms` (Unix ms; a fraction is
+ * rounded up, a time before 1970 taken as 0): its time, then 16 zeros. Ids
+ * compare as strings in time order (fixed width, an alphabet in ASCII order),
+ * so an id made before the millisecond `ms` sorts below it, and one made at
+ * `ms` or later does not. `ulid`'s monotonicity can only give an id a time
+ * later than its clock read (by the ids made in the same isolate within a
+ * millisecond), never an earlier one, so an id below this bound was made
+ * before `ms`.
+ */
+export function firstIdAt(prefix: string, ms: number): string {
+  return prefix + timeChars(Math.max(0, Math.ceil(ms))) + "0".repeat(16);
 }
 
 /** The shard number `ulid(now, shard)` wrote into an id (its last character, 0–31). */

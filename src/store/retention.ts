@@ -1,4 +1,5 @@
 import { limits } from "../limits";
+import { firstIdAt } from "../platform/ids";
 import { sql, sqlFragment } from "./sql";
 
 /** An expired job as retention sees it: its id and the R2 objects it points at (null: none). */
@@ -10,10 +11,30 @@ export interface ExpiredJob {
   attempts: number;
 }
 
-/** The oldest `limit` jobs that finished before `before` (Unix ms), oldest first. */
+/**
+ * Up to `limit` jobs that finished before `before` (Unix ms), oldest id first.
+ *
+ * Read through a range of the table's primary key, with no index of its own:
+ * a job finishes after it was created, and its id begins with its creation
+ * time, so every job that finished before `before` has an id below
+ * `firstIdAt("job_", before)` (platform/ids.ts). A job whose id carries a time
+ * a few ms late (ulid's monotonicity, another isolate's clock) is found by a
+ * later sweep; the `finished_at` filter alone decides what has expired, so no
+ * job is taken early.
+ *
+ * Besides the jobs it answers, the scan reads those in the range that have not
+ * expired, each round again: the jobs created before `before` that had not
+ * finished by then. A job is in flight from its creation through its delay
+ * (≤ `limits.maxDelaySeconds`, 30 days), any wait for a running slot (ended by
+ * `ttl_seconds` ≤ 30 days when set) and its attempts (≤ 20 × (14 min + a
+ * backoff ≤ 15 min): under 10 h), so with 7 days of retention those are the
+ * jobs delayed, or kept waiting, for longer than about a week. D1 bills a row
+ * read $0.001 per million, a thousandth of a row written: 1,000 such jobs on a
+ * shard read on each of 1,440 sweeps a day cost $0.0015 a day.
+ */
 export async function listExpiredJobs(db: D1Database, before: number, limit: number): Promise<ExpiredJob[]> {
   const { results } = await sql(db)`SELECT id, input_key, result_key, attempts FROM jobs
-    WHERE finished_at < ${before} ORDER BY finished_at LIMIT ${limit}`.all<{
+    WHERE id < ${firstIdAt("job_", before)} AND finished_at < ${before} ORDER BY id LIMIT ${limit}`.all<{
     id: string;
     input_key: string | null;
     result_key: string | null;
@@ -38,9 +59,9 @@ export interface Deleted {
  * `objectsDeleted` names (their R2 objects are gone) first lose their R2
  * keys, so they are among them. Set-based: three deletes over the listed ids
  * (one bound JSON array), never a second pick of "the oldest": a sweep
- * overlapping another, or ties on `finished_at`, cannot make it delete a job
- * whose log objects were not deleted. A job that still points at an R2
- * object is never deleted, so no object is left behind.
+ * overlapping another cannot make it delete a job whose log objects were not
+ * deleted. A job that still points at an R2 object is never deleted, so no
+ * object is left behind.
  */
 export async function deleteExpiredJobs(
   db: D1Database,

@@ -20,12 +20,12 @@ const budget = {
    */
   shardRoundTrips: 2 * SIZE + 3,
   /**
-   * Per job 9: a plain job's 8 without its callback (row, tenant and status
-   * indexes; start: row and status index; end: row, status and finished
-   * indexes) and its entry in the batch index. Per batch 4: the batch row and
-   * its running-index entry, and the completion's update of both.
+   * Per job 8: a plain job's 7 without its callback (row, tenant and status
+   * indexes; start: row and status index; end: row and status index) and its
+   * entry in the batch index. Per batch 4: the batch row and its
+   * running-index entry, and the completion's update of both.
    */
-  rowsWritten: 9 * SIZE + 4,
+  rowsWritten: 8 * SIZE + 4,
   /** One report per job to the batch's tracker, nothing else (each records one row in its storage). */
   batchTrackerRequests: SIZE,
   queueMessages: SIZE,

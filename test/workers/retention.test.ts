@@ -6,10 +6,11 @@ import worker from "../../src/index";
 import type { JobRecord } from "../../src/jobs/model";
 import { purgeExpired, retentionBudget } from "../../src/jobs/retention";
 import { limits } from "../../src/limits";
-import { newId } from "../../src/platform/ids";
+import { firstIdAt, newId } from "../../src/platform/ids";
 import { inputKey, logKey, resultKey } from "../../src/store/blobs";
 import { databases } from "../../src/store/databases";
 import { insertJob, updateJob } from "../../src/store/jobs";
+import { listExpiredJobs } from "../../src/store/retention";
 import {
   type DeliveryRecord,
   insertWebhookEvent,
@@ -17,6 +18,7 @@ import {
   recordAttempt,
 } from "../../src/store/webhook-events";
 import {
+  at,
   authed,
   createTenant,
   dbOf,
@@ -48,7 +50,19 @@ async function stored(id: string) {
 const everything = { job: 1, input: 1, result: 1, events: 1, deliveries: 1 };
 const nothing = { job: 0, input: 0, result: 0, events: 0, deliveries: 0 };
 
-/** A job with an input and result in R2 and a delivered callback, made to look finished `agoMs` ago. */
+/**
+ * How far ahead of the real clock the sweeps of jobs made through the API run:
+ * a job's id says when it was made, and retention finds an expired job by its
+ * id (src/store/retention.ts), so a job that finished days before a sweep must
+ * have been made days before it too.
+ */
+const AHEAD = 400 * DAY;
+const ahead = () => Date.now() + AHEAD;
+
+/**
+ * A job with an input and result in R2 and a delivered callback, made to look
+ * finished `agoMs` before a sweep at `ahead()` (`agoMs` ≤ `AHEAD`).
+ */
 async function finishedJob(tenant: TestTenant, agoMs: number): Promise<string> {
   const job = await submit(tenant, {
     type: "echo",
@@ -61,16 +75,18 @@ async function finishedJob(tenant: TestTenant, agoMs: number): Promise<string> {
     (s) => s.deliveries > 0,
   );
   expect(await stored(job.id)).toEqual(everything);
-  await age("jobs", "finished_at", "id", job.id, agoMs);
+  await age("jobs", "finished_at", "id", job.id, agoMs - AHEAD);
   return job.id;
 }
 
-/** The minute's cron, with RETENTION_DAYS as given (wrangler.toml's "7" when undefined). */
-const sweepWith = (retentionDays?: string) =>
-  worker.scheduled(createScheduledController(), {
-    ...env,
-    ...(retentionDays === undefined ? {} : { RETENTION_DAYS: retentionDays }),
-  });
+/** The minute's cron at `now` (ms), with RETENTION_DAYS as given (wrangler.toml's "7" when undefined). */
+const sweepWith = (retentionDays: string | undefined, now: number) =>
+  at(now, () =>
+    worker.scheduled(createScheduledController(), {
+      ...env,
+      ...(retentionDays === undefined ? {} : { RETENTION_DAYS: retentionDays }),
+    }),
+  );
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -85,7 +101,7 @@ describe("retention", () => {
     const waiting = await submit(tenant, { type: "echo", delay_seconds: 3600 });
     await age("jobs", "created_at", "id", waiting.id, 60 * DAY);
 
-    await sweepWith();
+    await sweepWith(undefined, ahead());
 
     expect(await stored(old)).toEqual(nothing);
     expect((await authed(tenant, `/v1/jobs/${old}`)).status).toBe(404);
@@ -98,7 +114,7 @@ describe("retention", () => {
     const older = await finishedJob(tenant, 1.5 * DAY);
     const younger = await finishedJob(tenant, 0.5 * DAY);
 
-    await sweepWith("1");
+    await sweepWith("1", ahead());
 
     expect(await stored(older)).toEqual(nothing);
     expect(await stored(younger)).toEqual(everything);
@@ -109,7 +125,7 @@ describe("retention", () => {
     const older = await finishedJob(tenant, 0.75 * DAY);
     const younger = await finishedJob(tenant, 0.25 * DAY);
 
-    await sweepWith("0.5");
+    await sweepWith("0.5", ahead());
 
     expect(parseConfig({ RETENTION_DAYS: "0.5" }).retentionMs).toBe(DAY / 2);
     expect(await stored(older)).toEqual(nothing);
@@ -125,10 +141,9 @@ describe("retention", () => {
     expect(String(errors.mock.calls[0]?.[0])).toContain("RETENTION_DAYS");
     const tenant = await createTenant();
     const job = await finishedJob(tenant, 400 * DAY);
-    const badSetting = { ...env, RETENTION_DAYS: "-1" };
     errors.mockClear();
-    await worker.scheduled(createScheduledController(), badSetting);
-    await worker.scheduled(createScheduledController(), badSetting);
+    await sweepWith("-1", ahead());
+    await sweepWith("-1", ahead());
     expect(await stored(job)).toEqual(everything);
     const aboutRetention = errors.mock.calls.filter((call) => String(call[0]).includes("RETENTION_DAYS"));
     expect(aboutRetention.length).toBeGreaterThanOrEqual(2);
@@ -159,12 +174,12 @@ describe("retention", () => {
     const unfinished = await insertJobs(tenant.tenantId, 30, null);
     expect(await countStored(expired)).toEqual(inserted(expired));
 
-    await sweepWith();
+    await sweepWith(undefined, Date.now());
 
     expect(await countStored(expired)).toEqual({ jobs: 0, events: 0, deliveries: 0, objects: 0 });
     expect(await countStored(unexpired)).toEqual(inserted(unexpired));
     expect(await countStored(unfinished)).toEqual(inserted(unfinished));
-    await sweepWith();
+    await sweepWith(undefined, Date.now());
     expect(await countStored(unexpired)).toEqual(inserted(unexpired));
   }, 60_000);
 
@@ -203,6 +218,29 @@ describe("retention", () => {
     expect(purgedOlder.rowsWritten / purgedOlder.jobs).toBeLessThanOrEqual(3);
     expect(await countStored(older)).toEqual({ jobs: 0, events: 0, deliveries: 0, objects: 0 });
   });
+
+  it("reads only the jobs made before the cutoff to find expired ones, never the jobs made since", async () => {
+    const tenant = await createTenant();
+    const expired = await insertJobs(tenant.tenantId, 50, 8 * DAY, { objects: false });
+    const unfinished = await insertJobs(tenant.tenantId, 20, null, { objects: false });
+    // Made and finished now: a scan of the whole table would read them all.
+    await insertJobs(tenant.tenantId, 2000, 0, { objects: false, madeAgoMs: 0 });
+    const shard = databases(env).shards[0] as D1Database;
+    const before = Date.now() - 7 * DAY;
+    // The jobs made before the cutoff: these, the unfinished ones and those earlier tests left.
+    const madeBefore = await shard
+      .prepare("SELECT COUNT(*) AS n FROM jobs WHERE created_at < ?")
+      .bind(before)
+      .first<number>("n");
+    const read = { rows: 0 };
+
+    const listed = await listExpiredJobs(countingReads(shard, read), before, limits.retentionChunk);
+
+    expect(listed.map((job) => job.id)).toEqual([...expired.ids].sort());
+    expect(madeBefore).toBeGreaterThanOrEqual(expired.ids.length + unfinished.ids.length);
+    // Those, and the first row past them, where the scan stops.
+    expect(read.rows).toBeLessThanOrEqual((madeBefore ?? 0) + 1);
+  }, 60_000);
 
   it("deletes the log objects of exactly the jobs it deletes, when two sweeps overlap on jobs that finished at once", async () => {
     const tenant = await createTenant();
@@ -245,7 +283,7 @@ interface InsertedJobs {
 
 /**
  * `count` jobs of `tenantId`, inserted through the store on shard 0, many to a batch:
- * finished `finishedAgoMs` ago (null: unfinished, due in a day) with one
+ * made `madeAgoMs` ago (40 days unless given), finished `finishedAgoMs` ago (null: unfinished, due in a day) with one
  * delivered event and its attempt each (on the event's row, as recorded
  * now; with `preMigration0013`, as a delivery log row, as recorded before
  * migration 0013); unless `objects` is false, every 10th has its input in
@@ -255,15 +293,15 @@ async function insertJobs(
   tenantId: string,
   count: number,
   finishedAgoMs: number | null,
-  { objects = true, preMigration0013 = false } = {},
+  { objects = true, preMigration0013 = false, madeAgoMs = 40 * DAY } = {},
 ): Promise<InsertedJobs> {
   const now = Date.now();
-  const created = now - 40 * DAY;
+  const created = now - madeAgoMs;
   const result: InsertedJobs = { tenantId, ids: [], objects: new Map() };
   const db = databases(env).shards[0] as D1Database;
   let statements: D1PreparedStatement[] = [];
   for (let i = 0; i < count; i++) {
-    const id = newId.job(0);
+    const id = madeAt(created, newId.job(0));
     const keys = {
       input: objects && i % 10 === 0 ? inputKey(id) : null,
       result: objects && finishedAgoMs !== null && i % 15 === 0 ? resultKey(id, 1) : null,
@@ -369,6 +407,40 @@ async function insertJobs(
     await Promise.all(objectKeys.slice(i, i + 50).map((key) => env.BLOBS.put(key, "{}")));
   }
   return result;
+}
+
+/**
+ * `id` as if made at `ms`: its time replaced (an id made now cannot carry a
+ * past time, ulid being monotonic), its random part and shard kept.
+ */
+function madeAt(ms: number, id: string): string {
+  const prefix = "job_".length + 10;
+  return firstIdAt("job_", ms).slice(0, prefix) + id.slice(prefix);
+}
+
+/** `db`, adding the rows each statement it answers with `all()` read (D1 bills them) to `read.rows`. */
+function countingReads(db: D1Database, read: { rows: number }): D1Database {
+  const counted = (statement: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, property) {
+        if (property === "bind") return (...values: unknown[]) => counted(target.bind(...values));
+        if (property === "all")
+          return async () => {
+            const result = await target.all();
+            read.rows += result.meta.rows_read;
+            return result;
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === "prepare") return (query: string) => counted(target.prepare(query));
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /** What `jobs` would count if all of them were stored whole. */

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { firstIdAt, isJobId, ulid } from "../../src/platform/ids";
+
+const DAY = 86_400_000;
+
+describe("firstIdAt", () => {
+  it("puts every id made before a millisecond below it, and every id made at or after it not", () => {
+    // Ascending, as ulid's monotonicity wants (2^41 ms is in 2039): carries of the base-32 time, and far apart.
+    const times = [0, 32, 1024, 7 * DAY, 2 ** 40].map((t) => 2 ** 41 + t);
+    times.push(2 ** 47 + 12_345);
+    for (const t of times) {
+      const before = `job_${ulid(t - 1, 31)}`;
+      const at = `job_${ulid(t, 0)}`;
+      const after = `job_${ulid(t + 1, 5)}`;
+      const bound = firstIdAt("job_", t);
+      expect(before < bound, `${before} < ${bound}`).toBe(true);
+      expect(at >= bound, `${at} >= ${bound}`).toBe(true);
+      expect(after >= bound, `${after} >= ${bound}`).toBe(true);
+    }
+  });
+
+  it("is never above an id made after a later one in the isolate (monotonic ids carry the later time)", () => {
+    const t = 2 ** 48 - 100;
+    const later = ulid(t + 5, 0);
+    const clamped = ulid(t, 0);
+    expect(clamped > later).toBe(true);
+    expect(`job_${clamped}` >= firstIdAt("job_", t)).toBe(true);
+  });
+
+  it("is the shape of an id, rounds a fraction of a millisecond up and takes a time before 1970 as 0", () => {
+    expect(isJobId(firstIdAt("job_", 1_764_460_800_000))).toBe(true);
+    expect(firstIdAt("job_", 1_764_460_800_000.2)).toBe(firstIdAt("job_", 1_764_460_800_001));
+    expect(firstIdAt("job_", -5)).toBe(`job_${"0".repeat(26)}`);
+    expect(firstIdAt("bat_", 32)).toBe(`bat_${"0".repeat(8)}10${"0".repeat(16)}`);
+  });
+});
