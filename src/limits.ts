@@ -210,6 +210,14 @@ export const limits = {
    */
   maxInFlightPerOrigin: 128,
   /**
+   * Connections one Worker invocation keeps open at once; further `fetch`es
+   * wait for one to close (developers.cloudflare.com/workers/platform/limits,
+   * "Simultaneous open connections", read 2026-11-29). A job consumer sends
+   * its callbacks' first attempts this many at a time, so each attempt's
+   * duration and timeout count from when it is sent.
+   */
+  connectionsPerInvocation: 6,
+  /**
    * The job consumer that finishes a job makes its callback's first attempt
    * itself (no queue message, no claim: webhooks/first-attempt.ts), but only
    * to an origin none of whose requests took longer than this within the

@@ -3,6 +3,7 @@ import type { CallbackMessage, Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { coalescedByKey } from "../platform/coalesce";
+import { concurrencyLimit } from "../platform/concurrency";
 import { shardOf } from "../store/databases";
 import type { EventForDelivery } from "../store/webhook-events";
 import { type Attempt, attempt, leaseOf, record } from "./deliver";
@@ -33,6 +34,8 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     (db, ended) => record(env, db, settings.webhookRetryScheduleSeconds, ended),
     limits.callbackRecordCoalesceMs,
   );
+  // The invocation's connections: a request waiting for one would count the wait as its origin's slowness.
+  const connection = concurrencyLimit(limits.connectionsPerInvocation);
 
   /** One origin's callbacks that arrived together: tickets for as many as it has room for. */
   const throughGate = async (origin: string, callbacks: EventForDelivery[]): Promise<void> => {
@@ -64,8 +67,10 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
   /** Makes and records the attempt; answers how long its request took (ms). */
   const attemptNow = async (origin: string, { event, secrets }: EventForDelivery): Promise<number> => {
     const message: CallbackMessage = { event_id: event.id, attempt: 1, origin };
-    const attemptedAt = clock.now();
-    const result = await attempt(settings, secrets, event);
+    const { attemptedAt, result } = await connection(async () => ({
+      attemptedAt: clock.now(),
+      result: await attempt(settings, secrets, event),
+    }));
     try {
       await recordOn(shardOf(env, event.id), { message, event, attemptedAt, endedAt: clock.now(), result });
     } catch (error) {
