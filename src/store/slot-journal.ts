@@ -34,7 +34,7 @@ export class SlotJournal {
   readonly #storage: SqlStorage;
   /** The entries as stored, kept to write a snapshot without reading the journal back. */
   readonly #live: Map<string, SlotRow>;
-  /** The last journal row's number (or the snapshot's, when it came later). */
+  /** The last number given, to a journal row or a snapshot. */
   #seq: number;
   /** The journal row the newest snapshot includes: rows up to it are stale. */
   #snapshotSeq: number;
@@ -88,11 +88,13 @@ export class SlotJournal {
   }
 
   /**
-   * Writes every live entry as the snapshot at the current `seq` (at least one
+   * Writes every live entry as the snapshot at a new `seq` (at least one
    * chunk, so an empty book has a snapshot too), over the last one's chunks,
-   * and deletes those it no longer needs. Returns the rows written.
+   * and deletes those it no longer needs: a new number, so a chunk left of an
+   * earlier snapshot is never read as this one's. Returns the rows written.
    */
   #snapshot(): number {
+    this.#seq += 1;
     const pieces = chunks([...this.#live], limits.slotSnapshotChunkEntries);
     if (pieces.length === 0) pieces.push([]);
     let written = 0;
