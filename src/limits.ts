@@ -145,6 +145,21 @@ export const limits = {
    */
   slotAuditIntervalSeconds: 30,
   slotAuditBatch: 100,
+  /**
+   * A tenant's slots store each request's changes as one journal row (rows
+   * written are billed, $1 per million, deletes too), and every this many rows
+   * one snapshot of all its entries instead, over the last one, so a restart
+   * replays at most this many rows. The ring's rows are overwritten, never
+   * deleted: a snapshot adds ~1/50 row per request.
+   */
+  slotJournalRows: 50,
+  /**
+   * Entries per snapshot (or journal) row: ~65 bytes of JSON each (job id,
+   * state, time), ~650 KB a row, under the 2 MB a Durable Object's SQLite
+   * value may hold (developers.cloudflare.com/durable-objects/platform/limits,
+   * read 2026-11-30).
+   */
+  slotSnapshotChunkEntries: 10_000,
   /** JSON nesting deeper than this is refused before any validation walks it. */
   maxJsonDepth: 64,
   /**

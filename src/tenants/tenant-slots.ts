@@ -3,7 +3,7 @@ import type { Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
-import { createSlotTable, readSlotRows, writeSlotRows } from "../store/slot-rows";
+import { SlotJournal } from "../store/slot-journal";
 import { findMaxRunningJobs } from "../store/tenants";
 import { SlotBook, type SlotChanges, type Suspect, type Verdict } from "./slot-book";
 
@@ -17,10 +17,12 @@ import { SlotBook, type SlotChanges, type Suspect, type Verdict } from "./slot-b
  * tracker acquires and releases on the rarer paths (a late or repeated
  * message, a cancel, a lost attempt); a freed slot is reserved for the oldest waiter, whose
  * message this object sends itself. Every entry is stored in the object's
- * SQLite before it answers, so a restart forgets no slot; decisions are
- * slot-book.ts's.
+ * SQLite before it answers, so a restart forgets no slot: a request's changes
+ * as one journal row (store/slot-journal.ts), since each row written is
+ * billed; decisions are slot-book.ts's.
  */
 export class TenantSlots extends DurableObject<Env> {
+  #journal: SlotJournal;
   #book: SlotBook;
   /** The tenant's limit: read from the control database once per instance, then pushed by `setLimit`. */
   #limit: number | null = null;
@@ -28,8 +30,8 @@ export class TenantSlots extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, metered(env));
-    createSlotTable(ctx.storage.sql);
-    this.#book = new SlotBook(readSlotRows(ctx.storage.sql));
+    this.#journal = new SlotJournal(ctx.storage.sql);
+    this.#book = new SlotBook(this.#journal.entries());
   }
 
   /**
@@ -43,13 +45,14 @@ export class TenantSlots extends DurableObject<Env> {
     const limit = await this.#currentLimit();
     const now = clock.now();
     const granted: string[] = [];
-    const woken: string[] = [];
+    const changes: SlotChanges[] = [];
     for (const jobId of [...jobIds].sort()) {
-      const { granted: got, changes } = this.#book.acquire(jobId, limit, now);
-      this.#store(changes);
-      woken.push(...changes.woken);
+      const { granted: got, changes: jobChanges } = this.#book.acquire(jobId, limit, now);
+      changes.push(jobChanges);
       if (got) granted.push(jobId);
     }
+    this.#store(...changes);
+    const woken = changes.flatMap((c) => c.woken);
     if (granted.length < jobIds.length) this.#auditInBackground(now);
     await this.#wake(woken);
     return granted;
@@ -62,7 +65,7 @@ export class TenantSlots extends DurableObject<Env> {
    * hand-out, or by the sweep, which re-sends a queued job after its grace.
    */
   async release(jobIds: readonly string[]): Promise<void> {
-    for (const jobId of jobIds) this.#store(this.#book.release(jobId));
+    this.#store(...jobIds.map((jobId) => this.#book.release(jobId)));
     await this.#handOut().catch((error) => {
       console.error("freed slots not handed out yet; the next hand-out or the sweep starts the waiting jobs", {
         error: String(error),
@@ -100,9 +103,10 @@ export class TenantSlots extends DurableObject<Env> {
     return this.#limitRead;
   }
 
-  #store(changes: SlotChanges): void {
-    if (changes.writes.size === 0) return;
-    countOperation("do_storage_writes", writeSlotRows(this.ctx.storage.sql, changes.writes));
+  /** Stores the changes of one request's book calls (later ones win) together: one journal row, not one per job. */
+  #store(...changes: SlotChanges[]): void {
+    const writes = new Map(changes.flatMap((c) => [...c.writes]));
+    countOperation("do_storage_writes", this.#journal.write(writes));
   }
 
   /**

@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import type { JobView } from "../../src/jobs/model";
 import { clock } from "../../src/platform/clock";
 import { databases, everyDatabase, shardOf } from "../../src/store/databases";
+import { SlotJournal } from "../../src/store/slot-journal";
 
 export const BASE = "http://edgejobs.test";
 
@@ -134,7 +135,7 @@ export async function at<R>(time: number, fn: () => Promise<R>): Promise<R> {
 /** What the tenant's slots object has stored: job id → running, reserved or waiting. */
 export function slotEntries(tenantId: string): Promise<Record<string, string>> {
   return runInDurableObject(env.TENANT_SLOTS.getByName(tenantId), (_instance, state) => {
-    const rows = state.storage.sql.exec<{ job_id: string; state: string }>("SELECT job_id, state FROM slots").toArray();
-    return Object.fromEntries(rows.map((row) => [row.job_id, row.state]));
+    const entries = new SlotJournal(state.storage.sql).entries(); // read back from storage, not the instance's memory
+    return Object.fromEntries(entries.map(([jobId, entry]) => [jobId, entry.state]));
   });
 }

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import worker from "../../src/index";
+import { limits } from "../../src/limits";
 import { clock } from "../../src/platform/clock";
 import { metered, readMeter, resetMeter } from "../../src/platform/metering";
 import type { TenantSlots } from "../../src/tenants/tenant-slots";
@@ -11,6 +12,7 @@ import {
   authed,
   createTenant,
   dbOf,
+  eventually,
   getJob,
   setTenantLimits,
   slotEntries,
@@ -37,6 +39,32 @@ async function dueJob(tenant: TestTenant, input: unknown = "queued") {
   const job = await submit(tenant, { type: "echo", input, delay_seconds: 600 });
   await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
   return job;
+}
+
+/** From now until the object restarts, the messages its hand-outs send (job ids), kept here instead of queued. */
+async function captureWakes(tenant: TestTenant): Promise<string[]> {
+  const woken: string[] = [];
+  await runInDurableObject(slots(tenant), (instance: TenantSlots) => {
+    const capturing = {
+      sendBatch: async (messages: { body: { job_id: string } }[]) =>
+        void woken.push(...messages.map((m) => m.body.job_id)),
+    };
+    (instance as unknown as { env: Env }).env = { ...env, JOBS: capturing as unknown as Env["JOBS"] };
+  });
+  return woken;
+}
+
+/** The rows in the slots object's storage, over all its tables (Cloudflare's own `_cf_` tables aside). */
+function storedRows(tenant: TestTenant): Promise<number> {
+  return runInDurableObject(slots(tenant), (_instance, state) => {
+    const tables = state.storage.sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%'")
+      .toArray();
+    return tables.reduce(
+      (sum, { name }) => sum + state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM "${name}"`).one().n,
+      0,
+    );
+  });
 }
 
 /** Ends `jobId`'s attempt as a job consumer does: records the outcome, then gives back the slot it is told to. */
@@ -83,7 +111,11 @@ describe("a tenant's running slots", () => {
     // Past it, a refused acquire has the slots ask the holder's tracker; the slot is freed and handed on.
     expect(await at(start + 31_000, async () => (await tracker(next.id).begin(tenant.tenantId)).kind)).toBe("skip");
     expect((await untilStatus(tenant, next.id, "succeeded")).result).toBe("freed");
-    expect(await slotEntries(tenant.tenantId)).toEqual({});
+    // Its consumer gives the slot back just after it stored the job's end.
+    await eventually(
+      () => slotEntries(tenant.tenantId),
+      (entries) => Object.keys(entries).length === 0,
+    );
   });
 
   it("keep a long-held slot whose job still runs when they audit it", async () => {
@@ -145,5 +177,74 @@ describe("a tenant's running slots", () => {
     expect(await bindings.TENANT_SLOTS.getByName(tenant.tenantId).acquire(["job_meter"])).toEqual(["job_meter"]);
     await bindings.TENANT_SLOTS.getByName(tenant.tenantId).release(["job_meter"]);
     expect(readMeter()).toMatchObject({ "do:TENANT_SLOTS:requests": 2, do_storage_writes: 2 });
+  });
+});
+
+describe("a tenant's slots in storage", () => {
+  it("store a batch's acquire and release of many jobs as one row each, not one per job", async () => {
+    const tenant = await createTenant();
+    const stub = metered({ ...env, METERING: "true" }).TENANT_SLOTS.getByName(tenant.tenantId);
+    const jobIds = Array.from({ length: 20 }, (_, i) => `job_batch${String(i).padStart(2, "0")}`);
+    resetMeter();
+    expect(await stub.acquire(jobIds)).toEqual(jobIds);
+    expect(readMeter().do_storage_writes).toBe(1);
+    resetMeter();
+    await stub.release(jobIds);
+    expect(readMeter().do_storage_writes).toBe(1);
+  });
+
+  it("keep every held, reserved and waiting entry, and the waiters' order, across a restart after many changes", async () => {
+    const tenant = await createTenant();
+    await setTenantLimits(tenant, { max_running_jobs: 2 });
+    expect(await slots(tenant).acquire(["job_0held1"])).toEqual(["job_0held1"]);
+    expect(await slots(tenant).acquire(["job_0held2"])).toEqual(["job_0held2"]);
+    // More requests than the journal keeps rows, so the entries are compacted; newest first, to show order is by id.
+    const waiting = Array.from(
+      { length: limits.slotJournalRows + 5 },
+      (_, i) => `job_1wait${String(i).padStart(3, "0")}`,
+    );
+    for (const jobId of [...waiting].reverse()) expect(await slots(tenant).acquire([jobId])).toEqual([]);
+    let woken = await captureWakes(tenant);
+    await slots(tenant).release(["job_0held1"]);
+    expect(woken).toEqual([waiting[0]]);
+    expect(await storedRows(tenant)).toBeLessThanOrEqual(limits.slotJournalRows + 1);
+
+    await evictDurableObject(slots(tenant)); // as after a crash or a deploy: memory is gone, storage stays
+    woken = await captureWakes(tenant);
+    expect(await slots(tenant).acquire(["job_0held2", waiting[0] as string])).toEqual(["job_0held2", waiting[0]]);
+    expect(await slots(tenant).acquire(["job_2late"])).toEqual([]); // the limit holds: two run
+    await slots(tenant).release(["job_0held2", waiting[0] as string]);
+    expect(woken).toEqual([waiting[1], waiting[2]]); // the oldest waiters, in order
+    expect(await slotEntries(tenant.tenantId)).toEqual({
+      [waiting[1] as string]: "reserved",
+      [waiting[2] as string]: "reserved",
+      ...Object.fromEntries(waiting.slice(3).map((jobId) => [jobId, "waiting"])),
+      job_2late: "waiting",
+    });
+  });
+
+  it("fold the entries of an object stored one row per job into the journal once, and keep them", async () => {
+    const tenant = await createTenant();
+    await setTenantLimits(tenant, { max_running_jobs: 1 });
+    // The storage an object had before the journal: one row per job.
+    await runInDurableObject(slots(tenant), (_instance, state) => {
+      state.storage.sql.exec(`CREATE TABLE IF NOT EXISTS slots (job_id TEXT PRIMARY KEY, state TEXT NOT NULL, at INTEGER NOT NULL)
+        WITHOUT ROWID`);
+      state.storage.sql.exec(
+        "INSERT INTO slots VALUES ('job_0old', 'running', ?), ('job_1old', 'waiting', ?)",
+        Date.now(),
+        Date.now(),
+      );
+    });
+    await evictDurableObject(slots(tenant));
+    const woken = await captureWakes(tenant);
+    expect(await slots(tenant).acquire(["job_2new"])).toEqual([]); // the old running entry holds the one slot
+    await slots(tenant).release(["job_0old"]);
+    expect(woken).toEqual(["job_1old"]); // the old waiting entry is first in line
+    const tables = await runInDurableObject(slots(tenant), (_instance, state) =>
+      state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name = 'slots'").toArray(),
+    );
+    expect(tables).toEqual([]);
+    expect(await slotEntries(tenant.tenantId)).toEqual({ job_1old: "reserved", job_2new: "waiting" });
   });
 });
