@@ -11,6 +11,7 @@ import {
   authed,
   createTenant,
   dbOf,
+  everyJobQueueAs,
   getJob,
   setTenantLimits,
   slotEntries,
@@ -106,7 +107,7 @@ describe("a tenant's running slots", () => {
     const lost: unknown[] = [];
     await runInDurableObject(slots(tenant), (instance: TenantSlots) => {
       const dropping = { sendBatch: async (messages: unknown[]) => void lost.push(...messages) };
-      (instance as unknown as { env: Env }).env = { ...env, JOBS: dropping as unknown as Env["JOBS"] };
+      (instance as unknown as { env: Env }).env = { ...env, ...everyJobQueueAs(dropping) };
     });
     await finish(tenant, running.id);
     expect(lost).toEqual([{ body: { job_id: next.id, tenant_id: tenant.tenantId } }]);
