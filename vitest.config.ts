@@ -68,7 +68,7 @@ function workersProject(name: string, include: string, bindings: Record<string, 
             WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: "4",
             ...bindings,
           },
-          // An unmigrated database beside the shards: a test binds it as SHARD_16 to add a shard.
+          // An unmigrated database beside the shards: a test binds it as the last shard, as if just added.
           d1Databases: { SPARE_SHARD: "edgejobs-spare-shard" },
         },
       })),

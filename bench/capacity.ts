@@ -116,11 +116,27 @@ function perBinding(input: CapacityInput, kind: string, counter: string, phases:
  * shard a few more by chance, which is sampling noise, not the design.
  */
 export function perDatabase(loads: Map<string, number>): Map<string, number> {
-  const shards = [...loads].filter(([binding]) => /^SHARD_\d+$/.test(binding));
-  if (shards.length === 0) return loads;
-  const result = new Map([...loads].filter(([binding]) => !/^SHARD_\d+$/.test(binding)));
-  const total = shards.reduce((sum, [, load]) => sum + load, 0);
-  result.set(`SHARD_* (each of ${shards.length})`, total / shards.length);
+  return evenlyShared(loads, "SHARD");
+}
+
+/**
+ * Per-queue loads with the jobs queues (`JOBS_<k>`) taken as one component,
+ * "each of Q queues", as `perDatabase` takes the shards: a job's queue is
+ * its shard number mod Q (src/jobs/job-queues.ts), so the queues share the
+ * jobs as evenly as the shards do.
+ */
+export function perQueue(loads: Map<string, number>): Map<string, number> {
+  return evenlyShared(loads, "JOBS");
+}
+
+/** `loads` with the bindings `<prefix>_<k>` replaced by one entry carrying their total ÷ their number. */
+function evenlyShared(loads: Map<string, number>, prefix: string): Map<string, number> {
+  const member = new RegExp(`^${prefix}_\\d+$`);
+  const members = [...loads].filter(([binding]) => member.test(binding));
+  if (members.length === 0) return loads;
+  const result = new Map([...loads].filter(([binding]) => !member.test(binding)));
+  const total = members.reduce((sum, [, load]) => sum + load, 0);
+  result.set(`${prefix}_* (each of ${members.length})`, total / members.length);
   return result;
 }
 
@@ -155,7 +171,7 @@ export function capacity(input: CapacityInput, limits: PlatformLimits, prices: P
     });
   }
   const queueLimit = limit(limits, "queue_messages_per_second_per_queue");
-  for (const [binding, load] of perBinding(input, "queue", "messages")) {
+  for (const [binding, load] of perQueue(perBinding(input, "queue", "messages"))) {
     components.push({
       component: `queue ${binding} messages`,
       load_per_job: load,

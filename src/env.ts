@@ -18,7 +18,8 @@ export interface Env extends SettingVariables {
   /** The job shards, SHARD_0 up: as many as wrangler.toml binds. */
   [shard: `SHARD_${number}`]: D1Database | undefined;
   BLOBS: R2Bucket;
-  JOBS: Queue<JobMessage>;
+  /** The jobs queues, JOBS_0 up: as many as wrangler.toml binds (jobs/job-queues.ts). */
+  [jobs: `JOBS_${number}`]: Queue<JobMessage> | undefined;
   CALLBACKS: Queue<CallbackMessage>;
   JOB_TRACKER: DurableObjectNamespace<JobTracker>;
   ORIGIN_GATE: DurableObjectNamespace<OriginGate>;

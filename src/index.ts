@@ -1,6 +1,7 @@
 import { app } from "./api/app";
 import type { CallbackMessage, Env, JobMessage } from "./env";
 import { consumeJobs } from "./jobs/consumer";
+import { sendJobMessages } from "./jobs/job-queues";
 import { purgeExpired } from "./jobs/retention";
 import { sweep } from "./jobs/sweep";
 import { clock } from "./platform/clock";
@@ -18,9 +19,11 @@ export { OriginGate } from "./webhooks/origin-gate";
 const queues: Record<string, (batch: MessageBatch<never>, env: Env) => Promise<void>> = {
   "edgejobs-jobs": (batch, env) => consumeJobs(batch as MessageBatch<JobMessage>, env),
   // A dead-lettered message only waits longer: nothing fails for want of D1 or a tracker.
-  "edgejobs-jobs-dlq": (batch, env) => requeueDeadLetters(batch as MessageBatch<JobMessage>, env.JOBS),
+  "edgejobs-jobs-dlq": (batch, env) =>
+    requeueDeadLetters(batch as MessageBatch<JobMessage>, (messages) => sendJobMessages(env, messages)),
   "edgejobs-callbacks": (batch, env) => consumeCallbacks(batch as MessageBatch<CallbackMessage>, env),
-  "edgejobs-callbacks-dlq": (batch, env) => requeueDeadLetters(batch as MessageBatch<CallbackMessage>, env.CALLBACKS),
+  "edgejobs-callbacks-dlq": (batch, env) =>
+    requeueDeadLetters(batch as MessageBatch<CallbackMessage>, (messages) => env.CALLBACKS.sendBatch(messages)),
 };
 
 export default {
@@ -30,7 +33,8 @@ export default {
   },
   async queue(batch, env) {
     countOperation("worker_requests");
-    const consume = queues[batch.queue];
+    // Every jobs queue (edgejobs-jobs-<k>, src/jobs/job-queues.ts) and its dead-letter queue has the same consumer.
+    const consume = queues[batch.queue.replace(/^edgejobs-jobs-\d+/, "edgejobs-jobs")];
     if (!consume) throw new Error(`no consumer for queue ${batch.queue}`);
     await consume(batch as MessageBatch<never>, metered(env));
   },

@@ -189,7 +189,8 @@ export const limits = {
    * of a batch): a Worker invocation may make 1,000 D1 queries on the paid
    * plan (developers.cloudflare.com/d1/platform/limits, read 2026-11-30),
    * and the rest is left for the stranded-jobs sweep of the same invocation
-   * (≤ 102). A round is at most 14 statements; the last may overrun by that.
+   * (3 a shard and a replica fingerprint a database: about 130 with 32
+   * shards). A round is at most 14 statements; the last may overrun by that.
    */
   retentionSweepMaxStatements: 800,
   /** R2 deletes at most 1,000 keys per request (R2 Workers API, `delete(keys)`). */
@@ -350,10 +351,11 @@ export const limits = {
   /**
    * Pages a sweep compares, over every shard whose copy differs (each costs
    * one read of the shard, and a write when it differs; the control
-   * database's pages are read once per sweep): at most 4,000 rows and about
-   * 180 D1 statements a sweep, only while a copy differs. A full pass over a shard is two pages when there are
-   * under 100 tenants and 100 keys, so even every shard at once (an upgrade)
-   * is mended in one sweep; a new shard with up to 4,000 of them too.
+   * database's pages are read once per sweep): at most 6,400 rows and about
+   * 290 D1 statements a sweep, only while a copy differs. A full pass over a
+   * shard is two pages when there are under 100 tenants and 100 keys, so
+   * even every shard at once (an upgrade; wrangler.toml's 32 shards take 64)
+   * is mended in one sweep; a new shard with up to 6,400 of them too.
    */
-  replicaRepairPages: 40,
+  replicaRepairPages: 64,
 } as const;

@@ -18,6 +18,7 @@ import { findTenantJobs, insertJob } from "../store/jobs";
 import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { checkCallbackUrl } from "../webhooks/url-guard";
 import { DomainError, type ErrorDetail } from "./errors";
+import { sendJobMessages } from "./job-queues";
 import type { JobRecord, OnCompleteRequest, SubmitJobRequest } from "./model";
 
 export type { SubmitJobRequest };
@@ -334,7 +335,8 @@ async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> 
   const expiries = direct.map((j) => (j.expiresAt === null ? null : watchExpiry(env, j.id, j.expiresAt)));
   try {
     if (direct.length > 0) {
-      await env.JOBS.sendBatch(
+      await sendJobMessages(
+        env,
         direct.map((j) => ({
           body: { job_id: j.id, tenant_id: j.tenantId },
           delaySeconds: Math.ceil((j.runAt - now) / 1000),

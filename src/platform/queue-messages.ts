@@ -77,19 +77,23 @@ export async function settleTogether<Body>(
 }
 
 /**
- * A dead-letter queue's consumer: puts every message back on the queue it
- * died on, `infraRetryMaxDelaySeconds` later, so a message that used up its
- * retries (an outage longer than they last, or an older deployment's fixed
- * retries) only waits longer; its work decides nothing here. The delay keeps
- * the round trip from looping hot; duplicates are harmless (a job's tracker
- * answers a second message `skip`, a callback attempt is claimed once).
- * Failed sends are retried with growing delays.
+ * A dead-letter queue's consumer: puts every message back on its queue with
+ * `send` (a job's on the queue its id names), `infraRetryMaxDelaySeconds`
+ * later, so a message that used up its retries (an outage longer than they
+ * last, or an older deployment's fixed retries) only waits longer; its work
+ * decides nothing here. The delay keeps the round trip from looping hot;
+ * duplicates are harmless (a job's tracker answers a second message `skip`,
+ * a callback attempt is claimed once). Failed sends are retried with
+ * growing delays.
  */
-export function requeueDeadLetters<Body>(batch: MessageBatch<Body>, queue: Queue<Body>): Promise<void> {
+export function requeueDeadLetters<Body>(
+  batch: MessageBatch<Body>,
+  send: (messages: MessageSendRequest<Body>[]) => Promise<unknown>,
+): Promise<void> {
   return settleTogether(
     batch,
     async (bodies) => {
-      await queue.sendBatch(bodies.map((body) => ({ body, delaySeconds: limits.infraRetryMaxDelaySeconds })));
+      await send(bodies.map((body) => ({ body, delaySeconds: limits.infraRetryMaxDelaySeconds })));
     },
     "dead-lettered messages could not be put back on their queue; retrying",
   );

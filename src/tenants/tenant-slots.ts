@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { sendJobMessages } from "../jobs/job-queues";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
@@ -121,7 +122,7 @@ export class TenantSlots extends DurableObject<Env> {
         .slice(i, i + limits.maxBatchJobs)
         .map((id) => ({ body: { job_id: id, tenant_id: tenantId } }));
       try {
-        await this.env.JOBS.sendBatch(messages);
+        await sendJobMessages(this.env, messages);
       } catch (error) {
         console.error("slot hand-off enqueue failed; the sweep will start the job", {
           jobIds: messages.map((m) => m.body.job_id),

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { jobQueues } from "../../src/jobs/job-queues";
 import { databases } from "../../src/store/databases";
 import { call, createTenant, dbOf, eventually, postJson, type TestTenant } from "../workers/helpers";
 
@@ -72,7 +73,9 @@ async function measure(tenant: TestTenant, path: string | null) {
     shardRoundTrips: databases(env).shards.reduce((sum, _, k) => sum + (counts[`d1:SHARD_${k}:round_trips`] ?? 0), 0),
     rowsWritten: counts.d1_rows_written,
     batchTrackerRequests: counts["do:BATCH_TRACKER:requests"],
-    queueMessages: (counts["queue:JOBS:messages"] ?? 0) + (counts["queue:CALLBACKS:messages"] ?? 0),
+    queueMessages:
+      jobQueues(env).reduce((sum, _, k) => sum + (counts[`queue:JOBS_${k}:messages`] ?? 0), 0) +
+      (counts["queue:CALLBACKS:messages"] ?? 0),
   };
 }
 

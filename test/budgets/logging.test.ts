@@ -48,12 +48,12 @@ describe("a job's log and the operation budgets", () => {
   });
 });
 
-/** The counts that are operations (not bytes), the shards' summed: which shard a job lands on is chance. */
+/** The counts that are operations (not bytes), the shards' and the jobs queues' summed: which shard (and so queue) a job lands on is chance. */
 function pick(counts: Record<string, number>): Record<string, number> {
   const picked: Record<string, number> = {};
   for (const [key, n] of Object.entries(counts)) {
     if (key.endsWith("bytes_put")) continue;
-    const summed = key.replace(/^d1:SHARD_\d+:/, "d1:shards:");
+    const summed = key.replace(/^d1:SHARD_\d+:/, "d1:shards:").replace(/^queue:JOBS_\d+:/, "queue:jobs:");
     picked[summed] = (picked[summed] ?? 0) + n;
   }
   return picked;

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { jobQueues } from "../../src/jobs/job-queues";
 import { databases } from "../../src/store/databases";
 import { call, createTenant, dbOf, eventually, submit, type TestTenant } from "../workers/helpers";
 
@@ -73,7 +74,9 @@ describe("operations per job (budgets)", () => {
     expect({
       shardRoundTrips: shardTrips,
       controlRoundTrips: perJob("d1:DB:round_trips"),
-      queueMessages: perJob("queue:JOBS:messages") + perJob("queue:CALLBACKS:messages"),
+      queueMessages:
+        jobQueues(env).reduce((sum, _, k) => sum + perJob(`queue:JOBS_${k}:messages`), 0) +
+        perJob("queue:CALLBACKS:messages"),
       rowsWritten: perJob("d1_rows_written"),
       // The rate limiter's leases follow the clock (one per isolate per 2 s at most), not the job.
       doRequests:

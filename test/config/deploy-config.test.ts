@@ -10,10 +10,17 @@ const config = unstable_readConfig({ config: "wrangler.toml" });
 describe("wrangler.toml, as npm run deploy reads it", () => {
   it("names every resource the deploy script creates", () => {
     expect(resourcesOf(config)).toEqual({
-      queues: ["edgejobs-jobs", "edgejobs-callbacks", "edgejobs-jobs-dlq", "edgejobs-callbacks-dlq"],
+      queues: [
+        "edgejobs-jobs-0",
+        "edgejobs-jobs-1",
+        "edgejobs-callbacks",
+        "edgejobs-jobs-0-dlq",
+        "edgejobs-jobs-1-dlq",
+        "edgejobs-callbacks-dlq",
+      ],
       databases: [
         { name: "edgejobs", id: expect.any(String), binding: "DB" },
-        ...Array.from({ length: 16 }, (_, k) => ({
+        ...Array.from({ length: 32 }, (_, k) => ({
           name: `edgejobs-shard-${k}`,
           id: expect.any(String),
           binding: `SHARD_${k}`,
@@ -37,6 +44,25 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
       }
       if (!consumer.queue.endsWith("-dlq")) expect(consumer.dead_letter_queue).toBe(`${consumer.queue}-dlq`);
     }
+  });
+
+  it("gives every jobs queue (JOBS_<k>) a consumer with the same settings, and its dead-letter queue one", () => {
+    type Consumer = { queue: string; dead_letter_queue?: string } & Record<string, unknown>;
+    const consumers: Consumer[] = config.queues.consumers ?? [];
+    const jobQueues = (config.queues.producers ?? []).filter((p: { binding: string }) => /^JOBS_\d+$/.test(p.binding));
+    expect(jobQueues.map((p: { binding: string; queue: string }) => [p.binding, p.queue])).toEqual([
+      ["JOBS_0", "edgejobs-jobs-0"],
+      ["JOBS_1", "edgejobs-jobs-1"],
+    ]);
+    const settingsOf = (queue: string) => {
+      const { queue: _, dead_letter_queue: __, ...settings } = consumers.find((c) => c.queue === queue) ?? {};
+      return settings;
+    };
+    for (const { queue } of jobQueues) {
+      expect(settingsOf(queue), queue).toEqual(settingsOf("edgejobs-jobs-0"));
+      expect(settingsOf(`${queue}-dlq`), `${queue}-dlq`).toEqual(settingsOf("edgejobs-jobs-0-dlq"));
+    }
+    expect(settingsOf("edgejobs-jobs-0")).toHaveProperty("max_batch_size", 100);
   });
 
   it("gives every consumer the retries src/limits.ts counts on (Queues' maximum), so an outage is waited out", () => {

@@ -7,6 +7,7 @@ import {
   type PlatformLimits,
   type Prices,
   perDatabase,
+  perQueue,
   predictedLocally,
   predictedWithGates,
 } from "../../bench/capacity";
@@ -137,6 +138,32 @@ describe("the job shards in the model", () => {
       ]),
     );
     expect(perDatabase(new Map([["DB", 3]]))).toEqual(new Map([["DB", 3]]));
+  });
+});
+
+describe("the jobs queues in the model", () => {
+  it("count as one component, each carrying the queues' total ÷ their number: a job's queue follows its shard", () => {
+    const loads = new Map([
+      ["CALLBACKS", 0.1],
+      ["JOBS_0", 0.6],
+      ["JOBS_1", 0.4],
+    ]);
+    expect(perQueue(loads)).toEqual(
+      new Map([
+        ["CALLBACKS", 0.1],
+        ["JOBS_* (each of 2)", 0.5],
+      ]),
+    );
+    const input = today();
+    delete input.run.counts["queue:JOBS:messages"];
+    input.run.counts["queue:JOBS_0:messages"] = 60;
+    input.run.counts["queue:JOBS_1:messages"] = 40;
+    const queues = capacity(input, limits, prices).components.filter((x) => x.component.startsWith("queue "));
+    // A message a job over two queues of 5,000 messages/s each: 10,000 jobs/s.
+    expect(queues.map((x) => [x.component, x.jobs_per_s])).toEqual([
+      ["queue CALLBACKS messages", 5000],
+      ["queue JOBS_* (each of 2) messages", 10_000],
+    ]);
   });
 });
 

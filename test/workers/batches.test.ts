@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it, vi } from "vitest";
 import type { BatchView } from "../../src/batches/model";
+import { jobQueueOf } from "../../src/jobs/job-queues";
 import type { JobView } from "../../src/jobs/model";
 import { purgeExpired } from "../../src/jobs/retention";
 import { sweep } from "../../src/jobs/sweep";
@@ -128,8 +129,8 @@ describe("batches that fan in", () => {
     const batchTracker = env.BATCH_TRACKER.getByName(batch_id);
     await batchTracker.report(first.id, "canceled");
     await batchTracker.report(first.id, "succeeded");
-    await env.JOBS.send({ job_id: first.id, tenant_id: tenant.tenantId });
-    await env.JOBS.send({ job_id: first.id, tenant_id: tenant.tenantId });
+    await jobQueueOf(env, first.id).send({ job_id: first.id, tenant_id: tenant.tenantId });
+    await jobQueueOf(env, first.id).send({ job_id: first.id, tenant_id: tenant.tenantId });
     expect((await getBatch(tenant, batch_id)).counts).toEqual({
       total: 2,
       succeeded: 0,

@@ -14,6 +14,7 @@ import {
   dbOf,
   errorOf,
   eventually,
+  everyJobQueueAs,
   getJob,
   onEveryShard,
   submit,
@@ -101,7 +102,7 @@ describe("failure handling", () => {
         headers: { authorization: `Bearer ${tenant.apiKey}`, "content-type": "application/json" },
         body: JSON.stringify({ type: "echo", input: "kept" }),
       }),
-      { ...env, JOBS: failingQueue as unknown as Queue },
+      { ...env, ...everyJobQueueAs(failingQueue) },
     );
     expect(res.status).toBe(202);
     const job = (await res.json()) as JobView;
@@ -139,7 +140,12 @@ describe("failure handling", () => {
   it("retries a job or callback message with growing delays while the tracker or D1 is unavailable", async () => {
     const delays: (number | undefined)[][] = [[], []];
     for (let attempts = 1; attempts <= 12; attempts++) {
-      const jobResult = await consumeOne("edgejobs-jobs", attempts, { job_id: "job_01JD7Z3Q1X0000000000000000" }, down);
+      const jobResult = await consumeOne(
+        "edgejobs-jobs-0",
+        attempts,
+        { job_id: "job_01JD7Z3Q1X0000000000000000" },
+        down,
+      );
       const callbackResult = await consumeOne(
         "edgejobs-callbacks",
         attempts,
@@ -174,28 +180,28 @@ describe("failure handling", () => {
     const outageSeconds = 20 * 3600;
     const resent: MessageSendRequest<JobMessage>[] = [];
     const capturing = { sendBatch: async (m: MessageSendRequest<JobMessage>[]) => void resent.push(...m) };
-    let queue: string | null = "edgejobs-jobs";
+    let queue: string | null = "edgejobs-jobs-0";
     let attempts = 1;
     let elapsed = 0;
     let deadLettered = 0;
     for (let turn = 0; queue && turn < 1000; turn++) {
-      const bindings = { ...(elapsed < outageSeconds ? down : {}), JOBS: capturing as unknown as Queue<JobMessage> };
+      const bindings = { ...(elapsed < outageSeconds ? down : {}), ...everyJobQueueAs(capturing) };
       const result = await consumeOne(queue, attempts, { job_id: job.id }, bindings);
       const sent = resent.shift();
       if (result.acked) {
-        if (queue === "edgejobs-jobs") break;
+        if (queue === "edgejobs-jobs-0") break;
         // Put back by the dead-letter consumer: a new message, with the delay it was sent with.
         expect(sent?.body).toEqual({ job_id: job.id });
         elapsed += sent?.delaySeconds ?? 0;
-        [queue, attempts] = ["edgejobs-jobs", 1];
+        [queue, attempts] = ["edgejobs-jobs-0", 1];
         continue;
       }
-      const retryDelay = queue === "edgejobs-jobs" ? 5 : 60; // wrangler.toml's retry_delay, when none is named
+      const retryDelay = queue === "edgejobs-jobs-0" ? 5 : 60; // wrangler.toml's retry_delay, when none is named
       elapsed += result.delaySeconds ?? retryDelay;
       attempts++;
       if (attempts > limits.queueMaxRetries + 1) {
-        deadLettered += queue === "edgejobs-jobs" ? 1 : 0;
-        [queue, attempts] = [queue === "edgejobs-jobs" ? "edgejobs-jobs-dlq" : null, 1];
+        deadLettered += queue === "edgejobs-jobs-0" ? 1 : 0;
+        [queue, attempts] = [queue === "edgejobs-jobs-0" ? "edgejobs-jobs-0-dlq" : null, 1];
       }
     }
     expect(deadLettered).toBeGreaterThan(0);

@@ -1,5 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import type { Env } from "../../src/env";
+import { jobQueues } from "../../src/jobs/job-queues";
 import type { JobView } from "../../src/jobs/model";
 import { clock } from "../../src/platform/clock";
 import { databases, everyDatabase, shardOf } from "../../src/store/databases";
@@ -119,6 +121,11 @@ export function onEveryDatabase<T>(write: (db: D1Database) => Promise<T>): Promi
 /** Runs `read` on every job shard: the tenant's jobs are spread over them. */
 export function onEveryShard<T>(read: (db: D1Database) => Promise<T>): Promise<T[]> {
   return Promise.all(databases(env).shards.map(read));
+}
+
+/** Every jobs queue binding (`JOBS_<k>`) bound to `queue` instead: to fail or capture every job message. */
+export function everyJobQueueAs(queue: { send?: unknown; sendBatch?: unknown }): Partial<Env> {
+  return Object.fromEntries(jobQueues(env).map((_, k) => [`JOBS_${k}`, queue])) as Partial<Env>;
 }
 
 /** Runs `fn` with the service's clock reading `time` (ms), as if that moment had come. */

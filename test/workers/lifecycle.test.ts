@@ -11,8 +11,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { JobMessage } from "../../src/env";
 import worker from "../../src/index";
+import { jobQueues } from "../../src/jobs/job-queues";
 import { limits } from "../../src/limits";
 import { clock } from "../../src/platform/clock";
+import { shardInId } from "../../src/platform/ids";
 import { listStrandedJobIds } from "../../src/store/jobs";
 import type { JobTracker } from "../../src/tracker/job-tracker";
 import { at, authed, createTenant, dbOf, eventually, getJob, submit, tracker, untilStatus } from "./helpers";
@@ -20,7 +22,7 @@ import { at, authed, createTenant, dbOf, eventually, getJob, submit, tracker, un
 /** Hands messages to the Worker's jobs consumer directly, as a duplicate or late delivery would. */
 async function deliver(...jobIds: string[]) {
   const batch = createMessageBatch(
-    "edgejobs-jobs",
+    "edgejobs-jobs-0",
     jobIds.map((id, i) => ({ id: `m-${Date.now()}-${i}`, timestamp: new Date(), attempts: 1, body: { job_id: id } })),
   );
   const ctx = createExecutionContext();
@@ -203,16 +205,25 @@ describe("recovering stranded jobs", () => {
   it("puts a dead-lettered job message back on the jobs queue, delayed, without failing its job", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
-    const resent: MessageSendRequest<JobMessage>[] = [];
-    const jobs = { sendBatch: async (m: MessageSendRequest<JobMessage>[]) => void resent.push(...m) };
-    const batch = createMessageBatch("edgejobs-jobs-dlq", [
+    // Each jobs queue captured apart: the message goes back on the one the job's id names.
+    const queues = jobQueues(env).length;
+    const resent: MessageSendRequest<JobMessage>[][] = Array.from({ length: queues }, () => []);
+    const capturing = Object.fromEntries(
+      resent.map((sent, k) => [
+        `JOBS_${k}`,
+        { sendBatch: async (m: MessageSendRequest<JobMessage>[]) => void sent.push(...m) },
+      ]),
+    );
+    const named = shardInId(job.id) % queues;
+    const batch = createMessageBatch(`edgejobs-jobs-${named}-dlq`, [
       { id: "dead-1", timestamp: new Date(), attempts: 1, body: { job_id: job.id } },
     ]);
     const ctx = createExecutionContext();
-    await worker.queue(batch, { ...env, JOBS: jobs as unknown as Queue<JobMessage> });
+    await worker.queue(batch, { ...env, ...capturing });
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["dead-1"]);
     // Not straight back (that would loop hot while D1 is down), and the job is untouched.
-    expect(resent).toEqual([{ body: { job_id: job.id }, delaySeconds: limits.infraRetryMaxDelaySeconds }]);
+    expect(resent[named]).toEqual([{ body: { job_id: job.id }, delaySeconds: limits.infraRetryMaxDelaySeconds }]);
+    expect(resent.flat()).toHaveLength(1);
     expect(await getJob(tenant, job.id)).toMatchObject({ status: job.status, version: job.version, error: null });
   });
 

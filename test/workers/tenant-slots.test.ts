@@ -13,6 +13,7 @@ import {
   createTenant,
   dbOf,
   eventually,
+  everyJobQueueAs,
   getJob,
   setTenantLimits,
   slotEntries,
@@ -138,7 +139,7 @@ describe("a tenant's running slots", () => {
     const lost: unknown[] = [];
     await runInDurableObject(slots(tenant), (instance: TenantSlots) => {
       const dropping = { sendBatch: async (messages: unknown[]) => void lost.push(...messages) };
-      (instance as unknown as { env: Env }).env = { ...env, JOBS: dropping as unknown as Env["JOBS"] };
+      (instance as unknown as { env: Env }).env = { ...env, ...everyJobQueueAs(dropping) };
     });
     await finish(tenant, running.id);
     expect(lost).toEqual([{ body: { job_id: next.id, tenant_id: tenant.tenantId } }]);

@@ -1,0 +1,64 @@
+import type { JobMessage } from "../env";
+import { shardInId } from "../platform/ids";
+
+/**
+ * The jobs queues, `JOBS_0` … `JOBS_<q-1>` in wrangler.toml: the number of
+ * bindings is the count. One Cloudflare queue carries at most 5,000
+ * messages/s (bench/platform-limits.json `queue_messages_per_second_per_queue`,
+ * developers.cloudflare.com/queues/platform/limits, read 2026-11-29) and a
+ * job sends one, so one queue would cap the whole service at 5,000 jobs/s;
+ * each queue has the same consumer. A job's messages always go to the
+ * queue its id names (its shard number mod q, see `jobQueueOf`), so the
+ * queues share the jobs as evenly as the shards do, and a job's messages are
+ * found from its id alone. Every send of a job message goes through here.
+ */
+type JobQueueBindings = Partial<Record<`JOBS_${number}`, Queue<JobMessage>>>;
+
+const found = new WeakMap<object, readonly Queue<JobMessage>[]>();
+
+/**
+ * The bindings' jobs queues, `JOBS_0` up without a gap. Throws when there is
+ * none (a wrangler.toml mistake that must not start).
+ */
+export function jobQueues(env: JobQueueBindings): readonly Queue<JobMessage>[] {
+  let known = found.get(env);
+  if (known) return known;
+  const queues: Queue<JobMessage>[] = [];
+  for (let k = 0; env[`JOBS_${k}`] !== undefined; k++) queues.push(env[`JOBS_${k}`] as Queue<JobMessage>);
+  if (queues.length === 0) throw new Error("wrangler.toml binds no jobs queue (JOBS_0 …); at least one is needed");
+  known = queues;
+  found.set(env, known);
+  return known;
+}
+
+/**
+ * The queue that carries this job's messages: its shard number (the last
+ * character of its id, platform/ids.ts) mod the number of queues. Throws for
+ * an id that names no shard (not a job id).
+ */
+export function jobQueueOf(env: JobQueueBindings, jobId: string): Queue<JobMessage> {
+  const queues = jobQueues(env);
+  const queue = queues[shardInId(jobId) % queues.length];
+  if (!queue) throw new Error(`${jobId} names no jobs queue: not a job id`);
+  return queue;
+}
+
+/**
+ * Sends job messages (at most 100, Queues' `sendBatch` limit), each to the
+ * queue its job's id names: one `sendBatch` per queue, all at once. Rejects
+ * if any send failed; the others may have been sent (a duplicate message is
+ * harmless: the job's tracker answers a second one `skip`).
+ */
+export async function sendJobMessages(
+  env: JobQueueBindings,
+  messages: MessageSendRequest<JobMessage>[],
+): Promise<void> {
+  const byQueue = new Map<Queue<JobMessage>, MessageSendRequest<JobMessage>[]>();
+  for (const message of messages) {
+    const queue = jobQueueOf(env, message.body.job_id);
+    const batch = byQueue.get(queue);
+    if (batch) batch.push(message);
+    else byQueue.set(queue, [message]);
+  }
+  await Promise.all([...byQueue].map(([queue, batch]) => queue.sendBatch(batch)));
+}
