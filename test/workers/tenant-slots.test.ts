@@ -50,7 +50,7 @@ async function captureWakes(tenant: TestTenant): Promise<string[]> {
       sendBatch: async (messages: { body: { job_id: string } }[]) =>
         void woken.push(...messages.map((m) => m.body.job_id)),
     };
-    (instance as unknown as { env: Env }).env = { ...env, JOBS: capturing as unknown as Env["JOBS"] };
+    (instance as unknown as { env: Env }).env = { ...env, ...everyJobQueueAs(capturing) };
   });
   return woken;
 }

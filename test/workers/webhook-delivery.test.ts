@@ -1,11 +1,25 @@
-import { createScheduledController } from "cloudflare:test";
+import { createMessageBatch, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
+import { app } from "../../src/api/app";
+import type { JobMessage } from "../../src/env";
 import worker from "../../src/index";
+import { limits } from "../../src/limits";
 import { claimForDelivery } from "../../src/store/webhook-events";
-import { authed, createTenant, dbOf, eventually, onEveryDatabase, submit, type TestTenant } from "./helpers";
+import {
+  authed,
+  BASE,
+  createTenant,
+  dbOf,
+  eventually,
+  everyJobQueueAs,
+  onEveryDatabase,
+  onEveryShard,
+  submit,
+  type TestTenant,
+} from "./helpers";
 import { deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
 /** Submits an echo job that calls back to `path` on the receiver. */
@@ -267,5 +281,52 @@ describe("webhook delivery", () => {
     };
     expect(stats.maxInFlight).toBeGreaterThan(1);
     expect(stats.maxInFlight).toBeLessThanOrEqual(4); // WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN in the tests
+  });
+
+  it("makes a consumer batch's first attempts 6 at a time, each timed from when it was sent, so a quick origin stays quick", async () => {
+    const tenant = await createTenant();
+    const prefix = `/slow/${300 + Math.floor(Math.random() * 100)}`;
+    // The jobs' messages are kept here, then handed to one consumer invocation as one batch.
+    const messages: JobMessage[] = [];
+    const keeping = {
+      sendBatch: async (batch: { body: JobMessage }[]) => void messages.push(...batch.map((m) => m.body)),
+    };
+    const submitted = await app.fetch(
+      new Request(`${BASE}/v1/jobs/batch`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${tenant.apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          jobs: Array.from({ length: 14 }, (_, i) => ({
+            type: "echo",
+            callback_url: `${env.RECEIVER_URL}${prefix}/${i}`,
+          })),
+        }),
+      }),
+      { ...env, ...everyJobQueueAs(keeping) },
+    );
+    expect(submitted.status).toBe(202);
+    const batch = createMessageBatch(
+      "edgejobs-jobs-0",
+      messages.map((body, i) => ({ id: `m-${unique()}-${i}`, timestamp: new Date(), attempts: 1, body })),
+    );
+    // Room at the origin for all 14, as in production (the tests' own bound is 4).
+    await worker.queue(batch, { ...env, WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: "128" });
+
+    const stats = (await (await fetch(`${env.RECEIVER_URL}/__stats?prefix=${prefix}`)).json()) as {
+      maxInFlight: number;
+    };
+    expect(stats.maxInFlight).toBe(limits.connectionsPerInvocation);
+    const firstAttempts = await onEveryShard((db) =>
+      db
+        .prepare(
+          "SELECT first_duration_ms AS ms FROM webhook_events WHERE tenant_id = ? AND first_attempted_at IS NOT NULL",
+        )
+        .bind(tenant.tenantId)
+        .all<{ ms: number }>(),
+    );
+    const durations = firstAttempts.flatMap((r) => r.results.map((row) => row.ms));
+    expect(durations).toHaveLength(14);
+    // Each request alone: not the 3 rounds of waiting for a connection before the last ones.
+    expect(Math.max(...durations)).toBeLessThan(limits.quickOriginMs);
   });
 });
