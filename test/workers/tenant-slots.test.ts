@@ -232,20 +232,20 @@ describe("a tenant's slots in storage", () => {
       state.storage.sql.exec(`CREATE TABLE IF NOT EXISTS slots (job_id TEXT PRIMARY KEY, state TEXT NOT NULL, at INTEGER NOT NULL)
         WITHOUT ROWID`);
       state.storage.sql.exec(
-        "INSERT INTO slots VALUES ('job_0old', 'running', ?), ('job_1old', 'waiting', ?)",
+        "INSERT INTO slots VALUES ('job_0old0', 'running', ?), ('job_1old0', 'waiting', ?)",
         Date.now(),
         Date.now(),
       );
     });
     await evictDurableObject(slots(tenant));
     const woken = await captureWakes(tenant);
-    expect(await slots(tenant).acquire(["job_2new"])).toEqual([]); // the old running entry holds the one slot
-    await slots(tenant).release(["job_0old"]);
-    expect(woken).toEqual(["job_1old"]); // the old waiting entry is first in line
+    expect(await slots(tenant).acquire(["job_2new0"])).toEqual([]); // the old running entry holds the one slot
+    await slots(tenant).release(["job_0old0"]);
+    expect(woken).toEqual(["job_1old0"]); // the old waiting entry is first in line
     const tables = await runInDurableObject(slots(tenant), (_instance, state) =>
       state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE name = 'slots'").toArray(),
     );
     expect(tables).toEqual([]);
-    expect(await slotEntries(tenant.tenantId)).toEqual({ job_1old: "reserved", job_2new: "waiting" });
+    expect(await slotEntries(tenant.tenantId)).toEqual({ job_1old0: "reserved", job_2new0: "waiting" });
   });
 });
