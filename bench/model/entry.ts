@@ -132,37 +132,23 @@ function gatedD1(db: D1Database, admit: () => Promise<void>): D1Database {
   });
 }
 
+/** A Durable Object class of the product whose instances are handed the gated env. */
+function withGatedEnv<C extends new (ctx: DurableObjectState, env: Env) => object>(Product: C): C {
+  const Base = Product as new (ctx: DurableObjectState, env: Env) => object;
+  return class extends Base {
+    constructor(ctx: DurableObjectState, env: Env) {
+      super(ctx, gated(env));
+    }
+  } as C;
+}
+
 // The product's Durable Objects, handed the gated env.
-export class JobTracker extends ProductJobTracker {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, gated(env));
-  }
-}
-export class OriginGate extends ProductOriginGate {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, gated(env));
-  }
-}
-export class RateLimiter extends ProductRateLimiter {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, gated(env));
-  }
-}
-export class TenantSlots extends ProductTenantSlots {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, gated(env));
-  }
-}
-export class BatchTracker extends ProductBatchTracker {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, gated(env));
-  }
-}
-export class ScheduleTimer extends ProductScheduleTimer {
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, gated(env));
-  }
-}
+export const JobTracker = withGatedEnv(ProductJobTracker);
+export const OriginGate = withGatedEnv(ProductOriginGate);
+export const RateLimiter = withGatedEnv(ProductRateLimiter);
+export const TenantSlots = withGatedEnv(ProductTenantSlots);
+export const BatchTracker = withGatedEnv(ProductBatchTracker);
+export const ScheduleTimer = withGatedEnv(ProductScheduleTimer);
 
 /** The gates' counters, for the check's report (a path the product does not serve). */
 async function gateStats(env: Env): Promise<Response> {
