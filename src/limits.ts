@@ -200,10 +200,11 @@ export const limits = {
    * the control database's overdue schedules, 129; replica repair's 33
    * fingerprints, 64 pages (`replicaRepairPages`) of 4 (a control page, the
    * shard's page, a copy and a delete) and a cursor per shard, 321. That is
-   * 450; retention's rounds take their most statements before they start, so
-   * all databases together overrun this by under one round (14,
-   * `jobRoundMaxStatements`): 450 + 500 + 13 = 963, under 1,000. More shards
-   * cost 4 statements each here and a fingerprint and cursor in repair.
+   * 450; retention takes statements from this budget before it runs them,
+   * so all databases together never overrun it: 450 + 500 = 950, under
+   * 1,000. More shards cost 4 statements each here, a fingerprint and a
+   * cursor in repair, and a list each from this budget (a job round's
+   * deletes take up to 13, `jobRoundMaxStatements`, until they have run).
    */
   retentionSweepMaxStatements: 500,
   /** R2 deletes at most 1,000 keys per request (R2 Workers API, `delete(keys)`). */

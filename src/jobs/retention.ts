@@ -69,11 +69,10 @@ export async function purgeDatabase(
     purged.rowsWritten += deleted.rowsWritten;
     return deleted.count;
   };
-  // A round takes the most statements it may run from the budget before it starts (between the check and
-  // the taking nothing awaits), and gives back what it did not run: however many databases purge at once,
-  // they overrun the budget by less than one round in all (src/limits.ts counts on it).
+  // Statements are taken from the budget before they run, with no await between the check and the taking:
+  // however many databases purge at once, they never overrun it together (src/limits.ts counts on it).
   const take = (statements: number) => {
-    const affordable = budget.statements > 0 && clock.now() < budget.until;
+    const affordable = budget.statements >= statements && clock.now() < budget.until;
     if (affordable) budget.statements -= statements;
     return affordable;
   };
@@ -83,8 +82,15 @@ export async function purgeDatabase(
   // Each round lists after the last id the one before listed: the jobs it read and left (not expired
   // yet) are read once per sweep, not once per round.
   let after = "";
-  while (before !== null && jobsLeft && take(jobRoundMaxStatements)) {
+  while (before !== null && jobsLeft && take(1)) {
     const expired = await listExpiredJobs(db, before, after, limits.retentionChunk);
+    jobsLeft = expired.length === limits.retentionChunk;
+    // Nothing is deleted before the deletes are affordable: a round cut here leaves its jobs whole.
+    if (expired.length === 0) break;
+    if (!take(jobRoundMaxStatements - 1)) {
+      jobsLeft = true;
+      break;
+    }
     const withObjects = expired.filter((job) => job.inputKey !== null || job.resultKey !== null);
     // Log objects (`ctx.log`) are named by attempt, so they go without a list request: R2 deletes are
     // free, and a key with no object is no error.
@@ -96,10 +102,10 @@ export async function purgeDatabase(
     const listed = expired.map((job) => job.id);
     const ids = withObjects.map((job) => job.id);
     const deleted = await deleteExpiredJobs(db, before, listed, ids);
+    // The deletes took a round's most; what they did not run goes back.
     budget.statements += jobRoundMaxStatements - 1 - deleted.statements;
     purged.jobs += tally(deleted);
     after = listed.at(-1) ?? after;
-    jobsLeft = expired.length === limits.retentionChunk;
   }
 
   // Batches whose jobs are all gone, with their events: after the jobs, so a round's deletions count.
