@@ -185,14 +185,28 @@ export const limits = {
    */
   retentionSweepMs: 20_000,
   /**
-   * …or until it has run this many D1 statements (counting each statement
-   * of a batch): a Worker invocation may make 1,000 D1 queries on the paid
-   * plan (developers.cloudflare.com/d1/platform/limits, read 2026-11-30),
-   * and the rest is left for the stranded-jobs sweep of the same invocation
-   * (3 a shard and a replica fingerprint a database: about 130 with 32
-   * shards). A round is at most 14 statements; the last may overrun by that.
+   * A Worker invocation may make 1,000 D1 queries on the paid plan; past them
+   * every later D1 call of the invocation fails
+   * (developers.cloudflare.com/d1/platform/limits, read 2026-11-30). One cron
+   * invocation runs the sweep, then retention, and stays under it.
    */
-  retentionSweepMaxStatements: 800,
+  d1QueriesPerInvocation: 1000,
+  /**
+   * …or until it has run this many D1 statements (counting each statement
+   * of a batch): what one cron invocation's `d1QueriesPerInvocation` (1,000)
+   * leaves after the sweep before it, with a margin. The sweep's worst case
+   * with 32 shards and the control database: 4 statements a shard (stranded
+   * jobs, overdue events, their one postponing update, stalled batches) and
+   * the control database's overdue schedules, 129; replica repair's 33
+   * fingerprints, 64 pages (`replicaRepairPages`) of 4 (a control page, the
+   * shard's page, a copy and a delete) and a cursor per shard, 321. That is
+   * 450; retention takes statements from this budget before it runs them,
+   * so all databases together never overrun it: 450 + 500 = 950, under
+   * 1,000. More shards cost 4 statements each here, a fingerprint and a
+   * cursor in repair, and a list each from this budget (a job round's
+   * deletes take up to 13, `jobRoundMaxStatements`, until they have run).
+   */
+  retentionSweepMaxStatements: 500,
   /** R2 deletes at most 1,000 keys per request (R2 Workers API, `delete(keys)`). */
   r2MaxKeysPerDelete: 1000,
   /** Jobs the cron sweep recovers per run (each is one Durable Object request). */

@@ -27,6 +27,15 @@ export function retentionBudget(now: number): RetentionBudget {
   return { until: now + limits.retentionSweepMs, statements: limits.retentionSweepMaxStatements };
 }
 
+/**
+ * The most D1 statements a round of expired jobs runs: its list, the updates
+ * that clear the R2 keys of up to `retentionChunk` jobs (one per
+ * `d1MaxBoundParameters` ids), and three deletes (`deleteExpiredJobs`).
+ */
+export const jobRoundMaxStatements = 1 + Math.ceil(limits.retentionChunk / limits.d1MaxBoundParameters) + 3;
+/** A round of batches: three deletes (`deleteBatchesWithoutJobs`). */
+const batchRoundStatements = 3;
+
 /** What a purge deleted, and whether it got through everything that had expired. */
 export interface Purged {
   jobs: number;
@@ -56,18 +65,32 @@ export async function purgeDatabase(
   budget: RetentionBudget,
 ): Promise<Purged> {
   const purged: Purged = { jobs: 0, batches: 0, keys: 0, rowsWritten: 0, complete: false };
-  const spend = (deleted: Deleted) => {
-    budget.statements -= deleted.statements;
+  const tally = (deleted: Deleted) => {
     purged.rowsWritten += deleted.rowsWritten;
     return deleted.count;
   };
-  const affordable = () => budget.statements > 0 && clock.now() < budget.until;
+  // Statements are taken from the budget before they run, with no await between the check and the taking:
+  // however many databases purge at once, they never overrun it together (src/limits.ts counts on it).
+  const take = (statements: number) => {
+    const affordable = budget.statements >= statements && clock.now() < budget.until;
+    if (affordable) budget.statements -= statements;
+    return affordable;
+  };
 
   const before = keepMs === null ? null : now - keepMs;
   let jobsLeft = before !== null;
-  while (before !== null && jobsLeft && affordable()) {
-    const expired = await listExpiredJobs(db, before, limits.retentionChunk);
-    budget.statements -= 1;
+  // Each round lists after the last id the one before listed: the jobs it read and left (not expired
+  // yet) are read once per sweep, not once per round.
+  let after = "";
+  while (before !== null && jobsLeft && take(1)) {
+    const expired = await listExpiredJobs(db, before, after, limits.retentionChunk);
+    jobsLeft = expired.length === limits.retentionChunk;
+    // Nothing is deleted before the deletes are affordable: a round cut here leaves its jobs whole.
+    if (expired.length === 0) break;
+    if (!take(jobRoundMaxStatements - 1)) {
+      jobsLeft = true;
+      break;
+    }
     const withObjects = expired.filter((job) => job.inputKey !== null || job.resultKey !== null);
     // Log objects (`ctx.log`) are named by attempt, so they go without a list request: R2 deletes are
     // free, and a key with no object is no error.
@@ -78,21 +101,24 @@ export async function purgeDatabase(
     ]);
     const listed = expired.map((job) => job.id);
     const ids = withObjects.map((job) => job.id);
-    purged.jobs += spend(await deleteExpiredJobs(db, before, listed, ids));
-    jobsLeft = expired.length === limits.retentionChunk;
+    const deleted = await deleteExpiredJobs(db, before, listed, ids);
+    // The deletes took a round's most; what they did not run goes back.
+    budget.statements += jobRoundMaxStatements - 1 - deleted.statements;
+    purged.jobs += tally(deleted);
+    after = listed.at(-1) ?? after;
   }
 
   // Batches whose jobs are all gone, with their events: after the jobs, so a round's deletions count.
   let batchesLeft = before !== null;
-  while (before !== null && batchesLeft && affordable()) {
-    const deleted = spend(await deleteBatchesWithoutJobs(db, before, limits.retentionChunk));
+  while (before !== null && batchesLeft && take(batchRoundStatements)) {
+    const deleted = tally(await deleteBatchesWithoutJobs(db, before, limits.retentionChunk));
     purged.batches += deleted;
     batchesLeft = deleted === limits.retentionChunk;
   }
 
   let keysLeft = true;
-  while (keysLeft && affordable()) {
-    const deleted = spend(
+  while (keysLeft && take(1)) {
+    const deleted = tally(
       await deleteIdempotencyKeysBefore(db, now - idempotencyWindowMs(keepMs), limits.retentionChunk),
     );
     purged.keys += deleted;

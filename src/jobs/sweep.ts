@@ -5,7 +5,7 @@ import { clock } from "../platform/clock";
 import { wakeOverdueSchedules } from "../schedules/backstop";
 import { databases } from "../store/databases";
 import { listStrandedJobIds } from "../store/jobs";
-import { listOverdueEvents, postponeEvent } from "../store/webhook-events";
+import { listOverdueEvents, postponeEvents } from "../store/webhook-events";
 import { repairReplicas } from "../tenants/replica-repair";
 import { originOf } from "../webhooks/events";
 
@@ -58,8 +58,12 @@ async function recoverStrandedJobs(env: Env, db: D1Database, now: number): Promi
 async function resendOverdueEvents(env: Env, db: D1Database, now: number): Promise<number> {
   const eventGraceMs = limits.callbackLostAfterSeconds * 1000;
   const events = await listOverdueEvents(db, now - eventGraceMs, limits.sweepBatch);
-  for (const event of events) await postponeEvent(db, event.id, now + eventGraceMs);
   if (events.length > 0) {
+    await postponeEvents(
+      db,
+      events.map((e) => e.id),
+      now + eventGraceMs,
+    );
     await env.CALLBACKS.sendBatch(
       events.map((e) => ({ body: { event_id: e.id, attempt: e.attempts + 1, origin: originOf(e.callbackUrl) } })),
     );

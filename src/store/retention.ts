@@ -12,7 +12,8 @@ export interface ExpiredJob {
 }
 
 /**
- * Up to `limit` jobs that finished before `before` (Unix ms), oldest id first.
+ * Up to `limit` jobs that finished before `before` (Unix ms) with ids above
+ * `after` ("" for all), oldest id first.
  *
  * Read through a range of the table's primary key, with no index of its own:
  * a job finishes after it was created, and its id begins with its creation
@@ -23,7 +24,8 @@ export interface ExpiredJob {
  * job is taken early.
  *
  * Besides the jobs it answers, the scan reads those in the range that have not
- * expired, each round again: the jobs created before `before` that had not
+ * expired (once per sweep, whose rounds each go on `after` the last id the
+ * round before listed): the jobs created before `before` that had not
  * finished by then. A job is in flight from its creation through its delay
  * (≤ `limits.maxDelaySeconds`, 30 days), any wait for a running slot (ended by
  * `ttl_seconds` ≤ 30 days when set) and its attempts (≤ 20 × (14 min + a
@@ -32,9 +34,14 @@ export interface ExpiredJob {
  * read $0.001 per million, a thousandth of a row written: 1,000 such jobs on a
  * shard read on each of 1,440 sweeps a day cost $0.0015 a day.
  */
-export async function listExpiredJobs(db: D1Database, before: number, limit: number): Promise<ExpiredJob[]> {
+export async function listExpiredJobs(
+  db: D1Database,
+  before: number,
+  after: string,
+  limit: number,
+): Promise<ExpiredJob[]> {
   const { results } = await sql(db)`SELECT id, input_key, result_key, attempts FROM jobs
-    WHERE id < ${firstIdAt("job_", before)} AND finished_at < ${before} ORDER BY id LIMIT ${limit}`.all<{
+    WHERE id > ${after} AND id < ${firstIdAt("job_", before)} AND finished_at < ${before} ORDER BY id LIMIT ${limit}`.all<{
     id: string;
     input_key: string | null;
     result_key: string | null;

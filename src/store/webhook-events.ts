@@ -273,10 +273,12 @@ export interface DeliveryLogRow {
 }
 
 /**
- * Every attempt for the job's events (`jobId`: a job's or a batch's id), in
- * the order they ended (start + duration, ms), which is the order they were
- * recorded in, as the log's own order was before attempt 1 moved to the
- * event's row; ties by attempt number. Attempt 1 comes from its event's
+ * Every attempt for the job's events (`jobId`: a job's or a batch's id):
+ * event by event in the order they were made (an event id begins with its
+ * time), each event's attempts by number. Not by when they ended: a manual
+ * attempt may be recorded first (attempt 1) and end after a scheduled one
+ * recorded next (attempt 2), and the log would then list 2 before 1.
+ * Attempt 1 comes from its event's
  * row, or from the log for an event recorded before migration 0013 (whose
  * row holds none), so each attempt shows once.
  */
@@ -291,7 +293,7 @@ export async function listJobDeliveries(db: D1Database, jobId: string): Promise<
       SELECT d.event_id, e.type, d.attempt, d.trigger, d.attempted_at, d.duration_ms, d.http_status, d.error,
         d.response_body, d.next_attempt_at
       FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id WHERE d.job_id = ${jobId})
-    ORDER BY attempted_at + duration_ms, attempt, event_id`.all<DeliveryLogRow>();
+    ORDER BY event_id, attempt`.all<DeliveryLogRow>();
   return results;
 }
 
@@ -313,10 +315,14 @@ export async function listOverdueEvents(
   return results.map((r) => ({ id: r.id, attempts: r.attempts, callbackUrl: r.callback_url }));
 }
 
-/** Moves an overdue event's next attempt time, so the sweep does not send it twice. */
-export async function postponeEvent(db: D1Database, id: string, nextAttemptAt: number): Promise<void> {
+/**
+ * Moves the next attempt time of the overdue events `ids` (those still
+ * pending) to `nextAttemptAt` (Unix ms), so the sweep does not send them
+ * twice: one statement however many (the ids go as one bound JSON array).
+ */
+export async function postponeEvents(db: D1Database, ids: readonly string[], nextAttemptAt: number): Promise<void> {
   await sql(db)`UPDATE webhook_events SET next_attempt_at = ${nextAttemptAt}
-    WHERE id = ${id} AND status = 'pending'`.run();
+    WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND status = 'pending'`.run();
 }
 
 /** A failing event with its latest attempt, as the console's failing-deliveries list shows it. */

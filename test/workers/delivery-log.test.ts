@@ -190,6 +190,41 @@ describe("delivery log", () => {
     expect(await logRows(jobId)).toBe(1);
   });
 
+  it("lists an event's attempts by number, also when attempt 1 ended after attempt 2", async () => {
+    const tenant = await createTenant();
+    const { eventId, jobId } = await storedEvent(tenant, `${env.RECEIVER_URL}/ok/${unique()}`);
+    const db = dbOf(eventId);
+    const t = Date.now() - 60_000;
+    const base = { eventId, jobId, tenantId: tenant.tenantId, error: null, responseBody: null, nextAttemptAt: null };
+    // A manual redelivery ending at t+400 is recorded first (attempt 1); the scheduled attempt that ended at t+200
+    // a moment later (attempt 2).
+    const manual: DeliveryRecord = {
+      ...base,
+      trigger: "manual",
+      attemptedAt: t + 300,
+      durationMs: 100,
+      httpStatus: 500,
+    };
+    await db.batch(
+      recordAttempt(db, manual, { status: null, scheduledAttempt: 1, endsRedelivery: true, now: t + 400 }),
+    );
+    const scheduled: DeliveryRecord = {
+      ...base,
+      trigger: "scheduled",
+      attemptedAt: t,
+      durationMs: 200,
+      httpStatus: 204,
+    };
+    await db.batch(
+      recordAttempt(db, scheduled, { status: "delivered", scheduledAttempt: 1, endsRedelivery: false, now: t + 200 }),
+    );
+    const log = await deliveriesOf(tenant, jobId);
+    expect(log.deliveries.map((d) => [d.attempt, d.trigger])).toEqual([
+      [1, "manual"],
+      [2, "scheduled"],
+    ]);
+  });
+
   it("lists failing callbacks page by page, each with its latest attempt wherever it is stored", async () => {
     const tenant = await createTenant();
     const hook = `${env.RECEIVER_URL}/status/500/${unique()}`;

@@ -4,9 +4,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../src/config";
 import worker from "../../src/index";
 import type { JobRecord } from "../../src/jobs/model";
-import { purgeExpired, retentionBudget } from "../../src/jobs/retention";
+import { jobRoundMaxStatements, purgeDatabase, purgeExpired, retentionBudget } from "../../src/jobs/retention";
 import { limits } from "../../src/limits";
 import { firstIdAt, newId } from "../../src/platform/ids";
+import { metered, readMeter, resetMeter } from "../../src/platform/metering";
 import { inputKey, logKey, resultKey } from "../../src/store/blobs";
 import { databases } from "../../src/store/databases";
 import { insertJob, updateJob } from "../../src/store/jobs";
@@ -188,7 +189,10 @@ describe("retention", () => {
     const expired = await insertJobs(tenant.tenantId, 2500, 8 * DAY);
     const now = Date.now();
 
-    const first = await purgeExpired(env, now, { ...retentionBudget(now), statements: 1 });
+    const shard = databases(env).shards[0] as D1Database;
+    // One round's most statements: it lists again, but cannot afford a second round's deletes.
+    const oneRound = { ...retentionBudget(now), statements: jobRoundMaxStatements };
+    const first = await purgeDatabase(shard, env.BLOBS, now, 7 * DAY, oneRound);
 
     expect(first).toMatchObject({ jobs: limits.retentionChunk, complete: false });
     const left = await countStored(expired);
@@ -203,6 +207,41 @@ describe("retention", () => {
     expect(second).toMatchObject({ jobs: 2500 - limits.retentionChunk, complete: true });
     expect(await countStored(expired)).toEqual({ jobs: 0, events: 0, deliveries: 0, objects: 0 });
   }, 60_000);
+
+  it("never overruns its statement budget, however many databases it purges at once", async () => {
+    const tenant = await createTenant();
+    await insertJobs(tenant.tenantId, 300, 8 * DAY, { objects: false });
+    const now = Date.now();
+    resetMeter();
+    await purgeExpired(metered({ ...env, METERING: "true" }), now, {
+      ...retentionBudget(now),
+      statements: jobRoundMaxStatements,
+    });
+    const statements = Object.entries(readMeter())
+      .filter(([name]) => /^d1:.*:statements$/.test(name))
+      .reduce((sum, [, n]) => sum + n, 0);
+    expect(statements).toBeLessThanOrEqual(jobRoundMaxStatements);
+  });
+
+  it("reads each job made before the cutoff once a sweep, not once a round", async () => {
+    const tenant = await createTenant();
+    // Long-delayed jobs made 40 days ago and still waiting: below every expired id, in every round's range.
+    const waiting = await insertJobs(tenant.tenantId, 2000, null, { objects: false });
+    const expired = await insertJobs(tenant.tenantId, 2500, 8 * DAY, { objects: false });
+    const shard = databases(env).shards[0] as D1Database;
+    const now = Date.now();
+    // These, and what earlier tests left.
+    const madeBefore = await shard
+      .prepare("SELECT COUNT(*) AS n FROM jobs WHERE created_at < ?")
+      .bind(now - 7 * DAY)
+      .first<number>("n");
+    const read = { rows: 0 };
+    const purged = await purgeDatabase(countingReads(shard, read), env.BLOBS, now, 7 * DAY, retentionBudget(now));
+    expect(purged.jobs).toBeGreaterThanOrEqual(expired.ids.length);
+    expect(madeBefore).toBeGreaterThanOrEqual(waiting.ids.length + expired.ids.length);
+    // Each read once, and a row per round (3 or 4) where its scan stops.
+    expect(read.rows).toBeLessThanOrEqual((madeBefore ?? 0) + 5);
+  }, 120_000);
 
   it("writes 2 D1 rows to delete a job whose one event was delivered at its first attempt (3 if logged before migration 0013)", async () => {
     const tenant = await createTenant();
@@ -234,7 +273,7 @@ describe("retention", () => {
       .first<number>("n");
     const read = { rows: 0 };
 
-    const listed = await listExpiredJobs(countingReads(shard, read), before, limits.retentionChunk);
+    const listed = await listExpiredJobs(countingReads(shard, read), before, "", limits.retentionChunk);
 
     expect(listed.map((job) => job.id)).toEqual([...expired.ids].sort());
     expect(madeBefore).toBeGreaterThanOrEqual(expired.ids.length + unfinished.ids.length);
@@ -252,7 +291,8 @@ describe("retention", () => {
       await Promise.all(jobs.ids.slice(i, i + 50).map((id) => env.BLOBS.put(logKey(id, 1), "{}")));
     }
     const now = Date.now();
-    const oneRound = () => purgeExpired(env, now, { ...retentionBudget(now), statements: 1 });
+    const oneRound = () =>
+      purgeDatabase(db, env.BLOBS, now, 7 * DAY, { ...retentionBudget(now), statements: jobRoundMaxStatements });
 
     await Promise.all([oneRound(), oneRound()]);
 

@@ -7,6 +7,9 @@ import { app } from "../../src/api/app";
 import type { JobMessage } from "../../src/env";
 import worker from "../../src/index";
 import { limits } from "../../src/limits";
+import { newId } from "../../src/platform/ids";
+import { readMeter, resetMeter } from "../../src/platform/metering";
+import { databases } from "../../src/store/databases";
 import { claimForDelivery } from "../../src/store/webhook-events";
 import { originOf } from "../../src/webhooks/events";
 import {
@@ -240,6 +243,53 @@ describe("webhook delivery", () => {
     );
     expect(log).toEqual({ status: "delivered", attempts: 2 });
   });
+
+  it("keeps one cron invocation within D1's 1,000 queries, with sweepBatch overdue events on every shard", async () => {
+    const { shards } = databases(env);
+    const long = Date.now() - 3_600_000;
+    const ids = shards.map((_, k) => Array.from({ length: limits.sweepBatch }, () => newId.event(k)));
+    // A callbacks outage: every shard's sweep finds a full batch of overdue events to send again.
+    await Promise.all(
+      shards.map((db, k) =>
+        db.batch(
+          (ids[k] as string[]).map((id) =>
+            db
+              .prepare(
+                `INSERT INTO webhook_events (id, tenant_id, job_id, type, payload, callback_url, status, attempts,
+                  created_at, updated_at, next_attempt_at) VALUES (?, 'ten_x', ?, 'job.succeeded', '{}',
+                  'https://receiver.example/hook', 'pending', 1, ?, ?, ?)`,
+              )
+              .bind(id, newId.job(k), long, long, long),
+          ),
+        ),
+      ),
+    );
+    const sent: unknown[] = [];
+    const callbacks = { send: async () => {}, sendBatch: async (batch: unknown[]) => void sent.push(...batch) };
+    resetMeter();
+    try {
+      await worker.scheduled(createScheduledController(), {
+        ...env,
+        METERING: "true",
+        CALLBACKS: callbacks as unknown as typeof env.CALLBACKS,
+      });
+      const roundTrips = Object.entries(readMeter())
+        .filter(([name]) => /^d1:.*:round_trips$/.test(name))
+        .reduce((sum, [, n]) => sum + n, 0);
+      expect(sent).toHaveLength(shards.length * limits.sweepBatch);
+      expect(roundTrips).toBeLessThanOrEqual(limits.d1QueriesPerInvocation);
+    } finally {
+      // Sent to a sink: no later sweep of this file should find them.
+      await Promise.all(
+        shards.map((db, k) =>
+          db
+            .prepare("DELETE FROM webhook_events WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(JSON.stringify(ids[k]))
+            .run(),
+        ),
+      );
+    }
+  }, 120_000);
 
   it("checks the callback URL again before every attempt", async () => {
     const tenant = await createTenant();
