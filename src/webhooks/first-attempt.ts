@@ -15,8 +15,7 @@ import { enqueueEvent, originOf } from "./events";
  * and the event: no callbacks-queue message and no claim, since only the
  * call that completed the job was handed the event. Retries go through the
  * callbacks queue as before. Within one consumer invocation, attempts for one
- * origin that start within a few ms pass its gate with one request for each
- * round of the invocation's 6 connections, and
+ * origin that start within a few ms pass its gate with one request, and
  * attempts that end within a few ms are recorded in one D1 batch, so under
  * load the gate and the database see a fraction of a request per job.
  *
@@ -39,19 +38,11 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
   const connection = concurrencyLimit(limits.connectionsPerInvocation);
 
   /**
-   * One origin's callbacks that arrived together, as many at a time as the
-   * invocation has connections: a ticket is held only while its request can
-   * be sent, never while it waits for a connection, which the gate would
-   * take for a request that does not come back (limits.hungOriginMs).
+   * One origin's callbacks that arrived together: tickets for as many as it
+   * has room for, with one gate request (the gate gives tickets granted
+   * together a round of limits.hungOriginMs each per 6 connections).
    */
   const throughGate = async (origin: string, callbacks: EventForDelivery[]): Promise<void> => {
-    for (let i = 0; i < callbacks.length; i += limits.connectionsPerInvocation) {
-      await throughGateAtOnce(origin, callbacks.slice(i, i + limits.connectionsPerInvocation));
-    }
-  };
-
-  /** Callbacks to one origin sent at once: tickets for as many as it has room for, the rest to the queue. */
-  const throughGateAtOnce = async (origin: string, callbacks: EventForDelivery[]): Promise<void> => {
     const gate = env.ORIGIN_GATE.getByName(origin);
     let tickets: string[] = [];
     try {

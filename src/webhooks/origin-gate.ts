@@ -14,8 +14,8 @@ import { clock } from "../platform/clock";
  * free slots early and forget slowness.
  */
 export class OriginGate extends DurableObject<Env> {
-  /** Ticket → when it was granted and when its lease ends (ms). */
-  #leases = new Map<string, { since: number; until: number }>();
+  /** Ticket → when its request counts as hung if not released, and when its lease ends (ms). */
+  #leases = new Map<string, { hungAt: number; until: number }>();
   /** Until when (ms) the origin counts as slow (see `acquire`). */
   #slowUntil = 0;
 
@@ -25,19 +25,24 @@ export class OriginGate extends DurableObject<Env> {
    * `quickOnly`, none either while the origin is slow: within the last
    * `limits.slowOriginMemoryMs` one of its requests took longer than
    * `limits.quickOriginMs` (as `release` was told), or a slot has been held
-   * longer than `limits.hungOriginMs` (a request that does not come back).
+   * longer than `limits.hungOriginMs` (a request that does not come back)
+   * for each round its caller needs: tickets granted together are sent
+   * `limits.connectionsPerInvocation` at a time, so the last ones wait
+   * rounds for a connection without their origin being slow.
    */
   acquire(wanted: number, leaseMs: number, maxInFlight: number, options: { quickOnly?: boolean } = {}): string[] {
     const now = clock.now();
     for (const [ticket, lease] of this.#leases) {
       if (lease.until <= now) this.#leases.delete(ticket);
-      else if (now - lease.since > limits.hungOriginMs) this.#markSlow(now);
+      else if (now > lease.hungAt) this.#markSlow(now);
     }
     if (options.quickOnly && this.#slowUntil > now) return [];
     const granted = Array.from({ length: Math.max(0, Math.min(wanted, maxInFlight - this.#leases.size)) }, () =>
       crypto.randomUUID(),
     );
-    for (const ticket of granted) this.#leases.set(ticket, { since: now, until: now + leaseMs });
+    const rounds = Math.ceil(granted.length / limits.connectionsPerInvocation);
+    const hungAt = now + rounds * limits.hungOriginMs;
+    for (const ticket of granted) this.#leases.set(ticket, { hungAt, until: now + leaseMs });
     return granted;
   }
 
