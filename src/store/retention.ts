@@ -1,4 +1,5 @@
 import { limits } from "../limits";
+import { chunks } from "../platform/chunks";
 import { firstIdAt } from "../platform/ids";
 import { sql, sqlFragment } from "./sql";
 
@@ -123,10 +124,4 @@ export async function deleteIdempotencyKeysBefore(db: D1Database, before: number
   const { meta } = await sql(db)`DELETE FROM idempotency_keys WHERE (tenant_id, scope, key) IN
     (SELECT tenant_id, scope, key FROM idempotency_keys WHERE created_at < ${before} LIMIT ${limit})`.run();
   return { count: meta.changes, rowsWritten: meta.rows_written ?? 0, statements: 1 };
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
 }

@@ -1,4 +1,5 @@
 import { limits } from "../limits";
+import { chunks } from "../platform/chunks";
 import { storageSql as exec } from "./sql";
 
 /** A tenant's slot entry as stored: the state of one job and its time (Unix ms); see tenants/slot-book.ts. */
@@ -142,11 +143,4 @@ function readStored(storage: SqlStorage): { entries: Map<string, SlotRow>; seq: 
     seq = row.seq;
   }
   return { entries, seq, snapshotSeq };
-}
-
-/** `items` in consecutive pieces of at most `size`. */
-function chunks<T>(items: T[], size: number): T[][] {
-  const pieces: T[][] = [];
-  for (let i = 0; i < items.length; i += size) pieces.push(items.slice(i, i + size));
-  return pieces;
 }
