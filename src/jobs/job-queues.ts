@@ -1,5 +1,6 @@
 import type { JobMessage } from "../env";
 import { shardInId } from "../platform/ids";
+import { numberedBindings } from "../platform/numbered-bindings";
 
 /**
  * The jobs queues, `JOBS_0` … `JOBS_<q-1>` in wrangler.toml: the number of
@@ -23,8 +24,7 @@ const found = new WeakMap<object, readonly Queue<JobMessage>[]>();
 export function jobQueues(env: JobQueueBindings): readonly Queue<JobMessage>[] {
   let known = found.get(env);
   if (known) return known;
-  const queues: Queue<JobMessage>[] = [];
-  for (let k = 0; env[`JOBS_${k}`] !== undefined; k++) queues.push(env[`JOBS_${k}`] as Queue<JobMessage>);
+  const queues = numberedBindings<Queue<JobMessage>>(env, "JOBS_");
   if (queues.length === 0) throw new Error("wrangler.toml binds no jobs queue (JOBS_0 …); at least one is needed");
   known = queues;
   found.set(env, known);

@@ -1,4 +1,5 @@
 import { shardInId } from "../platform/ids";
+import { numberedBindings } from "../platform/numbered-bindings";
 
 /**
  * Which D1 database holds what. D1 is one single-threaded SQLite per
@@ -36,9 +37,7 @@ const found = new WeakMap<object, Databases>();
 export function databases(env: { DB: D1Database }): Databases {
   let known = found.get(env);
   if (known) return known;
-  const bindings = env as unknown as Record<string, D1Database | undefined>;
-  const shards: D1Database[] = [];
-  for (let k = 0; bindings[`SHARD_${k}`] !== undefined; k++) shards.push(bindings[`SHARD_${k}`] as D1Database);
+  const shards = numberedBindings<D1Database>(env, "SHARD_");
   if (shards.length === 0 || shards.length > MAX_SHARDS) {
     throw new Error(`wrangler.toml binds ${shards.length} job shards (SHARD_0 …); 1 to ${MAX_SHARDS} are needed`);
   }
