@@ -8,6 +8,7 @@ import { shardOf } from "../store/databases";
 import type { EventForDelivery } from "../store/webhook-events";
 import { type Attempt, attempt, leaseOf, record } from "./deliver";
 import { enqueueEvent, originOf } from "./events";
+import { ticketRounds } from "./origin-gate";
 
 /**
  * The first attempt of the callback a job's outcome causes, made by the job
@@ -38,16 +39,19 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
   const connection = concurrencyLimit(limits.connectionsPerInvocation);
 
   /**
-   * One origin's callbacks that arrived together: tickets for as many as it
-   * has room for, with one gate request (the gate gives tickets granted
-   * together a round of limits.hungOriginMs each per 6 connections).
+   * One origin's callbacks that arrived together, with one gate request: a
+   * ticket per connection they can use (up to the invocation's 6), each
+   * carrying its share of the callbacks in turn. Those no ticket carries
+   * (the origin was nearly full, or slow) go through the callbacks queue.
    */
   const throughGate = async (origin: string, callbacks: EventForDelivery[]): Promise<void> => {
     const gate = env.ORIGIN_GATE.getByName(origin);
+    const connections = Math.min(callbacks.length, limits.connectionsPerInvocation);
     let tickets: string[] = [];
     try {
       tickets = await gate.acquire(callbacks.length, leaseOf(settings), settings.webhookMaxInFlightPerOrigin, {
         quickOnly: true,
+        connections,
       });
     } catch (error) {
       console.error("origin gate unavailable; the callbacks queue takes the first attempts", {
@@ -55,26 +59,35 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
         error: String(error),
       });
     }
+    const carried = tickets.length * ticketRounds(callbacks.length, connections, tickets.length);
+    const ticketed = concurrencyLimit(tickets.length);
     let slowestMs = 0;
     try {
       await Promise.all([
-        ...callbacks.slice(0, tickets.length).map(async (callback) => {
-          slowestMs = Math.max(slowestMs, await attemptNow(origin, callback));
+        ...callbacks.slice(0, carried).map(async (callback) => {
+          slowestMs = Math.max(slowestMs, await attemptNow(origin, callback, ticketed));
         }),
-        ...callbacks.slice(tickets.length).map(({ event }) => enqueueEvent(env, event)),
+        ...callbacks.slice(carried).map(({ event }) => enqueueEvent(env, event)),
       ]);
     } finally {
       if (tickets.length > 0) await gate.release(tickets, slowestMs);
     }
   };
 
-  /** Makes and records the attempt; answers how long its request took (ms). */
-  const attemptNow = async (origin: string, { event, secrets }: EventForDelivery): Promise<number> => {
+  /**
+   * Makes the attempt once its group's ticket and one of the invocation's
+   * connections are free (`ticketed`: the group's bound), and records it;
+   * answers how long its request took (ms).
+   */
+  const attemptNow = async (
+    origin: string,
+    { event, secrets }: EventForDelivery,
+    ticketed: ReturnType<typeof concurrencyLimit>,
+  ): Promise<number> => {
     const message: CallbackMessage = { event_id: event.id, attempt: 1, origin };
-    const { attemptedAt, result } = await connection(async () => ({
-      attemptedAt: clock.now(),
-      result: await attempt(settings, secrets, event),
-    }));
+    const { attemptedAt, result } = await ticketed(() =>
+      connection(async () => ({ attemptedAt: clock.now(), result: await attempt(settings, secrets, event) })),
+    );
     try {
       await recordOn(shardOf(env, event.id), { message, event, attemptedAt, endedAt: clock.now(), result });
     } catch (error) {

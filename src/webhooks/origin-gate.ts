@@ -20,29 +20,41 @@ export class OriginGate extends DurableObject<Env> {
   #slowUntil = 0;
 
   /**
-   * Tickets for up to `wanted` requests, as many as the origin's limit leaves
-   * room for (none when it is full). One call per origin per batch. With
-   * `quickOnly`, none either while the origin is slow: within the last
-   * `limits.slowOriginMemoryMs` one of its requests took longer than
-   * `limits.quickOriginMs` (as `release` was told), or a slot has been held
-   * longer than `limits.hungOriginMs` (a request that does not come back)
-   * for each round its caller needs: tickets granted together are sent
-   * `limits.connectionsPerInvocation` at a time, so the last ones wait
-   * rounds for a connection without their origin being slow.
+   * Tickets for `requests` requests, as many as the origin's limit leaves
+   * room for (none when it is full). A ticket is one connection; with
+   * `connections` below `requests` (a job consumer's first attempts, sent
+   * `limits.connectionsPerInvocation` at a time) at most that many tickets
+   * are granted and each carries its share of the requests one after
+   * another: ceil(requests / granted), for a lease and a hung bound of that
+   * many rounds, but never more rounds than a full grant would need
+   * (`ticketRounds`). One call per origin per batch. With `quickOnly`, none either
+   * while the origin is slow: within the last `limits.slowOriginMemoryMs`
+   * one of its requests took longer than `limits.quickOriginMs` (as
+   * `release` was told), or a ticket has been held longer than
+   * `limits.hungOriginMs` per request it carries (a request that does not
+   * come back).
+   *
+   * Returns the ticket ids (`granted.length` ≤ min(requests, connections)).
    */
-  acquire(wanted: number, leaseMs: number, maxInFlight: number, options: { quickOnly?: boolean } = {}): string[] {
+  acquire(
+    requests: number,
+    leaseMs: number,
+    maxInFlight: number,
+    options: { quickOnly?: boolean; connections?: number } = {},
+  ): string[] {
     const now = clock.now();
     for (const [ticket, lease] of this.#leases) {
       if (lease.until <= now) this.#leases.delete(ticket);
       else if (now > lease.hungAt) this.#markSlow(now);
     }
     if (options.quickOnly && this.#slowUntil > now) return [];
+    const wanted = Math.min(requests, options.connections ?? requests);
     const granted = Array.from({ length: Math.max(0, Math.min(wanted, maxInFlight - this.#leases.size)) }, () =>
       crypto.randomUUID(),
     );
-    const rounds = Math.ceil(granted.length / limits.connectionsPerInvocation);
-    const hungAt = now + rounds * limits.hungOriginMs;
-    for (const ticket of granted) this.#leases.set(ticket, { hungAt, until: now + leaseMs });
+    const rounds = ticketRounds(requests, wanted, granted.length);
+    const lease = { hungAt: now + rounds * limits.hungOriginMs, until: now + rounds * leaseMs };
+    for (const ticket of granted) this.#leases.set(ticket, lease);
     return granted;
   }
 
@@ -60,3 +72,12 @@ export class OriginGate extends DurableObject<Env> {
     this.#slowUntil = now + limits.slowOriginMemoryMs;
   }
 }
+
+/**
+ * How many requests each of `granted` tickets carries in turn when
+ * `requests` were to share `wanted` connections: the rounds a full grant
+ * needs, ceil(requests / wanted), so a short grant carries fewer requests in
+ * all (granted × rounds, at most `requests`), never longer rounds.
+ */
+export const ticketRounds = (requests: number, wanted: number, granted: number): number =>
+  granted === 0 ? 0 : Math.ceil(requests / wanted);

@@ -41,4 +41,15 @@ describe("the origin gate's memory of slow origins", () => {
     expect(await at(start + limits.hungOriginMs - 1, quick)).toHaveLength(1);
     expect(await at(start + limits.hungOriginMs + 1, quick)).toEqual([]);
   });
+
+  it("gives a ticket that carries several requests in turn a hung bound per request, and grants no more tickets than connections", async () => {
+    const gate = env.ORIGIN_GATE.getByName(`https://rounds-${crypto.randomUUID()}.example`);
+    const start = clock.now();
+    // 50 requests over 6 connections: 6 tickets of 9 requests each.
+    const tickets = await at(start, () => gate.acquire(50, LEASE_MS, 32, { quickOnly: true, connections: 6 }));
+    expect(tickets).toHaveLength(6);
+    const quick = () => gate.acquire(1, LEASE_MS, 32, { quickOnly: true });
+    expect(await at(start + 9 * limits.hungOriginMs - 1, quick)).toHaveLength(1);
+    expect(await at(start + 9 * limits.hungOriginMs + 1, quick)).toEqual([]);
+  });
 });

@@ -4,7 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/api/app";
-import type { JobMessage } from "../../src/env";
+import type { CallbackMessage, Env, JobMessage } from "../../src/env";
 import worker from "../../src/index";
 import { limits } from "../../src/limits";
 import { newId } from "../../src/platform/ids";
@@ -334,13 +334,19 @@ describe("webhook delivery", () => {
     expect(stats.maxInFlight).toBeLessThanOrEqual(4); // WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN in the tests
   });
 
-  it("makes a consumer batch's first attempts 6 at a time, each timed and holding its origin's ticket only while it is sent", async () => {
+  /**
+   * 50 jobs to one slow origin of their own, handed to one consumer invocation
+   * as one batch, with room for `maxInFlight` requests at the origin; another
+   * job consumer asks the gate twice a second meanwhile. Answers what the
+   * receiver saw, the first attempts the consumer recorded, the events sent
+   * to the callbacks queue instead, and the prober's refusals.
+   */
+  async function firstAttemptsOfOneBatch(maxInFlight: number) {
     const tenant = await createTenant();
-    // 50 callbacks to a receiver answering in 700 ms: 9 rounds of 6 connections, 6 s in all.
+    // A receiver answering in ~700 ms: 9 rounds of 6 connections, 6 s in all.
     const prefix = `/slow/${700 + Math.floor(Math.random() * 50)}`;
     // An origin of its own (the same receiver by another name): earlier tests' slow answers mark theirs slow.
-    const receiver = env.RECEIVER_URL.replace("127.0.0.1", "localhost");
-    // The jobs' messages are kept here, then handed to one consumer invocation as one batch.
+    const receiver = env.RECEIVER_URL.replace("127.0.0.1", `localhost`);
     const messages: JobMessage[] = [];
     const keeping = {
       sendBatch: async (batch: { body: JobMessage }[]) => void messages.push(...batch.map((m) => m.body)),
@@ -360,12 +366,14 @@ describe("webhook delivery", () => {
       "edgejobs-jobs-0",
       messages.map((body, i) => ({ id: `m-${unique()}-${i}`, timestamp: new Date(), attempts: 1, body })),
     );
-    // Room at the origin for all 50, as in production (the tests' own bound is 4).
+    const queued: CallbackMessage[] = [];
+    const callbacks = {
+      send: async (message: CallbackMessage) => void queued.push(message),
+    } as unknown as Env["CALLBACKS"];
     let consumed = false;
     const consuming = worker
-      .queue(batch, { ...env, WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: "128" })
+      .queue(batch, { ...env, CALLBACKS: callbacks, WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: String(maxInFlight) })
       .finally(() => (consumed = true));
-    // Meanwhile another job consumer asks, twice a second, to make a first attempt to the same origin.
     const gate = env.ORIGIN_GATE.getByName(originOf(receiver));
     const refusals: number[] = [];
     while (!consumed) {
@@ -375,9 +383,7 @@ describe("webhook delivery", () => {
       else await gate.release(tickets, 0);
     }
     await consuming;
-
     const stats = (await (await fetch(`${receiver}/__stats?prefix=${prefix}`)).json()) as { maxInFlight: number };
-    expect(stats.maxInFlight).toBe(limits.connectionsPerInvocation);
     const firstAttempts = await onEveryShard((db) =>
       db
         .prepare(
@@ -387,10 +393,27 @@ describe("webhook delivery", () => {
         .all<{ ms: number }>(),
     );
     const durations = firstAttempts.flatMap((r) => r.results.map((row) => row.ms));
+    return { stats, durations, queued, refusals };
+  }
+
+  it("makes a consumer batch's first attempts 6 at a time, each timed and holding its origin's ticket only while it is sent", async () => {
+    // Room for 6 at the origin: the batch's 6 connections carry all 50, none goes through the callbacks queue.
+    const { stats, durations, queued, refusals } = await firstAttemptsOfOneBatch(limits.connectionsPerInvocation);
+    expect(stats.maxInFlight).toBe(limits.connectionsPerInvocation);
     expect(durations).toHaveLength(50);
-    // Each request alone, not its wait for a connection; and no ticket was held past `hungOriginMs` while it
-    // waited, so the origin stayed quick for every other consumer.
+    expect(queued).toEqual([]);
+    // Each request alone, not its wait for a connection; and no ticket counted as hung while it carried
+    // its 9 requests in turn, so the origin stayed quick for every other consumer.
     expect(Math.max(...durations)).toBeLessThan(limits.quickOriginMs);
     expect(refusals).toEqual([]);
+  }, 30_000);
+
+  it("sends through the callbacks queue the first attempts a nearly full origin has no room for", async () => {
+    // Room for 2: each carries the 9 rounds a full grant would, 18 in all; the other 32 go through the queue.
+    const { stats, durations, queued } = await firstAttemptsOfOneBatch(2);
+    expect(stats.maxInFlight).toBe(2);
+    expect(durations).toHaveLength(18);
+    expect(queued).toHaveLength(32);
+    expect(queued.every((message) => message.attempt === 1)).toBe(true);
   }, 30_000);
 });
