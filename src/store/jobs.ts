@@ -127,6 +127,15 @@ export async function findJob(db: D1Database, id: string): Promise<JobRecord | n
   return row ? fromRow(row) : null;
 }
 
+/**
+ * The job an event stored without its payload is about (store/webhook-events.ts
+ * `payloadFromJob`), to rebuild it from: a statement, so it rides in the batch
+ * that claims the event; no row for any other event. Read it with `jobFound`.
+ */
+export function jobOfEvent(db: D1Database, eventId: string): D1PreparedStatement {
+  return sql(db)`SELECT * FROM jobs WHERE id = (SELECT job_id FROM webhook_events WHERE id = ${eventId} AND payload = '')`;
+}
+
 /** The tenant's job with this id: a statement, so it can ride in a batch. */
 export function tenantJob(db: D1Database, tenantId: string, id: string): D1PreparedStatement {
   return sql(db)`SELECT * FROM jobs WHERE id = ${id} AND tenant_id = ${tenantId}`;

@@ -8,7 +8,13 @@ export interface WebhookEventRecord {
   /** The job the event is about; for a batch's event (`batch.completed`), the batch's id. */
   jobId: string;
   type: string;
+  /** The JSON text sent; "" as read back when `payloadFromJob` (use `payloadOf` in webhooks/events.ts). */
   payload: string;
+  /**
+   * Stored without its payload (as ""): each attempt rebuilds it from the
+   * row of the job it is about, which no longer changes (`jobOfEvent` reads it).
+   */
+  payloadFromJob: boolean;
   callbackUrl: string;
   status: EventStatus;
   /** Scheduled attempts made so far; the claim on the next one is taken over this number. */
@@ -36,6 +42,7 @@ const fromRow = (row: WebhookEventRow): WebhookEventRecord => ({
   jobId: row.job_id,
   type: row.type,
   payload: row.payload,
+  payloadFromJob: row.payload === "",
   callbackUrl: row.callback_url,
   status: row.status,
   attempts: row.attempts,
@@ -47,7 +54,7 @@ const eventColumns = sqlFragment`(id, tenant_id, job_id, type, payload, callback
       next_attempt_at, created_at, updated_at)`;
 
 const eventValues = (event: WebhookEventRecord) => sqlFragment`${event.id}, ${event.tenantId}, ${event.jobId},
-      ${event.type}, ${event.payload}, ${event.callbackUrl}, ${event.status}, ${event.attempts},
+      ${event.type}, ${event.payloadFromJob ? "" : event.payload}, ${event.callbackUrl}, ${event.status}, ${event.attempts},
       ${event.nextAttemptAt}, ${event.createdAt}, ${event.createdAt}`;
 
 export function insertWebhookEvent(db: D1Database, event: WebhookEventRecord): D1PreparedStatement {

@@ -5,6 +5,7 @@ import { clock } from "../platform/clock";
 import { coalesced } from "../platform/coalesce";
 import { retryLater, settleTogether } from "../platform/queue-messages";
 import { shardOf } from "../store/databases";
+import { jobFound, jobOfEvent } from "../store/jobs";
 import {
   claimForDelivery,
   deliveryFound,
@@ -14,6 +15,7 @@ import {
   type SigningSecrets,
   type WebhookEventRecord,
 } from "../store/webhook-events";
+import { payloadOf } from "./events";
 import { type PostResult, postCallback } from "./post";
 import { type AttemptVerdict, judgeAttempt, queueDelaySeconds } from "./schedule";
 import { webhookHeaders } from "./sign";
@@ -88,10 +90,12 @@ async function deliver(env: Env, settings: Config, messages: CallbackMessage[]):
  */
 async function deliverFrom(env: Env, db: D1Database, settings: Config, messages: CallbackMessage[]): Promise<number> {
   const now = clock.now();
+  // Per message: the event (claimed, for a scheduled attempt) and the job to rebuild its payload from, if it needs one.
   const found = await db.batch(
-    messages.map((m) =>
+    messages.flatMap((m) => [
       m.attempt === undefined ? readForDelivery(db, m.event_id) : claimForDelivery(db, m.event_id, m.attempt, now),
-    ),
+      jobOfEvent(db, m.event_id),
+    ]),
   );
   const recordEnded = coalesced<Attempt>(
     (ended) => record(env, db, settings.webhookRetryScheduleSeconds, ended),
@@ -100,10 +104,12 @@ async function deliverFrom(env: Env, db: D1Database, settings: Config, messages:
   let slowestMs = 0;
   const outcomes = await Promise.allSettled(
     messages.map(async (message, i) => {
-      const delivery = deliveryFound(found[i] as D1Result);
+      const delivery = deliveryFound(found[2 * i] as D1Result);
       if (!delivery) return;
+      const payload = payloadOf(delivery.event, jobFound(found[2 * i + 1] as D1Result));
       const attemptedAt = clock.now();
-      const result = await attempt(settings, delivery.secrets, delivery.event);
+      const result =
+        payload === null ? jobGone : await attempt(settings, delivery.secrets, { ...delivery.event, payload });
       slowestMs = Math.max(slowestMs, result.durationMs);
       await recordEnded({ message, event: delivery.event, attemptedAt, endedAt: clock.now(), result });
     }),
@@ -113,6 +119,19 @@ async function deliverFrom(env: Env, db: D1Database, settings: Config, messages:
   if (failed) throw failed.reason;
   return slowestMs;
 }
+
+/**
+ * An attempt of an event whose job's row is gone, so its payload cannot be
+ * rebuilt: no request, a failed attempt. Retention deletes a job's events
+ * with it, so this needs a row deleted by hand.
+ */
+const jobGone: PostResult = {
+  httpStatus: null,
+  error: "the job this event is about is no longer stored",
+  durationMs: 0,
+  responseBody: null,
+  retryAfter: null,
+};
 
 /** How long one request may hold its origin's slot: its timeout, the body's bound, and a margin to record it. */
 export const leaseOf = (settings: Config) => settings.webhookTimeoutMs + limits.callbackBodyReadMs + 5_000;

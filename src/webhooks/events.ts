@@ -1,12 +1,21 @@
 import type { BatchView } from "../batches/model";
 import type { BatchEventType } from "../contract/schemas";
 import type { Env } from "../env";
-import type { CallbackEventType, JobView } from "../jobs/model";
+import type { CallbackEventType, JobRecord, JobView } from "../jobs/model";
+import { toJobView } from "../jobs/view";
 import { isoTime } from "../platform/clock";
 import { newId, shardInId } from "../platform/ids";
 import type { WebhookEventRecord } from "../store/webhook-events";
 
-/** API.md "Callbacks": `{ type, timestamp, data: <the job> }`. Its id names the job's shard, where it is stored. */
+/**
+ * API.md "Callbacks": `{ type, timestamp, data: <the job> }`. Its id names
+ * the job's shard, where it is stored. A terminal event (job.succeeded,
+ * job.failed, job.canceled) describes a job that no longer changes, so it is
+ * stored without its payload, which would copy the job's row (about 700 of a
+ * plain job's 1,200 stored bytes): every attempt after the first rebuilds it
+ * from the row (`payloadOf`), byte for byte. A `job.progress` event describes
+ * a moment of a running job and keeps its payload.
+ */
 export function buildEvent(
   tenantId: string,
   callbackUrl: string,
@@ -14,8 +23,22 @@ export function buildEvent(
   job: JobView,
   now: number,
 ): WebhookEventRecord {
-  return eventAbout(job.id, tenantId, callbackUrl, type, job, now);
+  return { ...eventAbout(job.id, tenantId, callbackUrl, type, job, now), payloadFromJob: type !== "job.progress" };
 }
+
+/**
+ * The payload an attempt of a stored event sends: its own, or, for an event
+ * stored without one (`buildEvent`), the one rebuilt from its job's row
+ * `job` (null when the row is gone: then there is nothing to send).
+ */
+export function payloadOf(event: WebhookEventRecord, job: JobRecord | null): string | null {
+  if (!event.payloadFromJob) return event.payload;
+  return job && eventPayload(event.type as CallbackEventType, event.createdAt, toJobView(job));
+}
+
+/** The JSON text of an event: API.md "Callbacks". */
+const eventPayload = (type: CallbackEventType | BatchEventType, createdAt: number, data: JobView | BatchView) =>
+  JSON.stringify({ type, timestamp: isoTime(createdAt), data });
 
 /**
  * A batch's `batch.completed` event, `data` the batch: stored like a job's,
@@ -34,13 +57,13 @@ function eventAbout(
   data: JobView | BatchView,
   now: number,
 ): WebhookEventRecord {
-  const payload = JSON.stringify({ type, timestamp: isoTime(now), data });
   return {
     id: newId.event(shardInId(subjectId)),
     tenantId,
     jobId: subjectId,
     type,
-    payload,
+    payload: eventPayload(type, now, data),
+    payloadFromJob: false,
     callbackUrl,
     status: "pending",
     attempts: 0,

@@ -404,6 +404,7 @@ async function insertJobs(
         jobId: id,
         type: "job.succeeded",
         payload: "{}",
+        payloadFromJob: false,
         callbackUrl: "https://example.com/hook",
         status: preMigration0013 ? "delivered" : "pending",
         attempts: preMigration0013 ? 1 : 0,

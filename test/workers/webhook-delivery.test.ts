@@ -58,6 +58,79 @@ describe("webhook delivery", () => {
     expect((requests[2]?.receivedAt ?? 0) - (requests[0]?.receivedAt ?? 0)).toBeGreaterThanOrEqual(1500);
   });
 
+  it("stores a terminal event without its payload and sends every retry byte for byte as the first attempt, rebuilt from the job's row", async () => {
+    const tenant = await createTenant();
+    const callback = (name: string) => `${env.RECEIVER_URL}/flaky/1/${unique()}-${name}`;
+    const big = { text: "é€😀\u0000".repeat(20_000) }; // over 64 KiB: input and result live in R2
+    const specs = {
+      succeeded: {
+        type: "echo",
+        input: { n: 1.5, big: 1e21, neg: -2.5e-7, s: '"quoted" \u2028', nested: [null, true, { "": 0 }] },
+        metadata: { order: "A-1", ключ: "значение" },
+        callback_events: ["job.succeeded", "job.failed"],
+        ttl_seconds: 3600,
+      },
+      failed: { type: "fail", input: { fail_attempts: 1, message: 'bad <input> & "more"', retryable: false } },
+      large: { type: "echo", input: big },
+      canceled: { type: "echo", input: {}, delay_seconds: 600 },
+    };
+    const jobs = Object.fromEntries(
+      await Promise.all(
+        Object.entries(specs).map(async ([name, spec]) => {
+          const url = callback(name);
+          return [name, { url, job: await submit(tenant, { ...spec, callback_url: url }) }] as const;
+        }),
+      ),
+    );
+    const cancel = await authed(tenant, `/v1/jobs/${jobs.canceled?.job.id}/cancel`, { method: "POST" });
+    expect(cancel.status).toBe(200);
+    for (const { url, job } of Object.values(jobs)) {
+      const path = new URL(url).pathname;
+      const [first, second] = await eventually(
+        () => receivedOn(path),
+        (r) => r.length === 2,
+      );
+      // The retry's body is the first attempt's, to the byte, and both verify.
+      expect(second?.body).toBe(first?.body);
+      for (const request of [first, second])
+        new Webhook(tenant.webhookSecret).verify(request?.body ?? "", request?.headers ?? {});
+      const stored = await dbOf(job.id)
+        .prepare("SELECT payload FROM webhook_events WHERE job_id = ?")
+        .bind(job.id)
+        .all<{ payload: string }>();
+      expect(stored.results).toEqual([{ payload: "" }]);
+    }
+    const bodies = await Promise.all(
+      Object.values(jobs).map(async ({ url }) => JSON.parse((await receivedOn(new URL(url).pathname))[0]?.body ?? "")),
+    );
+    expect(bodies.map((b) => [b.type, b.data.status])).toEqual([
+      ["job.succeeded", "succeeded"],
+      ["job.failed", "failed"],
+      ["job.succeeded", "succeeded"],
+      ["job.canceled", "canceled"],
+    ]);
+    expect(bodies[0].data).toMatchObject({ input: specs.succeeded.input, metadata: specs.succeeded.metadata });
+    expect(bodies[2].data).toMatchObject({ input: null, result: null });
+  });
+
+  it("records a failed attempt, with no request, for a stored event whose job's row is gone", async () => {
+    const tenant = await createTenant();
+    const path = `/ok/${unique()}`;
+    const { eventId, jobId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
+    await dbOf(jobId).prepare("DELETE FROM jobs WHERE id = ?").bind(jobId).run();
+    await deliverMessages([{ event_id: eventId, attempt: 1, origin: originOf(env.RECEIVER_URL) }]);
+    const attempt = await dbOf(eventId)
+      .prepare("SELECT status, attempts, first_error AS error FROM webhook_events WHERE id = ?")
+      .bind(eventId)
+      .first();
+    expect(attempt).toEqual({
+      status: "pending",
+      attempts: 1,
+      error: "the job this event is about is no longer stored",
+    });
+    expect(await receivedOn(path)).toEqual([]);
+  });
+
   it("marks an event failed after the last attempt and keeps it for redelivery", async () => {
     const tenant = await createTenant();
     const path = `/flaky/4/${unique()}`;
