@@ -94,6 +94,15 @@ export const limits = {
    * not doubled.
    */
   callbackLostAfterSeconds: 30,
+  /**
+   * A job consumer starts no callback's first attempt later than this after
+   * the event was stored (its group's tickets carry callbacks in turn:
+   * webhooks/first-attempt.ts); the rest go through the callbacks queue,
+   * whose attempts are claimed. So the last such attempt ends, at the 15 s
+   * timeout plus 1 s of body, by 26 s, before the sweep sends a pending
+   * event again at `callbackLostAfterSeconds` (30 s): never twice.
+   */
+  firstAttemptCarryMs: 10_000,
   /** Per-tenant defaults (a tenant's row may override each): API requests per key per minute… */
   defaultSubmitPerMinute: 6000,
   defaultReadPerMinute: 12000,

@@ -93,7 +93,7 @@ async function runAttempt(
       progress: async (percent, message) => {
         if (!Number.isFinite(percent)) throw new TypeError("progress percent must be a finite number");
         // Bounded like the error message: it is stored in the job's row and carried by every view and event.
-        const bounded = message == null ? null : String(message).slice(0, limits.maxProgressMessageChars);
+        const bounded = message == null ? null : storedText(String(message), limits.maxProgressMessageChars);
         const { stop } = await tracker.progress(attempt, percent, bounded);
         if (stop) controller.abort(new AttemptStopped("The job was canceled or its attempt superseded."));
       },
@@ -113,6 +113,14 @@ async function runAttempt(
     });
   }
 }
+
+/**
+ * A handler's text as a job's row stores it: its first `chars` UTF-16 code
+ * units, made well-formed. A lone surrogate (a cut emoji, or sent as such)
+ * would not survive D1's UTF-8 text, so the row, every view and every
+ * callback rebuilt from it would differ from what the tracker first held.
+ */
+const storedText = (text: string, chars: number) => text.slice(0, chars).toWellFormed();
 
 /** The handler's result, or the signal's reason as soon as it aborts, even if the handler ignores it. */
 function runUntilAborted(type: JobType, ctx: Parameters<JobType["run"]>[0]): Promise<Json> {
@@ -139,7 +147,7 @@ async function storeResult(env: Env, jobId: string, attempt: number, value: Json
  * else `handler_error`.
  */
 function failureOf(reason: unknown): Extract<AttemptOutcome, { ok: false }> {
-  const message = (reason instanceof Error ? reason.message : String(reason)).slice(0, limits.maxErrorMessageChars);
+  const message = storedText(reason instanceof Error ? reason.message : String(reason), limits.maxErrorMessageChars);
   if (reason instanceof AttemptTimeout) return { ok: false, error: { code: "timeout", message }, retryable: true };
   if (reason instanceof AttemptStopped) return { ok: false, error: { code: "canceled", message }, retryable: true };
   const error = { code: "handler_error", message: message || "The handler threw without a message." };

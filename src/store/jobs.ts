@@ -1,7 +1,7 @@
 import type { CallbackEventType, JobStatus } from "../contract/schemas";
 import { keyIsLive } from "./api-keys";
 import type { JobRecord } from "./job-record";
-import { joinSql, sql, sqlFragment } from "./sql";
+import { joinSql, type SqlFragment, sql, sqlFragment } from "./sql";
 
 /** A `jobs` row as D1 returns it. */
 interface JobRow {
@@ -128,12 +128,21 @@ export async function findJob(db: D1Database, id: string): Promise<JobRecord | n
 }
 
 /**
+ * Holds while the job's row is at `version`: the condition of an event
+ * written in the batch that moves the job there, so a write that changed
+ * nothing (the row was deleted meanwhile) leaves no event about it.
+ */
+export const jobIsAt = (id: string, version: number): SqlFragment =>
+  sqlFragment`EXISTS (SELECT 1 FROM jobs WHERE id = ${id} AND version = ${version})`;
+
+/**
  * The job an event stored without its payload is about (store/webhook-events.ts
  * `payloadFromJob`), to rebuild it from: a statement, so it rides in the batch
  * that claims the event; no row for any other event. Read it with `jobFound`.
  */
 export function jobOfEvent(db: D1Database, eventId: string): D1PreparedStatement {
-  return sql(db)`SELECT * FROM jobs WHERE id = (SELECT job_id FROM webhook_events WHERE id = ${eventId} AND payload = '')`;
+  return sql(db)`SELECT * FROM jobs
+    WHERE id = (SELECT job_id FROM webhook_events WHERE id = ${eventId} AND payload = '')`;
 }
 
 /** The tenant's job with this id: a statement, so it can ride in a batch. */

@@ -31,8 +31,14 @@ import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
 import { serialRunner } from "../platform/serial";
 import { shardOf } from "../store/databases";
-import { findJob, renewLease, startDueJob, touchJob, updateJob } from "../store/jobs";
-import { type EventForDelivery, insertWebhookEvent, readSigningSecrets, secretsFound } from "../store/webhook-events";
+import { findJob, jobIsAt, renewLease, startDueJob, touchJob, updateJob } from "../store/jobs";
+import {
+  type EventForDelivery,
+  insertWebhookEvent,
+  insertWebhookEventIf,
+  readSigningSecrets,
+  secretsFound,
+} from "../store/webhook-events";
 import { buildEvent, enqueueEvent } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
@@ -374,7 +380,7 @@ export class JobTracker extends DurableObject<Env> {
       event && wantsEvent(job, event)
         ? buildEvent(job.tenantId, job.callbackUrl as string, event, toJobView(job), now)
         : null;
-    if (outbox) statements.push(insertWebhookEvent(this.#db, outbox));
+    if (outbox) statements.push(insertWebhookEventIf(this.#db, outbox, jobIsAt(job.id, job.version)));
     const secretsAt =
       outbox !== null && options.forCaller === true
         ? statements.push(readSigningSecrets(this.#db, job.tenantId)) - 1

@@ -8,7 +8,20 @@ import { shardOf } from "../store/databases";
 import type { EventForDelivery } from "../store/webhook-events";
 import { type Attempt, attempt, leaseOf, record } from "./deliver";
 import { enqueueEvent, originOf } from "./events";
-import { ticketRounds } from "./origin-gate";
+
+/** One origin's callbacks of a consumer invocation that passed its gate together. */
+interface Group {
+  /** A turn on one of the group's tickets (one connection each), in arrival order. */
+  turn: ReturnType<typeof concurrencyLimit>;
+  /** No attempt starts after this (ms): limits.firstAttemptCarryMs after the group got its tickets. */
+  startBy: number;
+  /** The origin has no room, or was found slow: the rest go through the callbacks queue. */
+  slow: boolean;
+  /** The longest request made so far (ms), for the gate's release. */
+  slowestMs: number;
+  /** Marks the group slow and tells the gate, once. */
+  foundSlow: () => void;
+}
 
 /**
  * The first attempt of the callback a job's outcome causes, made by the job
@@ -22,9 +35,13 @@ import { ticketRounds } from "./origin-gate";
  *
  * An origin with no room, or slow lately (limits.quickOriginMs), gets the
  * event through the callbacks queue as attempt 1, like every other event:
- * a slow receiver never keeps job consumers waiting. If the invocation dies before the
- * attempt is recorded, the event is still pending and the sweep sends it
- * 30 s after it was due (limits.callbackLostAfterSeconds).
+ * a slow receiver never keeps job consumers waiting. So does a callback
+ * whose turn on its group's tickets would start past
+ * limits.firstAttemptCarryMs, or come after one of the group's requests ran
+ * past quickOriginMs. If the invocation dies before the attempt is
+ * recorded, the event is still pending and the sweep sends it 30 s after it
+ * was due (limits.callbackLostAfterSeconds), when no attempt started here
+ * can still be in flight.
  *
  * Returns the function a consumer invocation calls per handed-back event; it
  * resolves once that attempt is recorded (or handed to the queue).
@@ -41,17 +58,19 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
   /**
    * One origin's callbacks that arrived together, with one gate request: a
    * ticket per connection they can use (up to the invocation's 6), each
-   * carrying its share of the callbacks in turn. Those no ticket carries
-   * (the origin was nearly full, or slow) go through the callbacks queue.
+   * carrying the callbacks in turn. A callback goes through the callbacks
+   * queue instead when it got no ticket's turn in time (the origin was
+   * nearly full), or once one of the group's requests ran past
+   * quickOriginMs: then the gate hears of it at once, so neither this group
+   * nor another consumer keeps sending to a slow or hung origin.
    */
   const throughGate = async (origin: string, callbacks: EventForDelivery[]): Promise<void> => {
     const gate = env.ORIGIN_GATE.getByName(origin);
-    const connections = Math.min(callbacks.length, limits.connectionsPerInvocation);
     let tickets: string[] = [];
     try {
       tickets = await gate.acquire(callbacks.length, leaseOf(settings), settings.webhookMaxInFlightPerOrigin, {
         quickOnly: true,
-        connections,
+        connections: limits.connectionsPerInvocation,
       });
     } catch (error) {
       console.error("origin gate unavailable; the callbacks queue takes the first attempts", {
@@ -59,35 +78,53 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
         error: String(error),
       });
     }
-    const carried = tickets.length * ticketRounds(callbacks.length, connections, tickets.length);
-    const ticketed = concurrencyLimit(tickets.length);
-    let slowestMs = 0;
+    const group: Group = {
+      turn: concurrencyLimit(Math.max(1, tickets.length)),
+      startBy: clock.now() + limits.firstAttemptCarryMs,
+      slow: tickets.length === 0,
+      slowestMs: 0,
+      foundSlow: () => {
+        if (group.slow) return;
+        group.slow = true;
+        gate.reportSlow().catch((error: unknown) => {
+          console.error("origin gate not told of a slow origin", { origin, error: String(error) });
+        });
+      },
+    };
     try {
-      await Promise.all([
-        ...callbacks.slice(0, carried).map(async (callback) => {
-          slowestMs = Math.max(slowestMs, await attemptNow(origin, callback, ticketed));
+      await Promise.all(
+        callbacks.map(async (callback) => {
+          if (!(await attemptNow(origin, callback, group))) await enqueueEvent(env, callback.event);
         }),
-        ...callbacks.slice(carried).map(({ event }) => enqueueEvent(env, event)),
-      ]);
+      );
     } finally {
-      if (tickets.length > 0) await gate.release(tickets, slowestMs);
+      if (tickets.length > 0) await gate.release(tickets, group.slowestMs);
     }
   };
 
   /**
    * Makes the attempt once its group's ticket and one of the invocation's
-   * connections are free (`ticketed`: the group's bound), and records it;
-   * answers how long its request took (ms).
+   * connections are free, unless its group found the origin slow or its
+   * turn came too late (then answers false: nothing was sent), and records
+   * it. A request still running at quickOriginMs finds its origin slow then.
    */
-  const attemptNow = async (
-    origin: string,
-    { event, secrets }: EventForDelivery,
-    ticketed: ReturnType<typeof concurrencyLimit>,
-  ): Promise<number> => {
+  const attemptNow = async (origin: string, { event, secrets }: EventForDelivery, group: Group): Promise<boolean> => {
     const message: CallbackMessage = { event_id: event.id, attempt: 1, origin };
-    const { attemptedAt, result } = await ticketed(() =>
-      connection(async () => ({ attemptedAt: clock.now(), result: await attempt(settings, secrets, event) })),
+    const made = await group.turn(() =>
+      connection(async () => {
+        if (group.slow || clock.now() > group.startBy) return null;
+        const timer = setTimeout(group.foundSlow, limits.quickOriginMs);
+        try {
+          return { attemptedAt: clock.now(), result: await attempt(settings, secrets, event) };
+        } finally {
+          clearTimeout(timer);
+        }
+      }),
     );
+    if (!made) return false;
+    const { attemptedAt, result } = made;
+    group.slowestMs = Math.max(group.slowestMs, result.durationMs);
+    if (result.durationMs > limits.quickOriginMs) group.foundSlow();
     try {
       await recordOn(shardOf(env, event.id), { message, event, attemptedAt, endedAt: clock.now(), result });
     } catch (error) {
@@ -97,7 +134,7 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
         error: String(error),
       });
     }
-    return result.durationMs;
+    return true;
   };
 
   const toGate = coalescedByKey<string, EventForDelivery>(throughGate, limits.callbackRecordCoalesceMs);

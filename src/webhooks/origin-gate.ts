@@ -21,20 +21,20 @@ export class OriginGate extends DurableObject<Env> {
 
   /**
    * Tickets for `requests` requests, as many as the origin's limit leaves
-   * room for (none when it is full). A ticket is one connection; with
+   * room for (none when it is full). A ticket is one connection: with
    * `connections` below `requests` (a job consumer's first attempts, sent
    * `limits.connectionsPerInvocation` at a time) at most that many tickets
-   * are granted and each carries its share of the requests one after
-   * another: ceil(requests / granted), for a lease and a hung bound of that
-   * many rounds, but never more rounds than a full grant would need
-   * (`ticketRounds`). One call per origin per batch. With `quickOnly`, none either
-   * while the origin is slow: within the last `limits.slowOriginMemoryMs`
-   * one of its requests took longer than `limits.quickOriginMs` (as
-   * `release` was told), or a ticket has been held longer than
-   * `limits.hungOriginMs` per request it carries (a request that does not
-   * come back).
+   * are granted, and tickets fewer than the requests carry them in turn,
+   * starting the last within `limits.firstAttemptCarryMs`: such a ticket
+   * has that much longer before it counts as hung and before its lease
+   * ends. One call per origin per batch. With `quickOnly`, none either while
+   * the origin is slow: within the last `limits.slowOriginMemoryMs` one of
+   * its requests took longer than `limits.quickOriginMs` (as `release` or
+   * `reportSlow` was told), or a ticket has been held past its hung bound
+   * (`limits.hungOriginMs` after its last request could start: a request
+   * that does not come back).
    *
-   * Returns the ticket ids (`granted.length` ≤ min(requests, connections)).
+   * Returns the ticket ids (at most min(requests, connections)).
    */
   acquire(
     requests: number,
@@ -52,10 +52,19 @@ export class OriginGate extends DurableObject<Env> {
     const granted = Array.from({ length: Math.max(0, Math.min(wanted, maxInFlight - this.#leases.size)) }, () =>
       crypto.randomUUID(),
     );
-    const rounds = ticketRounds(requests, wanted, granted.length);
-    const lease = { hungAt: now + rounds * limits.hungOriginMs, until: now + rounds * leaseMs };
+    const carryMs = granted.length < requests ? limits.firstAttemptCarryMs : 0;
+    const lease = { hungAt: now + carryMs + limits.hungOriginMs, until: now + carryMs + leaseMs };
     for (const ticket of granted) this.#leases.set(ticket, lease);
     return granted;
+  }
+
+  /**
+   * The origin was found slow before its tickets are released: a job
+   * consumer's request ran past `limits.quickOriginMs`, so its group sends
+   * no more and other consumers leave the origin to the callbacks queue now.
+   */
+  reportSlow(): void {
+    this.#markSlow(clock.now());
   }
 
   /**
@@ -72,12 +81,3 @@ export class OriginGate extends DurableObject<Env> {
     this.#slowUntil = now + limits.slowOriginMemoryMs;
   }
 }
-
-/**
- * How many requests each of `granted` tickets carries in turn when
- * `requests` were to share `wanted` connections: the rounds a full grant
- * needs, ceil(requests / wanted), so a short grant carries fewer requests in
- * all (granted × rounds, at most `requests`), never longer rounds.
- */
-export const ticketRounds = (requests: number, wanted: number, granted: number): number =>
-  granted === 0 ? 0 : Math.ceil(requests / wanted);

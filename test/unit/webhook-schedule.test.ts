@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { limits } from "../../src/limits";
 import { parseRetryAfter } from "../../src/platform/retry-after";
 import { judgeAttempt, queueDelaySeconds, standardSchedule } from "../../src/webhooks/schedule";
 
@@ -89,5 +90,12 @@ describe("the Standard Webhooks retry schedule", () => {
     expect(queueDelaySeconds(due, NOW)).toBe(5);
     expect(queueDelaySeconds(due, NOW + 3000)).toBe(2);
     expect(queueDelaySeconds(due, NOW + 9000)).toBe(0);
+  });
+});
+
+describe("a job consumer's first attempts and the sweep", () => {
+  it("lets the last first attempt a consumer starts end before the sweep sends its event again", () => {
+    const latestEnd = limits.firstAttemptCarryMs + limits.callbackTimeoutMs + limits.callbackBodyReadMs;
+    expect(latestEnd).toBeLessThan(limits.callbackLostAfterSeconds * 1000);
   });
 });

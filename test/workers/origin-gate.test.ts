@@ -42,14 +42,24 @@ describe("the origin gate's memory of slow origins", () => {
     expect(await at(start + limits.hungOriginMs + 1, quick)).toEqual([]);
   });
 
-  it("gives a ticket that carries several requests in turn a hung bound per request, and grants no more tickets than connections", async () => {
-    const gate = env.ORIGIN_GATE.getByName(`https://rounds-${crypto.randomUUID()}.example`);
+  it("gives tickets that carry requests in turn firstAttemptCarryMs more before they count as hung, and no more tickets than connections", async () => {
+    const gate = env.ORIGIN_GATE.getByName(`https://carried-${crypto.randomUUID()}.example`);
     const start = clock.now();
-    // 50 requests over 6 connections: 6 tickets of 9 requests each.
     const tickets = await at(start, () => gate.acquire(50, LEASE_MS, 32, { quickOnly: true, connections: 6 }));
     expect(tickets).toHaveLength(6);
     const quick = () => gate.acquire(1, LEASE_MS, 32, { quickOnly: true });
-    expect(await at(start + 9 * limits.hungOriginMs - 1, quick)).toHaveLength(1);
-    expect(await at(start + 9 * limits.hungOriginMs + 1, quick)).toEqual([]);
+    const hungAfter = limits.firstAttemptCarryMs + limits.hungOriginMs;
+    expect(await at(start + hungAfter - 1, quick)).toHaveLength(1);
+    expect(await at(start + hungAfter + 1, quick)).toEqual([]);
+  });
+
+  it("counts an origin slow from the moment a consumer reports it, before any ticket is released", async () => {
+    const gate = env.ORIGIN_GATE.getByName(`https://reported-${crypto.randomUUID()}.example`);
+    const start = clock.now();
+    const quick = () => gate.acquire(1, LEASE_MS, 32, { quickOnly: true });
+    expect(await at(start, () => gate.acquire(6, LEASE_MS, 32, { quickOnly: true }))).toHaveLength(6);
+    await at(start + 1_001, () => gate.reportSlow());
+    expect(await at(start + 1_002, quick)).toEqual([]);
+    expect(await at(start + 1_001 + limits.slowOriginMemoryMs + 1, quick)).toHaveLength(1);
   });
 });

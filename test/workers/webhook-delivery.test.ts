@@ -1,4 +1,4 @@
-import { createMessageBatch, createScheduledController } from "cloudflare:test";
+import { createMessageBatch, createScheduledController, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
@@ -11,10 +11,12 @@ import { newId } from "../../src/platform/ids";
 import { readMeter, resetMeter } from "../../src/platform/metering";
 import { databases } from "../../src/store/databases";
 import { claimForDelivery } from "../../src/store/webhook-events";
+import type { JobTracker } from "../../src/tracker/job-tracker";
 import { originOf } from "../../src/webhooks/events";
 import {
   authed,
   BASE,
+  call,
   createTenant,
   dbOf,
   eventually,
@@ -70,7 +72,10 @@ describe("webhook delivery", () => {
         callback_events: ["job.succeeded", "job.failed"],
         ttl_seconds: 3600,
       },
-      failed: { type: "fail", input: { fail_attempts: 1, message: 'bad <input> & "more"', retryable: false } },
+      failed: {
+        type: "fail",
+        input: { fail_attempts: 1, message: 'bad <input> & "more", a lone \ud800 surrogate', retryable: false },
+      },
       large: { type: "echo", input: big },
       canceled: { type: "echo", input: {}, delay_seconds: 600 },
     };
@@ -111,6 +116,23 @@ describe("webhook delivery", () => {
     ]);
     expect(bodies[0].data).toMatchObject({ input: specs.succeeded.input, metadata: specs.succeeded.metadata });
     expect(bodies[2].data).toMatchObject({ input: null, result: null });
+  });
+
+  it("stores no event for a change whose job's row was deleted under its tracker", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, {
+      type: "echo",
+      delay_seconds: 600,
+      callback_url: `${env.RECEIVER_URL}/ok/${unique()}`,
+    });
+    const tracker = env.JOB_TRACKER.getByName(job.id);
+    expect(await tracker.isRunning()).toBe(false); // the tracker now holds the job
+    await dbOf(job.id).prepare("DELETE FROM jobs WHERE id = ?").bind(job.id).run();
+    await runInDurableObject(tracker, async (instance: JobTracker) => {
+      await expect(instance.cancel()).rejects.toThrow(/changed outside its tracker/);
+    });
+    const events = await dbOf(job.id).prepare("SELECT id FROM webhook_events WHERE job_id = ?").bind(job.id).all();
+    expect(events.results).toEqual([]);
   });
 
   it("records a failed attempt, with no request, for a stored event whose job's row is gone", async () => {
@@ -408,18 +430,27 @@ describe("webhook delivery", () => {
   });
 
   /**
-   * 50 jobs to one slow origin of their own, handed to one consumer invocation
-   * as one batch, with room for `maxInFlight` requests at the origin; another
-   * job consumer asks the gate twice a second meanwhile. Answers what the
-   * receiver saw, the first attempts the consumer recorded, the events sent
-   * to the callbacks queue instead, and the prober's refusals.
+   * `jobs` jobs to one origin of their own answering in `receiverMs`, handed
+   * to one consumer invocation as one batch, with room for `maxInFlight`
+   * requests at the origin; another job consumer asks the gate twice a
+   * second meanwhile. Answers what the receiver saw, the first attempts the
+   * consumer recorded (each one's duration and start after its event was
+   * stored), the events sent to the callbacks queue instead, the prober's
+   * refusals and whether the gate refuses first attempts right after.
    */
-  async function firstAttemptsOfOneBatch(maxInFlight: number) {
+  async function firstAttemptsOfOneBatch(options: { maxInFlight: number; jobs: number; receiverMs: number }) {
     const tenant = await createTenant();
-    // A receiver answering in ~700 ms: 9 rounds of 6 connections, 6 s in all.
-    const prefix = `/slow/${700 + Math.floor(Math.random() * 50)}`;
+    await call(`/v1/tenants/${tenant.tenantId}`, {
+      method: "PATCH",
+      headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+      body: JSON.stringify({ max_running_jobs: options.jobs }),
+    });
+    // The receiver counts requests in flight by `/slow/<ms>`: a few ms more than asked make the count this test's.
+    const prefix = `/slow/${options.receiverMs + Math.floor(Math.random() * 50)}`;
     // An origin of its own (the same receiver by another name): earlier tests' slow answers mark theirs slow.
-    const receiver = env.RECEIVER_URL.replace("127.0.0.1", `localhost`);
+    const receiver = env.RECEIVER_URL.replace("127.0.0.1", "localhost");
+    const gate = env.ORIGIN_GATE.getByName(originOf(receiver));
+    await gate.release([], 0); // wakes the object, whatever an earlier test left in it, before the clock starts
     const messages: JobMessage[] = [];
     const keeping = {
       sendBatch: async (batch: { body: JobMessage }[]) => void messages.push(...batch.map((m) => m.body)),
@@ -429,7 +460,10 @@ describe("webhook delivery", () => {
         method: "POST",
         headers: { authorization: `Bearer ${tenant.apiKey}`, "content-type": "application/json" },
         body: JSON.stringify({
-          jobs: Array.from({ length: 50 }, (_, i) => ({ type: "echo", callback_url: `${receiver}${prefix}/${i}` })),
+          jobs: Array.from({ length: options.jobs }, (_, i) => ({
+            type: "echo",
+            callback_url: `${receiver}${prefix}/${i}`,
+          })),
         }),
       }),
       { ...env, ...everyJobQueueAs(keeping) },
@@ -444,49 +478,75 @@ describe("webhook delivery", () => {
       send: async (message: CallbackMessage) => void queued.push(message),
     } as unknown as Env["CALLBACKS"];
     let consumed = false;
+    const startedAt = Date.now();
     const consuming = worker
-      .queue(batch, { ...env, CALLBACKS: callbacks, WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: String(maxInFlight) })
+      .queue(batch, { ...env, CALLBACKS: callbacks, WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: String(options.maxInFlight) })
       .finally(() => (consumed = true));
-    const gate = env.ORIGIN_GATE.getByName(originOf(receiver));
     const refusals: number[] = [];
     while (!consumed) {
       await new Promise((resolve) => setTimeout(resolve, 500));
+      if (consumed) break;
       const tickets = await gate.acquire(1, 60_000, 128, { quickOnly: true });
       if (tickets.length === 0) refusals.push(Date.now());
       else await gate.release(tickets, 0);
     }
     await consuming;
+    const consumedInMs = Date.now() - startedAt;
+    const after = await gate.acquire(1, 60_000, 128, { quickOnly: true });
+    await gate.release(after, 0);
+    const refusedAfter = after.length === 0;
     const stats = (await (await fetch(`${receiver}/__stats?prefix=${prefix}`)).json()) as { maxInFlight: number };
     const firstAttempts = await onEveryShard((db) =>
       db
         .prepare(
-          "SELECT first_duration_ms AS ms FROM webhook_events WHERE tenant_id = ? AND first_attempted_at IS NOT NULL",
+          `SELECT first_duration_ms AS ms, first_attempted_at - created_at AS startedAfter
+          FROM webhook_events WHERE tenant_id = ? AND first_attempted_at IS NOT NULL`,
         )
         .bind(tenant.tenantId)
-        .all<{ ms: number }>(),
+        .all<{ ms: number; startedAfter: number }>(),
     );
-    const durations = firstAttempts.flatMap((r) => r.results.map((row) => row.ms));
-    return { stats, durations, queued, refusals };
+    const attempts = firstAttempts.flatMap((r) => r.results);
+    return { stats, attempts, queued, refusals, consumedInMs, refusedAfter };
   }
 
   it("makes a consumer batch's first attempts 6 at a time, each timed and holding its origin's ticket only while it is sent", async () => {
-    // Room for 6 at the origin: the batch's 6 connections carry all 50, none goes through the callbacks queue.
-    const { stats, durations, queued, refusals } = await firstAttemptsOfOneBatch(limits.connectionsPerInvocation);
+    // Room for 6 at the origin: the batch's 6 connections carry all 50 (9 rounds, 4.5 s), none goes through the queue.
+    const { stats, attempts, queued, refusals } = await firstAttemptsOfOneBatch({
+      maxInFlight: limits.connectionsPerInvocation,
+      jobs: 50,
+      receiverMs: 500,
+    });
     expect(stats.maxInFlight).toBe(limits.connectionsPerInvocation);
-    expect(durations).toHaveLength(50);
+    expect(attempts).toHaveLength(50);
     expect(queued).toEqual([]);
     // Each request alone, not its wait for a connection; and no ticket counted as hung while it carried
     // its 9 requests in turn, so the origin stayed quick for every other consumer.
-    expect(Math.max(...durations)).toBeLessThan(limits.quickOriginMs);
+    expect(Math.max(...attempts.map((a) => a.ms))).toBeLessThan(limits.quickOriginMs);
     expect(refusals).toEqual([]);
   }, 30_000);
 
-  it("sends through the callbacks queue the first attempts a nearly full origin has no room for", async () => {
-    // Room for 2: each carries the 9 rounds a full grant would, 18 in all; the other 32 go through the queue.
-    const { stats, durations, queued } = await firstAttemptsOfOneBatch(2);
-    expect(stats.maxInFlight).toBe(2);
-    expect(durations).toHaveLength(18);
-    expect(queued).toHaveLength(32);
+  it("starts no first attempt so late that the sweep could send its event again: the rest go through the callbacks queue", async () => {
+    // Room for 1: at 500 ms a request, 50 callbacks would take 25 s on one connection, near the sweep's 30 s.
+    const { attempts, queued } = await firstAttemptsOfOneBatch({ maxInFlight: 1, jobs: 50, receiverMs: 500 });
+    expect(attempts.length + queued.length).toBe(50);
+    expect(attempts.length).toBeGreaterThan(1);
+    expect(queued.length).toBeGreaterThan(0);
     expect(queued.every((message) => message.attempt === 1)).toBe(true);
+    // None started past the carry window (timed from the group's tickets, a moment after its events were
+    // stored), so each ends (timeout, body) before the sweep's grace for its event is over.
+    expect(Math.max(...attempts.map((a) => a.startedAfter))).toBeLessThan(limits.firstAttemptCarryMs + 1_000);
+  }, 30_000);
+
+  it("stops a group's first attempts once one of its requests runs past quickOriginMs, and tells the gate at once", async () => {
+    // A receiver answering in 1.5 s: the first round of 6 is sent, the other 44 go through the callbacks queue.
+    const { attempts, queued, consumedInMs, refusedAfter } = await firstAttemptsOfOneBatch({
+      maxInFlight: 128,
+      jobs: 50,
+      receiverMs: 1500,
+    });
+    expect(attempts).toHaveLength(limits.connectionsPerInvocation);
+    expect(queued).toHaveLength(50 - limits.connectionsPerInvocation);
+    expect(consumedInMs).toBeLessThan(5000); // one round, not 9
+    expect(refusedAfter).toBe(true);
   }, 30_000);
 });
