@@ -1,7 +1,7 @@
 import { limits } from "../limits";
 import { chunks } from "../platform/chunks";
 import { firstIdAt } from "../platform/ids";
-import { sql, sqlFragment } from "./sql";
+import { type SqlFragment, sql, sqlFragment } from "./sql";
 
 /** An expired job as retention sees it: its id and the R2 objects it points at (null: none). */
 export interface ExpiredJob {
@@ -13,8 +13,18 @@ export interface ExpiredJob {
 }
 
 /**
+ * Holds for a job (or batch) `subject` (an SQL expression) none of whose
+ * webhook events is still pending: retention keeps a record until its
+ * callback is delivered or has used its attempts (about 28 h), however short
+ * RETENTION_DAYS is, so no callback is lost and no retry's payload, rebuilt
+ * from the job's row, changes. One lookup in `webhook_events_by_job`.
+ */
+const noPendingEvent = (subject: SqlFragment) =>
+  sqlFragment`NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.job_id = ${subject} AND e.status = 'pending')`;
+
+/**
  * Up to `limit` jobs that finished before `before` (Unix ms) with ids above
- * `after` ("" for all), oldest id first.
+ * `after` ("" for all), oldest id first, none with a callback still pending.
  *
  * Read through a range of the table's primary key, with no index of its own:
  * a job finishes after it was created, and its id begins with its creation
@@ -42,7 +52,8 @@ export async function listExpiredJobs(
   limit: number,
 ): Promise<ExpiredJob[]> {
   const { results } = await sql(db)`SELECT id, input_key, result_key, attempts FROM jobs
-    WHERE id > ${after} AND id < ${firstIdAt("job_", before)} AND finished_at < ${before} ORDER BY id LIMIT ${limit}`.all<{
+    WHERE id > ${after} AND id < ${firstIdAt("job_", before)} AND finished_at < ${before}
+      AND ${noPendingEvent(sqlFragment`jobs.id`)} ORDER BY id LIMIT ${limit}`.all<{
     id: string;
     input_key: string | null;
     result_key: string | null;
@@ -78,7 +89,7 @@ export async function deleteExpiredJobs(
   objectsDeleted: readonly string[],
 ): Promise<Deleted> {
   const expired = sqlFragment`SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(${JSON.stringify(listed)}))
-    AND finished_at < ${before} AND input_key IS NULL AND result_key IS NULL`;
+    AND finished_at < ${before} AND input_key IS NULL AND result_key IS NULL AND ${noPendingEvent(sqlFragment`jobs.id`)}`;
   const statements = [
     ...chunks(objectsDeleted, limits.d1MaxBoundParameters).map(
       (ids) => sql(db)`UPDATE jobs SET input_key = NULL, result_key = NULL WHERE id IN ${ids}`,
@@ -100,7 +111,7 @@ export async function deleteExpiredJobs(
 export async function deleteBatchesWithoutJobs(db: D1Database, before: number, limit: number): Promise<Deleted> {
   const gone = sqlFragment`SELECT id FROM batches b WHERE completed_at < ${before}
     AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = b.tenant_id AND j.batch_id = b.id)
-    ORDER BY completed_at LIMIT ${limit}`;
+    AND ${noPendingEvent(sqlFragment`b.id`)} ORDER BY completed_at LIMIT ${limit}`;
   const statements = [
     sql(db)`DELETE FROM webhook_deliveries WHERE job_id IN (${gone})`,
     sql(db)`DELETE FROM webhook_events WHERE job_id IN (${gone})`,

@@ -316,6 +316,27 @@ describe("batches that fan in", () => {
     expect(errors.mock.calls.map((call) => String(call[0]))).toContain("a stranded job could not be recovered");
   });
 
+  it("is kept by retention while its batch.completed event is pending, and deleted once it settles", async () => {
+    const tenant = await createTenant();
+    const { batch_id } = await submitBatch(tenant, {
+      jobs: [{ type: "echo" }],
+      on_complete: { callback_url: `${env.RECEIVER_URL}/hooks/${unique()}` },
+    });
+    await untilCompleted(tenant, batch_id);
+    await eventually(
+      () => batchEvents(batch_id),
+      (events) => events[0]?.status === "delivered",
+    );
+    const setEvent = (status: string) =>
+      dbOf(batch_id).prepare("UPDATE webhook_events SET status = ? WHERE job_id = ?").bind(status, batch_id).run();
+    await setEvent("pending");
+    await purgeExpired(env, Date.now() + 30 * 24 * 3600 * 1000);
+    expect((await authed(tenant, `/v1/batches/${batch_id}`)).status).toBe(200);
+    await setEvent("delivered");
+    await purgeExpired(env, Date.now() + 30 * 24 * 3600 * 1000);
+    expect((await authed(tenant, `/v1/batches/${batch_id}`)).status).toBe(404);
+  });
+
   it("is deleted with its event by retention once all its jobs are gone, not before", async () => {
     const tenant = await createTenant();
     const { batch_id, jobs } = await submitBatch(tenant, {

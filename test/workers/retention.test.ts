@@ -133,6 +133,21 @@ describe("retention", () => {
     expect(await stored(younger)).toEqual(everything);
   });
 
+  it("keeps a job while its callback is still pending, however short RETENTION_DAYS is, and deletes it once the event settles", async () => {
+    const tenant = await createTenant();
+    const id = await finishedJob(tenant, 0.75 * DAY);
+    const setEvent = (status: string) =>
+      dbOf(id).prepare("UPDATE webhook_events SET status = ? WHERE job_id = ?").bind(status, id).run();
+    await setEvent("pending"); // a retry still to come (the schedule runs for about 28 h)
+
+    await sweepWith("0.5", ahead());
+    expect(await stored(id)).toEqual(everything);
+
+    await setEvent("failed"); // its attempts used up
+    await sweepWith("0.5", ahead());
+    expect(await stored(id)).toEqual(nothing);
+  });
+
   it("deletes no job, and logs an error on every sweep, while RETENTION_DAYS is not a positive number", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     for (const value of ["-1", "0", "", "thirty", "NaN", "Infinity", "1e308"]) {
@@ -239,8 +254,9 @@ describe("retention", () => {
     const purged = await purgeDatabase(countingReads(shard, read), env.BLOBS, now, 7 * DAY, retentionBudget(now));
     expect(purged.jobs).toBeGreaterThanOrEqual(expired.ids.length);
     expect(madeBefore).toBeGreaterThanOrEqual(waiting.ids.length + expired.ids.length);
-    // Each read once, and a row per round (3 or 4) where its scan stops.
-    expect(read.rows).toBeLessThanOrEqual((madeBefore ?? 0) + 5);
+    // Each read once, and a row per round (3 or 4) where its scan stops; and for each expired job, the look for
+    // a pending event when it is listed and when it is deleted (an index entry and the event's row each).
+    expect(read.rows).toBeLessThanOrEqual((madeBefore ?? 0) + 5 + 4 * purged.jobs);
   }, 120_000);
 
   it("writes 2 D1 rows to delete a job whose one event was delivered at its first attempt (3 if logged before migration 0013)", async () => {
@@ -277,8 +293,8 @@ describe("retention", () => {
 
     expect(listed.map((job) => job.id)).toEqual([...expired.ids].sort());
     expect(madeBefore).toBeGreaterThanOrEqual(expired.ids.length + unfinished.ids.length);
-    // Those, and the first row past them, where the scan stops.
-    expect(read.rows).toBeLessThanOrEqual((madeBefore ?? 0) + 1);
+    // Those, the first row past them, where the scan stops, and each expired job's look for a pending event.
+    expect(read.rows).toBeLessThanOrEqual((madeBefore ?? 0) + 1 + 2 * expired.ids.length);
   }, 60_000);
 
   it("deletes the log objects of exactly the jobs it deletes, when two sweeps overlap on jobs that finished at once", async () => {
