@@ -34,7 +34,8 @@ const stateDir =
 const readyKeyFile = join(stateDir, "edgejobs-dev-key.json");
 const adminToken = "dev-admin-token";
 const sweepEverySeconds = Number(process.env.EDGEJOBS_DEV_SWEEP_SECONDS ?? 60);
-const firstSweepAfterSeconds = 30;
+// A sweep rarer than the cron's minute (the bench's 3600: none while it measures) delays the first one too.
+const firstSweepAfterSeconds = sweepEverySeconds > 60 ? sweepEverySeconds : 30;
 
 const persistTo = persistArgs.length === 0 ? undefined : (persistArgs[1] ?? persistArgs[0].split("=")[1]);
 const applied = await migrateLocal(persistTo);
