@@ -266,6 +266,15 @@ export const limits = {
    * job consumers waiting.
    */
   quickOriginMs: 1_000,
+  /**
+   * Requests of one consumer's group that must run past `quickOriginMs`
+   * before the group stops and the origin counts as slow (fewer when the
+   * group is smaller): one straggler (a receiver's pause, a busy isolate) is
+   * not a slow origin, while a slow or hung one makes the first round of 6
+   * late together, so a group sends at most one round to it (a hung one:
+   * one 15 s timeout).
+   */
+  lateRequestsForSlowOrigin: 3,
   hungOriginMs: 5_000,
   slowOriginMemoryMs: 60_000,
   /** A callback that finds its origin busy waits this long (plus jitter) and tries again, without using an attempt. */

@@ -19,8 +19,8 @@ interface Group {
   slow: boolean;
   /** The longest request made so far (ms), for the gate's release. */
   slowestMs: number;
-  /** Marks the group slow and tells the gate, once. */
-  foundSlow: () => void;
+  /** Counts a request that took longer than quickOriginMs; at limits.lateRequestsForSlowOrigin, marks the group slow and tells the gate, once. */
+  foundLate: () => void;
 }
 
 /**
@@ -60,9 +60,10 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
    * ticket per connection they can use (up to the invocation's 6), each
    * carrying the callbacks in turn. A callback goes through the callbacks
    * queue instead when it got no ticket's turn in time (the origin was
-   * nearly full), or once one of the group's requests ran past
-   * quickOriginMs: then the gate hears of it at once, so neither this group
-   * nor another consumer keeps sending to a slow or hung origin.
+   * nearly full), or once limits.lateRequestsForSlowOrigin of the group's
+   * requests took longer than quickOriginMs: then the gate hears of it at once, so
+   * neither this group nor another consumer keeps sending to a slow or hung
+   * origin.
    */
   const throughGate = async (origin: string, callbacks: EventForDelivery[]): Promise<void> => {
     const gate = env.ORIGIN_GATE.getByName(origin);
@@ -78,13 +79,15 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
         error: String(error),
       });
     }
+    let late = 0;
     const group: Group = {
       turn: concurrencyLimit(Math.max(1, tickets.length)),
       startBy: clock.now() + limits.firstAttemptCarryMs,
       slow: tickets.length === 0,
       slowestMs: 0,
-      foundSlow: () => {
-        if (group.slow) return;
+      foundLate: () => {
+        late++;
+        if (group.slow || late < Math.min(limits.lateRequestsForSlowOrigin, callbacks.length)) return;
         group.slow = true;
         gate.reportSlow().catch((error: unknown) => {
           console.error("origin gate not told of a slow origin", { origin, error: String(error) });
@@ -98,7 +101,8 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
         }),
       );
     } finally {
-      if (tickets.length > 0) await gate.release(tickets, group.slowestMs);
+      // The group's verdict: a straggler alone does not make its origin slow.
+      if (tickets.length > 0) await gate.release(tickets, group.slow ? group.slowestMs : 0);
     }
   };
 
@@ -106,25 +110,21 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
    * Makes the attempt once its group's ticket and one of the invocation's
    * connections are free, unless its group found the origin slow or its
    * turn came too late (then answers false: nothing was sent), and records
-   * it. A request still running at quickOriginMs finds its origin slow then.
+   * it. A request that took longer than quickOriginMs counts as late (by
+   * its own duration: no timer, which a busy isolate would fire late).
    */
   const attemptNow = async (origin: string, { event, secrets }: EventForDelivery, group: Group): Promise<boolean> => {
     const message: CallbackMessage = { event_id: event.id, attempt: 1, origin };
     const made = await group.turn(() =>
       connection(async () => {
         if (group.slow || clock.now() > group.startBy) return null;
-        const timer = setTimeout(group.foundSlow, limits.quickOriginMs);
-        try {
-          return { attemptedAt: clock.now(), result: await attempt(settings, secrets, event) };
-        } finally {
-          clearTimeout(timer);
-        }
+        return { attemptedAt: clock.now(), result: await attempt(settings, secrets, event) };
       }),
     );
     if (!made) return false;
     const { attemptedAt, result } = made;
     group.slowestMs = Math.max(group.slowestMs, result.durationMs);
-    if (result.durationMs > limits.quickOriginMs) group.foundSlow();
+    if (result.durationMs > limits.quickOriginMs) group.foundLate();
     try {
       await recordOn(shardOf(env, event.id), { message, event, attemptedAt, endedAt: clock.now(), result });
     } catch (error) {
