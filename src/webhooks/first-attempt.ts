@@ -13,12 +13,12 @@ import { enqueueEvent, originOf } from "./events";
 interface Group {
   /** A turn on one of the group's tickets (one connection each), in arrival order. */
   turn: ReturnType<typeof concurrencyLimit>;
-  /** No attempt starts after this (ms): limits.firstAttemptCarryMs after the group got its tickets. */
-  startBy: number;
   /** The origin has no room, or was found slow: the rest go through the callbacks queue. */
   slow: boolean;
   /** The longest request made so far (ms), for the gate's release. */
   slowestMs: number;
+  /** Counts a request made. */
+  sent: () => void;
   /** Counts a request that took longer than quickOriginMs; at limits.lateRequestsForSlowOrigin, marks the group slow and tells the gate, once. */
   foundLate: () => void;
 }
@@ -59,8 +59,9 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
    * One origin's callbacks that arrived together, with one gate request: a
    * ticket per connection they can use (up to the invocation's 6), each
    * carrying the callbacks in turn. A callback goes through the callbacks
-   * queue instead when it got no ticket's turn in time (the origin was
-   * nearly full), or once limits.lateRequestsForSlowOrigin of the group's
+   * queue instead when it got no ticket's turn within
+   * limits.firstAttemptCarryMs of its event's storage (the origin was nearly
+   * full), or once limits.lateRequestsForSlowOrigin of the group's
    * requests took longer than quickOriginMs: then the gate hears of it at once, so
    * neither this group nor another consumer keeps sending to a slow or hung
    * origin.
@@ -80,11 +81,12 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
       });
     }
     let late = 0;
+    let made = 0;
     const group: Group = {
       turn: concurrencyLimit(Math.max(1, tickets.length)),
-      startBy: clock.now() + limits.firstAttemptCarryMs,
       slow: tickets.length === 0,
       slowestMs: 0,
+      sent: () => void made++,
       foundLate: () => {
         late++;
         if (group.slow || late < Math.min(limits.lateRequestsForSlowOrigin, callbacks.length)) return;
@@ -101,8 +103,10 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
         }),
       );
     } finally {
-      // The group's verdict: a straggler alone does not make its origin slow.
-      if (tickets.length > 0) await gate.release(tickets, group.slow ? group.slowestMs : 0);
+      // The group's verdict: a straggler alone does not make its origin slow, but a group that made
+      // fewer requests than the rule asks for (few tickets, its window over) is slow if they all were late.
+      const slow = group.slow || (made > 0 && late >= Math.min(limits.lateRequestsForSlowOrigin, made));
+      if (tickets.length > 0) await gate.release(tickets, slow ? group.slowestMs : 0);
     }
   };
 
@@ -115,14 +119,16 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
    */
   const attemptNow = async (origin: string, { event, secrets }: EventForDelivery, group: Group): Promise<boolean> => {
     const message: CallbackMessage = { event_id: event.id, attempt: 1, origin };
-    const made = await group.turn(() =>
+    const sent = await group.turn(() =>
       connection(async () => {
-        if (group.slow || clock.now() > group.startBy) return null;
+        // Timed from the event's storage, which the sweep's grace counts from, whatever the gate took.
+        if (group.slow || clock.now() > event.createdAt + limits.firstAttemptCarryMs) return null;
         return { attemptedAt: clock.now(), result: await attempt(settings, secrets, event) };
       }),
     );
-    if (!made) return false;
-    const { attemptedAt, result } = made;
+    if (!sent) return false;
+    const { attemptedAt, result } = sent;
+    group.sent();
     group.slowestMs = Math.max(group.slowestMs, result.durationMs);
     if (result.durationMs > limits.quickOriginMs) group.foundLate();
     try {

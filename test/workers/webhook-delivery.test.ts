@@ -444,6 +444,12 @@ describe("webhook delivery", () => {
     receiverMs: number;
     /** The first job's callback answers in 1.6 s instead: one straggler. */
     straggler?: boolean;
+    /** WEBHOOK_TIMEOUT_MS for the consumer (the tests' is 1.5 s). */
+    timeoutMs?: number;
+    /** How long each of the consumer's gate acquires takes (a busy gate object). */
+    gateDelayMs?: number;
+    /** The other receiver (another origin): a test that leaves its origin slow keeps it from the next. */
+    otherOrigin?: boolean;
   }) {
     const tenant = await createTenant();
     await call(`/v1/tenants/${tenant.tenantId}`, {
@@ -454,7 +460,10 @@ describe("webhook delivery", () => {
     // The receiver counts requests in flight by `/slow/<ms>`: a few ms more than asked make the count this test's.
     const prefix = `/slow/${options.receiverMs + Math.floor(Math.random() * 50)}`;
     // An origin of its own (the same receiver by another name): earlier tests' slow answers mark theirs slow.
-    const receiver = env.RECEIVER_URL.replace("127.0.0.1", "localhost");
+    const receiver = (options.otherOrigin ? env.OTHER_RECEIVER_URL : env.RECEIVER_URL).replace(
+      "127.0.0.1",
+      "localhost",
+    );
     const gate = env.ORIGIN_GATE.getByName(originOf(receiver));
     await gate.release([], 0); // wakes the object, whatever an earlier test left in it, before the clock starts
     const messages: JobMessage[] = [];
@@ -486,8 +495,27 @@ describe("webhook delivery", () => {
     } as unknown as Env["CALLBACKS"];
     let consumed = false;
     const startedAt = Date.now();
+    const slowGates = {
+      getByName: (name: string) => {
+        const stub = env.ORIGIN_GATE.getByName(name);
+        return {
+          acquire: async (...args: Parameters<typeof stub.acquire>) => {
+            await new Promise((resolve) => setTimeout(resolve, options.gateDelayMs));
+            return stub.acquire(...args);
+          },
+          release: (...args: Parameters<typeof stub.release>) => stub.release(...args),
+          reportSlow: () => stub.reportSlow(),
+        };
+      },
+    } as unknown as Env["ORIGIN_GATE"];
     const consuming = worker
-      .queue(batch, { ...env, CALLBACKS: callbacks, WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: String(options.maxInFlight) })
+      .queue(batch, {
+        ...env,
+        CALLBACKS: callbacks,
+        WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: String(options.maxInFlight),
+        ...(options.timeoutMs === undefined ? {} : { WEBHOOK_TIMEOUT_MS: String(options.timeoutMs) }),
+        ...(options.gateDelayMs === undefined ? {} : { ORIGIN_GATE: slowGates }),
+      })
       .finally(() => (consumed = true));
     const refusals: number[] = [];
     while (!consumed) {
@@ -544,6 +572,17 @@ describe("webhook delivery", () => {
     expect(Math.max(...attempts.map((a) => a.startedAfter))).toBeLessThan(limits.firstAttemptCarryMs + 1_000);
   }, 30_000);
 
+  it("times the carry window from each event's storage, however long the gate took to answer", async () => {
+    const { attempts, queued } = await firstAttemptsOfOneBatch({
+      maxInFlight: 1,
+      jobs: 40,
+      receiverMs: 500,
+      gateDelayMs: 4_000,
+    });
+    expect(attempts.length + queued.length).toBe(40);
+    expect(Math.max(...attempts.map((a) => a.startedAfter))).toBeLessThanOrEqual(limits.firstAttemptCarryMs);
+  }, 30_000);
+
   it("does not take one straggler for a slow origin: the group goes on and the origin stays quick", async () => {
     const { attempts, queued, refusedAfter } = await firstAttemptsOfOneBatch({
       maxInFlight: 128,
@@ -554,6 +593,20 @@ describe("webhook delivery", () => {
     expect(attempts).toHaveLength(20);
     expect(queued).toEqual([]);
     expect(refusedAfter).toBe(false);
+  }, 30_000);
+
+  it("tells the gate of a slow origin when its group could make fewer requests than the rule counts, all late", async () => {
+    // Room for 1, requests of 5.5 s: two fit in the carry window, both late.
+    const { attempts, queued, refusedAfter } = await firstAttemptsOfOneBatch({
+      maxInFlight: 1,
+      jobs: 5,
+      receiverMs: 5_500,
+      timeoutMs: 8_000,
+      otherOrigin: true,
+    });
+    expect(attempts).toHaveLength(2);
+    expect(queued).toHaveLength(3);
+    expect(refusedAfter).toBe(true);
   }, 30_000);
 
   it("stops a group's first attempts once 3 of its requests took over quickOriginMs, and tells the gate at once", async () => {
