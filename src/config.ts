@@ -98,7 +98,9 @@ export const settings = {
   retentionMs: {
     variable: "RETENTION_DAYS",
     scope: "production",
-    does: "Days a finished job, its R2 objects, webhook events and delivery attempts are kept after it finishes.",
+    does:
+      "Days a finished job, its R2 objects, webhook events and delivery attempts are kept after it finishes " +
+      "(longer while its callback is still being retried).",
     accepts: "a number of days > 0, at most 36,500, fractions too (0.5 is 12 h)",
     default: String(limits.defaultRetentionDays),
     read: (text) => {
