@@ -37,8 +37,9 @@ interface Group {
  * event through the callbacks queue as attempt 1, like every other event:
  * a slow receiver never keeps job consumers waiting. So does a callback
  * whose turn on its group's tickets would start past
- * limits.firstAttemptCarryMs, or come after one of the group's requests ran
- * past quickOriginMs. If the invocation dies before the attempt is
+ * limits.firstAttemptCarryMs after its event was stored, or come after
+ * limits.lateRequestsForSlowOrigin of the group's requests took longer than
+ * quickOriginMs. If the invocation dies before the attempt is
  * recorded, the event is still pending and the sweep sends it 30 s after it
  * was due (limits.callbackLostAfterSeconds), when no attempt started here
  * can still be in flight.
