@@ -15,12 +15,16 @@ interface Group {
   turn: ReturnType<typeof concurrencyLimit>;
   /** The origin has no room, or was found slow: the rest go through the callbacks queue. */
   slow: boolean;
+  /** Requests made, and those of them that took longer than quickOriginMs. */
+  made: number;
+  late: number;
   /** The longest request made so far (ms), for the gate's release. */
   slowestMs: number;
-  /** Counts a request made. */
-  sent: () => void;
-  /** Counts a request that took longer than quickOriginMs; at limits.lateRequestsForSlowOrigin, marks the group slow and tells the gate, once. */
-  foundLate: () => void;
+  /**
+   * Counts a request that took `durationMs`; at limits.lateRequestsForSlowOrigin
+   * late ones, marks the group slow and tells the gate, once.
+   */
+  ended: (durationMs: number) => void;
 }
 
 /**
@@ -81,16 +85,17 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
         error: String(error),
       });
     }
-    let late = 0;
-    let made = 0;
     const group: Group = {
       turn: concurrencyLimit(Math.max(1, tickets.length)),
       slow: tickets.length === 0,
+      made: 0,
+      late: 0,
       slowestMs: 0,
-      sent: () => void made++,
-      foundLate: () => {
-        late++;
-        if (group.slow || late < Math.min(limits.lateRequestsForSlowOrigin, callbacks.length)) return;
+      ended: (durationMs) => {
+        group.made++;
+        group.slowestMs = Math.max(group.slowestMs, durationMs);
+        if (durationMs > limits.quickOriginMs) group.late++;
+        if (group.slow || group.late < Math.min(limits.lateRequestsForSlowOrigin, callbacks.length)) return;
         group.slow = true;
         gate.reportSlow().catch((error: unknown) => {
           console.error("origin gate not told of a slow origin", { origin, error: String(error) });
@@ -106,7 +111,8 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     } finally {
       // The group's verdict: a straggler alone does not make its origin slow, but a group that made
       // fewer requests than the rule asks for (few tickets, its window over) is slow if they all were late.
-      const slow = group.slow || (made > 0 && late >= Math.min(limits.lateRequestsForSlowOrigin, made));
+      const slow =
+        group.slow || (group.made > 0 && group.late >= Math.min(limits.lateRequestsForSlowOrigin, group.made));
       if (tickets.length > 0) await gate.release(tickets, slow ? group.slowestMs : 0);
     }
   };
@@ -129,9 +135,7 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     );
     if (!sent) return false;
     const { attemptedAt, result } = sent;
-    group.sent();
-    group.slowestMs = Math.max(group.slowestMs, result.durationMs);
-    if (result.durationMs > limits.quickOriginMs) group.foundLate();
+    group.ended(result.durationMs);
     try {
       await recordOn(shardOf(env, event.id), { message, event, attemptedAt, endedAt: clock.now(), result });
     } catch (error) {
