@@ -109,6 +109,15 @@ async function withCpu(pid: number, operations: number, scenario: () => Promise<
 
 type Receiver = Awaited<ReturnType<typeof startVerifyingReceiver>>;
 
+/**
+ * The share of first callback attempts the job consumers left to the
+ * callbacks queue (a slow receiver's path, not the one the capacity model
+ * assumes), as "n %": the bench's receiver answers every callback 204, so
+ * each CALLBACKS message is a first attempt.
+ */
+const throughQueue = (run: Metered) =>
+  `${((100 * (run.counts["queue:CALLBACKS:messages"] ?? 0)) / run.jobs).toFixed(0)} %`;
+
 const readJson = <T>(path: string) => JSON.parse(readFileSync(path, "utf8")) as T;
 const metrics = async (target: Target) =>
   (await (await fetch(`${target.url}/__metrics`)).json()) as Record<string, number>;
@@ -209,7 +218,7 @@ async function checkModel(receiver: Receiver) {
       const queries = bindings.map((b) => `${b} ${figure((run.counts[`d1:${b}:round_trips`] ?? 0) / run.jobs)}`);
       const gates = await (await fetch(`${target.url}/__model/gates`)).json();
       console.error(
-        `  shards ${shards}: bound by the ${bound} (${machine.cpuMsPerJob.toFixed(1)} CPU ms per job on ${machine.cores} cores); D1 queries per job ${queries.join(", ")}; callback p50 ${result.p50.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms; ${cores.toFixed(2)} cores busy, ${deniedCores.toFixed(2)} waiting for a core (load ${loadavg()[0]?.toFixed(1)}); gates ${JSON.stringify(gates)}; errors ${result.errors}`,
+        `  shards ${shards}: bound by the ${bound} (${machine.cpuMsPerJob.toFixed(1)} CPU ms per job on ${machine.cores} cores); D1 queries per job ${queries.join(", ")}; callback p50 ${result.p50.toFixed(0)} ms, p99 ${result.p99.toFixed(0)} ms, ${throughQueue(run)} of first attempts through the callbacks queue; ${cores.toFixed(2)} cores busy, ${deniedCores.toFixed(2)} waiting for a core (load ${loadavg()[0]?.toFixed(1)}); gates ${JSON.stringify(gates)}; errors ${result.errors}`,
       );
       lines.push(
         `model: shards ${shards} predicted ${figure(predicted)} measured ${figure(result.rate)} ratio ${(result.rate / predicted).toFixed(2)}`,
@@ -315,10 +324,7 @@ console.log(
   "USD per million jobs by item:",
   Object.fromEntries(Object.entries(model.cost).map(([k, v]) => [k, Number(v.toFixed(3))])),
 );
-// Every callback of the metered run succeeds at its first attempt, so each CALLBACKS message is a first attempt
-// the job consumers left to the callbacks queue (a slow receiver's path, not the capacity model's).
-const throughQueue = (metered.run.counts["queue:CALLBACKS:messages"] ?? 0) / metered.run.jobs;
-console.log(`first callback attempts sent through the callbacks queue: ${(100 * throughQueue).toFixed(0)} %`);
+console.log(`first callback attempts sent through the callbacks queue: ${throughQueue(metered.run)}`);
 console.log(`errors (failed requests + unverifiable callbacks): ${errors.reduce((a, b) => a + b, 0)}`);
 
 const ratio = (metric: string) => table.find((row) => row.metric === metric)?.ratio ?? Number.NaN;
