@@ -59,10 +59,13 @@ const CONCURRENCY = 32;
 const E2E_CONCURRENCY = Number(flag("e2e-concurrency") ?? 8);
 /**
  * Jobs in flight in the model check: enough that a job's queue hops and
- * handler never leave a gate idle, so the busiest gate's queue, not the
- * client, sets the pace.
+ * handler never leave the one gate idle (its queue, not the client, sets
+ * the pace), and few enough that with a gate per database this machine is
+ * not saturated into sending first callback attempts through the callbacks
+ * queue (see E2E_CONCURRENCY). At 64 the 33-gate run sent 72 % that way and
+ * spent 15 % more CPU a job (2026-11-30); at 16, none.
  */
-const MODEL_CONCURRENCY = Number(flag("model-concurrency") ?? 64);
+const MODEL_CONCURRENCY = Number(flag("model-concurrency") ?? 16);
 
 /** A scenario's figures and the CPU time the target's process tree spent per operation in it. */
 type Measured = ScenarioResult & { cpuMs: number };
