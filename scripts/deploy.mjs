@@ -30,6 +30,34 @@ export function resourcesOf(config) {
 
 const wrangler = (...args) => execFileSync("wrangler", args, { encoding: "utf8", stdio: ["pipe", "pipe", "inherit"] });
 
+/**
+ * Creates each queue and bucket of `resources` the account lacks. `run(...args)`
+ * runs wrangler with those arguments and throws if it exits non-zero. Whether
+ * one exists is asked by its exact name (`wrangler queues info NAME`,
+ * `wrangler r2 bucket info NAME`, which fail for a name that does not exist:
+ * the lookup by name wrangler itself uses to attach a queue's consumers),
+ * not looked for in a listing's text: "edgejobs-jobs-0" is found in
+ * "edgejobs-jobs-0-dlq", and `queues list` shows one page. A failure for
+ * another reason (no login, no network) makes the create fail too, with
+ * wrangler's message.
+ */
+export function createMissing(resources, run) {
+  const exists = (...args) => {
+    try {
+      run(...args);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const name of resources.queues) {
+    if (!exists("queues", "info", name)) run("queues", "create", name);
+  }
+  for (const name of resources.buckets) {
+    if (!exists("r2", "bucket", "info", name)) run("r2", "bucket", "create", name);
+  }
+}
+
 function main() {
   const config = unstable_readConfig({ config: CONFIG });
   const resources = resourcesOf(config);
@@ -37,10 +65,9 @@ function main() {
     console.log(JSON.stringify(resources, null, 2));
     return;
   }
-  const queues = wrangler("queues", "list");
-  for (const name of resources.queues) {
-    if (!queues.includes(name)) wrangler("queues", "create", name);
-  }
+  createMissing(resources, (...args) =>
+    execFileSync("wrangler", args, { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
+  );
   const databases = JSON.parse(wrangler("d1", "list", "--json"));
   for (const db of resources.databases) {
     let found = databases.find((d) => d.name === db.name);
@@ -53,10 +80,6 @@ function main() {
       console.log(`wrangler.toml: ${db.binding} → database_id ${found.uuid} (commit this)`);
     }
     wrangler("d1", "migrations", "apply", db.binding, "--remote");
-  }
-  const buckets = wrangler("r2", "bucket", "list");
-  for (const name of resources.buckets) {
-    if (!buckets.includes(name)) wrangler("r2", "bucket", "create", name);
   }
   const secrets = JSON.parse(wrangler("secret", "list", "--format", "json")).map((s) => s.name);
   if (!secrets.includes("ADMIN_TOKEN")) {

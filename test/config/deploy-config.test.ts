@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 // @ts-expect-error: a plain ES module script without type declarations
-import { resourcesOf } from "../../scripts/deploy.mjs";
+import { createMissing, resourcesOf } from "../../scripts/deploy.mjs";
 import { limits } from "../../src/limits";
 
 const config = unstable_readConfig({ config: "wrangler.toml" });
@@ -29,6 +29,38 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
       buckets: ["edgejobs-blobs"],
       secrets: ["ADMIN_TOKEN"],
     });
+  });
+
+  it("creates exactly the queues and bucket the account lacks, asking for each by its exact name", () => {
+    // An account holding a dead-letter queue whose main queue is gone, and a bucket with a longer name:
+    // looked for in a listing's text, "edgejobs-jobs-0" and "edgejobs-blobs" would be taken as there.
+    const account = {
+      queues: new Set(["edgejobs-jobs-0-dlq", "edgejobs-callbacks"]),
+      buckets: new Set(["edgejobs-blobs-old"]),
+    };
+    const created: string[] = [];
+    const run = (...args: string[]) => {
+      const [kind, ...rest] = args;
+      const name = rest.at(-1) as string;
+      const held = kind === "queues" ? account.queues : account.buckets;
+      const verb = kind === "queues" ? rest[0] : rest[1];
+      if (verb === "info" && !held.has(name)) throw new Error(`${name} does not exist`);
+      if (verb === "create") {
+        held.add(name);
+        created.push(`${kind} ${name}`);
+      }
+      return "";
+    };
+    createMissing(resourcesOf(config), run);
+    expect(created).toEqual([
+      "queues edgejobs-jobs-0",
+      "queues edgejobs-jobs-1",
+      "queues edgejobs-jobs-1-dlq",
+      "queues edgejobs-callbacks-dlq",
+      "r2 edgejobs-blobs",
+    ]);
+    createMissing(resourcesOf(config), run);
+    expect(created, "a second deploy creates nothing").toHaveLength(5);
   });
 
   it("keeps every local database apart: each D1 binding has its own placeholder id and the one schema", () => {
