@@ -208,7 +208,9 @@ export const limits = {
    * jobs, overdue events, their one postponing update, stalled batches) and
    * the control database's overdue schedules, 129; replica repair's 33
    * fingerprints, 64 pages (`replicaRepairPages`) of 4 (a control page, the
-   * shard's page, a copy and a delete) and a cursor per shard, 321. That is
+   * shard's page, a copy and a delete; a page that also revokes keys in the
+   * control database, a fifth statement, counts as two) and a cursor per
+   * shard, 321. That is
    * 450; retention takes statements from this budget before it runs them,
    * so all databases together never overrun it: 450 + 500 = 950, under
    * 1,000. More shards cost 4 statements each here, a fingerprint and a
@@ -382,7 +384,8 @@ export const limits = {
   replicaRepairPageRows: 100,
   /**
    * Pages a sweep compares, over every shard whose copy differs (each costs
-   * one read of the shard, and a write when it differs; the control
+   * one read of the shard, and a write when it differs, two pages' worth when
+   * it also revokes keys in the control database; the control
    * database's pages are read once per sweep): at most 6,400 rows and about
    * 290 D1 statements a sweep, only while a copy differs. A full pass over a
    * shard is two pages when there are under 100 tenants and 100 keys, so

@@ -226,6 +226,49 @@ describe("replica repair", () => {
     );
   });
 
+  it("keeps within its statement budget when every shard holds revocations the control database missed, and makes them all", async () => {
+    const tenant = await createTenant();
+    await at(later(), () => sweep(env));
+    // 150 keys (two pages) on every database, then revoked on every shard as if the control database's write failed.
+    const ids = Array.from({ length: 150 }, (_, i) => `key_bulk_${String(i).padStart(3, "0")}`);
+    const insert = (db: D1Database) =>
+      db.batch(
+        ids.map((id) =>
+          db
+            .prepare(
+              "INSERT INTO api_keys (id, tenant_id, name, key_hash, created_at, replica_digest) VALUES (?, ?, 'bulk', ?, 1, 5)",
+            )
+            .bind(id, tenant.tenantId, `hash_${id}`),
+        ),
+      );
+    await Promise.all([control, ...shards].map(insert));
+    await onEveryShard((db) =>
+      db
+        .prepare("UPDATE api_keys SET revoked_at = 123, replica_digest = 7, replica_updated_at = 0 WHERE name = 'bulk'")
+        .run(),
+    );
+    const counted = metered({ ...env, METERING: "true" });
+    resetMeter();
+
+    await at(later(), () => repairReplicas(counted, Date.now()));
+
+    const statements = Object.entries(readMeter())
+      .filter(([name]) => name.endsWith(":statements"))
+      .reduce((sum, [, n]) => sum + n, 0);
+    // The budget src/limits.ts counts on: 4 statements a page, a fingerprint and a cursor per database.
+    expect(statements).toBeLessThanOrEqual(limits.replicaRepairPages * 4 + 2 * (shards.length + 1));
+    const live = async () =>
+      (await control
+        .prepare("SELECT COUNT(*) AS n FROM api_keys WHERE name = 'bulk' AND revoked_at IS NULL")
+        .first<number>("n")) as number;
+    expect(await live()).toBe(0);
+    expect(await control.prepare("SELECT DISTINCT revoked_at FROM api_keys WHERE name = 'bulk'").all()).toMatchObject({
+      results: [{ revoked_at: 123 }],
+    });
+    for (let i = 0; i < 3; i++) await at(later(), () => sweep(env));
+    await expectEveryShardLikeControl(tenant.tenantId);
+  });
+
   it("costs one query per database when no copy differs", async () => {
     await createTenant();
     await at(later(), () => sweep(env));
