@@ -32,22 +32,24 @@ const wrangler = (...args) => execFileSync("wrangler", args, { encoding: "utf8",
 
 /**
  * Creates each queue and bucket of `resources` the account lacks. `run(...args)`
- * runs wrangler with those arguments and throws if it exits non-zero. Whether
- * one exists is asked by its exact name (`wrangler queues info NAME`,
- * `wrangler r2 bucket info NAME`, which fail for a name that does not exist:
- * the lookup by name wrangler itself uses to attach a queue's consumers),
- * not looked for in a listing's text: "edgejobs-jobs-0" is found in
- * "edgejobs-jobs-0-dlq", and `queues list` shows one page. A failure for
- * another reason (no login, no network) makes the create fail too, with
- * wrangler's message.
+ * runs wrangler with those arguments and throws if it exits non-zero (an
+ * error whose `stderr` holds wrangler's message). Whether one exists is asked
+ * by its exact name (`wrangler queues info NAME`, `wrangler r2 bucket info
+ * NAME`: the lookup by name wrangler itself uses to attach a queue's
+ * consumers), not looked for in a listing's text, where "edgejobs-jobs-0" is
+ * found in "edgejobs-jobs-0-dlq" and `queues list` shows one page. Only an
+ * answer that it does not exist (wrangler: `Queue "…" does not exist.`; the
+ * R2 API: code 10006, "The specified bucket does not exist.") leads to a
+ * create; any other failure (not logged in, no network) is thrown as it came.
  */
 export function createMissing(resources, run) {
   const exists = (...args) => {
     try {
       run(...args);
       return true;
-    } catch {
-      return false;
+    } catch (error) {
+      if (/does not exist/i.test(`${error.stderr ?? ""}${error.message}`)) return false;
+      throw error;
     }
   };
   for (const name of resources.queues) {

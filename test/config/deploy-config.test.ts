@@ -31,6 +31,27 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
     });
   });
 
+  /** What execFileSync throws when wrangler says the queue or bucket does not exist (its words on stderr). */
+  const notFound = (kind: "queue" | "bucket", name: string) =>
+    Object.assign(new Error(`Command failed: wrangler … ${name}`), {
+      stderr:
+        kind === "queue"
+          ? `✘ [ERROR] Queue "${name}" does not exist. To create it, run: wrangler queues create ${name}`
+          : "✘ [ERROR] A request to the Cloudflare API failed.\n  The specified bucket does not exist. [code: 10006]",
+    });
+
+  it("creates nothing, and stops with wrangler's error, when it cannot tell whether a queue exists", () => {
+    const calls: string[] = [];
+    const notLoggedIn = (...args: string[]) => {
+      calls.push(args.join(" "));
+      throw Object.assign(new Error("Command failed: wrangler queues info"), {
+        stderr: "✘ [ERROR] You are not authenticated. Please run `wrangler login`.",
+      });
+    };
+    expect(() => createMissing(resourcesOf(config), notLoggedIn)).toThrow(/queues info/);
+    expect(calls).toEqual(["queues info edgejobs-jobs-0"]);
+  });
+
   it("creates exactly the queues and bucket the account lacks, asking for each by its exact name", () => {
     // An account holding a dead-letter queue whose main queue is gone, and a bucket with a longer name:
     // looked for in a listing's text, "edgejobs-jobs-0" and "edgejobs-blobs" would be taken as there.
@@ -44,7 +65,7 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
       const name = rest.at(-1) as string;
       const held = kind === "queues" ? account.queues : account.buckets;
       const verb = kind === "queues" ? rest[0] : rest[1];
-      if (verb === "info" && !held.has(name)) throw new Error(`${name} does not exist`);
+      if (verb === "info" && !held.has(name)) throw notFound(kind === "queues" ? "queue" : "bucket", name);
       if (verb === "create") {
         held.add(name);
         created.push(`${kind} ${name}`);
