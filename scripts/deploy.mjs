@@ -31,33 +31,52 @@ export function resourcesOf(config) {
 const wrangler = (...args) => execFileSync("wrangler", args, { encoding: "utf8", stdio: ["pipe", "pipe", "inherit"] });
 
 /**
- * Creates each queue and bucket of `resources` the account lacks. `run(...args)`
- * runs wrangler with those arguments and throws if it exits non-zero (an
- * error whose `stderr` holds wrangler's message). Whether one exists is asked
- * by its exact name (`wrangler queues info NAME`, `wrangler r2 bucket info
- * NAME`: the lookup by name wrangler itself uses to attach a queue's
- * consumers), not looked for in a listing's text, where "edgejobs-jobs-0" is
- * found in "edgejobs-jobs-0-dlq" and `queues list` shows one page. Only an
- * answer that it does not exist (wrangler: `Queue "…" does not exist.`; the
- * R2 API: code 10006, "The specified bucket does not exist.") leads to a
- * create; any other failure (not logged in, no network) is thrown as it came.
+ * What wrangler `args` printed, or null when it failed saying what it looked
+ * for is not there (`missing`, matched against its stderr and message). Any
+ * other failure (not logged in, no network) is thrown as it came: the deploy
+ * stops rather than act on a guess. `run(...args)` runs wrangler and throws
+ * if it exits non-zero, with wrangler's words in the error's `stderr`.
+ */
+function unlessMissing(run, args, missing) {
+  try {
+    return run(...args);
+  } catch (error) {
+    if (missing.test(`${error.stderr ?? ""}${error.message}`)) return null;
+    throw error;
+  }
+}
+
+/**
+ * Creates each queue and bucket of `resources` the account lacks, asking
+ * for each by its exact name (`wrangler queues info NAME`, checked to name
+ * that queue; `wrangler r2 bucket info NAME`) rather than looking for it in
+ * a listing's text, where "edgejobs-jobs-0" is found in "edgejobs-jobs-0-dlq"
+ * and `queues list` shows one page. Only wrangler's answer that it does not
+ * exist (`Queue "…" does not exist.`; the R2 API's code 10006, "The
+ * specified bucket does not exist.") leads to a create. `run`: as for
+ * `unlessMissing`.
  */
 export function createMissing(resources, run) {
-  const exists = (...args) => {
-    try {
-      run(...args);
-      return true;
-    } catch (error) {
-      if (/does not exist/i.test(`${error.stderr ?? ""}${error.message}`)) return false;
-      throw error;
-    }
-  };
   for (const name of resources.queues) {
-    if (!exists("queues", "info", name)) run("queues", "create", name);
+    const info = unlessMissing(run, ["queues", "info", name], /does not exist/i);
+    if (!info?.split("\n").includes(`Queue Name: ${name}`)) run("queues", "create", name);
   }
   for (const name of resources.buckets) {
-    if (!exists("r2", "bucket", "info", name)) run("r2", "bucket", "create", name);
+    if (unlessMissing(run, ["r2", "bucket", "info", name], /does not exist/i) === null) {
+      run("r2", "bucket", "create", name);
+    }
   }
+}
+
+/**
+ * Whether the Worker has the ADMIN_TOKEN secret. A Worker not deployed yet
+ * has none: wrangler's `secret list` then fails with "Worker … not found …
+ * run `wrangler deploy` first", and `secret put` creates it as a draft.
+ * `run`: as for `unlessMissing`.
+ */
+export function hasAdminToken(run) {
+  const listed = unlessMissing(run, ["secret", "list", "--format", "json"], /not found[\s\S]*wrangler deploy/i);
+  return listed !== null && JSON.parse(listed).some((secret) => secret.name === "ADMIN_TOKEN");
 }
 
 function main() {
@@ -67,9 +86,9 @@ function main() {
     console.log(JSON.stringify(resources, null, 2));
     return;
   }
-  createMissing(resources, (...args) =>
-    execFileSync("wrangler", args, { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] }),
-  );
+  // Its answers are read, its failures judged (`unlessMissing`): stderr is kept, and shown in a thrown error.
+  const run = (...args) => execFileSync("wrangler", args, { encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+  createMissing(resources, run);
   const databases = JSON.parse(wrangler("d1", "list", "--json"));
   for (const db of resources.databases) {
     let found = databases.find((d) => d.name === db.name);
@@ -83,8 +102,7 @@ function main() {
     }
     wrangler("d1", "migrations", "apply", db.binding, "--remote");
   }
-  const secrets = JSON.parse(wrangler("secret", "list", "--format", "json")).map((s) => s.name);
-  if (!secrets.includes("ADMIN_TOKEN")) {
+  if (!hasAdminToken(run)) {
     const token = randomBytes(32).toString("base64url");
     execFileSync("wrangler", ["secret", "put", "ADMIN_TOKEN"], { input: token, stdio: ["pipe", "ignore", "inherit"] });
     console.log(`\nADMIN_TOKEN was not set; it is now (shown this once, store it safely):\n\n  ${token}\n`);

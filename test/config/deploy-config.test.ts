@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 // @ts-expect-error: a plain ES module script without type declarations
-import { createMissing, resourcesOf } from "../../scripts/deploy.mjs";
+import { createMissing, hasAdminToken, resourcesOf } from "../../scripts/deploy.mjs";
 import { limits } from "../../src/limits";
 
 const config = unstable_readConfig({ config: "wrangler.toml" });
@@ -65,7 +65,13 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
       const name = rest.at(-1) as string;
       const held = kind === "queues" ? account.queues : account.buckets;
       const verb = kind === "queues" ? rest[0] : rest[1];
-      if (verb === "info" && !held.has(name)) throw notFound(kind === "queues" ? "queue" : "bucket", name);
+      if (verb === "info" && kind === "queues") {
+        // As if the API's name filter matched a prefix too: the answer can name another queue, which is not this one.
+        const answer = held.has(name) ? name : [...held].find((queue) => queue.startsWith(name));
+        if (answer === undefined) throw notFound("queue", name);
+        return `⛅️ wrangler 4.164.0\nQueue Name: ${answer}\nQueue ID: 1\n`;
+      }
+      if (verb === "info" && !held.has(name)) throw notFound("bucket", name);
       if (verb === "create") {
         held.add(name);
         created.push(`${kind} ${name}`);
@@ -82,6 +88,25 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
     ]);
     createMissing(resourcesOf(config), run);
     expect(created, "a second deploy creates nothing").toHaveLength(5);
+  });
+
+  it("knows whether ADMIN_TOKEN is set, also before the Worker's first deploy, and stops on any other failure", () => {
+    const answering =
+      (answer: string | Error) =>
+      (...args: string[]) => {
+        expect(args).toEqual(["secret", "list", "--format", "json"]);
+        if (answer instanceof Error) throw answer;
+        return answer;
+      };
+    const failing = (stderr: string) => Object.assign(new Error("Command failed: wrangler secret list"), { stderr });
+    expect(hasAdminToken(answering('[{"name":"ADMIN_TOKEN","type":"secret_text"}]'))).toBe(true);
+    expect(hasAdminToken(answering('[{"name":"OTHER","type":"secret_text"}]'))).toBe(false);
+    // wrangler 4.164's answer for a Worker never deployed (`secret put` then creates it as a draft).
+    const neverDeployed = failing(
+      '✘ [ERROR] Worker "edgejobs" not found.\n\nIf this is a new Worker, run `wrangler deploy` first to create it.',
+    );
+    expect(hasAdminToken(answering(neverDeployed))).toBe(false);
+    expect(() => hasAdminToken(answering(failing("✘ [ERROR] You are not authenticated.")))).toThrow(/secret list/);
   });
 
   it("keeps every local database apart: each D1 binding has its own placeholder id and the one schema", () => {
