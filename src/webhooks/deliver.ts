@@ -4,6 +4,7 @@ import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { coalesced } from "../platform/coalesce";
 import { retryLater, settleTogether } from "../platform/queue-messages";
+import { settleAll } from "../platform/settle-all";
 import { shardOf } from "../store/databases";
 import { jobFound, jobOfEvent } from "../store/jobs";
 import {
@@ -73,10 +74,8 @@ async function deliverToOrigin(
  */
 async function deliver(env: Env, settings: Config, messages: CallbackMessage[]): Promise<number> {
   const byShard = Map.groupBy(messages, (message) => shardOf(env, message.event_id));
-  const outcomes = await Promise.allSettled([...byShard].map(([db, some]) => deliverFrom(env, db, settings, some)));
-  const failed = outcomes.find((outcome) => outcome.status === "rejected");
-  if (failed) throw failed.reason;
-  return Math.max(0, ...outcomes.map((outcome) => (outcome.status === "fulfilled" ? outcome.value : 0)));
+  const slowest = await settleAll([...byShard].map(([db, some]) => deliverFrom(env, db, settings, some)));
+  return Math.max(0, ...slowest);
 }
 
 /**
@@ -102,7 +101,8 @@ async function deliverFrom(env: Env, db: D1Database, settings: Config, messages:
     limits.callbackRecordCoalesceMs,
   );
   let slowestMs = 0;
-  const outcomes = await Promise.allSettled(
+  // Every attempt is recorded (or has failed to be) before the batch is settled: none is cut off midway.
+  await settleAll(
     messages.map(async (message, i) => {
       const delivery = deliveryFound(found[2 * i] as D1Result);
       if (!delivery) return;
@@ -114,9 +114,6 @@ async function deliverFrom(env: Env, db: D1Database, settings: Config, messages:
       await recordEnded({ message, event: delivery.event, attemptedAt, endedAt: clock.now(), result });
     }),
   );
-  // Every attempt is recorded (or has failed to be) before the batch is settled: none is cut off midway.
-  const failed = outcomes.find((outcome) => outcome.status === "rejected");
-  if (failed) throw failed.reason;
   return slowestMs;
 }
 
