@@ -6,6 +6,7 @@
 // `node scripts/deploy.mjs --plan` prints the steps without any network.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { pathToFileURL } from "node:url";
 import { experimental_patchConfig, unstable_readConfig } from "wrangler";
 
 const CONFIG = "wrangler.toml";
@@ -110,4 +111,5 @@ function main() {
   execFileSync("wrangler", ["deploy"], { stdio: "inherit" });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main();
+// Run, not imported (by its test): compared as URLs, so a path with spaces or other escaped characters matches.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) main();

@@ -1,4 +1,7 @@
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 // @ts-expect-error: a plain ES module script without type declarations
@@ -107,6 +110,18 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
     );
     expect(hasAdminToken(answering(neverDeployed))).toBe(false);
     expect(() => hasAdminToken(answering(failing("✘ [ERROR] You are not authenticated.")))).toThrow(/secret list/);
+  });
+
+  it("runs from a checkout whose path has a space in it (--plan prints the resources)", () => {
+    const checkout = join(mkdtempSync(join(tmpdir(), "edgejobs deploy ")), "repo");
+    mkdirSync(join(checkout, "scripts"), { recursive: true });
+    for (const file of ["wrangler.toml", "scripts/deploy.mjs"]) copyFileSync(file, join(checkout, file));
+    symlinkSync(resolve("node_modules"), join(checkout, "node_modules"));
+    const printed = execFileSync(process.execPath, ["scripts/deploy.mjs", "--plan"], {
+      cwd: checkout,
+      encoding: "utf8",
+    });
+    expect(JSON.parse(printed)).toEqual(resourcesOf(config));
   });
 
   it("keeps every local database apart: each D1 binding has its own placeholder id and the one schema", () => {
