@@ -6,8 +6,9 @@
 // `node scripts/deploy.mjs --plan` prints the steps without any network.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { experimental_patchConfig, unstable_readConfig } from "wrangler";
+import { unstable_readConfig } from "wrangler";
 
 const CONFIG = "wrangler.toml";
 /** wrangler.toml's placeholder ids: all zeros but the last digits, which keep local databases apart. */
@@ -49,24 +50,44 @@ function unlessMissing(run, args, missing) {
 
 /**
  * Creates each queue and bucket of `resources` the account lacks, asking
- * for each by its exact name (`wrangler queues info NAME`, checked to name
- * that queue; `wrangler r2 bucket info NAME`) rather than looking for it in
- * a listing's text, where "edgejobs-jobs-0" is found in "edgejobs-jobs-0-dlq"
- * and `queues list` shows one page. Only wrangler's answer that it does not
- * exist (`Queue "…" does not exist.`; the R2 API's code 10006, "The
- * specified bucket does not exist.") leads to a create. `run`: as for
- * `unlessMissing`.
+ * for each by its exact name (`wrangler queues info NAME`, `wrangler r2
+ * bucket info NAME`) rather than looking for it in a listing's text, where
+ * "edgejobs-jobs-0" is found in "edgejobs-jobs-0-dlq" and `queues list`
+ * shows one page. Only wrangler's answer that it does not exist (`Queue "…"
+ * does not exist.`; the R2 API's code 10006) leads to a create. Throws if
+ * `queues info` answers about another queue (its lookup takes the first
+ * queue the API lists for the name). `run`: as for `unlessMissing`.
  */
 export function createMissing(resources, run) {
   for (const name of resources.queues) {
     const info = unlessMissing(run, ["queues", "info", name], /does not exist/i);
-    if (!info?.split("\n").includes(`Queue Name: ${name}`)) run("queues", "create", name);
+    if (info === null) run("queues", "create", name);
+    else if (!info.split("\n").includes(`Queue Name: ${name}`)) {
+      throw new Error(`wrangler queues info ${name} answered about another queue:\n${info}`);
+    }
   }
   for (const name of resources.buckets) {
-    if (unlessMissing(run, ["r2", "bucket", "info", name], /does not exist/i) === null) {
+    if (unlessMissing(run, ["r2", "bucket", "info", name], /does not exist|\b10006\b/i) === null) {
       run("r2", "bucket", "create", name);
     }
   }
+}
+
+/**
+ * wrangler.toml's text with the database_id `from` replaced by `to`. Each
+ * binding's id is unique (wrangler.toml's placeholders are, and
+ * test/config/deploy-config.test.ts checks it), so the one occurrence is
+ * that binding's; every comment and line stays as it was (wrangler's own
+ * config patching refuses a .toml with comments). Throws unless `from`
+ * occurs exactly once.
+ */
+export function withDatabaseId(toml, from, to) {
+  const line = `database_id = "${from}"`;
+  const at = toml.indexOf(line);
+  if (at === -1 || toml.indexOf(line, at + 1) !== -1) {
+    throw new Error(`wrangler.toml: expected exactly one ${line}`);
+  }
+  return `${toml.slice(0, at)}database_id = "${to}"${toml.slice(at + line.length)}`;
 }
 
 /**
@@ -98,7 +119,7 @@ function main() {
       found = JSON.parse(wrangler("d1", "list", "--json")).find((d) => d.name === db.name);
     }
     if (isPlaceholder(db.id) || db.id !== found.uuid) {
-      experimental_patchConfig(CONFIG, { d1_databases: [{ binding: db.binding, database_id: found.uuid }] }, true);
+      writeFileSync(CONFIG, withDatabaseId(readFileSync(CONFIG, "utf8"), db.id, found.uuid));
       console.log(`wrangler.toml: ${db.binding} → database_id ${found.uuid} (commit this)`);
     }
     wrangler("d1", "migrations", "apply", db.binding, "--remote");
@@ -111,5 +132,5 @@ function main() {
   execFileSync("wrangler", ["deploy"], { stdio: "inherit" });
 }
 
-// Run, not imported (by its test): compared as URLs, so a path with spaces or other escaped characters matches.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) main();
+// Run, not imported (by its test): compared as URLs of real paths, so a path with spaces or through a symlink matches.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) main();

@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { unstable_readConfig } from "wrangler";
 // @ts-expect-error: a plain ES module script without type declarations
-import { createMissing, hasAdminToken, resourcesOf } from "../../scripts/deploy.mjs";
+import { createMissing, hasAdminToken, resourcesOf, withDatabaseId } from "../../scripts/deploy.mjs";
 import { limits } from "../../src/limits";
 
 const config = unstable_readConfig({ config: "wrangler.toml" });
@@ -69,10 +69,8 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
       const held = kind === "queues" ? account.queues : account.buckets;
       const verb = kind === "queues" ? rest[0] : rest[1];
       if (verb === "info" && kind === "queues") {
-        // As if the API's name filter matched a prefix too: the answer can name another queue, which is not this one.
-        const answer = held.has(name) ? name : [...held].find((queue) => queue.startsWith(name));
-        if (answer === undefined) throw notFound("queue", name);
-        return `⛅️ wrangler 4.164.0\nQueue Name: ${answer}\nQueue ID: 1\n`;
+        if (!held.has(name)) throw notFound("queue", name);
+        return `⛅️ wrangler 4.164.0\n───\nQueue Name: ${name}\nQueue ID: 1\n`;
       }
       if (verb === "info" && !held.has(name)) throw notFound("bucket", name);
       if (verb === "create") {
@@ -91,6 +89,33 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
     ]);
     createMissing(resourcesOf(config), run);
     expect(created, "a second deploy creates nothing").toHaveLength(5);
+  });
+
+  it("stops, creating nothing, when wrangler's answer for a queue is about another queue", () => {
+    const created: string[] = [];
+    const run = (...args: string[]) => {
+      if (args[1] === "create") created.push(args.join(" "));
+      return `Queue Name: ${args.at(-1)}-dlq\n`;
+    };
+    expect(() => createMissing(resourcesOf(config), run)).toThrow(/about another queue/);
+    expect(created).toEqual([]);
+  });
+
+  it("writes a database's id into wrangler.toml in place, keeping every other line and comment", () => {
+    const toml = readFileSync("wrangler.toml", "utf8");
+    const placeholder = (binding: string) =>
+      config.d1_databases.find((d: { binding: string }) => d.binding === binding).database_id as string;
+    const id = "4f8e2a1c-0000-4000-8000-000000000005";
+    const patched: string = withDatabaseId(toml, placeholder("SHARD_5"), id);
+    const file = join(mkdtempSync(join(tmpdir(), "edgejobs-toml-")), "wrangler.toml");
+    writeFileSync(file, patched);
+    const ids = (c: typeof config) =>
+      Object.fromEntries(
+        c.d1_databases.map((d: { binding: string; database_id: string }) => [d.binding, d.database_id]),
+      );
+    expect(ids(unstable_readConfig({ config: file }))).toEqual({ ...ids(config), SHARD_5: id });
+    expect(patched.split("\n").filter((l) => l.includes("#"))).toEqual(toml.split("\n").filter((l) => l.includes("#")));
+    expect(() => withDatabaseId(patched, placeholder("SHARD_5"), id)).toThrow(/exactly one/);
   });
 
   it("knows whether ADMIN_TOKEN is set, also before the Worker's first deploy, and stops on any other failure", () => {
@@ -112,7 +137,7 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
     expect(() => hasAdminToken(answering(failing("✘ [ERROR] You are not authenticated.")))).toThrow(/secret list/);
   });
 
-  it("runs from a checkout whose path has a space in it (--plan prints the resources)", () => {
+  it("runs from a checkout whose path has a space in it, or is reached through a symlink (--plan prints the resources)", () => {
     const checkout = join(mkdtempSync(join(tmpdir(), "edgejobs deploy ")), "repo");
     mkdirSync(join(checkout, "scripts"), { recursive: true });
     for (const file of ["wrangler.toml", "scripts/deploy.mjs"]) copyFileSync(file, join(checkout, file));
@@ -122,7 +147,15 @@ describe("wrangler.toml, as npm run deploy reads it", () => {
       encoding: "utf8",
     });
     expect(JSON.parse(printed)).toEqual(resourcesOf(config));
-  });
+    // And named by a path through a symlink to it (Node runs the script by its real path).
+    const linked = join(mkdtempSync(join(tmpdir(), "edgejobs-link-")), "repo");
+    symlinkSync(checkout, linked);
+    const throughLink = execFileSync(process.execPath, [join(linked, "scripts", "deploy.mjs"), "--plan"], {
+      cwd: linked,
+      encoding: "utf8",
+    });
+    expect(JSON.parse(throughLink)).toEqual(resourcesOf(config));
+  }, 60_000); // two Node processes that load wrangler
 
   it("keeps every local database apart: each D1 binding has its own placeholder id and the one schema", () => {
     const ids = config.d1_databases.map((d: { database_id: string }) => d.database_id);
