@@ -303,6 +303,14 @@ export const limits = {
    */
   d1MaxBoundParameters: 100,
   /**
+   * D1 runs a compound SELECT of at most 5 terms: a sixth `UNION ALL` arm is
+   * "too many terms in compound SELECT" (SQLite's SQLITE_LIMIT_COMPOUND_SELECT,
+   * lowered from its default of 500). Not on D1's limits page; measured in
+   * workerd under wrangler 4.164.0, 2026-11-30. A compound nested as one
+   * term of another counts apart, so src/store/sql.ts `unionAll` nests.
+   */
+  d1MaxCompoundSelectTerms: 5,
+  /**
    * An infrastructure failure (D1 overloaded or down, a tracker or origin gate
    * unreachable) is back-pressure, not a job's failure: the message waits and
    * is retried, 5 s (the old fixed `retry_delay`) doubling to 10 min, with

@@ -1,4 +1,5 @@
 import { limits } from "../limits";
+import { chunks } from "../platform/chunks";
 
 /**
  * SQL by construction: every statement is a tagged template whose
@@ -101,4 +102,22 @@ function bound(value: SqlValue, values: SqlValue[]): "?" {
   if (value === undefined) throw new TypeError(`SQL value ${values.length + 1} is undefined; bind null instead`);
   values.push(value);
   return "?";
+}
+
+/**
+ * SELECT statements (each a whole `SELECT … FROM …`, wrapped as a subquery
+ * if it orders or limits) as one compound `UNION ALL`, nested so that no
+ * compound has more terms than D1 runs (`limits.d1MaxCompoundSelectTerms`):
+ * up to 25 selects. Throws a RangeError for more.
+ */
+export function unionAll(selects: readonly SqlFragment[]): SqlFragment {
+  const most = limits.d1MaxCompoundSelectTerms;
+  if (selects.length > most * most) throw new RangeError(`unionAll joins at most ${most * most} selects`);
+  const join = (terms: readonly SqlFragment[]) =>
+    new Fragment(
+      terms.map((t) => t.text).join(" UNION ALL "),
+      terms.flatMap((t) => t.values),
+    );
+  if (selects.length <= most) return join(selects);
+  return join(chunks(selects, most).map((terms) => sqlFragment`SELECT * FROM (${join(terms)})`));
 }

@@ -25,12 +25,12 @@ const budget = {
   controlRoundTrips: 0,
   /**
    * Rows written over all databases (D1 bills each row and index entry): the
-   * job (row, tenant and status indexes), its start and its end (row and
-   * status index each; no finished index: migration 0014), its event (row,
-   * job and due indexes), the event settled with its first attempt on its own
-   * row (no delivery log row: migration 0013).
+   * job (row and status index; no tenant index: migration 0015), its start
+   * and its end (row and status index each; no finished index: migration
+   * 0014), its event (row, job and due indexes), the event settled with its
+   * first attempt on its own row (no delivery log row: migration 0013).
    */
-  rowsWritten: 11,
+  rowsWritten: 10,
   /** The job's message; the callback's first attempt needs none. */
   queueMessages: 1,
   /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { limits } from "../../src/limits";
-import { joinSql, sql, sqlFragment } from "../../src/store/sql";
+import { joinSql, sql, sqlFragment, unionAll } from "../../src/store/sql";
 
 /** What `sql(db)` handed to D1: the text it prepared and the values it bound (none: bind was not called). */
 interface Prepared {
@@ -92,6 +92,27 @@ describe("sql", () => {
     expect(() => sql(recordingD1)`SELECT * FROM jobs WHERE ${nested}`).toThrow(
       /binds 101 values; D1 accepts at most 100/,
     );
+  });
+
+  it("joins selects with UNION ALL, nesting them so no compound has more terms than D1 runs", () => {
+    const selects = (n: number) => Array.from({ length: n }, (_, i) => sqlFragment`SELECT ${i} AS x`);
+    const terms = (text: string) => text.split(" UNION ALL ").length;
+    expect(prepared(sql(recordingD1)`${unionAll(selects(5))}`)).toEqual({
+      text: "SELECT ? AS x UNION ALL SELECT ? AS x UNION ALL SELECT ? AS x UNION ALL SELECT ? AS x UNION ALL SELECT ? AS x",
+      values: [0, 1, 2, 3, 4],
+    });
+    const six = prepared(sql(recordingD1)`${unionAll(selects(6))}`);
+    expect(six.text).toBe(
+      "SELECT * FROM (SELECT ? AS x UNION ALL SELECT ? AS x UNION ALL SELECT ? AS x UNION ALL SELECT ? AS x UNION ALL SELECT ? AS x) UNION ALL SELECT * FROM (SELECT ? AS x)",
+    );
+    expect(six.values).toEqual([0, 1, 2, 3, 4, 5]);
+    const most = limits.d1MaxCompoundSelectTerms;
+    const outer = prepared(sql(recordingD1)`${unionAll(selects(most * most))}`).text.split(
+      ") UNION ALL SELECT * FROM (",
+    );
+    expect(outer).toHaveLength(most);
+    for (const inner of outer) expect(terms(inner)).toBe(most);
+    expect(() => unionAll(selects(most * most + 1))).toThrow(RangeError);
   });
 
   it("refuses a placeholder written into the SQL text", () => {

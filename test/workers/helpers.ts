@@ -146,3 +146,28 @@ export function slotEntries(tenantId: string): Promise<Record<string, string>> {
     return Object.fromEntries(entries.map(([jobId, entry]) => [jobId, entry.state]));
   });
 }
+
+/** `db`, adding the rows each statement it answers with `all()` read (D1 bills them) to `read.rows`. */
+export function countingReads(db: D1Database, read: { rows: number }): D1Database {
+  const counted = (statement: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(statement, {
+      get(target, property) {
+        if (property === "bind") return (...values: unknown[]) => counted(target.bind(...values));
+        if (property === "all")
+          return async () => {
+            const result = await target.all();
+            read.rows += result.meta.rows_read;
+            return result;
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === "prepare") return (query: string) => counted(target.prepare(query));
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

@@ -21,6 +21,7 @@ import {
 import {
   at,
   authed,
+  countingReads,
   createTenant,
   dbOf,
   eventually,
@@ -473,31 +474,6 @@ async function insertJobs(
 function madeAt(ms: number, id: string): string {
   const prefix = "job_".length + 10;
   return firstIdAt("job_", ms).slice(0, prefix) + id.slice(prefix);
-}
-
-/** `db`, adding the rows each statement it answers with `all()` read (D1 bills them) to `read.rows`. */
-function countingReads(db: D1Database, read: { rows: number }): D1Database {
-  const counted = (statement: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(statement, {
-      get(target, property) {
-        if (property === "bind") return (...values: unknown[]) => counted(target.bind(...values));
-        if (property === "all")
-          return async () => {
-            const result = await target.all();
-            read.rows += result.meta.rows_read;
-            return result;
-          };
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  return new Proxy(db, {
-    get(target, property) {
-      if (property === "prepare") return (query: string) => counted(target.prepare(query));
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
 }
 
 /** What `jobs` would count if all of them were stored whole. */
