@@ -43,6 +43,12 @@ export interface JobMessage {
 /** What travels on the callbacks queue: the stored event to deliver. */
 export interface CallbackMessage {
   event_id: string;
+  /**
+   * The job (or batch) the event is about: half of the event's key
+   * (migration 0016). A message sent before that migration has none and
+   * finds no event; the sweep sends its event again.
+   */
+  job_id: string;
   /** The scheduled attempt this message is for; absent for a manual redelivery. */
   attempt?: number;
   /** The callback URL's origin, so a batch is gated per origin before any event is read. */

@@ -7,7 +7,7 @@ import { databases } from "../store/databases";
 import { listStrandedJobIds } from "../store/jobs";
 import { listOverdueEvents, postponeEvents } from "../store/webhook-events";
 import { repairReplicas } from "../tenants/replica-repair";
-import { originOf } from "../webhooks/events";
+import { callbackMessage } from "../webhooks/events";
 
 /**
  * The cron sweep. Queue messages can be lost (a failed send, a consumer that
@@ -59,14 +59,8 @@ async function resendOverdueEvents(env: Env, db: D1Database, now: number): Promi
   const eventGraceMs = limits.callbackLostAfterSeconds * 1000;
   const events = await listOverdueEvents(db, now - eventGraceMs, limits.sweepBatch);
   if (events.length > 0) {
-    await postponeEvents(
-      db,
-      events.map((e) => e.id),
-      now + eventGraceMs,
-    );
-    await env.CALLBACKS.sendBatch(
-      events.map((e) => ({ body: { event_id: e.id, attempt: e.attempts + 1, origin: originOf(e.callbackUrl) } })),
-    );
+    await postponeEvents(db, events, now + eventGraceMs);
+    await env.CALLBACKS.sendBatch(events.map((e) => ({ body: callbackMessage(e, e.attempts + 1) })));
   }
   return events.length;
 }

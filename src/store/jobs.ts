@@ -140,9 +140,9 @@ export const jobIsAt = (id: string, version: number): SqlFragment =>
  * `payloadFromJob`), to rebuild it from: a statement, so it rides in the batch
  * that claims the event; no row for any other event. Read it with `jobFound`.
  */
-export function jobOfEvent(db: D1Database, eventId: string): D1PreparedStatement {
-  return sql(db)`SELECT * FROM jobs
-    WHERE id = (SELECT job_id FROM webhook_events WHERE id = ${eventId} AND payload = '')`;
+export function jobOfEvent(db: D1Database, jobId: string, eventId: string): D1PreparedStatement {
+  return sql(db)`SELECT * FROM jobs WHERE id = ${jobId}
+    AND EXISTS (SELECT 1 FROM webhook_events WHERE job_id = ${jobId} AND id = ${eventId} AND payload = '')`;
 }
 
 /** The tenant's job with this id: a statement, so it can ride in a batch. */

@@ -2,6 +2,14 @@ import { type SqlFragment, sql, sqlFragment } from "./sql";
 
 export type EventStatus = "pending" | "delivered" | "failed";
 
+/**
+ * Event `id` of the job (or batch) `jobId`: the table's primary key is
+ * (job_id, id) (migration 0016), so every statement about one event names
+ * its job, and reads one row of the key.
+ */
+const eventIs = (jobId: string, id: string) =>
+  sqlFragment`webhook_events.job_id = ${jobId} AND webhook_events.id = ${id}`;
+
 export interface WebhookEventRecord {
   id: string;
   tenantId: string;
@@ -123,8 +131,8 @@ function parseSecrets(json: string): SigningSecrets {
 type DeliveryRow = WebhookEventRow & { signing_secrets: string };
 
 /** The event with its secrets, for a manual attempt (redeliver), which claims nothing. */
-export function readForDelivery(db: D1Database, id: string): D1PreparedStatement {
-  return sql(db)`SELECT *, ${signingSecrets} FROM webhook_events WHERE id = ${id}`;
+export function readForDelivery(db: D1Database, jobId: string, id: string): D1PreparedStatement {
+  return sql(db)`SELECT *, ${signingSecrets} FROM webhook_events WHERE ${eventIs(jobId, id)}`;
 }
 
 /**
@@ -136,9 +144,15 @@ export function readForDelivery(db: D1Database, id: string): D1PreparedStatement
  * counted from the claim's `updated_at`) — and every index write is billed,
  * so the claim touches no index.
  */
-export function claimForDelivery(db: D1Database, id: string, attempt: number, now: number): D1PreparedStatement {
+export function claimForDelivery(
+  db: D1Database,
+  jobId: string,
+  id: string,
+  attempt: number,
+  now: number,
+): D1PreparedStatement {
   return sql(db)`UPDATE webhook_events SET attempts = ${attempt}, updated_at = ${now}
-    WHERE id = ${id} AND status = 'pending' AND attempts = ${attempt - 1}
+    WHERE ${eventIs(jobId, id)} AND status = 'pending' AND attempts = ${attempt - 1}
     RETURNING *, ${signingSecrets}`;
 }
 
@@ -163,9 +177,9 @@ export async function startRedelivery(
 ): Promise<Pick<WebhookEventRecord, "id" | "type" | "status" | "callbackUrl"> | { busy: true } | null> {
   const [marked, found] = await db.batch<Pick<WebhookEventRow, "id" | "type" | "status" | "callback_url">>([
     sql(db)`UPDATE webhook_events SET redelivery_until = ${leaseUntil}
-      WHERE id = ${eventId} AND job_id = ${jobId} AND (redelivery_until IS NULL OR redelivery_until <= ${now})
+      WHERE ${eventIs(jobId, eventId)} AND (redelivery_until IS NULL OR redelivery_until <= ${now})
       RETURNING id, type, status, callback_url`,
-    sql(db)`SELECT id FROM webhook_events WHERE id = ${eventId} AND job_id = ${jobId}`,
+    sql(db)`SELECT id FROM webhook_events WHERE ${eventIs(jobId, eventId)}`,
   ]);
   const row = marked?.results[0];
   if (row) return { id: row.id, type: row.type, status: row.status, callbackUrl: row.callback_url };
@@ -173,8 +187,8 @@ export async function startRedelivery(
 }
 
 /** Frees the event for the next manual redelivery: its attempt is recorded, or was never queued. */
-export function endRedelivery(db: D1Database, eventId: string): D1PreparedStatement {
-  return sql(db)`UPDATE webhook_events SET redelivery_until = NULL WHERE id = ${eventId}`;
+export function endRedelivery(db: D1Database, jobId: string, eventId: string): D1PreparedStatement {
+  return sql(db)`UPDATE webhook_events SET redelivery_until = NULL WHERE ${eventIs(jobId, eventId)}`;
 }
 
 /** The job's events, oldest first. */
@@ -236,7 +250,7 @@ export function recordAttempt(
   after: EventAfterAttempt,
 ): [D1PreparedStatement, D1PreparedStatement] {
   const earlier = sqlFragment`(SELECT COUNT(*) FROM webhook_deliveries WHERE job_id = ${d.jobId} AND event_id = ${d.eventId})
-    + (SELECT COUNT(*) FROM webhook_events WHERE id = ${d.eventId} AND first_attempted_at IS NOT NULL)`;
+    + (SELECT COUNT(*) FROM webhook_events WHERE ${eventIs(d.jobId, d.eventId)} AND first_attempted_at IS NOT NULL)`;
   const logged = sql(db)`INSERT INTO webhook_deliveries (event_id, job_id, tenant_id, attempt, trigger, attempted_at,
       duration_ms, http_status, error, response_body, next_attempt_at)
     SELECT ${d.eventId}, ${d.jobId}, ${d.tenantId}, earlier + 1, ${d.trigger}, ${d.attemptedAt}, ${d.durationMs},
@@ -262,7 +276,7 @@ export function recordAttempt(
       first_next_attempt_at = IIF(${first}, ${d.nextAttemptAt}, first_next_attempt_at)
     FROM (SELECT NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE job_id = ${d.jobId} AND event_id = ${d.eventId})
       AS free) AS slot
-    WHERE webhook_events.id = ${d.eventId}`;
+    WHERE ${eventIs(d.jobId, d.eventId)}`;
   return [logged, onRow];
 }
 
@@ -299,7 +313,8 @@ export async function listJobDeliveries(db: D1Database, jobId: string): Promise<
       UNION ALL
       SELECT d.event_id, e.type, d.attempt, d.trigger, d.attempted_at, d.duration_ms, d.http_status, d.error,
         d.response_body, d.next_attempt_at
-      FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id WHERE d.job_id = ${jobId})
+      FROM webhook_deliveries d JOIN webhook_events e ON e.job_id = d.job_id AND e.id = d.event_id
+      WHERE d.job_id = ${jobId})
     ORDER BY event_id, attempt`.all<DeliveryLogRow>();
   return results;
 }
@@ -308,28 +323,34 @@ export async function listJobDeliveries(db: D1Database, jobId: string): Promise<
  * Pending events whose next attempt was due before `before`, and not claimed
  * since: their message was lost, or their attempt died unrecorded.
  */
-export async function listOverdueEvents(
-  db: D1Database,
-  before: number,
-  limit: number,
-): Promise<{ id: string; attempts: number; callbackUrl: string }[]> {
-  const { results } = await sql(db)`SELECT id, attempts, callback_url FROM webhook_events
+export async function listOverdueEvents(db: D1Database, before: number, limit: number): Promise<OverdueEvent[]> {
+  const { results } = await sql(db)`SELECT id, job_id, attempts, callback_url FROM webhook_events
     WHERE status = 'pending' AND next_attempt_at < ${before} AND updated_at < ${before} LIMIT ${limit}`.all<{
     id: string;
+    job_id: string;
     attempts: number;
     callback_url: string;
   }>();
-  return results.map((r) => ({ id: r.id, attempts: r.attempts, callbackUrl: r.callback_url }));
+  return results.map((r) => ({ id: r.id, jobId: r.job_id, attempts: r.attempts, callbackUrl: r.callback_url }));
 }
 
+/** An overdue event, as the sweep sends it again. */
+export type OverdueEvent = Pick<WebhookEventRecord, "id" | "jobId" | "attempts" | "callbackUrl">;
+
 /**
- * Moves the next attempt time of the overdue events `ids` (those still
+ * Moves the next attempt time of the overdue `events` (those still
  * pending) to `nextAttemptAt` (Unix ms), so the sweep does not send them
- * twice: one statement however many (the ids go as one bound JSON array).
+ * twice: one statement however many (their keys go as one bound JSON array
+ * of `[job_id, id]` pairs).
  */
-export async function postponeEvents(db: D1Database, ids: readonly string[], nextAttemptAt: number): Promise<void> {
+export async function postponeEvents(
+  db: D1Database,
+  events: readonly Pick<WebhookEventRecord, "id" | "jobId">[],
+  nextAttemptAt: number,
+): Promise<void> {
+  const keys = JSON.stringify(events.map((e) => [e.jobId, e.id]));
   await sql(db)`UPDATE webhook_events SET next_attempt_at = ${nextAttemptAt}
-    WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND status = 'pending'`.run();
+    WHERE (job_id, id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${keys})) AND status = 'pending'`.run();
 }
 
 /** A failing event with its latest attempt, as the console's failing-deliveries list shows it. */

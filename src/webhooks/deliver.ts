@@ -16,7 +16,7 @@ import {
   type SigningSecrets,
   type WebhookEventRecord,
 } from "../store/webhook-events";
-import { payloadOf } from "./events";
+import { callbackMessage, payloadOf } from "./events";
 import { type PostResult, postCallback } from "./post";
 import { type AttemptVerdict, judgeAttempt, queueDelaySeconds } from "./schedule";
 import { webhookHeaders } from "./sign";
@@ -31,7 +31,14 @@ const FAILURE = "callback delivery could not be recorded; the queue will retry i
  */
 export async function consumeCallbacks(batch: MessageBatch<CallbackMessage>, env: Env): Promise<void> {
   const settings = parseConfig(env);
-  const byOrigin = Map.groupBy(batch.messages, (message) => message.body.origin);
+  // A message sent before migration 0016 names no job, so no event can be found by it: its event
+  // stays pending and overdue, and the sweep sends it again with its job's id.
+  const named: Message<CallbackMessage>[] = [];
+  for (const message of batch.messages) {
+    if (typeof message.body.job_id === "string") named.push(message);
+    else message.ack();
+  }
+  const byOrigin = Map.groupBy(named, (message) => message.body.origin);
   await Promise.all(
     [...byOrigin].map(([origin, messages]) => deliverToOrigin(env, settings, origin, { queue: batch.queue, messages })),
   );
@@ -92,8 +99,10 @@ async function deliverFrom(env: Env, db: D1Database, settings: Config, messages:
   // Per message: the event (claimed, for a scheduled attempt) and the job to rebuild its payload from, if it needs one.
   const found = await db.batch(
     messages.flatMap((m) => [
-      m.attempt === undefined ? readForDelivery(db, m.event_id) : claimForDelivery(db, m.event_id, m.attempt, now),
-      jobOfEvent(db, m.event_id),
+      m.attempt === undefined
+        ? readForDelivery(db, m.job_id, m.event_id)
+        : claimForDelivery(db, m.job_id, m.event_id, m.attempt, now),
+      jobOfEvent(db, m.job_id, m.event_id),
     ]),
   );
   const recordEnded = coalesced<Attempt>(
@@ -211,7 +220,7 @@ export async function record(
     }
     if (retry && nextAttemptAt !== null) {
       retries.push({
-        body: { event_id: event.id, attempt: scheduledAttempt + 1, origin: message.origin },
+        body: callbackMessage(event, scheduledAttempt + 1),
         dueAt: nextAttemptAt,
       });
     }

@@ -6,7 +6,7 @@ import { limits } from "../limits";
 import { clock, isoTime } from "../platform/clock";
 import { shardOf } from "../store/databases";
 import { endRedelivery, listJobDeliveries, listJobEvents, startRedelivery } from "../store/webhook-events";
-import { originOf } from "./events";
+import { callbackMessage } from "./events";
 
 /** The job's events and every delivery attempt (API.md `GET /v1/jobs/{id}/deliveries`). */
 export async function describeDeliveries(env: Env, tenantId: string, jobId: string) {
@@ -73,10 +73,10 @@ async function redeliverEvent(env: Env, subjectId: string, eventId: string, noun
     );
   }
   try {
-    await env.CALLBACKS.send({ event_id: event.id, origin: originOf(event.callbackUrl) });
+    await env.CALLBACKS.send(callbackMessage({ ...event, jobId: subjectId }));
   } catch (error) {
     // Nothing was queued: the event must not wait out the lease for an attempt that will never come.
-    await endRedelivery(db, event.id).run();
+    await endRedelivery(db, subjectId, event.id).run();
     throw error;
   }
   return { event_id: event.id, type: event.type, status: event.status };

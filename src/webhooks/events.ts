@@ -1,6 +1,6 @@
 import type { BatchView } from "../batches/model";
 import type { BatchEventType } from "../contract/schemas";
-import type { Env } from "../env";
+import type { CallbackMessage, Env } from "../env";
 import type { CallbackEventType, JobRecord, JobView } from "../jobs/model";
 import { toJobView } from "../jobs/view";
 import { isoTime } from "../platform/clock";
@@ -77,10 +77,25 @@ export function originOf(url: string): string {
   return URL.canParse(url) ? new URL(url).origin : url;
 }
 
+/**
+ * The callbacks-queue message for an attempt of `event`: `attempt` is the
+ * scheduled attempt it is for; none for a manual redelivery.
+ */
+export function callbackMessage(
+  event: Pick<WebhookEventRecord, "id" | "jobId" | "callbackUrl">,
+  attempt?: number,
+): CallbackMessage {
+  const message = { event_id: event.id, job_id: event.jobId, origin: originOf(event.callbackUrl) };
+  return attempt === undefined ? message : { ...message, attempt };
+}
+
 /** Sends a stored event to the callbacks queue. A failed send loses nothing: the event stays pending and the sweep sends it. */
-export async function enqueueEvent(env: Env, event: { id: string; callbackUrl: string }): Promise<void> {
+export async function enqueueEvent(
+  env: Env,
+  event: Pick<WebhookEventRecord, "id" | "jobId" | "callbackUrl">,
+): Promise<void> {
   try {
-    await env.CALLBACKS.send({ event_id: event.id, attempt: 1, origin: originOf(event.callbackUrl) });
+    await env.CALLBACKS.send(callbackMessage(event, 1));
   } catch (error) {
     console.error("callback enqueue failed; the sweep will retry", { eventId: event.id, error: String(error) });
   }

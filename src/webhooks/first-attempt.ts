@@ -1,5 +1,5 @@
 import { parseConfig } from "../config";
-import type { CallbackMessage, Env } from "../env";
+import type { Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { coalescedByKey } from "../platform/coalesce";
@@ -7,7 +7,7 @@ import { concurrencyLimit } from "../platform/concurrency";
 import { shardOf } from "../store/databases";
 import type { EventForDelivery } from "../store/webhook-events";
 import { type Attempt, attempt, leaseOf, record } from "./deliver";
-import { enqueueEvent, originOf } from "./events";
+import { callbackMessage, enqueueEvent, originOf } from "./events";
 
 /** One origin's callbacks of a consumer invocation that passed its gate together. */
 interface Group {
@@ -105,7 +105,7 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     try {
       await Promise.all(
         callbacks.map(async (callback) => {
-          if (!(await attemptNow(origin, callback, group))) await enqueueEvent(env, callback.event);
+          if (!(await attemptNow(callback, group))) await enqueueEvent(env, callback.event);
         }),
       );
     } finally {
@@ -124,8 +124,8 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
    * it. A request that took longer than quickOriginMs counts as late (by
    * its own duration: no timer, which a busy isolate would fire late).
    */
-  const attemptNow = async (origin: string, { event, secrets }: EventForDelivery, group: Group): Promise<boolean> => {
-    const message: CallbackMessage = { event_id: event.id, attempt: 1, origin };
+  const attemptNow = async ({ event, secrets }: EventForDelivery, group: Group): Promise<boolean> => {
+    const message = callbackMessage(event, 1);
     const sent = await group.turn(() =>
       connection(async () => {
         // Timed from the event's storage, which the sweep's grace counts from, whatever the gate took.

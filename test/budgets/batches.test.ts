@@ -21,12 +21,12 @@ const budget = {
    */
   shardRoundTrips: 2 * SIZE + 3,
   /**
-   * Per job 8: a plain job's 7 without its callback (row, tenant and status
-   * indexes; start: row and status index; end: row and status index) and its
-   * entry in the batch index. Per batch 4: the batch row and its
-   * running-index entry, and the completion's update of both.
+   * Per job 7: a plain job's 6 without its callback (row and status index;
+   * start: row and status index; end: row and status index) and its entry in
+   * the batch index. Per batch 4: the batch row and its running-index entry,
+   * and the completion's update of both.
    */
-  rowsWritten: 8 * SIZE + 4,
+  rowsWritten: 7 * SIZE + 4,
   /** One report per job to the batch's tracker, nothing else (each records one row in its storage). */
   batchTrackerRequests: SIZE,
   queueMessages: SIZE,
@@ -36,8 +36,11 @@ const budget = {
 const onCompleteBudget = {
   /** The claim of the attempt and its record. */
   shardRoundTrips: budget.shardRoundTrips + 2,
-  /** The event (row, job and due indexes), the claim, the event settled with its first attempt on its row. */
-  rowsWritten: budget.rowsWritten + 5,
+  /**
+   * The event (row, keyed by its batch: migration 0016; due index), the
+   * claim, the event settled with its first attempt on its row.
+   */
+  rowsWritten: budget.rowsWritten + 4,
   batchTrackerRequests: SIZE,
   /** Plus the event's callbacks-queue message. */
   queueMessages: SIZE + 1,

@@ -149,7 +149,7 @@ describe("failure handling", () => {
       const callbackResult = await consumeOne(
         "edgejobs-callbacks",
         attempts,
-        { event_id: `evt_${unique()}`, attempt: 2, origin: env.RECEIVER_URL },
+        { event_id: `evt_${unique()}`, job_id: "job_01JD7Z3Q1X0000000000000000", attempt: 2, origin: env.RECEIVER_URL },
         down,
       );
       for (const [i, result] of [jobResult, callbackResult].entries()) {
@@ -217,7 +217,12 @@ describe("failure handling", () => {
   it("puts a dead-lettered callback message back on the callbacks queue, delayed, rather than lose it", async () => {
     const resent: MessageSendRequest<CallbackMessage>[] = [];
     const capturing = { sendBatch: async (m: MessageSendRequest<CallbackMessage>[]) => void resent.push(...m) };
-    const body = { event_id: `evt_${unique()}`, attempt: 3, origin: env.RECEIVER_URL };
+    const body = {
+      event_id: `evt_${unique()}`,
+      job_id: "job_01JD7Z3Q1X0000000000000000",
+      attempt: 3,
+      origin: env.RECEIVER_URL,
+    };
     const result = await consumeOne("edgejobs-callbacks-dlq", 1, body, {
       ...down,
       CALLBACKS: capturing as unknown as Queue<CallbackMessage>,
@@ -237,7 +242,12 @@ describe("failure handling", () => {
       sendBatch: async (messages: MessageSendRequest<CallbackMessage>[]) => queued.push(...messages),
     };
     const settings = { WEBHOOK_RETRY_SCHEDULE: undefined, CALLBACKS: heldQueue as unknown as Queue<CallbackMessage> };
-    let message: CallbackMessage | undefined = { event_id: eventId, attempt: 1, origin: env.RECEIVER_URL };
+    let message: CallbackMessage | undefined = {
+      event_id: eventId,
+      job_id: jobId,
+      attempt: 1,
+      origin: env.RECEIVER_URL,
+    };
     const delays: number[] = [];
     for (let turns = 0; message && turns < 12; turns++) {
       await deliverMessages([message], settings);

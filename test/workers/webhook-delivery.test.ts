@@ -140,7 +140,7 @@ describe("webhook delivery", () => {
     const path = `/ok/${unique()}`;
     const { eventId, jobId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
     await dbOf(jobId).prepare("DELETE FROM jobs WHERE id = ?").bind(jobId).run();
-    await deliverMessages([{ event_id: eventId, attempt: 1, origin: originOf(env.RECEIVER_URL) }]);
+    await deliverMessages([{ event_id: eventId, job_id: jobId, attempt: 1, origin: originOf(env.RECEIVER_URL) }]);
     const attempt = await dbOf(eventId)
       .prepare("SELECT status, attempts, first_error AS error FROM webhook_events WHERE id = ?")
       .bind(eventId)
@@ -301,19 +301,40 @@ describe("webhook delivery", () => {
   it("makes one request when the same scheduled attempt is delivered twice", async () => {
     const tenant = await createTenant();
     const path = `/ok/${unique()}`;
-    const { eventId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
-    const message = { event_id: eventId, attempt: 1, origin: env.RECEIVER_URL };
+    const { eventId, jobId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
+    const message = { event_id: eventId, job_id: jobId, attempt: 1, origin: env.RECEIVER_URL };
     await Promise.all([deliverMessages([message]), deliverMessages([message])]);
     expect(await receivedOn(path)).toHaveLength(1);
+  });
+
+  it("acks a callbacks message sent before migration 0016 (no job id), and the sweep sends its event again", async () => {
+    const tenant = await createTenant();
+    const path = `/ok/${unique()}`;
+    const { eventId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
+    const older = { event_id: eventId, attempt: 1, origin: env.RECEIVER_URL } as unknown as CallbackMessage;
+    const settled = await deliverMessages([older]);
+    expect(settled.explicitAcks).toHaveLength(1);
+    expect(await receivedOn(path)).toHaveLength(0);
+    const dueAt = Date.now() - 31_000;
+    await dbOf(eventId)
+      .prepare("UPDATE webhook_events SET next_attempt_at = ?, updated_at = ? WHERE id = ?")
+      .bind(dueAt, dueAt, eventId)
+      .run();
+    await worker.scheduled(createScheduledController(), env);
+    const [received] = await eventually(
+      () => receivedOn(path),
+      (r) => r.length > 0,
+    );
+    expect(received?.headers["webhook-id"]).toBe(eventId);
   });
 
   it("has the sweep send again an event whose attempt died before it was recorded", async () => {
     const tenant = await createTenant();
     const path = `/ok/${unique()}`;
-    const { eventId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
+    const { eventId, jobId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
     // A consumer claimed attempt 1 and died: nothing was sent or recorded.
-    expect((await claimForDelivery(dbOf(eventId), eventId, 1, Date.now()).run()).results).toHaveLength(1);
-    await deliverMessages([{ event_id: eventId, attempt: 1, origin: env.RECEIVER_URL }]); // its redelivered message
+    expect((await claimForDelivery(dbOf(eventId), jobId, eventId, 1, Date.now()).run()).results).toHaveLength(1);
+    await deliverMessages([{ event_id: eventId, job_id: jobId, attempt: 1, origin: env.RECEIVER_URL }]); // its redelivered message
     expect(await receivedOn(path)).toHaveLength(0);
     // Due 31 s ago, but claimed just now: the attempt may still be in flight, so the sweep leaves it.
     const dueAt = Date.now() - 31_000;
@@ -389,7 +410,7 @@ describe("webhook delivery", () => {
   it("checks the callback URL again before every attempt", async () => {
     const tenant = await createTenant();
     const { eventId, jobId } = await storedEvent(tenant, "https://10.0.0.1/hook");
-    await deliverMessages([{ event_id: eventId, attempt: 1, origin: "https://10.0.0.1" }]);
+    await deliverMessages([{ event_id: eventId, job_id: jobId, attempt: 1, origin: "https://10.0.0.1" }]);
     const { deliveries } = await deliveriesOf(tenant, jobId);
     expect(deliveries.map((d) => ({ error: d.error, http_status: d.http_status }))).toEqual([
       { error: "callback_url must name a public address", http_status: null },

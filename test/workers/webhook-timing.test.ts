@@ -26,8 +26,8 @@ describe("callback attempt timing (each attempt on its own clock)", () => {
     const slow = await storedEvent(tenant, `${env.RECEIVER_URL}${slowPath}`);
     const flaky = await storedEvent(tenant, `${env.RECEIVER_URL}${flakyPath}`);
     await deliverMessages([
-      { event_id: slow.eventId, attempt: 1, origin: env.RECEIVER_URL },
-      { event_id: flaky.eventId, attempt: 1, origin: env.RECEIVER_URL },
+      { event_id: slow.eventId, job_id: slow.jobId, attempt: 1, origin: env.RECEIVER_URL },
+      { event_id: flaky.eventId, job_id: flaky.jobId, attempt: 1, origin: env.RECEIVER_URL },
     ]);
     const first = await firstAttempt(tenant, flaky.jobId);
     expect(first.http_status).toBe(500);
@@ -51,7 +51,12 @@ describe("callback attempt timing (each attempt on its own clock)", () => {
     const dated = await storedEvent(tenant, `${env.RECEIVER_URL}/retry-at/7/${unique()}`);
     // A 5 s second slot, as in production, and a timeout the slow receiver stays within.
     await deliverMessages(
-      [slow, capped, dated].map((e) => ({ event_id: e.eventId, attempt: 1, origin: env.RECEIVER_URL })),
+      [slow, capped, dated].map((e) => ({
+        event_id: e.eventId,
+        job_id: e.jobId,
+        attempt: 1,
+        origin: env.RECEIVER_URL,
+      })),
       { WEBHOOK_RETRY_SCHEDULE: "0,5", WEBHOOK_TIMEOUT_MS: "6000" },
     );
     const cappedAttempt = await firstAttempt(tenant, capped.jobId);
@@ -71,7 +76,7 @@ describe("callback attempt timing (each attempt on its own clock)", () => {
     const path = `/trickle/5000/${unique()}`;
     const { eventId, jobId } = await storedEvent(tenant, `${env.RECEIVER_URL}${path}`);
     const started = Date.now();
-    await deliverMessages([{ event_id: eventId, attempt: 1, origin: env.RECEIVER_URL }]);
+    await deliverMessages([{ event_id: eventId, job_id: jobId, attempt: 1, origin: env.RECEIVER_URL }]);
     expect(Date.now() - started).toBeLessThan(3500);
     const log = await deliveriesOf(tenant, jobId);
     expect(log.events).toMatchObject([{ id: eventId, status: "delivered", next_attempt_at: null }]);
