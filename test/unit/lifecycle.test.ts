@@ -19,43 +19,13 @@ import {
 } from "../../src/jobs/lifecycle";
 import type { JobRecord } from "../../src/jobs/model";
 import { limits } from "../../src/limits";
+import { jobRecord } from "../support/job-record";
 
 const NOW = 1_800_000_000_000;
 const SECOND = 1000;
 const noJitter = { baseSeconds: 2, random: 0.5 };
 
-function job(fields: Partial<JobRecord> = {}): JobRecord {
-  return {
-    id: "job_1",
-    tenantId: "ten_1",
-    type: "echo",
-    status: "queued",
-    inputJson: "{}",
-    inputKey: null,
-    progress: null,
-    attempts: 0,
-    maxAttempts: 3,
-    timeoutSeconds: 60,
-    resultJson: null,
-    resultKey: null,
-    error: null,
-    callbackUrl: null,
-    callbackEvents: null,
-    metadataJson: null,
-    createdAt: NOW - 10 * SECOND,
-    runAt: NOW,
-    startedAt: null,
-    finishedAt: null,
-    leaseExpiresAt: null,
-    expiresAt: null,
-    retryOf: null,
-    batchId: null,
-    scheduleId: null,
-    version: 1,
-    updatedAt: NOW - 10 * SECOND,
-    ...fields,
-  };
-}
+const job = (fields: Partial<JobRecord> = {}): JobRecord => jobRecord({ runAt: NOW, ...fields }, NOW - 10 * SECOND);
 
 const running = (fields: Partial<JobRecord> = {}) =>
   job({ status: "running", attempts: 1, startedAt: NOW - SECOND, leaseExpiresAt: NOW + 29 * SECOND, ...fields });

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type JobStatus, jobStatuses, terminalJobStatuses } from "../../src/contract/schemas";
-import type { JobRecord } from "../../src/jobs/model";
 import { newId } from "../../src/platform/ids";
 import { databases } from "../../src/store/databases";
 import { insertJob, listJobs } from "../../src/store/jobs";
+import { jobRecord } from "../support/job-record";
 import { countingReads } from "./helpers";
 
 const db = () => databases(env).shards[0] as D1Database;
@@ -16,35 +16,18 @@ async function insertJobs(
 ): Promise<{ tenantId: string; ids: string[] }> {
   const tenantId = `ten_list_${crypto.randomUUID()}`;
   const now = Date.now();
-  const jobs: JobRecord[] = statuses.map((status, i) => ({
-    id: newId.job(0),
-    tenantId,
-    type: type(i),
-    status,
-    inputJson: "{}",
-    inputKey: null,
-    progress: null,
-    attempts: 0,
-    maxAttempts: 3,
-    timeoutSeconds: 60,
-    resultJson: null,
-    resultKey: null,
-    error: null,
-    callbackUrl: null,
-    callbackEvents: null,
-    metadataJson: null,
-    createdAt: now,
-    runAt: now,
-    startedAt: null,
-    finishedAt: (terminalJobStatuses as readonly JobStatus[]).includes(status) ? now : null,
-    leaseExpiresAt: null,
-    expiresAt: null,
-    retryOf: null,
-    batchId: null,
-    scheduleId: null,
-    version: 1,
-    updatedAt: now,
-  }));
+  const jobs = statuses.map((status, i) =>
+    jobRecord(
+      {
+        id: newId.job(0),
+        tenantId,
+        type: type(i),
+        status,
+        finishedAt: (terminalJobStatuses as readonly JobStatus[]).includes(status) ? now : null,
+      },
+      now,
+    ),
+  );
   for (let i = 0; i < jobs.length; i += 50) await db().batch(jobs.slice(i, i + 50).map((job) => insertJob(db(), job)));
   return { tenantId, ids: jobs.map((job) => job.id) };
 }

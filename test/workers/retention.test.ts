@@ -3,7 +3,6 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../src/config";
 import worker from "../../src/index";
-import type { JobRecord } from "../../src/jobs/model";
 import { jobRoundMaxStatements, purgeDatabase, purgeExpired, retentionBudget } from "../../src/jobs/retention";
 import { limits } from "../../src/limits";
 import { firstIdAt, newId } from "../../src/platform/ids";
@@ -18,6 +17,7 @@ import {
   listJobDeliveries,
   recordAttempt,
 } from "../../src/store/webhook-events";
+import { jobRecord } from "../support/job-record";
 import {
   at,
   authed,
@@ -363,35 +363,18 @@ async function insertJobs(
       input: objects && i % 10 === 0 ? inputKey(id) : null,
       result: objects && finishedAgoMs !== null && i % 15 === 0 ? resultKey(id, 1) : null,
     };
-    const job: JobRecord = {
-      id,
-      tenantId,
-      type: "echo",
-      status: "scheduled",
-      inputJson: keys.input ? null : "{}",
-      inputKey: keys.input,
-      progress: null,
-      attempts: 0,
-      maxAttempts: 3,
-      timeoutSeconds: 60,
-      resultJson: null,
-      resultKey: null,
-      error: null,
-      callbackUrl: "https://example.com/hook",
-      callbackEvents: null,
-      metadataJson: null,
-      createdAt: created,
-      runAt: finishedAgoMs === null ? now + DAY : created,
-      startedAt: null,
-      finishedAt: null,
-      leaseExpiresAt: null,
-      expiresAt: null,
-      retryOf: null,
-      batchId: null,
-      scheduleId: null,
-      version: 1,
-      updatedAt: created,
-    };
+    const job = jobRecord(
+      {
+        id,
+        tenantId,
+        status: "scheduled",
+        inputJson: keys.input ? null : "{}",
+        inputKey: keys.input,
+        callbackUrl: "https://example.com/hook",
+        runAt: finishedAgoMs === null ? now + DAY : created,
+      },
+      created,
+    );
     statements.push(insertJob(db, job));
     if (finishedAgoMs !== null) {
       const finishedAt = now - finishedAgoMs;
