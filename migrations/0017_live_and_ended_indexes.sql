@@ -7,6 +7,13 @@
 -- when it finishes (jobs_ended); leaving an index writes none. Lists, the
 -- console's counts and the sweep read through them (src/store/jobs.ts
 -- `indexedAs`).
+-- Every path that finishes a job has set finished_at since the job lifecycle
+-- module (209be8a), and jobs/lifecycle.ts `change` now refuses one that does
+-- not; a finished job stored without it by an older version would sit in
+-- jobs_live, missing from its status's list, so it takes its last change's
+-- time here.
+UPDATE jobs SET finished_at = updated_at
+  WHERE finished_at IS NULL AND status IN ('succeeded', 'failed', 'canceled');
 DROP INDEX jobs_by_tenant_status;
 CREATE INDEX jobs_live ON jobs (tenant_id, id DESC) WHERE finished_at IS NULL;
 CREATE INDEX jobs_ended ON jobs (tenant_id, status, id DESC) WHERE finished_at IS NOT NULL;

@@ -68,4 +68,19 @@ describe("listJobs", () => {
     // A page of live jobs and one of each finished status: index entries, and the rows they point at.
     expect(read.rows).toBeLessThanOrEqual(2 * 4 * limit);
   });
+
+  it("lists a finished job an older version stored without finished_at under its status once migration 0017 ran", async () => {
+    const { tenantId, ids } = await insertJobs(["succeeded"]);
+    const [id] = ids;
+    // Finished without finished_at, as an older version could have stored it.
+    await db().prepare("UPDATE jobs SET finished_at = NULL, updated_at = 1234 WHERE id = ?").bind(id).run();
+    expect(await listJobs(db(), { tenantId, status: "succeeded", limit: 10 })).toEqual([]);
+    const migration = env.TEST_MIGRATIONS.find((m) => m.name.startsWith("0017_"));
+    const repair = migration?.queries.find((query) => query.includes("UPDATE jobs SET finished_at"));
+    await db()
+      .prepare(repair as string)
+      .run();
+    const listed = await listJobs(db(), { tenantId, status: "succeeded", limit: 10 });
+    expect(listed.map((job) => [job.id, job.finishedAt])).toEqual([[id, 1234]]);
+  });
 });
