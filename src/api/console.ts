@@ -28,9 +28,8 @@ const statsRoute = createRoute({
   tags,
   summary: "Counts per status and finished jobs per minute over the last hour",
   description:
-    "Bounded reads through the live and the finished jobs' indexes: a finished status's count stops at a cap " +
-    "per shard, the live statuses are counted together over at most that many live jobs (`counts_capped` " +
-    "names the counts that are lower bounds), and the chart reads the newest finished jobs of each shard.",
+    "Bounded reads through the (tenant, status) index: a status count stops at a cap per shard " +
+    "(`counts_capped` names those), and the chart reads the newest finished jobs of each shard.",
   responses: { 200: json(StatsSchema, "The tenant's stats."), 401: errors[401] },
 });
 

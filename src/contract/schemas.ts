@@ -19,8 +19,6 @@ import {
 /** A job's statuses, in the order a job can move through them. */
 export const jobStatuses = ["scheduled", "queued", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof jobStatuses)[number];
-/** The statuses a job ends in: once in one, its status never changes again. */
-export const terminalJobStatuses = ["succeeded", "failed", "canceled"] as const satisfies readonly JobStatus[];
 
 /** The events a job can ask callbacks for. */
 export const callbackEventTypes = ["job.succeeded", "job.failed", "job.canceled", "job.progress"] as const;
@@ -317,9 +315,7 @@ export const StatsSchema = z
       example: { scheduled: 0, queued: 3, running: 2, succeeded: 1840, failed: 12, canceled: 4 },
     }),
     counts_capped: z.array(z.enum(jobStatuses)).openapi({
-      description:
-        `Statuses whose count is a lower bound: a shard holds ${limits.statsCountCap} or more of them ` +
-        `(a finished status), or ${limits.statsCountCap} or more live jobs (every live status).`,
+      description: `Statuses whose count is a lower bound: a shard holds ${limits.statsCountCap} or more of them.`,
       example: [],
     }),
     per_minute: z.array(z.object({ minute: Time, succeeded: z.int(), failed: z.int() })).openapi({

@@ -7,7 +7,6 @@ import {
   jobStatuses,
   type OnCompleteSchema,
   type SubmitJobSchema,
-  terminalJobStatuses,
 } from "../contract/schemas";
 import type { JobRecord } from "../store/job-record";
 
@@ -19,7 +18,7 @@ export { callbackEventTypes, jobStatuses };
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-const terminalStatuses: ReadonlySet<JobStatus> = new Set(terminalJobStatuses);
+const terminalStatuses: ReadonlySet<JobStatus> = new Set(["succeeded", "failed", "canceled"]);
 export const isTerminal = (status: JobStatus): boolean => terminalStatuses.has(status);
 
 export const defaultCallbackEvents: CallbackEventType[] = ["job.succeeded", "job.failed", "job.canceled"];

@@ -1,4 +1,4 @@
-import { type CallbackEventType, type JobStatus, terminalJobStatuses } from "../contract/schemas";
+import { type CallbackEventType, type JobStatus, jobStatuses } from "../contract/schemas";
 import { keyIsLive } from "./api-keys";
 import type { JobRecord } from "./job-record";
 import { joinSql, type SqlFragment, sql, sqlFragment, unionAll } from "./sql";
@@ -81,7 +81,7 @@ export function insertJob(db: D1Database, job: JobRecord, keyHash: string | null
       version, updated_at)
     SELECT ${job.id}, ${job.tenantId}, ${job.type}, ${job.status}, ${job.inputJson}, ${job.inputKey}, NULL, 0,
       ${job.maxAttempts}, ${job.timeoutSeconds}, NULL, NULL, NULL, NULL, ${job.callbackUrl},
-      ${jsonOrNull(job.callbackEvents)}, ${job.metadataJson}, ${job.createdAt}, ${job.runAt}, NULL, ${job.finishedAt}, NULL,
+      ${jsonOrNull(job.callbackEvents)}, ${job.metadataJson}, ${job.createdAt}, ${job.runAt}, NULL, NULL, NULL,
       ${job.expiresAt}, ${job.retryOf}, ${job.batchId}, ${job.scheduleId}, ${job.version}, ${job.createdAt}
     WHERE ${keyIsLive(keyHash)}`;
 }
@@ -174,29 +174,13 @@ export interface JobListQuery {
 }
 
 /**
- * Where a job of `status` is indexed (migration 0017): a live job in
- * jobs_live (tenant, id), keyed without its status, so starting it or
- * queueing it again writes no index entry; a finished one in jobs_ended
- * (tenant, status, id). `finished_at` is set exactly when a job finishes
- * (jobs/lifecycle.ts `change` holds to it); the condition is the index's
- * own, word for word, so SQLite reads through it.
- */
-export const indexedAs = (status: JobStatus): SqlFragment =>
-  (terminalJobStatuses as readonly JobStatus[]).includes(status)
-    ? sqlFragment`finished_at IS NOT NULL AND status = ${status}`
-    : sqlFragment`finished_at IS NULL AND status = ${status}`;
-
-/** Live jobs, through jobs_live: its condition word for word. */
-const live = sqlFragment`finished_at IS NULL`;
-
-/**
  * Newest first (job ids are ULIDs, so id order is creation order). A batch
- * or schedule filter reads that link's index. Otherwise the page is the
- * newest `limit` live jobs (jobs_live) and the newest `limit` of each
- * finished status (jobs_ended), merged: at most 4 × `limit` rows read,
- * with no index of a tenant's jobs by id alone (it would cost an index
- * entry per job: migration 0015). A live status's page reads the tenant's
- * live jobs until it has `limit` of that status.
+ * or schedule filter reads that link's index. Otherwise the page is read
+ * through jobs_by_tenant_status one status at a time, each the newest
+ * `limit` of its status, merged: at most 6 × `limit` rows read, and no
+ * index of a tenant's jobs by id alone, which would cost an index entry per
+ * job submitted (migration 0015). A `type` filter reads each status's jobs
+ * until it has `limit` of that type (or has read them all).
  */
 export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobRecord[]> {
   const where = [sqlFragment`tenant_id = ${q.tenantId}`];
@@ -204,15 +188,12 @@ export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobReco
   if (q.batchId) where.push(sqlFragment`batch_id = ${q.batchId}`);
   if (q.scheduleId) where.push(sqlFragment`schedule_id = ${q.scheduleId}`);
   if (q.beforeId) where.push(sqlFragment`id < ${q.beforeId}`);
-  const newest = (condition: SqlFragment | null) =>
+  const newest = (status: JobStatus | undefined) =>
     sqlFragment`SELECT * FROM (SELECT * FROM jobs
-      WHERE ${joinSql(condition ? [...where, condition] : where, " AND ")}
+      WHERE ${joinSql(status ? [...where, sqlFragment`status = ${status}`] : where, " AND ")}
       ORDER BY id DESC LIMIT ${q.limit})`;
   const linked = q.batchId !== undefined || q.scheduleId !== undefined;
-  const pages =
-    q.status || linked
-      ? [newest(q.status ? indexedAs(q.status) : null)]
-      : [newest(live), ...terminalJobStatuses.map((status) => newest(indexedAs(status)))];
+  const pages = q.status || linked ? [newest(q.status)] : jobStatuses.map(newest);
   const { results } = await sql(db)`${unionAll(pages)} ORDER BY id DESC LIMIT ${q.limit}`.all<JobRow>();
   return results.map(fromRow);
 }
@@ -231,9 +212,9 @@ export async function listStrandedJobIds(
   limit: number,
 ): Promise<string[]> {
   const waitingSince = now - graceMs;
-  // Through jobs_live (tenant, id) of each tenant: only unfinished jobs are read.
+  // Through jobs_by_tenant_status (tenant, status): only unfinished jobs are read.
   const { results } = await sql(db)`SELECT id FROM jobs
-    WHERE tenant_id IN (SELECT id FROM tenants) AND ${live}
+    WHERE tenant_id IN (SELECT id FROM tenants) AND status IN ('scheduled', 'queued', 'running')
       AND ((status != 'running' AND run_at < ${waitingSince} AND updated_at < ${waitingSince})
         OR (status = 'running' AND lease_expires_at < ${now}))
     ORDER BY CASE status WHEN 'running' THEN lease_expires_at ELSE updated_at END

@@ -21,12 +21,12 @@ const budget = {
    */
   shardRoundTrips: 2 * SIZE + 3,
   /**
-   * Per job 6: a plain job's 5 without its callback (row and live index;
-   * start: row; end: row and finished index) and its entry in the batch
-   * index. Per batch 4: the batch row and its running-index entry, and the
-   * completion's update of both.
+   * Per job 7: a plain job's 6 without its callback (row and status index;
+   * start: row and status index; end: row and status index) and its entry in
+   * the batch index. Per batch 4: the batch row and its running-index entry,
+   * and the completion's update of both.
    */
-  rowsWritten: 6 * SIZE + 4,
+  rowsWritten: 7 * SIZE + 4,
   /** One report per job to the batch's tracker, nothing else (each records one row in its storage). */
   batchTrackerRequests: SIZE,
   queueMessages: SIZE,

@@ -24,16 +24,14 @@ const budget = {
   /** Round trips to the control database: none once the isolate knows the API key. */
   controlRoundTrips: 0,
   /**
-   * Rows written over all databases (D1 bills each row and index entry
-   * written, not those removed): the job (row and live index entry; no
-   * tenant index: migration 0015), its start (the row: the live index is
-   * keyed without status, migration 0017), its end (row and finished index
-   * entry; no finished_at index: migration 0014), its event (row, keyed by
-   * its job so no job index: migration 0016; due index), the event settled
-   * with its first attempt on its own row (no delivery log row: migration
-   * 0013).
+   * Rows written over all databases (D1 bills each row and index entry): the
+   * job (row and status index; no tenant index: migration 0015), its start
+   * and its end (row and status index each; no finished index: migration
+   * 0014), its event (row, keyed by its job so no job index: migration 0016;
+   * due index), the event settled with its first attempt on its own row (no
+   * delivery log row: migration 0013).
    */
-  rowsWritten: 8,
+  rowsWritten: 9,
   /** The job's message; the callback's first attempt needs none. */
   queueMessages: 1,
   /**

@@ -231,13 +231,6 @@ describe("change", () => {
     const done = job({ status: "succeeded" });
     expect(() => change(done, { ...done, status: "running" })).toThrow(/illegal transition succeeded → running/);
   });
-
-  it("refuses a job finished without finished_at, or live with it: the live and finished indexes split on it", () => {
-    const live = running();
-    expect(() => change(live, { ...live, status: "succeeded" })).toThrow(/succeeded with finished_at null/);
-    expect(() => change(live, { ...live, status: "queued", finishedAt: NOW })).toThrow(/queued with finished_at/);
-    expect(change(live, { ...live, status: "failed", finishedAt: NOW }).next.status).toBe("failed");
-  });
 });
 
 describe("expiry (ttl_seconds)", () => {
