@@ -16,9 +16,7 @@ async function insertJobs(
 ): Promise<{ tenantId: string; ids: string[] }> {
   const tenantId = `ten_list_${crypto.randomUUID()}`;
   const now = Date.now();
-  const jobs = statuses.map((status, i) =>
-    jobRecord({ id: newId.job(0), tenantId, type: type(i), status }, now),
-  );
+  const jobs = statuses.map((status, i) => jobRecord({ id: newId.job(0), tenantId, type: type(i), status }, now));
   for (let i = 0; i < jobs.length; i += 50) await db().batch(jobs.slice(i, i + 50).map((job) => insertJob(db(), job)));
   return { tenantId, ids: jobs.map((job) => job.id) };
 }
