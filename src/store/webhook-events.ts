@@ -319,6 +319,9 @@ export async function listJobDeliveries(db: D1Database, jobId: string): Promise<
   return results;
 }
 
+/** An overdue event, as the sweep sends it again. */
+export type OverdueEvent = Pick<WebhookEventRecord, "id" | "jobId" | "attempts" | "callbackUrl">;
+
 /**
  * Pending events whose next attempt was due before `before`, and not claimed
  * since: their message was lost, or their attempt died unrecorded.
@@ -333,9 +336,6 @@ export async function listOverdueEvents(db: D1Database, before: number, limit: n
   }>();
   return results.map((r) => ({ id: r.id, jobId: r.job_id, attempts: r.attempts, callbackUrl: r.callback_url }));
 }
-
-/** An overdue event, as the sweep sends it again. */
-export type OverdueEvent = Pick<WebhookEventRecord, "id" | "jobId" | "attempts" | "callbackUrl">;
 
 /**
  * Moves the next attempt time of the overdue `events` (those still
