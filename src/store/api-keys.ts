@@ -82,8 +82,24 @@ export async function listApiKeys(db: D1Database, tenantId?: string): Promise<Ap
 
 /** Revokes a key (a repeat keeps the first time); the revoked key answers 401 from the next request on. */
 export function revokeApiKey(db: D1Database, id: string, now: number, stamp: ReplicaStamp): D1PreparedStatement {
-  return sql(db)`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ${now}), ${stampChange(stamp)}
-    WHERE id = ${id} RETURNING id, tenant_id, name, created_at, revoked_at`;
+  return revokeApiKeys(db, [{ id, revokedAt: now }], stamp);
+}
+
+/**
+ * Revokes these keys, each at the time it carries (ms), keeping a
+ * revocation a key already holds, and stamps each row it changes with
+ * `stamp`. One statement however many keys (bound as one JSON array),
+ * returning the keys as `keyRevoked` reads them.
+ */
+export function revokeApiKeys(
+  db: D1Database,
+  keys: readonly { id: string; revokedAt: number }[],
+  stamp: ReplicaStamp,
+): D1PreparedStatement {
+  const json = JSON.stringify(keys);
+  return sql(db)`UPDATE api_keys SET revoked_at = COALESCE(revoked_at,
+      (SELECT value ->> 'revokedAt' FROM json_each(${json}) WHERE value ->> 'id' = api_keys.id)), ${stampChange(stamp)}
+    WHERE id IN (SELECT value ->> 'id' FROM json_each(${json})) RETURNING id, tenant_id, name, created_at, revoked_at`;
 }
 
 /** The key `revokeApiKey` revoked; null when there is no such key. */

@@ -1,4 +1,3 @@
-import { type ReplicaStamp, stampChange } from "./replicated";
 import { type SqlFragment, sql, sqlFragment } from "./sql";
 
 /**
@@ -159,19 +158,6 @@ export function deleteRows(db: D1Database, table: ReplicaTable, ids: string[], r
   }
   return sql(db)`DELETE FROM api_keys WHERE id IN (SELECT value FROM json_each(${listed}))
     AND replica_updated_at < ${recentSince}`;
-}
-
-/**
- * Revokes these keys in the database `db` (the control database) at the
- * time each carries (ms), keeping a revocation it already holds, and stamps
- * each changed row with `stamp`. One statement, the keys bound as one JSON
- * array, however many a page of the repair finds.
- */
-export function revokeKeys(db: D1Database, keys: { id: string; revokedAt: number }[], stamp: ReplicaStamp) {
-  const json = JSON.stringify(keys);
-  return sql(db)`UPDATE api_keys SET revoked_at = COALESCE(revoked_at,
-      (SELECT value ->> 'revokedAt' FROM json_each(${json}) WHERE value ->> 'id' = api_keys.id)), ${stampChange(stamp)}
-    WHERE id IN (SELECT value ->> 'id' FROM json_each(${json}))`;
 }
 
 /** Remembers where the database's repair goes on (null: from the start). */

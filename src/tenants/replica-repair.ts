@@ -1,4 +1,5 @@
 import { limits } from "../limits";
+import { revokeApiKeys } from "../store/api-keys";
 import { databases } from "../store/databases";
 import {
   type CopyState,
@@ -11,7 +12,6 @@ import {
   readCopies,
   readFingerprint,
   readRows,
-  revokeKeys,
   setRepairCursor,
 } from "../store/replicas";
 import { newReplicaStamp } from "../store/replicated";
@@ -148,5 +148,5 @@ async function mend(
     ...(plan.remove.length > 0 ? [deleteRows(shard, table, plan.remove, recentSince)] : []),
   ];
   if (statements.length > 0) await shard.batch(statements);
-  if (plan.revoke.length > 0) await revokeKeys(control, plan.revoke, newReplicaStamp(now)).run();
+  if (plan.revoke.length > 0) await revokeApiKeys(control, plan.revoke, newReplicaStamp(now)).run();
 }
