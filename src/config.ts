@@ -173,7 +173,7 @@ export const settings = {
   keyRecheckMs: {
     variable: "KEY_RECHECK_MS",
     scope: "test",
-    does: "How often an open stream (SSE, WebSocket, long poll) re-reads its API key, in ms.",
+    does: "How often an open stream (SSE, WebSocket, long poll) re-reads its API key, in ms: the backstop should its key's KeyStreams object, which ends it at once, be unreachable.",
     accepts: `a number of ms > 0, at most ${limits.keyRecheckMs} (API.md: a revoked key's streams end within 60 s)`,
     default: String(limits.keyRecheckMs),
     read: numberIn(0, limits.keyRecheckMs, { aboveMin: true }),

@@ -3,6 +3,7 @@ import type { SettingVariables } from "./config";
 import type { ScheduleTimer } from "./schedules/schedule-timer";
 import type { AuthenticatedKey } from "./store/api-keys";
 import type { KeyCheck } from "./tenants/key-check";
+import type { KeyStreams } from "./tenants/key-streams";
 import type { RateLimiter } from "./tenants/rate-limiter";
 import type { TenantSlots } from "./tenants/tenant-slots";
 import type { JobTracker } from "./tracker/job-tracker";
@@ -27,6 +28,7 @@ export interface Env extends SettingVariables {
   TENANT_SLOTS: DurableObjectNamespace<TenantSlots>;
   BATCH_TRACKER: DurableObjectNamespace<BatchTracker>;
   SCHEDULE_TIMER: DurableObjectNamespace<ScheduleTimer>;
+  KEY_STREAMS: DurableObjectNamespace<KeyStreams>;
 }
 
 /** What travels on the jobs queue: only the id (which names its shard); the tracker holds everything else. */

@@ -11,6 +11,7 @@ import { consumeCallbacks } from "./webhooks/deliver";
 
 export { BatchTracker } from "./batches/tracker";
 export { ScheduleTimer } from "./schedules/schedule-timer";
+export { KeyStreams } from "./tenants/key-streams";
 export { RateLimiter } from "./tenants/rate-limiter";
 export { TenantSlots } from "./tenants/tenant-slots";
 export { JobTracker } from "./tracker/job-tracker";

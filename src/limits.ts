@@ -55,9 +55,10 @@ export const limits = {
   maxWaitSeconds: 60,
   /**
    * An open stream (SSE, WebSocket, long poll) re-reads its API key this
-   * often and ends once it is revoked: API.md promises the end within 60 s,
-   * and half of that leaves room for a slow read. One indexed D1 read per
-   * open stream per interval.
+   * often and ends once it is revoked: the backstop behind the key's
+   * KeyStreams object, which ends it at once. API.md promises the end within
+   * 60 s, and half of that leaves room for a slow read. One indexed D1 read
+   * per open stream per interval.
    */
   keyRecheckMs: 30_000,
   listPageDefault: 20,

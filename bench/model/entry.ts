@@ -8,6 +8,7 @@ import type { Env } from "../../src/env";
 import product, {
   BatchTracker as ProductBatchTracker,
   JobTracker as ProductJobTracker,
+  KeyStreams as ProductKeyStreams,
   OriginGate as ProductOriginGate,
   RateLimiter as ProductRateLimiter,
   ScheduleTimer as ProductScheduleTimer,
@@ -149,6 +150,7 @@ export const RateLimiter = withGatedEnv(ProductRateLimiter);
 export const TenantSlots = withGatedEnv(ProductTenantSlots);
 export const BatchTracker = withGatedEnv(ProductBatchTracker);
 export const ScheduleTimer = withGatedEnv(ProductScheduleTimer);
+export const KeyStreams = withGatedEnv(ProductKeyStreams);
 
 /** The gates' counters, for the check's report (a path the product does not serve). */
 async function gateStats(env: Env): Promise<Response> {

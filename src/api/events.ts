@@ -15,8 +15,8 @@ const eventsRoute = createRoute({
   summary: "Watch a job live (Server-Sent Events, or a WebSocket with Upgrade: websocket)",
   description:
     "Starts with the job's current state as a `status` event, then a `status` or `progress` event per change, " +
-    "each carrying the whole job; ends after the terminal status, or within 60 s of the API key's revocation " +
-    "(then with an `error` event carrying the error shape; a WebSocket closes with 1008).",
+    "each carrying the whole job; ends after the terminal status, or when the API key is revoked: at once, " +
+    "within 60 s at worst (then with an `error` event carrying the error shape; a WebSocket closes with 1008).",
   request: { params: JobIdParams },
   responses: {
     200: { description: "An event stream.", content: { "text/event-stream": { schema: { type: "string" } } } },

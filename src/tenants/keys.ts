@@ -1,3 +1,4 @@
+import type { Env } from "../env";
 import { DomainError } from "../jobs/errors";
 import { clock } from "../platform/clock";
 import { randomBytes, sha256Hex, toBase64Url } from "../platform/crypto";
@@ -50,12 +51,28 @@ export async function createApiKey(env: { DB: D1Database }, name: string, tenant
 
 /**
  * Revokes the key in every database: it answers 401 from the next request
- * on, whichever shard its request reaches. Null when there is no such key.
+ * on, whichever shard its request reaches, and its open streams end at once
+ * (`KeyStreams`; should that object be unreachable, their re-checks end them
+ * within `keyRecheckMs`). Null when there is no such key.
  */
-export async function revokeKey(env: { DB: D1Database }, id: string): Promise<ApiKeyRecord | null> {
+export async function revokeKey(
+  env: { DB: D1Database; KEY_STREAMS: Env["KEY_STREAMS"] },
+  id: string,
+): Promise<ApiKeyRecord | null> {
   const now = clock.now();
   const [revoked] = await writeEverywhere(env, (db, stamp) => [revokeApiKey(db, id, now, stamp)]);
-  return keyRevoked(revoked as D1Result);
+  const key = keyRevoked(revoked as D1Result);
+  if (key) {
+    await env.KEY_STREAMS.getByName(id)
+      .revoked()
+      .catch((error: unknown) => {
+        console.error("key's open streams not told of its revocation; their re-checks will end them", {
+          keyId: id,
+          error: String(error),
+        });
+      });
+  }
+  return key;
 }
 
 /**

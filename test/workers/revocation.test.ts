@@ -1,17 +1,33 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/api/app";
+import { KEY_REVOKED_CLOSE } from "../../src/tenants/key-streams";
 import { parseEventStream } from "../support/event-stream";
 import { ADMIN, BASE, call, createTenant, submit, untilStatus } from "./helpers";
 
-// Streams re-check their key this often here; the real interval's bound is unit-tested (key-recheck.test.ts).
-const RECHECK_MS = 200;
-// A revoked key's stream ends within one interval, one D1 read and the relay's close.
+// A revoked key's stream ends within the push from its KeyStreams object, or one re-check interval
+// (RECHECK_MS below, where that object is unreachable), one D1 read and the relay's close.
 const ENDS_WITHIN_MS = 2_000;
-const testEnv = { ...env, KEY_RECHECK_MS: String(RECHECK_MS) };
+// The backstop's re-check interval here; the real interval's bound is unit-tested (key-recheck.test.ts).
+const RECHECK_MS = 200;
 
-const as = async (apiKey: string, path: string, headers: Record<string, string> = {}): Promise<Response> =>
-  app.fetch(new Request(`${BASE}${path}`, { headers: { ...headers, authorization: `Bearer ${apiKey}` } }), testEnv);
+type StreamEnv = typeof env;
+
+/** A KeyStreams namespace whose objects cannot be reached: streams rely on their re-checks alone. */
+const unreachableKeyStreams = {
+  getByName: () => ({
+    fetch: () => Promise.reject(new Error("KeyStreams unreachable (test)")),
+    revoked: () => Promise.reject(new Error("KeyStreams unreachable (test)")),
+  }),
+} as unknown as StreamEnv["KEY_STREAMS"];
+
+const as = async (
+  streamEnv: StreamEnv,
+  apiKey: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<Response> =>
+  app.fetch(new Request(`${BASE}${path}`, { headers: { ...headers, authorization: `Bearer ${apiKey}` } }), streamEnv);
 
 async function addKey(tenantId: string): Promise<{ id: string; apiKey: string }> {
   const res = await call("/v1/keys", {
@@ -46,49 +62,81 @@ function framesToClose(
   );
 }
 
+/**
+ * Opens SSE, WebSocket and long-poll streams on a running job with two keys
+ * of one tenant (served with `streamEnv`), revokes the first, and checks
+ * that its streams end within ENDS_WITHIN_MS with 401 `unauthorized` while
+ * the other key's go on to the job's end.
+ */
+async function revokeWhileWatched(streamEnv: StreamEnv): Promise<void> {
+  const tenant = await createTenant();
+  const [{ id: revokedId }] = (
+    (await (await call(`/v1/keys?tenant_id=${tenant.tenantId}`, { headers: ADMIN })).json()) as {
+      keys: { id: string }[];
+    }
+  ).keys as [{ id: string }];
+  const kept = await addKey(tenant.tenantId);
+  const job = await submit(tenant, { type: "sleep", input: { seconds: 4, steps: 8 } });
+  await untilStatus(tenant, job.id, "running");
+  const path = `/v1/jobs/${job.id}/events`;
+  const sse = as(streamEnv, tenant.apiKey, path).then(readToEnd);
+  const socket = as(streamEnv, tenant.apiKey, path, { upgrade: "websocket" }).then(framesToClose);
+  const poll = as(streamEnv, tenant.apiKey, `/v1/jobs/${job.id}?wait=30`).then(async (res) => ({
+    res,
+    endedAt: Date.now(),
+    body: (await res.json()) as { error?: { code: string } },
+  }));
+  const keptSse = as(streamEnv, kept.apiKey, path).then(readToEnd);
+  const keptSocket = as(streamEnv, kept.apiKey, path, { upgrade: "websocket" }).then(framesToClose);
+  await new Promise((r) => setTimeout(r, 500));
+
+  const revokedAt = Date.now();
+  expect((await call(`/v1/keys/${revokedId}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+
+  // Soft: each channel's verdict shows on its own.
+  const [sseEnd, socketEnd, pollEnd] = await Promise.all([sse, socket, poll]);
+  expect.soft(sseEnd.endedAt - revokedAt).toBeLessThan(ENDS_WITHIN_MS);
+  expect.soft(sseEnd.text).toMatch(/event: error\ndata: \{"error":\{"code":"unauthorized"/);
+  expect.soft(parseEventStream(sseEnd.text).at(-1)?.data).toMatchObject({ error: { code: "unauthorized" } });
+  expect.soft(socketEnd.endedAt - revokedAt).toBeLessThan(ENDS_WITHIN_MS);
+  expect.soft(socketEnd.code).toBe(1008);
+  expect.soft(socketEnd.frames.at(-1)).toMatchObject({ event: "error", data: { error: { code: "unauthorized" } } });
+  expect.soft(pollEnd.endedAt - revokedAt).toBeLessThan(ENDS_WITHIN_MS);
+  expect.soft(pollEnd.res.status).toBe(401);
+  expect.soft(pollEnd.body.error?.code).toBe("unauthorized");
+
+  // The job ran on well past the revocation; the live key's watchers saw it to its end.
+  const [keptSseEnd, keptSocketEnd] = await Promise.all([keptSse, keptSocket]);
+  expect(keptSseEnd.endedAt - revokedAt).toBeGreaterThan(ENDS_WITHIN_MS);
+  expect(parseEventStream(keptSseEnd.text).at(-1)).toMatchObject({ event: "status", data: { status: "succeeded" } });
+  expect(keptSocketEnd.code).toBe(1000);
+  expect(keptSocketEnd.frames.at(-1)).toMatchObject({ event: "status", data: { status: "succeeded" } });
+}
+
 describe("revoking an API key", () => {
-  it("ends its open SSE, WebSocket and long-poll streams, while another key's streams go on", async () => {
+  // Field case C7: a 12 s job's streams ran to the end after a revocation, the re-check being 30 s.
+  it("ends its open SSE, WebSocket and long-poll streams at once, while another key's streams go on", async () => {
+    await revokeWhileWatched(env); // the default re-check interval, 30 s: only the push can end them in time
+  });
+
+  it("still ends them by re-reading the key when its KeyStreams object cannot be reached", async () => {
+    await revokeWhileWatched({ ...env, KEY_RECHECK_MS: String(RECHECK_MS), KEY_STREAMS: unreachableKeyStreams });
+  });
+
+  it("ends a stream that joins its KeyStreams object after the revocation", async () => {
     const tenant = await createTenant();
-    const [{ id: revokedId }] = (
+    const [{ id: keyId }] = (
       (await (await call(`/v1/keys?tenant_id=${tenant.tenantId}`, { headers: ADMIN })).json()) as {
         keys: { id: string }[];
       }
     ).keys as [{ id: string }];
-    const kept = await addKey(tenant.tenantId);
-    const job = await submit(tenant, { type: "sleep", input: { seconds: 4, steps: 8 } });
-    await untilStatus(tenant, job.id, "running");
-    const path = `/v1/jobs/${job.id}/events`;
-    const sse = as(tenant.apiKey, path).then(readToEnd);
-    const socket = as(tenant.apiKey, path, { upgrade: "websocket" }).then(framesToClose);
-    const poll = as(tenant.apiKey, `/v1/jobs/${job.id}?wait=30`).then(async (res) => ({
-      res,
-      endedAt: Date.now(),
-      body: (await res.json()) as { error?: { code: string } },
-    }));
-    const keptSse = as(kept.apiKey, path).then(readToEnd);
-    const keptSocket = as(kept.apiKey, path, { upgrade: "websocket" }).then(framesToClose);
-    await new Promise((r) => setTimeout(r, 500));
-
-    const revokedAt = Date.now();
-    expect((await call(`/v1/keys/${revokedId}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
-
-    // Soft: each channel's verdict shows on its own.
-    const [sseEnd, socketEnd, pollEnd] = await Promise.all([sse, socket, poll]);
-    expect.soft(sseEnd.endedAt - revokedAt).toBeLessThan(ENDS_WITHIN_MS);
-    expect.soft(sseEnd.text).toMatch(/event: error\ndata: \{"error":\{"code":"unauthorized"/);
-    expect.soft(parseEventStream(sseEnd.text).at(-1)?.data).toMatchObject({ error: { code: "unauthorized" } });
-    expect.soft(socketEnd.endedAt - revokedAt).toBeLessThan(ENDS_WITHIN_MS);
-    expect.soft(socketEnd.code).toBe(1008);
-    expect.soft(socketEnd.frames.at(-1)).toMatchObject({ event: "error", data: { error: { code: "unauthorized" } } });
-    expect.soft(pollEnd.endedAt - revokedAt).toBeLessThan(ENDS_WITHIN_MS);
-    expect.soft(pollEnd.res.status).toBe(401);
-    expect.soft(pollEnd.body.error?.code).toBe("unauthorized");
-
-    // The job ran on well past the revocation; the live key's watchers saw it to its end.
-    const [keptSseEnd, keptSocketEnd] = await Promise.all([keptSse, keptSocket]);
-    expect(keptSseEnd.endedAt - revokedAt).toBeGreaterThan(ENDS_WITHIN_MS);
-    expect(parseEventStream(keptSseEnd.text).at(-1)).toMatchObject({ event: "status", data: { status: "succeeded" } });
-    expect(keptSocketEnd.code).toBe(1000);
-    expect(keptSocketEnd.frames.at(-1)).toMatchObject({ event: "status", data: { status: "succeeded" } });
+    expect((await call(`/v1/keys/${keyId}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+    const response = await env.KEY_STREAMS.getByName(keyId).fetch("https://key-streams/join", {
+      headers: { upgrade: "websocket" },
+    });
+    const socket = response.webSocket as WebSocket;
+    socket.accept();
+    const closed = await new Promise<number>((resolve) => socket.addEventListener("close", (e) => resolve(e.code)));
+    expect(closed).toBe(KEY_REVOKED_CLOSE);
   });
 });
