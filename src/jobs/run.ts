@@ -94,7 +94,15 @@ async function runAttempt(
         if (!Number.isFinite(percent)) throw new TypeError("progress percent must be a finite number");
         // Bounded like the error message: it is stored in the job's row and carried by every view and event.
         const bounded = message == null ? null : storedText(String(message), limits.maxProgressMessageChars);
-        const { stop } = await tracker.progress(attempt, percent, bounded);
+        let stop: boolean;
+        try {
+          ({ stop } = await tracker.progress(attempt, percent, bounded));
+        } catch (error) {
+          // Storage down or overloaded is not the handler's failure: the report is lost, the attempt goes on
+          // (the next report, or the outcome, carries the job on), as a missed heartbeat does.
+          console.warn("progress not recorded", { jobId: job.id, attempt, error: String(error) });
+          return;
+        }
         if (stop) controller.abort(new AttemptStopped("The job was canceled or its attempt superseded."));
       },
     });

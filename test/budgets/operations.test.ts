@@ -7,8 +7,8 @@ import { call, createTenant, dbOf, eventually, submit, type TestTenant } from ".
 /**
  * The operations one job causes, counted by the metering (src/platform/metering.ts)
  * exactly as `npm run bench` counts them for its capacity model and cost: each
- * figure here is a budget, so a change that adds a D1 query, a row written, a
- * queue message or a Durable Object request per job fails this test. Jobs run
+ * figure here is a budget, so a change that adds a D1 query or statement, a
+ * row read or written, a queue message or a Durable Object request per job fails this test. Jobs run
  * one after another, so batching cannot blur the counts.
  */
 const JOBS = 5;
@@ -23,6 +23,14 @@ const budget = {
   shardRoundTrips: 4,
   /** Round trips to the control database: none once the isolate knows the API key. */
   controlRoundTrips: 0,
+  /**
+   * The statements in those round trips (the end's batch carries the job's
+   * update, its event and the signing secrets' read), and the rows they read
+   * (D1 bills each row read): a statement, or a scan, added to a batch fails
+   * here though the round trips stay the same.
+   */
+  shardStatements: 8,
+  rowsRead: 13,
   /**
    * Rows written over all databases (D1 bills each row and index entry): the
    * job (row and status index; no tenant index: migration 0015), its start
@@ -75,6 +83,8 @@ describe("operations per job (budgets)", () => {
     expect({
       shardRoundTrips: shardTrips,
       controlRoundTrips: perJob("d1:DB:round_trips"),
+      shardStatements: databases(env).shards.reduce((sum, _, k) => sum + perJob(`d1:SHARD_${k}:statements`), 0),
+      rowsRead: perJob("d1_rows_read"),
       queueMessages:
         jobQueues(env).reduce((sum, _, k) => sum + perJob(`queue:JOBS_${k}:messages`), 0) +
         perJob("queue:CALLBACKS:messages"),

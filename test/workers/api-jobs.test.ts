@@ -331,8 +331,16 @@ describe("tenant isolation", () => {
   it("answers 404 for another tenant's job on every route, as for an id that never existed", async () => {
     const owner = await createTenant();
     const other = await createTenant();
-    const job = await submit(owner, { type: "echo", input: "secret" });
+    const job = await submit(owner, {
+      type: "echo",
+      input: "secret",
+      callback_url: `${env.RECEIVER_URL}/ok/isolation`,
+    });
     await untilStatus(owner, job.id, "succeeded");
+    const { events } = (await (await authed(owner, `/v1/jobs/${job.id}/deliveries`)).json()) as {
+      events: { id: string }[];
+    };
+    const [event] = events as [{ id: string }];
     for (const [path, method] of [
       [`/v1/jobs/${job.id}`, "GET"],
       [`/v1/jobs/${job.id}?wait=1`, "GET"],
@@ -341,6 +349,7 @@ describe("tenant isolation", () => {
       [`/v1/jobs/${job.id}/cancel`, "POST"],
       [`/v1/jobs/${job.id}/events`, "GET"],
       [`/v1/jobs/${job.id}/deliveries`, "GET"],
+      [`/v1/jobs/${job.id}/deliveries/${event.id}/redeliver`, "POST"],
       [`/v1/jobs/${job.id}/logs`, "GET"],
     ] as const) {
       const res = await authed(other, path, { method });

@@ -214,6 +214,32 @@ describe("failure handling", () => {
     });
   });
 
+  it("goes on with an attempt whose progress reports cannot be stored (D1 or the tracker unavailable)", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, {
+      type: "sleep",
+      input: { seconds: 0.2, steps: 2 },
+      max_attempts: 1,
+      delay_seconds: 600,
+    });
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    // The job's tracker as it is, except that storing progress fails as it does while D1 is down.
+    const progressFails = {
+      getByName: (name: string) =>
+        new Proxy(env.JOB_TRACKER.getByName(name), {
+          get: (target, property) =>
+            property === "progress"
+              ? () => Promise.reject(new Error("D1_ERROR: Network connection lost."))
+              : Reflect.get(target, property),
+        }),
+    } as unknown as typeof env.JOB_TRACKER;
+    expect(await consumeOne("edgejobs-jobs-0", 1, { job_id: job.id }, { JOB_TRACKER: progressFails })).toEqual({
+      acked: true,
+    });
+    // Not the handler's failure: the attempt ran to its end, only its reports were lost.
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, progress: null });
+  });
+
   it("puts a dead-lettered callback message back on the callbacks queue, delayed, rather than lose it", async () => {
     const resent: MessageSendRequest<CallbackMessage>[] = [];
     const capturing = { sendBatch: async (m: MessageSendRequest<CallbackMessage>[]) => void resent.push(...m) };
