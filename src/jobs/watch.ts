@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { connectSocket } from "../platform/sockets";
 import type { JobView } from "./model";
 import { isTerminal } from "./model";
 
@@ -23,14 +24,8 @@ export function decodeFrame(message: string | ArrayBuffer): WatchFrame {
 }
 
 /** Opens a watch on the job's tracker from a Worker; the socket is accepted and ready. */
-export async function openWatch(env: Env, jobId: string): Promise<WebSocket> {
-  const response = await env.JOB_TRACKER.getByName(jobId).fetch("https://tracker/watch", {
-    headers: { upgrade: "websocket" },
-  });
-  const socket = response.webSocket;
-  if (!socket) throw new Error(`the tracker of ${jobId} refused a watch (${response.status})`);
-  socket.accept();
-  return socket;
+export function openWatch(env: Env, jobId: string): Promise<WebSocket> {
+  return connectSocket(env.JOB_TRACKER.getByName(jobId), "https://tracker/watch", `the tracker of ${jobId}`);
 }
 
 /**

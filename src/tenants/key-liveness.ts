@@ -1,6 +1,7 @@
 import { parseConfig } from "../config";
 import type { Env } from "../env";
 import { DomainError, invalidApiKey } from "../jobs/errors";
+import { connectSocket } from "../platform/sockets";
 import { isLiveKey } from "../store/api-keys";
 import { KEY_REVOKED_CLOSE } from "./key-streams";
 
@@ -66,12 +67,10 @@ export function watchKeyLiveness(env: Env, keyId: string): KeyLiveness {
 }
 
 /** A socket on the key's `KeyStreams` object, accepted; it closes with `KEY_REVOKED_CLOSE` when the key is revoked. */
-async function joinKeyStreams(env: Env, keyId: string): Promise<WebSocket> {
-  const response = await env.KEY_STREAMS.getByName(keyId).fetch("https://key-streams/join", {
-    headers: { upgrade: "websocket" },
-  });
-  const socket = response.webSocket;
-  if (!socket) throw new Error(`the key's streams object refused a stream (${response.status})`);
-  socket.accept();
-  return socket;
+export function joinKeyStreams(env: Env, keyId: string): Promise<WebSocket> {
+  return connectSocket(
+    env.KEY_STREAMS.getByName(keyId),
+    "https://key-streams/join",
+    `the streams object of key ${keyId}`,
+  );
 }

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { closeWatcher } from "../tracker/watchers";
+import { answerClose, unlessUpgrade } from "../platform/sockets";
 
 /** The close code a key's streams hear when it is revoked (4000–4999: the application's own, RFC 6455 §7.4.2). */
 export const KEY_REVOKED_CLOSE = 4401;
@@ -18,9 +18,8 @@ const REVOKED_KEY = "revoked";
 export class KeyStreams extends DurableObject<Env> {
   /** A stream joins (Upgrade: websocket). */
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected a WebSocket upgrade", { status: 426 });
-    }
+    const refused = unlessUpgrade(request);
+    if (refused) return refused;
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
     if (await this.ctx.storage.get<boolean>(REVOKED_KEY)) server.close(KEY_REVOKED_CLOSE, "key revoked");
@@ -45,6 +44,6 @@ export class KeyStreams extends DurableObject<Env> {
 
   /** A stream ended (it finished, or its client left). */
   override webSocketClose(socket: WebSocket, code: number): void {
-    closeWatcher(socket, code);
+    answerClose(socket, code);
   }
 }

@@ -30,6 +30,7 @@ import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
 import { serialRunner } from "../platform/serial";
+import { answerClose, unlessUpgrade } from "../platform/sockets";
 import { shardOf } from "../store/databases";
 import { findJob, jobIsAt, renewLease, startDueJob, touchJob, updateJob } from "../store/jobs";
 import {
@@ -43,7 +44,7 @@ import { buildEvent, enqueueEvent } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
 import { LatestOncePer } from "./latest-once-per";
-import { acceptWatcher, broadcast, closeWatcher } from "./watchers";
+import { acceptWatcher, broadcast } from "./watchers";
 
 /** What `complete` answers: whether the outcome counted, and what it leaves to its caller. */
 export interface Completed extends LeftToCaller {
@@ -241,9 +242,8 @@ export class JobTracker extends DurableObject<Env> {
    * current state at once and every change after it.
    */
   override fetch(request: Request): Promise<Response> {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return Promise.resolve(new Response("expected a WebSocket upgrade", { status: 426 }));
-    }
+    const refused = unlessUpgrade(request);
+    if (refused) return Promise.resolve(refused);
     return this.#serially(async () => {
       const job = await this.#load();
       const first = job ? { event: "status" as const, data: toJobView(job) } : null;
@@ -255,7 +255,7 @@ export class JobTracker extends DurableObject<Env> {
   override webSocketMessage(): void {}
 
   override webSocketClose(socket: WebSocket, code: number): void {
-    closeWatcher(socket, code);
+    answerClose(socket, code);
   }
 
   /**

@@ -30,8 +30,3 @@ export function broadcast(ctx: DurableObjectState, frame: WatchFrame, finished: 
     }
   }
 }
-
-/** Answers a watcher's close; 1005 and 1006 describe a close without a status and may not be sent back. */
-export function closeWatcher(socket: WebSocket, code: number): void {
-  socket.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
-}

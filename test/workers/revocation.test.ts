@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/api/app";
+import { joinKeyStreams } from "../../src/tenants/key-liveness";
 import { KEY_REVOKED_CLOSE } from "../../src/tenants/key-streams";
 import { parseEventStream } from "../support/event-stream";
 import { ADMIN, BASE, call, createTenant, submit, untilStatus } from "./helpers";
@@ -131,11 +132,7 @@ describe("revoking an API key", () => {
       }
     ).keys as [{ id: string }];
     expect((await call(`/v1/keys/${keyId}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
-    const response = await env.KEY_STREAMS.getByName(keyId).fetch("https://key-streams/join", {
-      headers: { upgrade: "websocket" },
-    });
-    const socket = response.webSocket as WebSocket;
-    socket.accept();
+    const socket = await joinKeyStreams(env, keyId);
     const closed = await new Promise<number>((resolve) => socket.addEventListener("close", (e) => resolve(e.code)));
     expect(closed).toBe(KEY_REVOKED_CLOSE);
   });
