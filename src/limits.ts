@@ -84,6 +84,20 @@ export const limits = {
    */
   attemptSilenceSeconds: 25,
   /**
+   * An attempt's read of its input or write of its result (R2) that fails is
+   * tried again after each of these delays (ms) while its heartbeats go on;
+   * if the last try fails too, the attempt is given back, not counted
+   * (lifecycle.ts `decideOutcome`), and runs again `infraRetryMaxDelaySeconds` later.
+   */
+  storeRetryDelaysMs: [1000, 2000, 4000],
+  /**
+   * A consumer that cannot reach the job's tracker with an attempt's outcome
+   * (the object reset by a deploy, overloaded) tries again after each of
+   * these delays (ms): 15 s in all, within `attemptSilenceSeconds`, so the
+   * tracker is told before it could take the silent attempt for lost.
+   */
+  outcomeReportRetryDelaysMs: [1000, 2000, 4000, 8000],
+  /**
    * A queued job whose message has not started it by run_at + this is
    * re-enqueued; a duplicate message is harmless (`begin()` answers skip).
    */

@@ -129,6 +129,7 @@ export const JobSchema = z
           description:
             "`handler_error` (the handler threw), `timeout`, `worker_lost`, `canceled`, `unknown_job_type`, " +
             "`invalid_input`, `expired` (a canceled job that did not start by its `expires_at`), " +
+            "`storage_unavailable` (on a queued job: its last attempt was given back, not counted, because R2 was down), " +
             "or the handler's own snake_case code (`JobError` / `NonRetryableError`).",
         }),
         message: z.string(),

@@ -12,6 +12,7 @@ const platformCodes: ReadonlySet<string> = new Set([
   "unknown_job_type",
   "invalid_input",
   "expired",
+  "storage_unavailable",
 ]);
 
 /** A handler's own error code: snake_case, starting with a letter, at most 64 characters. */

@@ -13,13 +13,35 @@ import { canTransition } from "./transitions";
  */
 
 /**
- * How an attempt ended, as its consumer reports it. A failure with
- * `retryAfterSeconds` (the handler's `JobError`) is retried after that many
- * seconds instead of the backoff.
+ * How an attempt ended, as its consumer reports it: its result, its failure,
+ * or an interruption.
  */
 export type AttemptOutcome =
   | { ok: true; resultJson: string | null; resultKey: string | null }
-  | { ok: false; error: JobError; retryable: boolean; retryAfterSeconds?: number };
+  | AttemptFailure
+  | AttemptInterruption;
+
+/**
+ * The attempt failed. With `retryAfterSeconds` (the handler's `JobError`) it
+ * is retried after that many seconds instead of the backoff.
+ */
+export interface AttemptFailure {
+  ok: false;
+  error: JobError;
+  retryable: boolean;
+  retryAfterSeconds?: number;
+}
+
+/**
+ * The attempt could not run, or its result could not be stored, because a
+ * store it needed (R2) stayed unavailable: not the job's failure. It is
+ * given back, not counted, and the job runs again later (`decideOutcome`).
+ */
+export interface AttemptInterruption {
+  ok: false;
+  interrupted: true;
+  error: JobError;
+}
 
 /** What the consumer is told when it asks to start an attempt. */
 export type BeginResult =
@@ -123,7 +145,11 @@ export function decideProgress(
  * with attempts left queues it again after the retry delay (with `timer`):
  * the handler's `retryAfterSeconds` when it gave one (no jitter; capped at
  * `limits.retryMaxDelaySeconds` like the backoff), else the backoff;
- * anything else fails it.
+ * anything else fails it. An interruption is back-pressure: the attempt is
+ * given back (counted in `givenBack`, so it does not use up one of
+ * `maxAttempts`: the job still has all it had) and the job is queued again `limits.infraRetryMaxDelaySeconds` later, the
+ * longest delay back-pressure waits, since the short retries within the
+ * attempt (`limits.storeRetryDelaysMs`) already failed.
  */
 export function decideOutcome(
   job: JobRecord,
@@ -132,6 +158,17 @@ export function decideOutcome(
   retryDelay: RetryDelay,
 ): { change: Change; timer: Timer | null } {
   const ended = { ...job, finishedAt: now, leaseExpiresAt: null };
+  if ("interrupted" in outcome) {
+    const given: JobState = {
+      ...job,
+      status: "queued",
+      givenBack: job.givenBack + 1,
+      error: outcome.error,
+      runAt: now + limits.infraRetryMaxDelaySeconds * 1000,
+      leaseExpiresAt: null,
+    };
+    return { change: change(job, given), timer: timerForRunAt(given, now) };
+  }
   if (outcome.ok) {
     const { resultJson, resultKey } = outcome;
     return {
@@ -139,7 +176,7 @@ export function decideOutcome(
       timer: null,
     };
   }
-  if (outcome.retryable && job.attempts < job.maxAttempts) {
+  if (outcome.retryable && job.attempts - job.givenBack < job.maxAttempts) {
     const delaySeconds =
       outcome.retryAfterSeconds === undefined
         ? nextRetryDelaySeconds(job.attempts, retryDelay.baseSeconds, retryDelay.random)
@@ -305,6 +342,7 @@ export function rerunOf(original: JobRecord, id: string, now: number, inputKey: 
     inputKey,
     progress: null,
     attempts: 0,
+    givenBack: 0,
     maxAttempts: original.maxAttempts,
     timeoutSeconds: original.timeoutSeconds,
     resultJson: null,

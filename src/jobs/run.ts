@@ -2,6 +2,7 @@ import type { Env, JobMessage } from "../env";
 import { jobTypes } from "../job-types";
 import { handlerErrorCode, JobError, type JobType, type Json, NonRetryableError } from "../job-types/define";
 import { limits } from "../limits";
+import { retrying } from "../platform/retrying";
 import { deleteObject, putJson, resultKey } from "../store/blobs";
 import type { EventForDelivery } from "../store/webhook-events";
 import type { BatchSlots } from "../tenants/batch-slots";
@@ -9,7 +10,7 @@ import { abortWhenSuperseded } from "./cancel-watch";
 import { heartbeatWhileRunning } from "./heartbeat";
 import { readInputJson } from "./input";
 import { AttemptLog } from "./job-log";
-import type { AttemptOutcome } from "./lifecycle";
+import type { AttemptFailure, AttemptInterruption, AttemptOutcome } from "./lifecycle";
 import type { JobRecord } from "./model";
 
 class AttemptTimeout extends Error {
@@ -32,7 +33,10 @@ export interface Invocation {
  * and gives back the job's running slot, each together with the invocation's
  * other jobs (`invocation`). A job that waits for a slot ends here; its
  * tenant's slots object sends it again. Duplicate and late messages end at
- * `begin()`.
+ * `begin()`. Once the handler has run, its outcome is not given up to a
+ * short outage: R2 is tried again (`limits.storeRetryDelaysMs`, then the
+ * attempt is given back), the tracker too (`limits.outcomeReportRetryDelaysMs`),
+ * and a tracker that cannot write to D1 keeps the outcome until it can.
  */
 export async function runJobMessage(env: Env, message: JobMessage, invocation: Invocation): Promise<void> {
   const standing = invocation.slots.standing(message.job_id);
@@ -42,9 +46,14 @@ export async function runJobMessage(env: Env, message: JobMessage, invocation: I
   if (start.kind !== "run") return;
   const { job, attempt } = start;
   const outcome = await runAttempt(env, job, attempt, tracker);
-  const { accepted, callback, releaseSlot } = await tracker.complete(attempt, outcome);
+  const { discardResult, callback, releaseSlot } = await retrying(
+    () => tracker.complete(attempt, outcome),
+    limits.outcomeReportRetryDelaysMs,
+    (error, delayMs) =>
+      console.warn("outcome not reported; trying again", { jobId: job.id, attempt, delayMs, error: String(error) }),
+  );
   // A result nobody will read: the job was canceled or the attempt superseded meanwhile.
-  if (!accepted && outcome.ok && outcome.resultKey) await deleteObject(env.BLOBS, outcome.resultKey);
+  if (discardResult && outcome.ok && outcome.resultKey) await deleteObject(env.BLOBS, outcome.resultKey);
   await Promise.all([
     callback && invocation.deliverFirstAttempt(callback),
     releaseSlot && invocation.slots.release(job.tenantId, job.id),
@@ -62,9 +71,15 @@ async function runAttempt(
     const error = { code: "unknown_job_type", message: `This worker has no job type "${job.type}".` };
     return { ok: false, error, retryable: false };
   }
+  let stored: unknown;
+  try {
+    stored = await fromR2(() => readInputJson(env.BLOBS, job), job.id, attempt);
+  } catch (error) {
+    return interruption("The job's input could not be read", error);
+  }
   // The input is stored as sent; the handler gets it as its type's schema parses it (defaults
   // filled). It passed that schema at submit, so a failure here means the schema changed since.
-  const input = type.input.safeParse(await readInputJson(env.BLOBS, job));
+  const input = type.input.safeParse(stored);
   if (!input.success) {
     const message = `The input no longer matches the "${type.name}" job type: ${input.error.message}`;
     return {
@@ -106,7 +121,9 @@ async function runAttempt(
         if (stop) controller.abort(new AttemptStopped("The job was canceled or its attempt superseded."));
       },
     });
-    return await storeResult(env, job.id, attempt, value);
+    const outcome = await storeResult(env, job.id, attempt, value);
+    if (!outcome.ok) log.recordFailure(outcome.error);
+    return outcome;
   } catch (error) {
     const failure = failureOf(controller.signal.aborted ? controller.signal.reason : error);
     log.recordFailure(failure.error);
@@ -138,14 +155,38 @@ function runUntilAborted(type: JobType, ctx: Parameters<JobType["run"]>[0]): Pro
   });
 }
 
+/** The result as the job's row keeps it: inline, or in R2 (an interruption if R2 stays unavailable). */
 async function storeResult(env: Env, jobId: string, attempt: number, value: Json): Promise<AttemptOutcome> {
   const json = JSON.stringify(value ?? null);
   if (new TextEncoder().encode(json).byteLength <= limits.maxInlineJsonBytes) {
     return { ok: true, resultJson: json, resultKey: null };
   }
   const key = resultKey(jobId, attempt);
-  await putJson(env.BLOBS, key, json);
+  try {
+    await fromR2(() => putJson(env.BLOBS, key, json), jobId, attempt);
+  } catch (error) {
+    return interruption("The result could not be stored", error);
+  }
   return { ok: true, resultJson: null, resultKey: key };
+}
+
+/** An R2 read or write of an attempt, tried again after each of `limits.storeRetryDelaysMs`; throws the last failure. */
+function fromR2<T>(work: () => Promise<T>, jobId: string, attempt: number): Promise<T> {
+  return retrying(work, limits.storeRetryDelaysMs, (error, delayMs) => {
+    console.warn("R2 unavailable; trying again", { jobId, attempt, delayMs, error: String(error) });
+  });
+}
+
+/** The attempt given back because R2 stayed unavailable (`what` failed): not the handler's failure. */
+function interruption(what: string, error: unknown): AttemptInterruption {
+  const message =
+    `${what}: R2 was unavailable (${String(error)}). The attempt is given back, not counted toward max_attempts; ` +
+    `the job runs again in ${limits.infraRetryMaxDelaySeconds / 60} min.`;
+  return {
+    ok: false,
+    interrupted: true,
+    error: { code: "storage_unavailable", message: storedText(message, limits.maxErrorMessageChars) },
+  };
 }
 
 /**
@@ -154,7 +195,7 @@ async function storeResult(env: Env, jobId: string, attempt: number, value: Json
  * `NonRetryableError` (not retried) or a `JobError` (with its retry delay);
  * else `handler_error`.
  */
-function failureOf(reason: unknown): Extract<AttemptOutcome, { ok: false }> {
+function failureOf(reason: unknown): AttemptFailure {
   const message = storedText(reason instanceof Error ? reason.message : String(reason), limits.maxErrorMessageChars);
   if (reason instanceof AttemptTimeout) return { ok: false, error: { code: "timeout", message }, retryable: true };
   if (reason instanceof AttemptStopped) return { ok: false, error: { code: "canceled", message }, retryable: true };

@@ -273,6 +273,7 @@ export function prepareJob(
     inputKey: large ? inputKey(id) : null,
     progress: null,
     attempts: 0,
+    givenBack: 0,
     maxAttempts: request.max_attempts ?? type.defaults.maxAttempts,
     timeoutSeconds: request.timeout_seconds ?? type.defaults.timeoutSeconds,
     resultJson: null,

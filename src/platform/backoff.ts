@@ -1,3 +1,5 @@
+import { limits } from "../limits";
+
 /** Shape of an exponential backoff: the first delay, its cap and the jitter's fraction (0.2 = ±20 %). */
 export interface Backoff {
   baseSeconds: number;
@@ -17,4 +19,20 @@ export function backoffSeconds(
 ): number {
   const capped = Math.min(baseSeconds * 2 ** Math.max(0, n - 1), maxSeconds);
   return Math.min(maxSeconds, Math.max(0, capped * (1 + jitter * (2 * random - 1))));
+}
+
+/**
+ * Seconds to wait after the `n`th failure (n ≥ 1) of work that met an
+ * infrastructure failure (D1 overloaded or down, a Durable Object
+ * unreachable): back-pressure, 5 s doubling to 10 min, jittered
+ * (`limits.infraRetryBaseDelaySeconds` …). Whole seconds, as a queue
+ * message's `retry({ delaySeconds })` takes them (`n`: its delivery count).
+ */
+export function infraRetryDelaySeconds(n: number, random = Math.random()): number {
+  const backoff = {
+    baseSeconds: limits.infraRetryBaseDelaySeconds,
+    maxSeconds: limits.infraRetryMaxDelaySeconds,
+    jitter: limits.retryJitter,
+  };
+  return Math.ceil(backoffSeconds(n, backoff, random));
 }

@@ -1,19 +1,5 @@
 import { limits } from "../limits";
-import { backoffSeconds } from "./backoff";
-
-/**
- * Seconds a message whose work failed waits before its next delivery, from
- * its delivery count (`message.attempts`, 1 on the first): 5 s doubling to
- * 10 min, jittered. Whole seconds, as `retry({ delaySeconds })` takes them.
- */
-export function queueRetryDelaySeconds(attempts: number, random = Math.random()): number {
-  const backoff = {
-    baseSeconds: limits.infraRetryBaseDelaySeconds,
-    maxSeconds: limits.infraRetryMaxDelaySeconds,
-    jitter: limits.retryJitter,
-  };
-  return Math.ceil(backoffSeconds(attempts, backoff, random));
-}
+import { infraRetryDelaySeconds } from "./backoff";
 
 /**
  * Hands a message back to its queue after the backoff for its delivery count:
@@ -21,7 +7,7 @@ export function queueRetryDelaySeconds(attempts: number, random = Math.random())
  * Object unreachable), which is back-pressure, so it waits longer each time.
  */
 export function retryLater(message: Message<unknown>): void {
-  message.retry({ delaySeconds: queueRetryDelaySeconds(message.attempts) });
+  message.retry({ delaySeconds: infraRetryDelaySeconds(message.attempts) });
 }
 
 /**

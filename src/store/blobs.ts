@@ -63,7 +63,10 @@ export async function putLogObject(
   });
 }
 
-/** The job's log objects, by attempt (a job has at most `limits.maxAttempts`, far below a list page). */
+/**
+ * The job's log objects, by attempt: at most `limits.maxAttempts`, plus one an
+ * attempt given back (one per 10 min of an R2 outage), far below a list page.
+ */
 export async function listLogObjects(bucket: R2Bucket, jobId: string): Promise<LogObjectInfo[]> {
   const listed = await bucket.list({ prefix: logPrefix(jobId), include: ["customMetadata"] });
   return listed.objects

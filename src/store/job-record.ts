@@ -27,7 +27,10 @@ export interface JobRecord {
   inputJson: string | null;
   inputKey: string | null;
   progress: Progress | null;
+  /** Attempts started so far (API.md), given-back ones included. */
   attempts: number;
+  /** Attempts given back because R2 stayed unavailable: started, but not counted toward `maxAttempts`. */
+  givenBack: number;
   maxAttempts: number;
   timeoutSeconds: number;
   /** The result as JSON text when ≤ 64 KiB; else null and the result lives in R2 under `resultKey`. */

@@ -13,6 +13,7 @@ interface JobRow {
   input_key: string | null;
   progress: string | null;
   attempts: number;
+  given_back: number;
   max_attempts: number;
   timeout_seconds: number;
   result: string | null;
@@ -48,6 +49,7 @@ function fromRow(row: JobRow): JobRecord {
     inputKey: row.input_key,
     progress: parseOrNull(row.progress),
     attempts: row.attempts,
+    givenBack: row.given_back,
     maxAttempts: row.max_attempts,
     timeoutSeconds: row.timeout_seconds,
     resultJson: row.result,
@@ -88,7 +90,7 @@ export function insertJob(db: D1Database, job: JobRecord, keyHash: string | null
 
 /** The columns every change of a job writes. */
 const updatedColumns = (job: JobRecord) => sqlFragment`status = ${job.status}, progress = ${jsonOrNull(job.progress)},
-  attempts = ${job.attempts}, result = ${job.resultJson}, result_key = ${job.resultKey},
+  attempts = ${job.attempts}, given_back = ${job.givenBack}, result = ${job.resultJson}, result_key = ${job.resultKey},
   error_code = ${job.error?.code ?? null}, error_message = ${job.error?.message ?? null}, run_at = ${job.runAt},
   started_at = ${job.startedAt}, finished_at = ${job.finishedAt}, lease_expires_at = ${job.leaseExpiresAt},
   version = ${job.version}, updated_at = ${job.updatedAt}`;

@@ -27,6 +27,7 @@ import { isTerminal, wantsEvent } from "../jobs/model";
 import { toJobView } from "../jobs/view";
 import type { WatchEvent } from "../jobs/watch";
 import { limits } from "../limits";
+import { infraRetryDelaySeconds } from "../platform/backoff";
 import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
 import { serialRunner } from "../platform/serial";
@@ -43,12 +44,24 @@ import {
 import { buildEvent, enqueueEvent } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
+import { type Kept, KeptOutcome } from "./kept-outcome";
 import { LatestOncePer } from "./latest-once-per";
 import { acceptWatcher, broadcast } from "./watchers";
 
-/** What `complete` answers: whether the outcome counted, and what it leaves to its caller. */
+/**
+ * What `complete` answers: whether the outcome counted (written, or kept
+ * until D1 takes it), whether its result object is nobody's (the job was
+ * canceled or the attempt superseded: the caller deletes it), and what it
+ * leaves to its caller.
+ */
 export interface Completed extends LeftToCaller {
   accepted: boolean;
+  discardResult: boolean;
+}
+
+/** An outcome kept for the running attempt could not be written yet: nothing else is decided about the job meanwhile. */
+class OutcomeNotWritten extends Error {
+  override name = "OutcomeNotWritten";
 }
 
 /** What a change leaves to the caller that asked for it (`forCaller`): the callback's first attempt, the slot's release. */
@@ -69,7 +82,9 @@ interface LeftToCaller {
  * (kept in memory); once the attempt's short lease has passed, the minute's
  * sweep asks whether it still does. No alarm per job: an alarm is a billed storage write, and a lost
  * consumer is rare — except for a job with a ttl, whose alarm at its
- * `expires_at` ends it if it has not started by then.
+ * `expires_at` ends it if it has not started by then. An outcome D1 will not
+ * take (down, overloaded) is kept in the object's storage and written on
+ * the alarm, with growing delays, before anything else about the job.
  */
 export class JobTracker extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -84,6 +99,7 @@ export class JobTracker extends DurableObject<Env> {
   /** One change at a time: the order of changes is the order of calls. */
   readonly #serially = serialRunner();
   #hearing = new AttemptHearing(this.ctx.storage);
+  #kept = new KeptOutcome(this.ctx.storage);
   /** job.progress callbacks: at most one a second, carrying the latest progress. */
   #progressEvents = new LatestOncePer(1000, () => {
     this.#serially(() => this.#emitProgressEvent()).catch((error) => {
@@ -113,7 +129,7 @@ export class JobTracker extends DurableObject<Env> {
         });
         if (started) {
           this.#job = started;
-          this.#hearing.began(started.attempts, clock.now());
+          this.#began(started.attempts, clock.now());
           await this.#broadcast(started, "status");
           return { kind: "run", job: started, attempt: started.attempts };
         }
@@ -142,7 +158,7 @@ export class JobTracker extends DurableObject<Env> {
       // A write that fails keeps the slot: the message is retried (and finds it held) or the slots' audit frees it.
       await this.#commit(decision.change);
       const started = this.#job as JobRecord;
-      this.#hearing.began(started.attempts, now);
+      this.#began(started.attempts, now);
       return { kind: "run", job: started, attempt: started.attempts };
     });
   }
@@ -182,14 +198,28 @@ export class JobTracker extends DurableObject<Env> {
    * change causes, if any, is stored and handed back, not queued (the caller
    * makes its first attempt: webhooks/first-attempt.ts), and the job's
    * running slot is not released but `releaseSlot` says it is to be
-   * (tenants/batch-slots.ts).
+   * (tenants/batch-slots.ts). When D1 refuses the write, the outcome is
+   * kept and written later (`accepted`, nothing left to the caller); it
+   * throws only when the tracker cannot keep it either.
    */
   complete(attempt: number, outcome: AttemptOutcome): Promise<Completed> {
     return this.#serially(async () => {
       const job = await this.#load();
-      if (!holdsAttempt(job, attempt)) return { accepted: false, callback: null, releaseSlot: false };
-      const left = await this.#finishAttempt(job, outcome, clock.now(), { forCaller: true });
-      return { accepted: true, ...left };
+      if (!holdsAttempt(job, attempt)) {
+        // A repeated report of an outcome written already must not lose the result the job now names.
+        const resultKey = outcome.ok ? outcome.resultKey : null;
+        const discardResult = resultKey !== null && this.#job?.resultKey !== resultKey;
+        return { accepted: false, discardResult, callback: null, releaseSlot: false };
+      }
+      try {
+        const left = await this.#finishAttempt(job, outcome, clock.now(), { forCaller: true });
+        return { accepted: true, discardResult: false, ...left };
+      } catch (error) {
+        // Written, and a later step failed (or the row is gone): as before, the caller hears of it.
+        if (!holdsAttempt(this.#job, attempt)) throw error;
+        await this.#keepOutcome({ attempt, outcome, failures: 1 }, error);
+        return { accepted: true, discardResult: false, callback: null, releaseSlot: false };
+      }
     });
   }
 
@@ -275,12 +305,19 @@ export class JobTracker extends DurableObject<Env> {
    * a wait to hear from a running attempt. It never starts such a wait (the
    * sweep does): an alarm for a running job may be an earlier one, and
    * waiting again each time would only cost writes. A job finished or deleted
-   * meanwhile needs it no more: its storage is freed.
+   * meanwhile needs it no more: its storage is freed. A kept outcome is
+   * written first (`#load`).
    */
   override alarm(): Promise<void> {
     return this.#serially(async () => {
       this.#usedStorage = true;
-      const job = await this.#load();
+      let job: JobRecord | null;
+      try {
+        job = await this.#load();
+      } catch (error) {
+        if (error instanceof OutcomeNotWritten) return; // the alarm is armed again for it
+        throw error;
+      }
       if (!job || isTerminal(job.status)) return this.#freeStorage();
       await this.#repair(job, clock.now(), { mayWait: false });
     });
@@ -477,11 +514,62 @@ export class JobTracker extends DurableObject<Env> {
     countOperation("do_storage_writes");
     await this.ctx.storage.deleteAll();
     this.#hearing.cleared();
+    this.#kept.cleared();
     this.#usedStorage = false;
   }
 
+  /** The job, with any outcome kept for its running attempt written first; throws `OutcomeNotWritten` while D1 refuses it. */
   async #load(): Promise<JobRecord | null> {
     this.#job ??= await findJob(this.#db, this.ctx.id.name as string);
+    if (this.#job?.status === "running") await this.#writeKept();
     return this.#job;
+  }
+
+  /** An attempt began here: nothing was heard from it or kept for it before. */
+  #began(attempt: number, at: number): void {
+    this.#hearing.began(attempt, at);
+    this.#kept.began();
+  }
+
+  /**
+   * Keeps an outcome D1 did not take (`error`, its `failures`th refusal) and
+   * arms the alarm to write it after back-pressure's growing delay.
+   */
+  async #keepOutcome(kept: Kept, error: unknown): Promise<void> {
+    const delaySeconds = infraRetryDelaySeconds(kept.failures);
+    console.warn("outcome kept until D1 takes it", {
+      jobId: this.ctx.id.name,
+      attempt: kept.attempt,
+      failures: kept.failures,
+      delaySeconds,
+      error: String(error),
+    });
+    await this.#kept.keep(kept);
+    await this.#setAlarm(clock.now() + delaySeconds * 1000);
+  }
+
+  /**
+   * Writes the outcome kept for the running attempt, if any. The row is read
+   * afresh: the write that failed may have landed (its answer lost), and
+   * then the outcome is written already. While D1 still refuses, the outcome
+   * stays kept, the alarm is armed again, and this throws `OutcomeNotWritten`.
+   */
+  async #writeKept(): Promise<void> {
+    const kept = await this.#kept.read();
+    if (!kept) return;
+    try {
+      this.#job = await findJob(this.#db, this.ctx.id.name as string);
+      if (holdsAttempt(this.#job, kept.attempt)) {
+        await this.#finishAttempt(this.#job, kept.outcome, clock.now());
+      }
+    } catch (error) {
+      if (!holdsAttempt(this.#job, kept.attempt)) throw error;
+      await this.#keepOutcome({ ...kept, failures: kept.failures + 1 }, error);
+      throw new OutcomeNotWritten(`job ${this.ctx.id.name}: its attempt's outcome is kept until D1 takes it`, {
+        cause: error,
+      });
+    }
+    // A finished job's storage went with it (#freeStorage); a retry's keeps its timer's alarm.
+    await this.#kept.forget();
   }
 }

@@ -15,6 +15,7 @@ export function jobRecord(fields: Partial<JobRecord> = {}, at = 0): JobRecord {
     inputKey: null,
     progress: null,
     attempts: 0,
+    givenBack: 0,
     maxAttempts: 3,
     timeoutSeconds: 60,
     resultJson: null,

@@ -60,7 +60,15 @@ describe("a handler's error code", () => {
   });
 
   it("does not let a handler claim a code the service gives its own failures", () => {
-    for (const code of ["timeout", "canceled", "worker_lost", "unknown_job_type", "invalid_input", "expired"]) {
+    for (const code of [
+      "timeout",
+      "canceled",
+      "worker_lost",
+      "unknown_job_type",
+      "invalid_input",
+      "expired",
+      "storage_unavailable",
+    ]) {
       expect(handlerErrorCode(code)).toBe("handler_error");
     }
   });

@@ -147,6 +147,33 @@ describe("an attempt's outcome", () => {
     expect(last.change.next.status).toBe("failed");
   });
 
+  it("gives an interrupted attempt back, even the last: the job queues again at back-pressure's longest delay", () => {
+    const unavailable = { code: "storage_unavailable", message: "R2 is down" };
+    for (const attempts of [1, 3]) {
+      const { change, timer } = decideOutcome(
+        running({ attempts }),
+        { ok: false, interrupted: true, error: unavailable },
+        NOW,
+        noJitter,
+      );
+      const runAt = NOW + limits.infraRetryMaxDelaySeconds * SECOND;
+      expect(change.next).toMatchObject({ status: "queued", attempts, givenBack: 1, error: unavailable, runAt });
+      expect(change).toMatchObject({ event: null, releasesSlot: true });
+      expect(timer).toEqual(timerForRunAt(change.next, NOW));
+    }
+  });
+
+  it("does not count given-back attempts toward max_attempts", () => {
+    const fail = { ok: false as const, error: failure, retryable: true };
+    // Four started, one given back: the third counted attempt of three failed.
+    expect(decideOutcome(running({ attempts: 3, givenBack: 1 }), fail, NOW, noJitter).change.next.status).toBe(
+      "queued",
+    );
+    expect(decideOutcome(running({ attempts: 4, givenBack: 1 }), fail, NOW, noJitter).change.next.status).toBe(
+      "failed",
+    );
+  });
+
   it("counts a lost attempt as a retryable worker_lost failure", () => {
     const { change } = decideOutcome(running(), workerLost, NOW, noJitter);
     expect(change.next).toMatchObject({ status: "queued", error: { code: "worker_lost" } });
@@ -259,6 +286,8 @@ describe("expiry (ttl_seconds)", () => {
     expect(mayExpire(expiring({ status: "scheduled" }))).toBe(true);
     expect(mayExpire(job())).toBe(false);
     const retryWaiting = expiring({ attempts: 1, expiresAt: NOW - SECOND });
+    // A first attempt given back (R2 down) still started the job.
+    expect(mayExpire({ ...retryWaiting, givenBack: 1 })).toBe(false);
     expect(mayExpire(retryWaiting)).toBe(false);
     expect(decideBegin(retryWaiting, NOW)).toMatchObject({ kind: "start" });
     expect(decideRepair(retryWaiting, NOW)).toMatchObject({ kind: "arm" });

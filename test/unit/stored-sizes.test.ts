@@ -23,6 +23,7 @@ const largestJob: JobRecord = {
   inputKey: null,
   progress: { percent: 100, message: worstMessage(limits.maxProgressMessageChars), updated_at: 0 },
   attempts: limits.maxAttempts,
+  givenBack: 0,
   maxAttempts: limits.maxAttempts,
   timeoutSeconds: limits.maxTimeoutSeconds,
   resultJson: storedJson(limits.maxInlineJsonBytes),

@@ -1,4 +1,4 @@
-import { createScheduledController } from "cloudflare:test";
+import { createScheduledController, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/api/app";
@@ -8,6 +8,7 @@ import type { JobView } from "../../src/jobs/model";
 import { limits } from "../../src/limits";
 import { standardSchedule } from "../../src/webhooks/schedule";
 import {
+  at,
   authed,
   BASE,
   createTenant,
@@ -18,6 +19,7 @@ import {
   getJob,
   onEveryShard,
   submit,
+  tracker,
   untilStatus,
 } from "./helpers";
 import { deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
@@ -56,6 +58,41 @@ const down = {
   JOB_TRACKER: downTracker as unknown as typeof env.JOB_TRACKER,
   ORIGIN_GATE: downTracker as unknown as typeof env.ORIGIN_GATE,
 };
+
+type Method = (...args: never[]) => Promise<unknown>;
+
+/** `target` (a binding or a Durable Object stub) as it is, except `method`, which `replace` wraps (it gets the real one). */
+function withMethod<T extends object>(target: T, method: string, replace: (real: Method) => Method): T {
+  return new Proxy(target, {
+    get: (t, property) =>
+      property === method
+        ? replace((...args) => Reflect.apply(Reflect.get(t, property) as Method, t, args))
+        : bound(t, property),
+  });
+}
+
+/** `target`'s `property`, a method bound to it (a binding's native methods refuse another `this`). */
+function bound(target: object, property: string | symbol): unknown {
+  const value = Reflect.get(target, property);
+  // Function.prototype's own bind: a stub answers every property, `bind` too, as a remote method.
+  return typeof value === "function" ? Function.prototype.bind.call(value, target) : value;
+}
+
+/** Every job's tracker as it is, except `method`, which `replace` wraps. */
+const trackersWith = (method: string, replace: (real: Method) => Method) =>
+  ({
+    getByName: (name: string) => withMethod(env.JOB_TRACKER.getByName(name), method, replace),
+  }) as unknown as typeof env.JOB_TRACKER;
+
+/** A failure as the platform reports it. */
+const failing = (message: string) => () => Promise.reject(new Error(message));
+
+/** A job submitted to run later, then made due: a test hands its message to the consumer itself (`consumeOne`). */
+async function dueJob(tenant: Awaited<ReturnType<typeof createTenant>>, body: Record<string, unknown>) {
+  const job = await submit(tenant, { ...body, delay_seconds: 600 });
+  await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+  return job;
+}
 
 /** How a consumer settled a message: acked, or retried after `delaySeconds` (undefined: the queue's `retry_delay`). */
 type Settled = { acked: true } | { acked: false; delaySeconds: number | undefined };
@@ -216,28 +253,138 @@ describe("failure handling", () => {
 
   it("goes on with an attempt whose progress reports cannot be stored (D1 or the tracker unavailable)", async () => {
     const tenant = await createTenant();
-    const job = await submit(tenant, {
-      type: "sleep",
-      input: { seconds: 0.2, steps: 2 },
-      max_attempts: 1,
-      delay_seconds: 600,
-    });
-    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    const job = await dueJob(tenant, { type: "sleep", input: { seconds: 0.2, steps: 2 }, max_attempts: 1 });
     // The job's tracker as it is, except that storing progress fails as it does while D1 is down.
-    const progressFails = {
-      getByName: (name: string) =>
-        new Proxy(env.JOB_TRACKER.getByName(name), {
-          get: (target, property) =>
-            property === "progress"
-              ? () => Promise.reject(new Error("D1_ERROR: Network connection lost."))
-              : Reflect.get(target, property),
-        }),
-    } as unknown as typeof env.JOB_TRACKER;
+    const progressFails = trackersWith("progress", () => failing("D1_ERROR: Network connection lost."));
     expect(await consumeOne("edgejobs-jobs-0", 1, { job_id: job.id }, { JOB_TRACKER: progressFails })).toEqual({
       acked: true,
     });
     // Not the handler's failure: the attempt ran to its end, only its reports were lost.
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, progress: null });
+  });
+
+  it("keeps an outcome D1 refuses in the job's tracker and writes it once D1 takes it: one attempt, counted once", async () => {
+    const tenant = await createTenant();
+    const path = `/ok/${unique()}`;
+    const job = await dueJob(tenant, {
+      type: "echo",
+      input: "kept",
+      max_attempts: 1,
+      callback_url: `${env.RECEIVER_URL}${path}`,
+    });
+    const db = dbOf(job.id);
+    const stub = tracker(job.id);
+    const stored = () =>
+      runInDurableObject(stub, async (_instance, state) => ({
+        kept: await state.storage.get<{ failures: number }>("outcome"),
+        alarm: await state.storage.getAlarm(),
+      }));
+    // D1 refuses to take this job out of running, as it refuses every write while down or overloaded.
+    const refusal = `refuse_${job.id}`;
+    await db
+      .prepare(
+        `CREATE TRIGGER ${refusal} BEFORE UPDATE ON jobs WHEN OLD.id = '${job.id}' AND NEW.status <> 'running'
+         BEGIN SELECT RAISE(ABORT, 'D1_ERROR: Network connection lost.'); END`,
+      )
+      .run();
+    try {
+      expect(await consumeOne("edgejobs-jobs-0", 1, { job_id: job.id }, {})).toEqual({ acked: true });
+      const first = await stored();
+      expect(first.kept).toMatchObject({ attempt: 1, outcome: { ok: true, resultJson: '"kept"' }, failures: 1 });
+      expect(first.alarm).toBeGreaterThan(Date.now() + 5000 * 0.8 - 1000);
+      // Its alarm while D1 still refuses: kept, and tried again after a longer delay.
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      const second = await stored();
+      expect(second.kept?.failures).toBe(2);
+      expect(second.alarm).toBeGreaterThan(Date.now() + 10_000 * 0.8 - 1000);
+      // Past the attempt's lease and silence, the sweep's check must not take it for lost: nothing is decided meanwhile.
+      await db.prepare("UPDATE jobs SET lease_expires_at = 0 WHERE id = ?").bind(job.id).run();
+      const refused = await stub.recover().then(
+        () => null,
+        (error: unknown) => String(error),
+      );
+      expect(refused).toMatch(/kept until D1 takes it/);
+      expect(await getJob(tenant, job.id)).toMatchObject({ status: "running", attempts: 1 });
+    } finally {
+      await db.prepare(`DROP TRIGGER IF EXISTS ${refusal}`).run();
+    }
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: "kept" });
+    const [callback, ...more] = await eventually(
+      () => receivedOn(path),
+      (received) => received.length > 0,
+    );
+    expect(JSON.parse(callback?.body ?? "{}")).toMatchObject({ type: "job.succeeded", data: { result: "kept" } });
+    expect(more).toHaveLength(0);
+    expect(await stored()).toEqual({ kept: undefined, alarm: null });
+  });
+
+  it("tells a job's tracker its outcome through a short outage of the tracker itself (reset by a deploy)", async () => {
+    const tenant = await createTenant();
+    const job = await dueJob(tenant, { type: "echo", input: "told", max_attempts: 1 });
+    let reports = 0;
+    const resetTwice = trackersWith("complete", (real) => (...args) => {
+      reports += 1;
+      return reports <= 2 ? failing("Durable Object reset because its code was updated.")() : real(...args);
+    });
+    expect(await consumeOne("edgejobs-jobs-0", 1, { job_id: job.id }, { JOB_TRACKER: resetTwice })).toEqual({
+      acked: true,
+    });
+    expect(reports).toBe(3);
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: "told" });
+  });
+
+  it("reads an input and stores a result over 64 KiB through a short R2 outage, on the job's one attempt", async () => {
+    const tenant = await createTenant();
+    const big = "r".repeat(70 * 1024);
+    const job = await dueJob(tenant, { type: "echo", input: big, max_attempts: 1 });
+    let reads = 0;
+    let resultPuts = 0;
+    const flaky = withMethod(
+      withMethod(
+        env.BLOBS,
+        "get",
+        (real) =>
+          (...args) =>
+            ++reads <= 1 ? failing("R2 internal error")() : real(...args),
+      ),
+      "put",
+      (real) =>
+        (...args) => {
+          const key = args[0] as unknown as string;
+          return key.startsWith("results/") && ++resultPuts <= 2 ? failing("R2 internal error")() : real(...args);
+        },
+    );
+    expect(await consumeOne("edgejobs-jobs-0", 1, { job_id: job.id }, { BLOBS: flaky })).toEqual({ acked: true });
+    expect([reads, resultPuts]).toEqual([2, 3]);
+    const done = await getJob(tenant, job.id);
+    expect(done).toMatchObject({ status: "succeeded", attempts: 1, result: null });
+    expect(await (await authed(tenant, done.result_url as string)).json()).toBe(big);
+  });
+
+  it("gives back an attempt whose result R2 will not take: not counted, the job runs again 10 min later", async () => {
+    const tenant = await createTenant();
+    const big = "g".repeat(70 * 1024);
+    const job = await dueJob(tenant, { type: "echo", input: big, max_attempts: 1 });
+    const r2Refuses = withMethod(env.BLOBS, "put", () => failing("R2 internal error"));
+    const before = Date.now();
+    expect(await consumeOne("edgejobs-jobs-0", 1, { job_id: job.id }, { BLOBS: r2Refuses })).toEqual({ acked: true });
+    // Its one attempt is given back, not used up: the job waits, as it does for any outage, instead of failing.
+    const waiting = await getJob(tenant, job.id);
+    expect(waiting).toMatchObject({ status: "queued", attempts: 1, error: { code: "storage_unavailable" } });
+    const runAt = Date.parse(waiting.run_at);
+    expect(runAt).toBeGreaterThanOrEqual(before + limits.infraRetryMaxDelaySeconds * 1000);
+    // R2 is back when its message comes: it runs on its one counted attempt, the second started.
+    expect(await at(runAt, () => consumeOne("edgejobs-jobs-0", 1, { job_id: job.id }, {}))).toEqual({ acked: true });
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 2, error: null });
+    const { attempts } = (await (await authed(tenant, `/v1/jobs/${job.id}/attempts`)).json()) as {
+      attempts: { attempt: number; status: string; error: { code: string } | null }[];
+    };
+    // The given-back attempt's own error went nowhere: R2, which keeps it with the attempt's log, was down.
+    expect(attempts.map((a) => [a.attempt, a.status, a.error?.code ?? null])).toEqual([
+      [1, "failed", null],
+      [2, "succeeded", null],
+    ]);
   });
 
   it("puts a dead-lettered callback message back on the callbacks queue, delayed, rather than lose it", async () => {
