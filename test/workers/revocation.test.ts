@@ -1,10 +1,11 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/api/app";
 import { joinKeyStreams } from "../../src/tenants/key-liveness";
 import { KEY_REVOKED_CLOSE } from "../../src/tenants/key-streams";
 import { parseEventStream } from "../support/event-stream";
-import { ADMIN, BASE, call, createTenant, submit, untilStatus } from "./helpers";
+import { ADMIN, BASE, call, createTenant, eventually, submit, untilStatus } from "./helpers";
 
 // A revoked key's stream ends within the push from its KeyStreams object, or one re-check interval
 // (RECHECK_MS below, where that object is unreachable), one D1 read and the relay's close.
@@ -29,6 +30,13 @@ const as = async (
   headers: Record<string, string> = {},
 ): Promise<Response> =>
   app.fetch(new Request(`${BASE}${path}`, { headers: { ...headers, authorization: `Bearer ${apiKey}` } }), streamEnv);
+
+/** The tenant's first key's id (the one `createTenant` hands out). */
+async function firstKeyId(tenantId: string): Promise<string> {
+  const res = await call(`/v1/keys?tenant_id=${tenantId}`, { headers: ADMIN });
+  const [first] = ((await res.json()) as { keys: { id: string }[] }).keys as [{ id: string }];
+  return first.id;
+}
 
 async function addKey(tenantId: string): Promise<{ id: string; apiKey: string }> {
   const res = await call("/v1/keys", {
@@ -71,11 +79,7 @@ function framesToClose(
  */
 async function revokeWhileWatched(streamEnv: StreamEnv): Promise<void> {
   const tenant = await createTenant();
-  const [{ id: revokedId }] = (
-    (await (await call(`/v1/keys?tenant_id=${tenant.tenantId}`, { headers: ADMIN })).json()) as {
-      keys: { id: string }[];
-    }
-  ).keys as [{ id: string }];
+  const revokedId = await firstKeyId(tenant.tenantId);
   const kept = await addKey(tenant.tenantId);
   const job = await submit(tenant, { type: "sleep", input: { seconds: 4, steps: 8 } });
   await untilStatus(tenant, job.id, "running");
@@ -126,14 +130,23 @@ describe("revoking an API key", () => {
 
   it("ends a stream that joins its KeyStreams object after the revocation", async () => {
     const tenant = await createTenant();
-    const [{ id: keyId }] = (
-      (await (await call(`/v1/keys?tenant_id=${tenant.tenantId}`, { headers: ADMIN })).json()) as {
-        keys: { id: string }[];
-      }
-    ).keys as [{ id: string }];
+    const keyId = await firstKeyId(tenant.tenantId);
     expect((await call(`/v1/keys/${keyId}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
     const socket = await joinKeyStreams(env, keyId);
     const closed = await new Promise<number>((resolve) => socket.addEventListener("close", (e) => resolve(e.code)));
     expect(closed).toBe(KEY_REVOKED_CLOSE);
+  });
+
+  it("leaves nothing on the key's object once a stream ends on its own: its socket is let go", async () => {
+    const tenant = await createTenant();
+    const keyId = await firstKeyId(tenant.tenantId);
+    const held = () =>
+      runInDurableObject(env.KEY_STREAMS.getByName(keyId), (_instance, state) => state.getWebSockets().length);
+    const job = await submit(tenant, { type: "sleep", input: { seconds: 1.5, steps: 3 } });
+    await untilStatus(tenant, job.id, "running");
+    const sse = as(env, tenant.apiKey, `/v1/jobs/${job.id}/events`).then(readToEnd);
+    expect(await eventually(held, (n) => n === 1), "the open stream holds one socket").toBe(1);
+    expect(parseEventStream((await sse).text).at(-1)).toMatchObject({ data: { status: "succeeded" } });
+    expect(await eventually(held, (n) => n === 0)).toBe(0);
   });
 });
