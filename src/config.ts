@@ -70,10 +70,17 @@ export interface Setting<T> {
 
 const DAY_MS = 86_400_000;
 
-/** A number, from a text that is one (not "", not "1e", not "Infinity"), within `min`…`max`. */
+/**
+ * A decimal number as a person writes one (`7`, `0.5`, `-1`, `1e3`): not
+ * "", "1e", "Infinity", nor `Number`'s hexadecimal, octal or binary forms
+ * ("0x10" is not 16 days).
+ */
+const decimal = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
+/** A number, from a text that is one in decimal (`decimal`), within `min`…`max`. */
 function numberIn(min: number, max: number, { integer = false, aboveMin = false } = {}) {
   return (text: string | undefined): number | undefined => {
-    if (text === undefined || text.trim() === "") return undefined;
+    if (text === undefined || !decimal.test(text)) return undefined;
     const value = Number(text);
     if (!Number.isFinite(value) || value < min || value > max || (aboveMin && value === min)) return undefined;
     return integer && !Number.isInteger(value) ? undefined : value;

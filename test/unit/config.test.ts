@@ -61,7 +61,7 @@ describe("parseConfig", () => {
 
   // Each bad value: out of bounds, not of the setting's kind, or empty.
   const bad: Record<SettingName, string[]> = {
-    RETENTION_DAYS: ["0", "-1", "", " ", "thirty", "7 days", "NaN", "Infinity", "36501"],
+    RETENTION_DAYS: ["0", "-1", "", " ", "thirty", "7 days", "NaN", "Infinity", "36501", "0x10", "0b11", "0o7", "1e"],
     ADMIN_TOKEN: [""],
     ALLOW_LOCAL_CALLBACKS: ["yes", "TRUE", "1", ""],
     METERING: ["on", ""],
@@ -69,7 +69,7 @@ describe("parseConfig", () => {
     WEBHOOK_RETRY_SCHEDULE: ["", "0,,5", "0,5,x", "-1", "0,1,1,1,1,1,1,1,1", String(limits.maxQueueDelaySeconds + 1)],
     WEBHOOK_TIMEOUT_MS: ["0", "-5", "soon", "16000"],
     WEBHOOK_MAX_IN_FLIGHT_PER_ORIGIN: ["0", "2.5", "129", "many"],
-    KEY_RECHECK_MS: ["0", "soon", "30001"],
+    KEY_RECHECK_MS: ["0", "soon", "30001", "0x100"],
   };
   type SettingName = keyof SettingVariables;
 
