@@ -27,7 +27,11 @@ jobTypesApi.openapi(listRoute, (c) => {
   described ??= [...jobTypes.values()].map((type) => ({
     name: type.name,
     description: type.description,
-    defaults: { max_attempts: type.defaults.maxAttempts, timeout_seconds: type.defaults.timeoutSeconds },
+    defaults: {
+      max_attempts: type.defaults.maxAttempts,
+      timeout_seconds: type.defaults.timeoutSeconds,
+      retry_base_delay_seconds: type.defaults.retryBaseDelaySeconds,
+    },
     input_schema: zod.toJSONSchema(type.input, { io: "input", unrepresentable: "any" }) as Record<string, unknown>,
   }));
   return c.json({ job_types: described }, 200);

@@ -253,7 +253,13 @@ export const JobTypeSchema = z
   .object({
     name: z.string(),
     description: z.string(),
-    defaults: z.object({ max_attempts: z.int(), timeout_seconds: z.int() }),
+    defaults: z.object({
+      max_attempts: z.int(),
+      timeout_seconds: z.int(),
+      retry_base_delay_seconds: z.number().openapi({
+        description: "The first retry's delay in seconds before jitter; each next one doubles, up to 15 min.",
+      }),
+    }),
     input_schema: z.record(z.string(), z.unknown()),
   })
   .openapi("JobType", { example: jobTypeExample });

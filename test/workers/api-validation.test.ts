@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { jobTypes } from "../../src/job-types";
+import type { JobType } from "../../src/job-types/define";
 import type { JobView } from "../../src/jobs/model";
 import { authed, call, createTenant, errorOf, getJob, postJson, submit, type TestTenant, untilStatus } from "./helpers";
 
@@ -407,10 +409,19 @@ describe("service routes", () => {
   it("lists job types with defaults and JSON Schema", async () => {
     const tenant = await createTenant();
     const res = await authed(tenant, "/v1/job-types");
-    const { job_types } = (await res.json()) as { job_types: { name: string; input_schema: { type?: string } }[] };
+    const { job_types } = (await res.json()) as {
+      job_types: { name: string; defaults: Record<string, number>; input_schema: { type?: string } }[];
+    };
     // The built-ins, whatever else is registered: adding a type edits no test.
     expect(job_types.map((t) => t.name)).toEqual(expect.arrayContaining(["echo", "sleep", "fail"]));
-    expect(job_types.find((t) => t.name === "sleep")?.input_schema.type).toBe("object");
+    const sleep = job_types.find((t) => t.name === "sleep");
+    expect(sleep?.input_schema.type).toBe("object");
+    const { defaults } = jobTypes.get("sleep") as JobType;
+    expect(sleep?.defaults).toEqual({
+      max_attempts: defaults.maxAttempts,
+      timeout_seconds: defaults.timeoutSeconds,
+      retry_base_delay_seconds: defaults.retryBaseDelaySeconds,
+    });
   });
 
   it("answers unknown routes with the error shape", async () => {
