@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { CallbackMessage } from "../../src/env";
+import { standardSchedule } from "../../src/webhooks/schedule";
 import { authed, createTenant, dbOf, errorOf, eventually, setTenantLimits, type TestTenant } from "./helpers";
-import { deliveriesOf, receivedOn, storedEvent, unique } from "./webhook-helpers";
+import { deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
 const redeliver = (tenant: TestTenant, jobId: string, eventId: string) =>
   authed(tenant, `/v1/jobs/${jobId}/deliveries/${eventId}/redeliver`, { method: "POST" });
@@ -29,6 +31,41 @@ describe("manual redelivery", () => {
       () => receivedOn(path),
       (r) => r.length === 2,
     );
+  });
+
+  it("neither uses nor restarts the retry schedule: the next scheduled attempt waits its own slot", async () => {
+    const tenant = await createTenant();
+    const { eventId, jobId } = await storedEvent(tenant, `${env.RECEIVER_URL}/status/500/${unique()}`);
+    // The real schedule; the test plays the queue's part for scheduled attempts and keeps each retry's delay.
+    const retries: MessageSendRequest<CallbackMessage>[] = [];
+    const settings = {
+      WEBHOOK_RETRY_SCHEDULE: undefined,
+      CALLBACKS: { sendBatch: async (m: MessageSendRequest<CallbackMessage>[]) => void retries.push(...m) },
+    } as unknown as Partial<typeof env>;
+    await deliverMessages([{ event_id: eventId, job_id: jobId, attempt: 1, origin: env.RECEIVER_URL }], settings);
+    // A manual attempt between the first scheduled one and its retry (through the real queue).
+    expect((await redeliver(tenant, jobId, eventId)).status).toBe(202);
+    await eventually(
+      () => deliveriesOf(tenant, jobId),
+      (d) => d.deliveries.length === 2,
+    );
+    const second = retries.shift() as MessageSendRequest<CallbackMessage>;
+    expect(second.body.attempt).toBe(2);
+    await deliverMessages([second.body], settings);
+    // The third scheduled attempt waits the schedule's third slot (5 min), not the fourth (30 min).
+    const third = retries.shift() as MessageSendRequest<CallbackMessage>;
+    expect(third.body.attempt).toBe(3);
+    const slot = standardSchedule[2] as number;
+    expect(third.delaySeconds).toBeGreaterThanOrEqual(Math.floor(slot * 0.8) - 1);
+    expect(third.delaySeconds).toBeLessThanOrEqual(Math.ceil(slot * 1.2));
+    // The log numbers every attempt; the event's attempts count them all, manual ones too.
+    const log = await deliveriesOf(tenant, jobId);
+    expect(log.deliveries.map((d) => [d.attempt, d.trigger])).toEqual([
+      [1, "scheduled"],
+      [2, "manual"],
+      [3, "scheduled"],
+    ]);
+    expect(log.events).toMatchObject([{ id: eventId, status: "pending", attempts: 3 }]);
   });
 
   it("frees an event whose redelivery was lost once its lease is over", async () => {
