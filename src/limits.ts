@@ -85,7 +85,8 @@ export const limits = {
   attemptSilenceSeconds: 25,
   /**
    * An attempt's read of its input or write of its result (R2) that fails is
-   * tried again after each of these delays (ms) while its heartbeats go on;
+   * tried again after each of these delays (ms): 7 s, within the attempt's
+   * lease (before its handler) or while its heartbeats go on (after it);
    * if the last try fails too, the attempt is given back, not counted
    * (lifecycle.ts `decideOutcome`), and runs again `infraRetryMaxDelaySeconds` later.
    */

@@ -118,7 +118,11 @@ export const JobSchema = z
       .openapi({ description: "The input as sent when its JSON is ≤ 64 KiB, else null (see input_url)." }),
     input_url: z.string().openapi({ description: "`/v1/jobs/{id}/input`: the input whatever its size." }),
     progress: z.object({ percent: z.number(), message: z.string().nullable(), updated_at: Time }).nullable(),
-    attempts: z.int(),
+    attempts: z.int().openapi({
+      description:
+        "Attempts started so far. An attempt given back because R2 was unavailable counts here but not toward " +
+        "`max_attempts`, so this can exceed it.",
+    }),
     max_attempts: z.int(),
     timeout_seconds: z.int(),
     result: z.unknown(),

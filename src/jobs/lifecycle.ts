@@ -179,7 +179,7 @@ export function decideOutcome(
   if (outcome.retryable && job.attempts - job.givenBack < job.maxAttempts) {
     const delaySeconds =
       outcome.retryAfterSeconds === undefined
-        ? nextRetryDelaySeconds(job.attempts, retryDelay.baseSeconds, retryDelay.random)
+        ? nextRetryDelaySeconds(job.attempts - job.givenBack, retryDelay.baseSeconds, retryDelay.random)
         : Math.min(Math.max(0, outcome.retryAfterSeconds), limits.retryMaxDelaySeconds);
     const retry: JobState = {
       ...job,

@@ -20,6 +20,15 @@ class AttemptStopped extends Error {
   override name = "AttemptStopped";
 }
 
+/**
+ * The job's tracker, through a new stub at each call: once a stub has thrown
+ * (its object reset by a deploy, say), every later call through it fails
+ * too ("To continue invoking methods on a remote Durable Object a Worker
+ * must recreate the stub", developers.cloudflare.com/durable-objects/api/stub,
+ * read 2026-11-30). A stub is a local handle: making one costs no request.
+ */
+type Tracker = () => ReturnType<Env["JOB_TRACKER"]["getByName"]>;
+
 /** What a consumer invocation's messages share: their tenants' slots, and their callbacks' first attempts. */
 export interface Invocation {
   slots: BatchSlots;
@@ -41,13 +50,13 @@ export interface Invocation {
 export async function runJobMessage(env: Env, message: JobMessage, invocation: Invocation): Promise<void> {
   const standing = invocation.slots.standing(message.job_id);
   if (standing === "waiting") return;
-  const tracker = env.JOB_TRACKER.getByName(message.job_id);
-  const start = await tracker.begin(message.tenant_id ?? null, { slotHeld: standing === "held" });
+  const tracker: Tracker = () => env.JOB_TRACKER.getByName(message.job_id);
+  const start = await tracker().begin(message.tenant_id ?? null, { slotHeld: standing === "held" });
   if (start.kind !== "run") return;
   const { job, attempt } = start;
   const outcome = await runAttempt(env, job, attempt, tracker);
   const { discardResult, callback, releaseSlot } = await retrying(
-    () => tracker.complete(attempt, outcome),
+    () => tracker().complete(attempt, outcome),
     limits.outcomeReportRetryDelaysMs,
     (error, delayMs) =>
       console.warn("outcome not reported; trying again", { jobId: job.id, attempt, delayMs, error: String(error) }),
@@ -60,12 +69,7 @@ export async function runJobMessage(env: Env, message: JobMessage, invocation: I
   ]);
 }
 
-async function runAttempt(
-  env: Env,
-  job: JobRecord,
-  attempt: number,
-  tracker: ReturnType<Env["JOB_TRACKER"]["getByName"]>,
-): Promise<AttemptOutcome> {
+async function runAttempt(env: Env, job: JobRecord, attempt: number, tracker: Tracker): Promise<AttemptOutcome> {
   const type = jobTypes.get(job.type);
   if (!type) {
     const error = { code: "unknown_job_type", message: `This worker has no job type "${job.type}".` };
@@ -111,7 +115,7 @@ async function runAttempt(
         const bounded = message == null ? null : storedText(String(message), limits.maxProgressMessageChars);
         let stop: boolean;
         try {
-          ({ stop } = await tracker.progress(attempt, percent, bounded));
+          ({ stop } = await tracker().progress(attempt, percent, bounded));
         } catch (error) {
           // Storage down or overloaded is not the handler's failure: the report is lost, the attempt goes on
           // (the next report, or the outcome, carries the job on), as a missed heartbeat does.

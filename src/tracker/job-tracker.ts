@@ -59,11 +59,6 @@ export interface Completed extends LeftToCaller {
   discardResult: boolean;
 }
 
-/** An outcome kept for the running attempt could not be written yet: nothing else is decided about the job meanwhile. */
-class OutcomeNotWritten extends Error {
-  override name = "OutcomeNotWritten";
-}
-
 /** What a change leaves to the caller that asked for it (`forCaller`): the callback's first attempt, the slot's release. */
 interface LeftToCaller {
   callback: EventForDelivery | null;
@@ -198,25 +193,26 @@ export class JobTracker extends DurableObject<Env> {
    * change causes, if any, is stored and handed back, not queued (the caller
    * makes its first attempt: webhooks/first-attempt.ts), and the job's
    * running slot is not released but `releaseSlot` says it is to be
-   * (tenants/batch-slots.ts). When D1 refuses the write, the outcome is
-   * kept and written later (`accepted`, nothing left to the caller); it
-   * throws only when the tracker cannot keep it either.
+   * (tenants/batch-slots.ts). When D1 cannot read the job or take the
+   * write, the outcome is kept and written later (`accepted`, nothing left
+   * to the caller; the write checks then that the attempt still holds the
+   * job); it throws only when the tracker cannot keep it either.
    */
   complete(attempt: number, outcome: AttemptOutcome): Promise<Completed> {
     return this.#serially(async () => {
-      const job = await this.#load();
-      if (!holdsAttempt(job, attempt)) {
-        // A repeated report of an outcome written already must not lose the result the job now names.
-        const resultKey = outcome.ok ? outcome.resultKey : null;
-        const discardResult = resultKey !== null && this.#job?.resultKey !== resultKey;
-        return { accepted: false, discardResult, callback: null, releaseSlot: false };
-      }
       try {
+        const job = await this.#load();
+        if (!holdsAttempt(job, attempt)) {
+          // A repeated report of an outcome written already must not lose the result the job now names.
+          const resultKey = outcome.ok ? outcome.resultKey : null;
+          const discardResult = resultKey !== null && this.#job?.resultKey !== resultKey;
+          return { accepted: false, discardResult, callback: null, releaseSlot: false };
+        }
         const left = await this.#finishAttempt(job, outcome, clock.now(), { forCaller: true });
         return { accepted: true, discardResult: false, ...left };
       } catch (error) {
-        // Written, and a later step failed (or the row is gone): as before, the caller hears of it.
-        if (!holdsAttempt(this.#job, attempt)) throw error;
+        // Written, and a later step failed: as before, the caller hears of it.
+        if (this.#job !== null && !holdsAttempt(this.#job, attempt)) throw error;
         await this.#keepOutcome({ attempt, outcome, failures: 1 }, error);
         return { accepted: true, discardResult: false, callback: null, releaseSlot: false };
       }
@@ -313,9 +309,11 @@ export class JobTracker extends DurableObject<Env> {
       this.#usedStorage = true;
       let job: JobRecord | null;
       try {
+        // A kept outcome written here armed the job's next timer itself.
+        if (await this.#writeKept()) return;
         job = await this.#load();
       } catch (error) {
-        if (error instanceof OutcomeNotWritten) return; // the alarm is armed again for it
+        if (await this.#kept.read()) return; // still kept: the alarm is armed again for it
         throw error;
       }
       if (!job || isTerminal(job.status)) return this.#freeStorage();
@@ -509,7 +507,10 @@ export class JobTracker extends DurableObject<Env> {
    */
   async #freeStorage(): Promise<void> {
     const holds =
-      this.#usedStorage || (await this.ctx.storage.getAlarm()) !== null || (await this.#hearing.isWaiting());
+      this.#usedStorage ||
+      (await this.ctx.storage.getAlarm()) !== null ||
+      (await this.#hearing.isWaiting()) ||
+      (await this.#kept.read()) !== null;
     if (!holds) return;
     countOperation("do_storage_writes");
     await this.ctx.storage.deleteAll();
@@ -518,10 +519,14 @@ export class JobTracker extends DurableObject<Env> {
     this.#usedStorage = false;
   }
 
-  /** The job, with any outcome kept for its running attempt written first; throws `OutcomeNotWritten` while D1 refuses it. */
+  /**
+   * The job, with any outcome kept for its running attempt written first
+   * (looked for only where there can be one: not yet loaded, or running);
+   * throws D1's error while it refuses that write.
+   */
   async #load(): Promise<JobRecord | null> {
+    if (this.#job === null || this.#job.status === "running") await this.#writeKept();
     this.#job ??= await findJob(this.#db, this.ctx.id.name as string);
-    if (this.#job?.status === "running") await this.#writeKept();
     return this.#job;
   }
 
@@ -549,27 +554,44 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   /**
-   * Writes the outcome kept for the running attempt, if any. The row is read
-   * afresh: the write that failed may have landed (its answer lost), and
-   * then the outcome is written already. While D1 still refuses, the outcome
-   * stays kept, the alarm is armed again, and this throws `OutcomeNotWritten`.
+   * Writes the outcome kept for the running attempt, if any; whether there
+   * was one. The row is read afresh: the write that failed may have landed
+   * (its answer lost), and then only what follows a change is left to do.
+   * While D1 still cannot read or take it, the outcome stays kept, the alarm
+   * is armed again, and D1's error is thrown (the API answers it 503).
    */
-  async #writeKept(): Promise<void> {
+  async #writeKept(): Promise<boolean> {
     const kept = await this.#kept.read();
-    if (!kept) return;
+    if (!kept) return false;
     try {
-      this.#job = await findJob(this.#db, this.ctx.id.name as string);
-      if (holdsAttempt(this.#job, kept.attempt)) {
-        await this.#finishAttempt(this.#job, kept.outcome, clock.now());
+      const job = await findJob(this.#db, this.ctx.id.name as string);
+      this.#job = job;
+      // Else the job is gone, or runs a later attempt: the outcome is no longer its.
+      if (job?.attempts === kept.attempt) {
+        if (job.status === "running") await this.#finishAttempt(job, kept.outcome, clock.now());
+        else await this.#followLandedWrite(job);
       }
     } catch (error) {
-      if (!holdsAttempt(this.#job, kept.attempt)) throw error;
+      // Written, and a later step failed: the job has moved on, so the kept outcome is no longer its.
+      if (this.#job !== null && !holdsAttempt(this.#job, kept.attempt)) throw error;
       await this.#keepOutcome({ ...kept, failures: kept.failures + 1 }, error);
-      throw new OutcomeNotWritten(`job ${this.ctx.id.name}: its attempt's outcome is kept until D1 takes it`, {
-        cause: error,
-      });
+      throw error;
     }
     // A finished job's storage went with it (#freeStorage); a retry's keeps its timer's alarm.
     await this.#kept.forget();
+    return true;
+  }
+
+  /**
+   * What follows a change whose write landed though its caller heard a
+   * failure: watchers are told, and a finished job tells its batch and frees
+   * its storage; a retry gets its timer. Its callback event is stored, and
+   * the sweep sends it (lost-message grace); its slot's release is left to
+   * the slots' audit.
+   */
+  async #followLandedWrite(job: JobRecord): Promise<void> {
+    await this.#broadcast(job, "status");
+    if (isTerminal(job.status)) return this.#ended(job);
+    await this.#repair(job, clock.now(), { mayWait: false });
   }
 }

@@ -163,7 +163,7 @@ describe("an attempt's outcome", () => {
     }
   });
 
-  it("does not count given-back attempts toward max_attempts", () => {
+  it("counts neither toward max_attempts nor toward the backoff an attempt given back", () => {
     const fail = { ok: false as const, error: failure, retryable: true };
     // Four started, one given back: the third counted attempt of three failed.
     expect(decideOutcome(running({ attempts: 3, givenBack: 1 }), fail, NOW, noJitter).change.next.status).toBe(
@@ -172,6 +172,9 @@ describe("an attempt's outcome", () => {
     expect(decideOutcome(running({ attempts: 4, givenBack: 1 }), fail, NOW, noJitter).change.next.status).toBe(
       "failed",
     );
+    // Six given back over an hour of R2 outage, then the first counted attempt fails: the first backoff step.
+    const first = decideOutcome(running({ attempts: 1 }), fail, NOW, noJitter).change.next.runAt;
+    expect(decideOutcome(running({ attempts: 7, givenBack: 6 }), fail, NOW, noJitter).change.next.runAt).toBe(first);
   });
 
   it("counts a lost attempt as a retryable worker_lost failure", () => {

@@ -1,4 +1,9 @@
-import { createScheduledController, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import {
+  createScheduledController,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/api/app";
@@ -303,8 +308,11 @@ describe("failure handling", () => {
         () => null,
         (error: unknown) => String(error),
       );
-      expect(refused).toMatch(/kept until D1 takes it/);
+      expect(refused).toMatch(/D1_ERROR/);
       expect(await getJob(tenant, job.id)).toMatchObject({ status: "running", attempts: 1 });
+      // A cancel waits behind it too, and is told to come back, as whenever D1 is unavailable.
+      const cancel = await authed(tenant, `/v1/jobs/${job.id}/cancel`, { method: "POST" });
+      expect([cancel.status, cancel.headers.get("retry-after")]).toEqual([503, "5"]);
     } finally {
       await db.prepare(`DROP TRIGGER IF EXISTS ${refusal}`).run();
     }
@@ -319,19 +327,55 @@ describe("failure handling", () => {
     expect(await stored()).toEqual({ kept: undefined, alarm: null });
   });
 
-  it("tells a job's tracker its outcome through a short outage of the tracker itself (reset by a deploy)", async () => {
+  it("tells a job's tracker its outcome when the object was reset (a deploy) between the attempt's start and end", async () => {
     const tenant = await createTenant();
     const job = await dueJob(tenant, { type: "echo", input: "told", max_attempts: 1 });
     let reports = 0;
-    const resetTwice = trackersWith("complete", (real) => (...args) => {
-      reports += 1;
-      return reports <= 2 ? failing("Durable Object reset because its code was updated.")() : real(...args);
-    });
-    expect(await consumeOne("edgejobs-jobs-0", 1, { job_id: job.id }, { JOB_TRACKER: resetTwice })).toEqual({
+    // A real reset, seen by the stub the first report goes through: every later call through it fails.
+    const resetOnce = {
+      getByName: (name: string) => {
+        const stub = env.JOB_TRACKER.getByName(name);
+        return withMethod(stub, "complete", (real) => async (...args) => {
+          reports += 1;
+          if (reports === 1) {
+            await stub.isRunning();
+            await runInDurableObject(stub, (_instance, state) =>
+              state.abort("Durable Object reset because its code was updated."),
+            ).catch(() => {});
+          }
+          return real(...args);
+        });
+      },
+    } as unknown as typeof env.JOB_TRACKER;
+    expect(await consumeOne("edgejobs-jobs-0", 1, { job_id: job.id }, { JOB_TRACKER: resetOnce })).toEqual({
       acked: true,
     });
-    expect(reports).toBe(3);
+    expect(reports).toBe(2);
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: "told" });
+  });
+
+  it("keeps an outcome when its restarted tracker cannot even read the job from D1, and writes it once D1 is back", async () => {
+    const tenant = await createTenant();
+    const job = await dueJob(tenant, { type: "echo", input: "read later", max_attempts: 1 });
+    const db = dbOf(job.id);
+    const stub = tracker(job.id);
+    // The tracker restarted while the handler ran (it holds nothing in memory), and the job's shard is down.
+    const restartedThenDown = trackersWith("complete", (real) => async (...args) => {
+      await evictDurableObject(stub);
+      await db.prepare("ALTER TABLE jobs RENAME TO jobs_away").run();
+      return real(...args);
+    });
+    try {
+      expect(await consumeOne("edgejobs-jobs-0", 1, { job_id: job.id }, { JOB_TRACKER: restartedThenDown })).toEqual({
+        acked: true,
+      });
+      const kept = await runInDurableObject(stub, (_instance, state) => state.storage.get("outcome"));
+      expect(kept).toMatchObject({ attempt: 1, outcome: { ok: true, resultJson: '"read later"' } });
+    } finally {
+      await db.prepare("ALTER TABLE jobs_away RENAME TO jobs").run();
+    }
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: "read later" });
   });
 
   it("reads an input and stores a result over 64 KiB through a short R2 outage, on the job's one attempt", async () => {
