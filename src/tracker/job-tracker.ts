@@ -32,6 +32,7 @@ import { clock } from "../platform/clock";
 import { countOperation, metered } from "../platform/metering";
 import { serialRunner } from "../platform/serial";
 import { answerClose, unlessUpgrade } from "../platform/sockets";
+import { deleteObject } from "../store/blobs";
 import { shardOf } from "../store/databases";
 import { findJob, jobIsAt, renewLease, startDueJob, touchJob, updateJob } from "../store/jobs";
 import {
@@ -213,7 +214,10 @@ export class JobTracker extends DurableObject<Env> {
       } catch (error) {
         // Written, and a later step failed: as before, the caller hears of it.
         if (this.#job !== null && !holdsAttempt(this.#job, attempt)) throw error;
-        await this.#keepOutcome({ attempt, outcome, failures: 1 }, error);
+        // Reported again while kept (its first answer lost): kept already, its backoff goes on.
+        if ((await this.#kept.read())?.attempt !== attempt) {
+          await this.#keepOutcome({ attempt, outcome, failures: 1 }, error);
+        }
         return { accepted: true, discardResult: false, callback: null, releaseSlot: false };
       }
     });
@@ -308,16 +312,17 @@ export class JobTracker extends DurableObject<Env> {
     return this.#serially(async () => {
       this.#usedStorage = true;
       let job: JobRecord | null;
+      let wroteKept: boolean;
       try {
-        // A kept outcome written here armed the job's next timer itself.
-        if (await this.#writeKept()) return;
+        wroteKept = await this.#writeKept();
         job = await this.#load();
       } catch (error) {
         if (await this.#kept.read()) return; // still kept: the alarm is armed again for it
         throw error;
       }
       if (!job || isTerminal(job.status)) return this.#freeStorage();
-      await this.#repair(job, clock.now(), { mayWait: false });
+      // A kept outcome written here armed the job's next timer itself.
+      if (!wroteKept) await this.#repair(job, clock.now(), { mayWait: false });
     });
   }
 
@@ -566,10 +571,14 @@ export class JobTracker extends DurableObject<Env> {
     try {
       const job = await findJob(this.#db, this.ctx.id.name as string);
       this.#job = job;
-      // Else the job is gone, or runs a later attempt: the outcome is no longer its.
-      if (job?.attempts === kept.attempt) {
-        if (job.status === "running") await this.#finishAttempt(job, kept.outcome, clock.now());
-        else await this.#followLandedWrite(job);
+      if (job?.attempts === kept.attempt && job.status === "running") {
+        await this.#finishAttempt(job, kept.outcome, clock.now());
+      } else {
+        // The attempt no longer holds the job: its write landed after all, or the job moved on
+        // (gone, reclaimed, a later attempt). A result in R2 the job does not name is nobody's.
+        if (job?.attempts === kept.attempt) await this.#followLandedWrite(job);
+        const resultKey = kept.outcome.ok ? kept.outcome.resultKey : null;
+        if (resultKey !== null && job?.resultKey !== resultKey) await deleteObject(this.env.BLOBS, resultKey);
       }
     } catch (error) {
       // Written, and a later step failed: the job has moved on, so the kept outcome is no longer its.

@@ -302,6 +302,10 @@ describe("failure handling", () => {
       const second = await stored();
       expect(second.kept?.failures).toBe(2);
       expect(second.alarm).toBeGreaterThan(Date.now() + 10_000 * 0.8 - 1000);
+      // The same outcome reported again (its first answer lost) is kept already: its backoff goes on.
+      const again = await stub.complete(1, { ok: true, resultJson: '"kept"', resultKey: null });
+      expect(again).toMatchObject({ accepted: true, discardResult: false });
+      expect((await stored()).kept?.failures).toBeGreaterThanOrEqual(2);
       // Past the attempt's lease and silence, the sweep's check must not take it for lost: nothing is decided meanwhile.
       await db.prepare("UPDATE jobs SET lease_expires_at = 0 WHERE id = ?").bind(job.id).run();
       const refused = await stub.recover().then(
@@ -376,6 +380,27 @@ describe("failure handling", () => {
     }
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: "read later" });
+  });
+
+  it("deletes the R2 result of a kept outcome that is no longer the job's, and frees the tracker's storage", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", input: "moved on", delay_seconds: 600 });
+    const stub = tracker(job.id);
+    // As a restarted tracker that could not read the job left it: an outcome kept for an attempt the job is not at.
+    const orphan = `results/${job.id}/1.json`;
+    await env.BLOBS.put(orphan, JSON.stringify("x".repeat(70 * 1024)));
+    await runInDurableObject(stub, async (_instance, state) => {
+      await state.storage.put("outcome", {
+        attempt: 1,
+        outcome: { ok: true, resultJson: null, resultKey: orphan },
+        failures: 1,
+      });
+      await state.storage.setAlarm(Date.now());
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await env.BLOBS.head(orphan)).toBeNull();
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.get("outcome"))).toBeUndefined();
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "scheduled", attempts: 0 });
   });
 
   it("reads an input and stores a result over 64 KiB through a short R2 outage, on the job's one attempt", async () => {
