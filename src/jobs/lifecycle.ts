@@ -193,6 +193,17 @@ export function decideOutcome(
   return { change: change(job, { ...ended, status: "failed", error: outcome.error }, "job.failed"), timer: null };
 }
 
+/**
+ * The R2 key of an outcome's result that `job` (as stored now; null when
+ * gone) does not name, so nobody will read it: the attempt was superseded,
+ * or the job canceled or gone meanwhile. Null when there is none, or when
+ * the job names it (the outcome was written already, and reported again).
+ */
+export function unusedResultKey(outcome: AttemptOutcome, job: Pick<JobRecord, "resultKey"> | null): string | null {
+  const key = outcome.ok ? outcome.resultKey : null;
+  return key !== null && job?.resultKey !== key ? key : null;
+}
+
 /** What a lost attempt counts as: a retryable failure of its worker. */
 export const workerLost: AttemptOutcome = {
   ok: false,

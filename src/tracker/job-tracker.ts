@@ -19,6 +19,7 @@ import {
   mayExpire,
   type Timer,
   timerForRunAt,
+  unusedResultKey,
   withExpiry,
   workerLost,
 } from "../jobs/lifecycle";
@@ -204,9 +205,7 @@ export class JobTracker extends DurableObject<Env> {
       try {
         const job = await this.#load();
         if (!holdsAttempt(job, attempt)) {
-          // A repeated report of an outcome written already must not lose the result the job now names.
-          const resultKey = outcome.ok ? outcome.resultKey : null;
-          const discardResult = resultKey !== null && this.#job?.resultKey !== resultKey;
+          const discardResult = unusedResultKey(outcome, this.#job) !== null;
           return { accepted: false, discardResult, callback: null, releaseSlot: false };
         }
         const left = await this.#finishAttempt(job, outcome, clock.now(), { forCaller: true });
@@ -575,10 +574,10 @@ export class JobTracker extends DurableObject<Env> {
         await this.#finishAttempt(job, kept.outcome, clock.now());
       } else {
         // The attempt no longer holds the job: its write landed after all, or the job moved on
-        // (gone, reclaimed, a later attempt). A result in R2 the job does not name is nobody's.
+        // (gone, reclaimed, a later attempt), and then its result is nobody's.
         if (job?.attempts === kept.attempt) await this.#followLandedWrite(job);
-        const resultKey = kept.outcome.ok ? kept.outcome.resultKey : null;
-        if (resultKey !== null && job?.resultKey !== resultKey) await deleteObject(this.env.BLOBS, resultKey);
+        const unused = unusedResultKey(kept.outcome, job);
+        if (unused !== null) await deleteObject(this.env.BLOBS, unused);
       }
     } catch (error) {
       // Written, and a later step failed: the job has moved on, so the kept outcome is no longer its.

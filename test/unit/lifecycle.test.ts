@@ -14,6 +14,7 @@ import {
   mayExpire,
   rerunOf,
   timerForRunAt,
+  unusedResultKey,
   withExpiry,
   workerLost,
 } from "../../src/jobs/lifecycle";
@@ -175,6 +176,15 @@ describe("an attempt's outcome", () => {
     // Six given back over an hour of R2 outage, then the first counted attempt fails: the first backoff step.
     const first = decideOutcome(running({ attempts: 1 }), fail, NOW, noJitter).change.next.runAt;
     expect(decideOutcome(running({ attempts: 7, givenBack: 6 }), fail, NOW, noJitter).change.next.runAt).toBe(first);
+  });
+
+  it("names a result nobody will read: not the one the job stores, nor a failure's", () => {
+    const ok = { ok: true as const, resultJson: null, resultKey: "results/job_1/1.json" };
+    expect(unusedResultKey(ok, job({ status: "canceled" }))).toBe("results/job_1/1.json");
+    expect(unusedResultKey(ok, null)).toBe("results/job_1/1.json");
+    expect(unusedResultKey(ok, job({ status: "succeeded", resultKey: "results/job_1/1.json" }))).toBeNull();
+    expect(unusedResultKey({ ok: true, resultJson: "1", resultKey: null }, job())).toBeNull();
+    expect(unusedResultKey({ ok: false, error: failure, retryable: true }, job())).toBeNull();
   });
 
   it("counts a lost attempt as a retryable worker_lost failure", () => {
