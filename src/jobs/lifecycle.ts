@@ -145,11 +145,13 @@ export function decideProgress(
  * with attempts left queues it again after the retry delay (with `timer`):
  * the handler's `retryAfterSeconds` when it gave one (no jitter; capped at
  * `limits.retryMaxDelaySeconds` like the backoff), else the backoff;
- * anything else fails it. An interruption is back-pressure: the attempt is
- * given back (counted in `givenBack`, so it does not use up one of
- * `maxAttempts`: the job still has all it had) and the job is queued again `limits.infraRetryMaxDelaySeconds` later, the
- * longest delay back-pressure waits, since the short retries within the
- * attempt (`limits.storeRetryDelaysMs`) already failed.
+ * anything else fails it. Attempts given back do not count toward
+ * `maxAttempts` nor the backoff. An interruption is back-pressure: the
+ * attempt is given back (counted in `givenBack`: the job still has all the
+ * attempts it had) and the job is queued again
+ * `limits.infraRetryMaxDelaySeconds` later, the longest delay back-pressure
+ * waits, since the short retries within the attempt
+ * (`limits.storeRetryDelaysMs`) already failed.
  */
 export function decideOutcome(
   job: JobRecord,
@@ -176,10 +178,11 @@ export function decideOutcome(
       timer: null,
     };
   }
-  if (outcome.retryable && job.attempts - job.givenBack < job.maxAttempts) {
+  const counted = job.attempts - job.givenBack;
+  if (outcome.retryable && counted < job.maxAttempts) {
     const delaySeconds =
       outcome.retryAfterSeconds === undefined
-        ? nextRetryDelaySeconds(job.attempts - job.givenBack, retryDelay.baseSeconds, retryDelay.random)
+        ? nextRetryDelaySeconds(counted, retryDelay.baseSeconds, retryDelay.random)
         : Math.min(Math.max(0, outcome.retryAfterSeconds), limits.retryMaxDelaySeconds);
     const retry: JobState = {
       ...job,

@@ -1,15 +1,13 @@
 import { attemptLiveness, type Liveness } from "../jobs/liveness";
 import type { JobRecord } from "../jobs/model";
 import { limits } from "../limits";
-import { countOperation } from "../platform/metering";
+import { StoredValue } from "./stored-value";
 
 /** Stored only while a restarted tracker waits to hear from its attempt. */
 interface Silence {
   attempt: number;
   since: number;
 }
-
-const SILENCE_KEY = "silence";
 
 /**
  * What a tracker has heard from its running attempt. Heartbeats are kept in
@@ -20,10 +18,12 @@ const SILENCE_KEY = "silence";
  */
 export class AttemptHearing {
   #heard: { attempt: number; at: number } | null = null;
-  /** The stored silence; undefined until read (once per instance, and only when needed). */
-  #silence: Silence | null | undefined = undefined;
+  /** The stored silence, read once per instance and only when needed. */
+  readonly #silence: StoredValue<Silence>;
 
-  constructor(private readonly storage: DurableObjectStorage) {}
+  constructor(storage: DurableObjectStorage) {
+    this.#silence = new StoredValue<Silence>(storage, "silence");
+  }
 
   /** The attempt began here at `at` (ms): nothing stored can be about it yet. */
   began(attempt: number, at: number): void {
@@ -34,7 +34,7 @@ export class AttemptHearing {
   async heard(attempt: number, at: number): Promise<void> {
     const first = this.#heard?.attempt !== attempt;
     this.#heard = { attempt, at };
-    if (first && (await this.#readSilence())) await this.forget();
+    if (first) await this.forget();
   }
 
   /**
@@ -44,7 +44,7 @@ export class AttemptHearing {
    */
   async judge(job: JobRecord, now: number, { mayWait }: { mayWait: boolean }): Promise<Liveness> {
     const heardAt = this.#heard?.attempt === job.attempts ? this.#heard.at : null;
-    const silence = heardAt === null ? await this.#readSilence() : null;
+    const silence = heardAt === null ? await this.#silence.read() : null;
     const silentSince = silence?.attempt === job.attempts ? silence.since : null;
     const liveness = attemptLiveness({
       now,
@@ -55,33 +55,23 @@ export class AttemptHearing {
     });
     if (liveness.kind === "wait" && silentSince === null) {
       if (!mayWait) return { kind: "alive" };
-      this.#silence = { attempt: job.attempts, since: now };
-      countOperation("do_storage_writes");
-      await this.storage.put(SILENCE_KEY, this.#silence);
+      await this.#silence.put({ attempt: job.attempts, since: now });
     }
     return liveness;
   }
 
   /** Whether a wait is stored (read once per instance). */
   async isWaiting(): Promise<boolean> {
-    return (await this.#readSilence()) !== null;
+    return (await this.#silence.read()) !== null;
   }
 
   /** The object's storage was deleted (the job finished): nothing is stored any more. */
   cleared(): void {
-    this.#silence = null;
+    this.#silence.none();
   }
 
   /** Drops a stored wait (the attempt was heard from, or reclaimed). */
-  async forget(): Promise<void> {
-    if (!(await this.#readSilence())) return;
-    this.#silence = null;
-    countOperation("do_storage_writes");
-    await this.storage.delete(SILENCE_KEY);
-  }
-
-  async #readSilence(): Promise<Silence | null> {
-    if (this.#silence === undefined) this.#silence = (await this.storage.get<Silence>(SILENCE_KEY)) ?? null;
-    return this.#silence;
+  forget(): Promise<void> {
+    return this.#silence.delete();
   }
 }

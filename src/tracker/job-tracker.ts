@@ -46,7 +46,7 @@ import {
 import { buildEvent, enqueueEvent } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
-import { type Kept, KeptOutcome } from "./kept-outcome";
+import { type Kept, keptOutcome } from "./kept-outcome";
 import { LatestOncePer } from "./latest-once-per";
 import { acceptWatcher, broadcast } from "./watchers";
 
@@ -96,7 +96,7 @@ export class JobTracker extends DurableObject<Env> {
   /** One change at a time: the order of changes is the order of calls. */
   readonly #serially = serialRunner();
   #hearing = new AttemptHearing(this.ctx.storage);
-  #kept = new KeptOutcome(this.ctx.storage);
+  #kept = keptOutcome(this.ctx.storage);
   /** job.progress callbacks: at most one a second, carrying the latest progress. */
   #progressEvents = new LatestOncePer(1000, () => {
     this.#serially(() => this.#emitProgressEvent()).catch((error) => {
@@ -519,7 +519,7 @@ export class JobTracker extends DurableObject<Env> {
     countOperation("do_storage_writes");
     await this.ctx.storage.deleteAll();
     this.#hearing.cleared();
-    this.#kept.cleared();
+    this.#kept.none();
     this.#usedStorage = false;
   }
 
@@ -537,7 +537,7 @@ export class JobTracker extends DurableObject<Env> {
   /** An attempt began here: nothing was heard from it or kept for it before. */
   #began(attempt: number, at: number): void {
     this.#hearing.began(attempt, at);
-    this.#kept.began();
+    this.#kept.none();
   }
 
   /**
@@ -553,7 +553,7 @@ export class JobTracker extends DurableObject<Env> {
       delaySeconds,
       error: String(error),
     });
-    await this.#kept.keep(kept);
+    await this.#kept.put(kept);
     await this.#setAlarm(clock.now() + delaySeconds * 1000);
   }
 
@@ -586,7 +586,7 @@ export class JobTracker extends DurableObject<Env> {
       throw error;
     }
     // A finished job's storage went with it (#freeStorage); a retry's keeps its timer's alarm.
-    await this.#kept.forget();
+    await this.#kept.delete();
     return true;
   }
 
