@@ -92,6 +92,19 @@ export const limits = {
    */
   storeRetryDelaysMs: [1000, 2000, 4000],
   /**
+   * A consumer whose `begin` failed asks once more after each of these delays
+   * (ms), through a new stub, with the same start token (jobs/run.ts): a
+   * start the tracker stored though its answer was lost (the object reset by
+   * a deploy just after the write, or D1's answer lost) is then the caller's
+   * again instead of being reclaimed later as a lost worker. At once: a reset
+   * object answers a new stub at once, and a D1 still failing is an outage,
+   * for the queue's growing delays (each delay here holds every failing
+   * message of the batch).
+   */
+  startRetryDelaysMs: [0],
+  /** Random bytes in a consumer's start token: it only needs to differ from the other begin calls of one job. */
+  startTokenBytes: 9,
+  /**
    * A consumer that cannot reach the job's tracker with an attempt's outcome
    * (the object reset by a deploy, overloaded) tries again after each of
    * these delays (ms): 15 s in all, within `attemptSilenceSeconds`, so the

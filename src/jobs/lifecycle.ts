@@ -102,26 +102,51 @@ export function change(job: JobRecord, next: JobState, event: CallbackEventType 
 }
 
 /**
- * A begin request for a job as it stands (null: no such job). A running job
- * has already had its attempt judged. `start`: the tracker is to move it to
- * running once it holds one of the tenant's running slots (else it waits: `throttled`).
- * `expire`: the job passed its `expires_at` before its first attempt, so it
- * ends instead of starting, even if its alarm has not fired yet.
+ * A begin request for a job as it stands (null: no such job), from a caller
+ * that names its call by `startToken` (null: it names none). A running job
+ * has already had its attempt judged, unless it is the caller's own
+ * (`isOwnStart`). `start`: the tracker is to move it to running, stamped
+ * with the token, once it holds one of the tenant's running slots (else it
+ * waits: `throttled`). `resume`: the running attempt is the one this very
+ * call asked for before, whose start was stored but whose answer never
+ * reached the caller (the tracker reset just after the write, or D1's answer
+ * lost); nobody runs it, so it is the caller's. `expire`: the job passed its
+ * `expires_at` before its first attempt, so it ends instead of starting,
+ * even if its alarm has not fired yet.
  */
 export function decideBegin(
   job: JobRecord | null,
   now: number,
-): Extract<BeginResult, { kind: "skip" }> | { kind: "start"; change: Change } | { kind: "expire"; change: Change } {
+  startToken: string | null = null,
+):
+  | Extract<BeginResult, { kind: "skip" }>
+  | { kind: "start"; change: Change }
+  | { kind: "resume" }
+  | { kind: "expire"; change: Change } {
   if (!job) return { kind: "skip", reason: "missing" };
   if (isTerminal(job.status)) return { kind: "skip", reason: "finished" };
+  if (isOwnStart(job, startToken)) return { kind: "resume" };
   if (job.status === "running") return { kind: "skip", reason: "running" };
   if (hasExpired(job, now)) return { kind: "expire", change: decideExpiry(job, now) };
   if (job.runAt > now + EARLY_TOLERANCE_MS) return { kind: "skip", reason: "not_due" };
   const leaseExpiresAt = now + limits.attemptLeaseSeconds * 1000;
-  return {
-    kind: "start",
-    change: change(job, { ...job, status: "running", attempts: job.attempts + 1, startedAt: now, leaseExpiresAt }),
+  const started = {
+    status: "running" as const,
+    attempts: job.attempts + 1,
+    startedAt: now,
+    leaseExpiresAt,
+    startToken,
   };
+  return { kind: "start", change: change(job, { ...job, ...started }) };
+}
+
+/**
+ * Whether the job's running attempt is the one a begin call named
+ * `startToken` started: the token is the caller's own, random, and used for
+ * one call and its retry only, so no other caller can hold that attempt.
+ */
+export function isOwnStart(job: JobRecord | null, startToken: string | null): boolean {
+  return job?.status === "running" && startToken !== null && job.startToken === startToken;
 }
 
 /**
@@ -370,6 +395,7 @@ export function rerunOf(original: JobRecord, id: string, now: number, inputKey: 
     startedAt: null,
     finishedAt: null,
     leaseExpiresAt: null,
+    startToken: null,
     expiresAt: null,
     retryOf: original.id,
     batchId: null,

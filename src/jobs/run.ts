@@ -2,6 +2,7 @@ import type { Env, JobMessage } from "../env";
 import { jobTypes } from "../job-types";
 import { handlerErrorCode, JobError, type JobType, type Json, NonRetryableError } from "../job-types/define";
 import { limits } from "../limits";
+import { randomBytes, toBase64Url } from "../platform/crypto";
 import { retrying } from "../platform/retrying";
 import { deleteObject, putJson, resultKey } from "../store/blobs";
 import type { EventForDelivery } from "../store/webhook-events";
@@ -10,7 +11,7 @@ import { abortWhenSuperseded } from "./cancel-watch";
 import { heartbeatWhileRunning } from "./heartbeat";
 import { readInputJson } from "./input";
 import { AttemptLog } from "./job-log";
-import type { AttemptFailure, AttemptInterruption, AttemptOutcome } from "./lifecycle";
+import type { AttemptFailure, AttemptInterruption, AttemptOutcome, BeginResult } from "./lifecycle";
 import type { JobRecord } from "./model";
 
 class AttemptTimeout extends Error {
@@ -42,7 +43,9 @@ export interface Invocation {
  * and gives back the job's running slot, each together with the invocation's
  * other jobs (`invocation`). A job that waits for a slot ends here; its
  * tenant's slots object sends it again. Duplicate and late messages end at
- * `begin()`. Once the handler has run, its outcome is not given up to a
+ * `begin()`, which is asked once more at once, through a new stub, if it
+ * fails: a start stored whose answer was lost is then found again by its
+ * token. Once the handler has run, its outcome is not given up to a
  * short outage: R2 is tried again (`limits.storeRetryDelaysMs`, then the
  * attempt is given back), the tracker too (`limits.outcomeReportRetryDelaysMs`),
  * and a tracker that cannot write to D1 keeps the outcome until it can.
@@ -51,7 +54,13 @@ export async function runJobMessage(env: Env, message: JobMessage, invocation: I
   const standing = invocation.slots.standing(message.job_id);
   if (standing === "waiting") return;
   const tracker: Tracker = () => env.JOB_TRACKER.getByName(message.job_id);
-  const start = await tracker().begin(message.tenant_id ?? null, { slotHeld: standing === "held" });
+  // Names this call, so that asked again it gets the attempt it started if only its answer was lost.
+  const startToken = toBase64Url(randomBytes(limits.startTokenBytes));
+  const start = await retrying<BeginResult>(
+    () => tracker().begin(message.tenant_id ?? null, { slotHeld: standing === "held", startToken }),
+    limits.startRetryDelaysMs,
+    (error) => console.warn("attempt not begun; asking again", { jobId: message.job_id, error: String(error) }),
+  );
   if (start.kind !== "run") return;
   const { job, attempt } = start;
   const outcome = await runAttempt(env, job, attempt, tracker);

@@ -287,6 +287,7 @@ export function prepareJob(
     startedAt: null,
     finishedAt: null,
     leaseExpiresAt: null,
+    startToken: null,
     expiresAt: request.ttl_seconds === undefined ? null : runAt + request.ttl_seconds * 1000,
     retryOf: null,
     batchId: null,

@@ -46,6 +46,11 @@ export interface JobRecord {
   startedAt: number | null;
   finishedAt: number | null;
   leaseExpiresAt: number | null;
+  /**
+   * The token of the begin call that started the running (or last) attempt,
+   * chosen by its caller (jobs/run.ts); null when the caller named none.
+   */
+  startToken: string | null;
   /** From `ttl_seconds`: a job not started by then ends canceled with code `expired`. */
   expiresAt: number | null;
   /** The job this one re-runs (`POST /v1/jobs/{id}/retry`). */

@@ -28,6 +28,7 @@ interface JobRow {
   started_at: number | null;
   finished_at: number | null;
   lease_expires_at: number | null;
+  start_token: string | null;
   expires_at: number | null;
   retry_of: string | null;
   batch_id: string | null;
@@ -63,6 +64,7 @@ function fromRow(row: JobRow): JobRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     leaseExpiresAt: row.lease_expires_at,
+    startToken: row.start_token,
     expiresAt: row.expires_at,
     retryOf: row.retry_of,
     batchId: row.batch_id,
@@ -93,7 +95,7 @@ const updatedColumns = (job: JobRecord) => sqlFragment`status = ${job.status}, p
   attempts = ${job.attempts}, given_back = ${job.givenBack}, result = ${job.resultJson}, result_key = ${job.resultKey},
   error_code = ${job.error?.code ?? null}, error_message = ${job.error?.message ?? null}, run_at = ${job.runAt},
   started_at = ${job.startedAt}, finished_at = ${job.finishedAt}, lease_expires_at = ${job.leaseExpiresAt},
-  version = ${job.version}, updated_at = ${job.updatedAt}`;
+  start_token = ${job.startToken}, version = ${job.version}, updated_at = ${job.updatedAt}`;
 
 /**
  * Writes a changed job, but only over the version it was read at: a stale
@@ -114,10 +116,10 @@ export async function startDueJob(
   db: D1Database,
   id: string,
   now: number,
-  options: { earlyToleranceMs: number; leaseMs: number },
+  options: { earlyToleranceMs: number; leaseMs: number; startToken: string | null },
 ): Promise<JobRecord | null> {
   const row = await sql(db)`UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ${now},
-      lease_expires_at = ${now} + ${options.leaseMs}, version = version + 1, updated_at = ${now}
+      lease_expires_at = ${now} + ${options.leaseMs}, start_token = ${options.startToken}, version = version + 1, updated_at = ${now}
     WHERE id = ${id} AND status IN ('scheduled', 'queued') AND run_at <= ${now} + ${options.earlyToleranceMs}
       AND (expires_at IS NULL OR expires_at > ${now} OR attempts > 0)
     RETURNING *`.first<JobRow>();

@@ -16,6 +16,7 @@ import {
   decideRepair,
   EARLY_TOLERANCE_MS,
   holdsAttempt,
+  isOwnStart,
   mayExpire,
   type Timer,
   timerForRunAt,
@@ -110,9 +111,15 @@ export class JobTracker extends DurableObject<Env> {
    * sent again when its turn comes). Duplicate or late messages get `skip`.
    * `tenantId`: the message's, or null when it carries none. `slotHeld`: the
    * caller already acquired the job's slot (a consumer does, for its whole
-   * batch at once: tenants/batch-slots.ts).
+   * batch at once: tenants/batch-slots.ts). `startToken`: the caller's name
+   * for this call, random, stored with the start; the same call asked again
+   * (its first answer lost) gets the attempt it started (lifecycle.ts
+   * `decideBegin`, `resume`).
    */
-  begin(tenantId: string | null = null, { slotHeld = false } = {}): Promise<BeginResult> {
+  begin(
+    tenantId: string | null = null,
+    { slotHeld = false, startToken = null }: { slotHeld?: boolean; startToken?: string | null } = {},
+  ): Promise<BeginResult> {
     return this.#serially(async () => {
       const id = this.ctx.id.name as string;
       // A tracker that holds no state yet (a fresh message for a fresh job, the common case) and
@@ -123,6 +130,7 @@ export class JobTracker extends DurableObject<Env> {
         const started = await startDueJob(this.#db, id, clock.now(), {
           earlyToleranceMs: EARLY_TOLERANCE_MS,
           leaseMs: limits.attemptLeaseSeconds * 1000,
+          startToken,
         });
         if (started) {
           this.#job = started;
@@ -134,8 +142,17 @@ export class JobTracker extends DurableObject<Env> {
       // Not startable as it stood in D1 (finished, running, not due), or state already held.
       const job = await this.#load();
       const now = clock.now();
-      if (job?.status === "running") await this.#checkAttempt(job, now, { mayWait: true });
-      const decision = decideBegin(this.#job, now);
+      if (job?.status === "running" && !isOwnStart(job, startToken)) {
+        await this.#checkAttempt(job, now, { mayWait: true });
+      }
+      const decision = decideBegin(this.#job, now, startToken);
+      if (decision.kind === "resume") {
+        const resumed = this.#job as JobRecord;
+        // Heard from at last: a wait the sweep may have stored for this silent attempt ends here.
+        await this.#hearing.heard(resumed.attempts, now);
+        await this.#broadcast(resumed, "status");
+        return { kind: "run", job: resumed, attempt: resumed.attempts };
+      }
       if (decision.kind === "expire") {
         // Not started by its expires_at: it ends here (its slot or place in line is given back by the commit).
         await this.#commit(decision.change);
@@ -424,7 +441,11 @@ export class JobTracker extends DurableObject<Env> {
       outbox !== null && options.forCaller === true
         ? statements.push(readSigningSecrets(this.#db, job.tenantId)) - 1
         : -1;
-    const results = await this.#db.batch(statements);
+    const results = await this.#db.batch(statements).catch((error: unknown) => {
+      // The write may have landed, its answer lost: what this tracker holds may be stale, so read it afresh.
+      this.#job = null;
+      throw error;
+    });
     const update = results[0];
     if (update?.meta.changes !== 1) {
       // Only this tracker writes a job after it is created, so this means the row was deleted.

@@ -29,6 +29,7 @@ export function jobRecord(fields: Partial<JobRecord> = {}, at = 0): JobRecord {
     startedAt: null,
     finishedAt: null,
     leaseExpiresAt: null,
+    startToken: null,
     expiresAt: null,
     retryOf: null,
     batchId: null,

@@ -60,6 +60,21 @@ describe("begin", () => {
     expect(decideBegin(job({ status: "canceled" }), NOW)).toEqual({ kind: "skip", reason: "finished" });
     expect(decideBegin(running(), NOW)).toEqual({ kind: "skip", reason: "running" });
   });
+
+  it("stamps a start with its caller's token, and gives the caller asking again the attempt it started", () => {
+    const decision = decideBegin(job(), NOW, "call-1");
+    expect(decision).toMatchObject({ kind: "start", change: { next: { startToken: "call-1" } } });
+    // Stored, its answer lost: the same call asking again gets its attempt back; no other call does.
+    expect(decideBegin(running({ startToken: "call-1" }), NOW, "call-1")).toEqual({ kind: "resume" });
+    expect(decideBegin(running({ startToken: "call-1" }), NOW, "call-2")).toEqual({ kind: "skip", reason: "running" });
+    expect(decideBegin(running({ startToken: "call-1" }), NOW)).toEqual({ kind: "skip", reason: "running" });
+    // A start that named no token is nobody's to resume, and a finished job's token starts nothing.
+    expect(decideBegin(running({ startToken: null }), NOW, null)).toEqual({ kind: "skip", reason: "running" });
+    expect(decideBegin(job({ status: "succeeded", startToken: "call-1" }), NOW, "call-1")).toEqual({
+      kind: "skip",
+      reason: "finished",
+    });
+  });
 });
 
 describe("an attempt's report", () => {

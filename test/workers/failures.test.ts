@@ -11,6 +11,7 @@ import type { CallbackMessage, Env, JobMessage } from "../../src/env";
 import worker from "../../src/index";
 import type { JobView } from "../../src/jobs/model";
 import { limits } from "../../src/limits";
+import { shardOf } from "../../src/store/databases";
 import { standardSchedule } from "../../src/webhooks/schedule";
 import {
   at,
@@ -88,6 +89,46 @@ const trackersWith = (method: string, replace: (real: Method) => Method) =>
   ({
     getByName: (name: string) => withMethod(env.JOB_TRACKER.getByName(name), method, replace),
   }) as unknown as typeof env.JOB_TRACKER;
+
+/**
+ * Makes the next write of an attempt's start through `db` (a D1 binding as a tracker holds it) land, and
+ * then fail as a write whose answer D1 lost: its statement or batch runs, and its caller gets D1's
+ * network error. Only that one write: the binding is as it was afterwards.
+ */
+function losesAnswerOnce(db: D1Database): void {
+  const methods = ["prepare", "batch"] as const;
+  const own = methods.map((name) => [name, Object.getOwnPropertyDescriptor(db, name)] as const);
+  const lost = () => {
+    for (const [name, descriptor] of own) {
+      if (descriptor) Object.defineProperty(db, name, descriptor);
+      else delete (db as Partial<D1Database>)[name];
+    }
+    throw new Error("D1_ERROR: Network connection lost.");
+  };
+  const real = { prepare: db.prepare.bind(db), batch: db.batch.bind(db) };
+  const landsThenFails = (run: Method) => async () => {
+    await run();
+    lost();
+  };
+  const startsAttempt = (query: string) => query.startsWith("UPDATE jobs SET status = 'running'");
+  Object.defineProperty(db, "batch", {
+    configurable: true,
+    value: (statements: D1PreparedStatement[]) => landsThenFails(() => real.batch(statements))(),
+  });
+  Object.defineProperty(db, "prepare", {
+    configurable: true,
+    value: (query: string) => {
+      const statement = real.prepare(query);
+      if (!startsAttempt(query)) return statement;
+      // `bind` answers a statement, not a promise: Method's shape is only borrowed to wrap it.
+      const bindThenLose =
+        (bind: Method) =>
+        (...params: never[]) =>
+          withMethod(Reflect.apply(bind, undefined, params) as unknown as D1PreparedStatement, "first", landsThenFails);
+      return withMethod(statement, "bind", bindThenLose as unknown as (real: Method) => Method);
+    },
+  });
+}
 
 /** A failure as the platform reports it. */
 const failing = (message: string) => () => Promise.reject(new Error(message));
@@ -356,6 +397,43 @@ describe("failure handling", () => {
     });
     expect(reports).toBe(2);
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: "told" });
+  });
+
+  it("runs a job whose start was stored though its answer never reached the consumer: one attempt, not a lost worker", async () => {
+    const losses = ["D1's answer lost", "the tracker's answer lost", "the tracker reset just after the write"] as const;
+    for (const loss of losses) {
+      for (const carriesTenant of [true, false]) {
+        const tenant = await createTenant();
+        const job = await dueJob(tenant, { type: "echo", input: loss, max_attempts: 1 });
+        const stub = env.JOB_TRACKER.getByName(job.id);
+        if (loss === "D1's answer lost") {
+          // The start's write lands in the job's shard, and the tracker hears a failure.
+          await runInDurableObject(stub, (instance) =>
+            losesAnswerOnce(shardOf((instance as unknown as { env: Env }).env, job.id)),
+          );
+        }
+        let begins = 0;
+        const tracker = {
+          getByName: (name: string) =>
+            withMethod(env.JOB_TRACKER.getByName(name), "begin", (real) => async (...args) => {
+              begins += 1;
+              if (begins > 1 || loss === "D1's answer lost") return real(...args);
+              await real(...args); // stored: the job is running its first attempt
+              if (loss === "the tracker reset just after the write") {
+                await runInDurableObject(stub, (_instance, state) =>
+                  state.abort("Durable Object reset because its code was updated."),
+                ).catch(() => {});
+              }
+              throw new Error("Network connection lost.");
+            }),
+        } as unknown as typeof env.JOB_TRACKER;
+        const body = carriesTenant ? { job_id: job.id, tenant_id: tenant.tenantId } : { job_id: job.id };
+        const settled = await consumeOne("edgejobs-jobs-0", 1, body, { JOB_TRACKER: tracker });
+        // Before, the message was retried, found the job running, and the sweep failed it as worker_lost.
+        expect({ loss, carriesTenant, settled }).toEqual({ loss, carriesTenant, settled: { acked: true } });
+        expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: loss });
+      }
+    }
   });
 
   it("keeps an outcome when its restarted tracker cannot even read the job from D1, and writes it once D1 is back", async () => {
