@@ -98,8 +98,8 @@ export const createdKeyExample = {
 
 export const jobTypeExample = {
   name: "sleep",
-  description: "Sleeps in equal steps, reporting progress after each.",
-  defaults: { max_attempts: 3, timeout_seconds: 900, retry_base_delay_seconds: 2 },
+  description: "Sleeps `seconds` in `steps` equal steps, reporting progress and logging `step k of n` after each.",
+  defaults: { max_attempts: 1, timeout_seconds: 840, retry_base_delay_seconds: 2 },
   input_schema: {
     type: "object",
     properties: { seconds: { type: "number", minimum: 0, maximum: 900 }, steps: { type: "integer", default: 1 } },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { jobTypeExample } from "../../src/contract/examples";
 import { jobTypes } from "../../src/job-types";
 import type { JobType } from "../../src/job-types/define";
 import type { JobView } from "../../src/jobs/model";
@@ -422,6 +423,8 @@ describe("service routes", () => {
       timeout_seconds: defaults.timeoutSeconds,
       retry_base_delay_seconds: defaults.retryBaseDelaySeconds,
     });
+    // The OpenAPI document's example (shown at /docs) is this very entry, not one the registry would refuse.
+    expect(sleep).toMatchObject(jobTypeExample);
   });
 
   it("answers unknown routes with the error shape", async () => {
