@@ -16,7 +16,6 @@ import {
   decideRepair,
   EARLY_TOLERANCE_MS,
   holdsAttempt,
-  isOwnStart,
   mayExpire,
   type Timer,
   timerForRunAt,
@@ -113,18 +112,23 @@ export class JobTracker extends DurableObject<Env> {
    * caller already acquired the job's slot (a consumer does, for its whole
    * batch at once: tenants/batch-slots.ts). `startToken`: the caller's name
    * for this call, random, stored with the start; the same call asked again
-   * (its first answer lost) gets the attempt it started (lifecycle.ts
-   * `decideBegin`, `resume`).
+   * (`askedBefore`: its first answer lost) gets the attempt it started
+   * (lifecycle.ts `decideBegin`, `resume`), which needs no slot request.
    */
   begin(
     tenantId: string | null = null,
-    { slotHeld = false, startToken = null }: { slotHeld?: boolean; startToken?: string | null } = {},
+    {
+      slotHeld = false,
+      startToken = null,
+      askedBefore = false,
+    }: { slotHeld?: boolean; startToken?: string | null; askedBefore?: boolean } = {},
   ): Promise<BeginResult> {
     return this.#serially(async () => {
       const id = this.ctx.id.name as string;
       // A tracker that holds no state yet (a fresh message for a fresh job, the common case) and
       // knows the tenant takes the slot first, then starts the job in one statement without reading it.
-      const fastPath = this.#job === null && tenantId !== null;
+      // Not for a call asked again: its start may be stored, and then the job is read before any slot request.
+      const fastPath = this.#job === null && tenantId !== null && !askedBefore;
       if (fastPath) {
         if (!slotHeld && !(await this.#holdsSlot(tenantId, id))) return { kind: "skip", reason: "throttled" };
         const started = await startDueJob(this.#db, id, clock.now(), {
@@ -140,17 +144,16 @@ export class JobTracker extends DurableObject<Env> {
         }
       }
       // Not startable as it stood in D1 (finished, running, not due), or state already held.
+      const readAfresh = this.#job === null;
       const job = await this.#load();
       const now = clock.now();
-      if (job?.status === "running" && !isOwnStart(job, startToken)) {
-        await this.#checkAttempt(job, now, { mayWait: true });
-      }
+      if (job?.status === "running") await this.#checkAttempt(job, now, { mayWait: true });
       const decision = decideBegin(this.#job, now, startToken);
       if (decision.kind === "resume") {
         const resumed = this.#job as JobRecord;
-        // Heard from at last: a wait the sweep may have stored for this silent attempt ends here.
-        await this.#hearing.heard(resumed.attempts, now);
-        await this.#broadcast(resumed, "status");
+        this.#began(resumed.attempts, now);
+        // Watchers heard of the start unless its write failed here (this object then forgot it) or this object is new.
+        if (readAfresh) await this.#broadcast(resumed, "status");
         return { kind: "run", job: resumed, attempt: resumed.attempts };
       }
       if (decision.kind === "expire") {
@@ -343,7 +346,8 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   async #emitProgressEvent(): Promise<void> {
-    const job = this.#job;
+    // Read afresh if a failed write made this object forget the job (the write may have landed).
+    const job = await this.#load();
     // A finished job's terminal event already carries its last progress.
     if (job?.status !== "running") return;
     const event = buildEvent(job.tenantId, job.callbackUrl as string, "job.progress", toJobView(job), clock.now());

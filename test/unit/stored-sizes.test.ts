@@ -37,7 +37,7 @@ const largestJob: JobRecord = {
   startedAt: 0,
   finishedAt: 0,
   leaseExpiresAt: null,
-  startToken: null,
+  startToken: "t".repeat(Math.ceil((limits.startTokenBytes * 4) / 3)), // base64url
   expiresAt: 0,
   retryOf: "job_01JD7Z3Q1X0000000000000000",
   batchId: "bat_01JD7Z3Q1X0000000000000000",

@@ -13,6 +13,7 @@ import type { JobView } from "../../src/jobs/model";
 import { limits } from "../../src/limits";
 import { shardOf } from "../../src/store/databases";
 import { standardSchedule } from "../../src/webhooks/schedule";
+import { parseEventStream } from "../support/event-stream";
 import {
   at,
   authed,
@@ -24,6 +25,7 @@ import {
   everyJobQueueAs,
   getJob,
   onEveryShard,
+  slotEntries,
   submit,
   tracker,
   untilStatus,
@@ -128,6 +130,28 @@ function losesAnswerOnce(db: D1Database): void {
       return withMethod(statement, "bind", bindThenLose as unknown as (real: Method) => Method);
     },
   });
+}
+
+/**
+ * Every job's tracker as it is, except that the first `begin` call's answer is lost on the way back:
+ * the call runs (its start stored), then `meanwhile` runs, then the caller hears a failure — the
+ * call's own, with "passes the failure on", else a lost connection. Later calls are untouched.
+ */
+function answerLostOnce(meanwhile: () => Promise<void> = async () => {}, failure?: "passes the failure on") {
+  let begins = 0;
+  return {
+    getByName: (name: string) =>
+      withMethod(env.JOB_TRACKER.getByName(name), "begin", (real) => async (...args) => {
+        begins += 1;
+        if (begins > 1) return real(...args);
+        const error = await real(...args).then(
+          () => new Error("Network connection lost."),
+          (thrown: unknown) => (failure ? thrown : new Error("Network connection lost.")),
+        );
+        await meanwhile();
+        throw error;
+      }),
+  } as unknown as typeof env.JOB_TRACKER;
 }
 
 /** A failure as the platform reports it. */
@@ -434,6 +458,96 @@ describe("failure handling", () => {
         expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: loss });
       }
     }
+  });
+
+  it("tells a job's watchers of a start whose answer was lost once, not again when the same call asks again", async () => {
+    for (const loss of ["the tracker's answer lost", "D1's answer lost"] as const) {
+      const tenant = await createTenant();
+      const job = await dueJob(tenant, { type: "echo", input: "watched", max_attempts: 1 });
+      const stream = await authed(tenant, `/v1/jobs/${job.id}/events`);
+      const text = stream.text();
+      let bindings: Partial<Env> = { JOB_TRACKER: answerLostOnce() };
+      if (loss === "D1's answer lost") {
+        const stub = env.JOB_TRACKER.getByName(job.id);
+        await runInDurableObject(stub, (instance) =>
+          losesAnswerOnce(shardOf((instance as unknown as { env: Env }).env, job.id)),
+        );
+        bindings = {};
+      }
+      const body = { job_id: job.id, tenant_id: tenant.tenantId };
+      expect(await consumeOne("edgejobs-jobs-0", 1, body, bindings)).toEqual({ acked: true });
+      const frames = parseEventStream(await text).map((e) => ({ id: e.id, status: e.data.status }));
+      expect({ loss, frames }).toEqual({
+        loss,
+        frames: [
+          { id: "1", status: "scheduled" },
+          { id: "2", status: "running" },
+          { id: "3", status: "succeeded" },
+        ],
+      });
+    }
+  });
+
+  it("runs one attempt when another message for the job comes between the lost answer and the second ask", async () => {
+    for (const carriesTenant of [true, false]) {
+      const tenant = await createTenant();
+      const job = await dueJob(tenant, { type: "echo", input: "once", max_attempts: 1 });
+      const body = carriesTenant ? { job_id: job.id, tenant_id: tenant.tenantId } : { job_id: job.id };
+      let other: Settled | undefined;
+      // Another delivery, by another consumer, after the start is stored and before this consumer asks again.
+      const tracker = answerLostOnce(async () => {
+        other = await consumeOne("edgejobs-jobs-0", 1, body, {});
+      });
+      const settled = await consumeOne("edgejobs-jobs-0", 1, body, { JOB_TRACKER: tracker });
+      expect({ carriesTenant, settled, other }).toEqual({
+        carriesTenant,
+        settled: { acked: true },
+        other: { acked: true },
+      });
+      expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: "once" });
+      await eventually(
+        () => slotEntries(tenant.tenantId),
+        (entries) => Object.keys(entries).length === 0,
+      );
+    }
+  });
+
+  it("gives a call asked again its stored start without a slot request, so an overloaded slots object cannot stop it", async () => {
+    const tenant = await createTenant();
+    const job = await dueJob(tenant, { type: "echo", input: "no slot request", max_attempts: 1 });
+    const stub = env.JOB_TRACKER.getByName(job.id);
+    let acquires = 0;
+    const slots = env.TENANT_SLOTS; // the tracker's env may be this very object, changed below
+    // The consumer's batch acquire fails, so the tracker acquires the slot itself on the first ask.
+    const overloadedSlots = {
+      getByName: (name: string) =>
+        withMethod(slots.getByName(name), "acquire", () => async () => {
+          acquires += 1;
+          throw new Error("Durable Object is overloaded.");
+        }),
+    } as unknown as typeof env.TENANT_SLOTS;
+    await runInDurableObject(stub, (instance) =>
+      losesAnswerOnce(shardOf((instance as unknown as { env: Env }).env, job.id)),
+    );
+    // Stored (its slot taken by the tracker), D1's answer lost; from then on the slots object is overloaded for the tracker too.
+    const tracker = answerLostOnce(async () => {
+      await runInDurableObject(stub, (instance) => {
+        (instance as unknown as { env: Env }).env.TENANT_SLOTS = overloadedSlots;
+      });
+    }, "passes the failure on");
+    const body = { job_id: job.id, tenant_id: tenant.tenantId };
+    try {
+      const settled = await consumeOne("edgejobs-jobs-0", 1, body, {
+        JOB_TRACKER: tracker,
+        TENANT_SLOTS: overloadedSlots,
+      });
+      expect({ settled, acquires }).toEqual({ settled: { acked: true }, acquires: 1 }); // the batch's only
+    } finally {
+      await runInDurableObject(stub, (instance) => {
+        (instance as unknown as { env: Env }).env.TENANT_SLOTS = slots;
+      });
+    }
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1 });
   });
 
   it("keeps an outcome when its restarted tracker cannot even read the job from D1, and writes it once D1 is back", async () => {
