@@ -550,6 +550,36 @@ describe("failure handling", () => {
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1 });
   });
 
+  it("sends a pending job.progress callback with the progress D1 holds after a progress write whose answer was lost", async () => {
+    const tenant = await createTenant();
+    const path = `/ok/${unique()}`;
+    const job = await dueJob(tenant, {
+      type: "echo",
+      input: "progress",
+      callback_url: `${env.RECEIVER_URL}${path}`,
+      callback_events: ["job.progress"],
+    });
+    const stub = env.JOB_TRACKER.getByName(job.id);
+    expect(await stub.begin(tenant.tenantId, { startToken: "call" })).toMatchObject({ kind: "run", attempt: 1 });
+    const percents = async () =>
+      (await receivedOn(path)).map(
+        (r) => (JSON.parse(r.body) as { data: { progress: { percent: number } } }).data.progress.percent,
+      );
+    await stub.progress(1, 10, "sent at once");
+    await eventually(percents, (seen) => seen.length === 1);
+    await stub.progress(1, 20, "its event waits for the rest of the second");
+    await runInDurableObject(stub, (instance) =>
+      losesAnswerOnce(shardOf((instance as unknown as { env: Env }).env, job.id)),
+    );
+    const failure = await stub.progress(1, 30, "stored, its answer lost").then(
+      () => null,
+      (error: unknown) => String(error),
+    );
+    expect(failure).toContain("Network connection lost");
+    // Before, the tracker had forgotten the job with the failed write, and the waiting event was dropped.
+    expect(await eventually(percents, (seen) => seen.length === 2)).toEqual([10, 30]);
+  });
+
   it("keeps an outcome when its restarted tracker cannot even read the job from D1, and writes it once D1 is back", async () => {
     const tenant = await createTenant();
     const job = await dueJob(tenant, { type: "echo", input: "read later", max_attempts: 1 });
