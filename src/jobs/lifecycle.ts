@@ -104,7 +104,8 @@ export function change(job: JobRecord, next: JobState, event: CallbackEventType 
 /**
  * A begin request for a job as it stands (null: no such job), from a caller
  * that names its call by `startToken` (null: it names none). A running job
- * has already had its attempt judged. `start`: the tracker is to move it to running, stamped
+ * has already had its attempt judged, unless it is the caller's own
+ * (`isOwnStart`). `start`: the tracker is to move it to running, stamped
  * with the token, once it holds one of the tenant's running slots (else it
  * waits: `throttled`). `resume`: the running attempt is the one this very
  * call asked for before, whose start was stored but whose answer never
@@ -144,7 +145,7 @@ export function decideBegin(
  * `startToken` started: the token is the caller's own, random, and used for
  * one call and its retry only, so no other caller can hold that attempt.
  */
-function isOwnStart(job: JobRecord | null, startToken: string | null): boolean {
+export function isOwnStart(job: JobRecord | null, startToken: string | null): boolean {
   return job?.status === "running" && startToken !== null && job.startToken === startToken;
 }
 

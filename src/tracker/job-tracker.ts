@@ -16,6 +16,7 @@ import {
   decideRepair,
   EARLY_TOLERANCE_MS,
   holdsAttempt,
+  isOwnStart,
   mayExpire,
   type Timer,
   timerForRunAt,
@@ -147,11 +148,15 @@ export class JobTracker extends DurableObject<Env> {
       const readAfresh = this.#job === null;
       const job = await this.#load();
       const now = clock.now();
-      if (job?.status === "running") await this.#checkAttempt(job, now, { mayWait: true });
+      // The caller's own start is not judged: its handler has not run yet, however late the caller asks again.
+      if (job?.status === "running" && !isOwnStart(job, startToken)) {
+        await this.#checkAttempt(job, now, { mayWait: true });
+      }
       const decision = decideBegin(this.#job, now, startToken);
       if (decision.kind === "resume") {
         const resumed = this.#job as JobRecord;
-        this.#began(resumed.attempts, now);
+        // Heard from at last: a wait the sweep may have stored for this silent attempt ends here.
+        await this.#hearing.heard(resumed.attempts, now);
         // Watchers heard of the start unless its write failed here (this object then forgot it) or this object is new.
         if (readAfresh) await this.#broadcast(resumed, "status");
         return { kind: "run", job: resumed, attempt: resumed.attempts };
@@ -162,9 +167,10 @@ export class JobTracker extends DurableObject<Env> {
         return { kind: "skip", reason: "expired" };
       }
       if (decision.kind === "skip") {
-        // A slot taken for this message (above, or by the caller) is not this job's to keep unless it runs:
-        // a late or repeated message, or a finished job's turn. A running job's acquire only confirmed its slot.
-        if ((fastPath || slotHeld) && tenantId !== null && this.#job?.status !== "running") {
+        // A slot taken for this message (above, by this call's first ask, or by the caller) is not this job's to
+        // keep unless it runs: a late or repeated message, or a finished job's turn. A running job's acquire only
+        // confirmed its slot.
+        if ((fastPath || slotHeld || askedBefore) && tenantId !== null && this.#job?.status !== "running") {
           await this.#releaseSlot(tenantId, id);
         }
         return decision;

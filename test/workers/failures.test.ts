@@ -11,6 +11,7 @@ import type { CallbackMessage, Env, JobMessage } from "../../src/env";
 import worker from "../../src/index";
 import type { JobView } from "../../src/jobs/model";
 import { limits } from "../../src/limits";
+import { clock } from "../../src/platform/clock";
 import { shardOf } from "../../src/store/databases";
 import { standardSchedule } from "../../src/webhooks/schedule";
 import { parseEventStream } from "../support/event-stream";
@@ -93,11 +94,12 @@ const trackersWith = (method: string, replace: (real: Method) => Method) =>
   }) as unknown as typeof env.JOB_TRACKER;
 
 /**
- * Makes the next write of an attempt's start through `db` (a D1 binding as a tracker holds it) land, and
- * then fail as a write whose answer D1 lost: its statement or batch runs, and its caller gets D1's
- * network error. Only that one write: the binding is as it was afterwards.
+ * Makes the next write through `db` (a D1 binding as a tracker holds it) land, and then fail as a
+ * write whose answer D1 lost: its statement or batch runs, and its caller gets D1's network error.
+ * The write: an attempt's one-statement start or any batch (a tracker's change), or with
+ * "batch only" the batch alone. Only that one write: the binding is as it was afterwards.
  */
-function losesAnswerOnce(db: D1Database): void {
+function losesAnswerOnce(db: D1Database, only?: "batch only"): void {
   const methods = ["prepare", "batch"] as const;
   const own = methods.map((name) => [name, Object.getOwnPropertyDescriptor(db, name)] as const);
   const lost = () => {
@@ -112,7 +114,7 @@ function losesAnswerOnce(db: D1Database): void {
     await run();
     lost();
   };
-  const startsAttempt = (query: string) => query.startsWith("UPDATE jobs SET status = 'running'");
+  const startsAttempt = (query: string) => !only && query.startsWith("UPDATE jobs SET status = 'running'");
   Object.defineProperty(db, "batch", {
     configurable: true,
     value: (statements: D1PreparedStatement[]) => landsThenFails(() => real.batch(statements))(),
@@ -152,6 +154,21 @@ function answerLostOnce(meanwhile: () => Promise<void> = async () => {}, failure
         throw error;
       }),
   } as unknown as typeof env.JOB_TRACKER;
+}
+
+/** Makes the next read (`SELECT`) through `db` (a D1 binding as a tracker holds it) fail as an overloaded D1 does. */
+function refusesReadOnce(db: D1Database): void {
+  const own = Object.getOwnPropertyDescriptor(db, "prepare");
+  const prepare = db.prepare.bind(db);
+  Object.defineProperty(db, "prepare", {
+    configurable: true,
+    value: (query: string) => {
+      if (!query.trimStart().startsWith("SELECT")) return prepare(query);
+      if (own) Object.defineProperty(db, "prepare", own);
+      else delete (db as Partial<D1Database>).prepare;
+      throw new Error("D1_ERROR: D1 DB is overloaded. Too many requests queued.");
+    },
+  });
 }
 
 /** A failure as the platform reports it. */
@@ -548,6 +565,70 @@ describe("failure handling", () => {
       });
     }
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1 });
+  });
+
+  it("hands a call asked again its stored start even when it asks after the attempt's lease and silence", async () => {
+    const tenant = await createTenant();
+    const job = await dueJob(tenant, { type: "echo", input: "mine", max_attempts: 1 });
+    const realNow = clock.now;
+    let later = 0;
+    clock.now = () => realNow() + later;
+    try {
+      // The second ask comes 31 s after the start (the connection failing late, or queued behind slow calls).
+      const tracker = answerLostOnce(async () => {
+        later = (limits.attemptLeaseSeconds + 1) * 1000;
+      });
+      const body = { job_id: job.id, tenant_id: tenant.tenantId };
+      expect(await consumeOne("edgejobs-jobs-0", 1, body, { JOB_TRACKER: tracker })).toEqual({ acked: true });
+    } finally {
+      clock.now = realNow;
+    }
+    // Its handler had not run: the attempt is not judged silent and reclaimed as worker_lost.
+    expect(await getJob(tenant, job.id)).toMatchObject({
+      status: "succeeded",
+      attempts: 1,
+      error: null,
+      result: "mine",
+    });
+  });
+
+  it("gives back the slot a call's first ask took when its second ask does not run the job", async () => {
+    const cases = [
+      "a late message whose first read of the finished job D1 refused",
+      "an expiry stored, its answer lost",
+    ];
+    for (const which of cases) {
+      const tenant = await createTenant();
+      const job = await dueJob(tenant, { type: "echo", input: "done", ttl_seconds: 60 });
+      const body = { job_id: job.id, tenant_id: tenant.tenantId };
+      const stub = env.JOB_TRACKER.getByName(job.id);
+      if (which === cases[0]) {
+        expect(await consumeOne("edgejobs-jobs-0", 1, body, {})).toEqual({ acked: true });
+        await evictDurableObject(stub); // a late message meets a tracker that holds no job yet
+        await runInDurableObject(stub, (instance) =>
+          refusesReadOnce(shardOf((instance as unknown as { env: Env }).env, job.id)),
+        );
+      } else {
+        await dbOf(job.id).prepare("UPDATE jobs SET expires_at = 1 WHERE id = ?").bind(job.id).run();
+        await runInDurableObject(stub, (instance) =>
+          losesAnswerOnce(shardOf((instance as unknown as { env: Env }).env, job.id), "batch only"),
+        );
+      }
+      // The consumer's batch acquire fails, so the tracker takes the slot itself on the first ask.
+      const slots = env.TENANT_SLOTS;
+      const overloadedForTheBatch = {
+        getByName: (name: string) =>
+          withMethod(slots.getByName(name), "acquire", () => failing("Durable Object is overloaded.")),
+      } as unknown as typeof env.TENANT_SLOTS;
+      expect(await consumeOne("edgejobs-jobs-0", 1, body, { TENANT_SLOTS: overloadedForTheBatch })).toEqual({
+        acked: true,
+      });
+      expect({ which, status: (await getJob(tenant, job.id)).status }).toEqual({
+        which,
+        status: which === cases[0] ? "succeeded" : "canceled",
+      });
+      expect({ which, slots: await slotEntries(tenant.tenantId) }).toEqual({ which, slots: {} });
+    }
   });
 
   it("sends a pending job.progress callback with the progress D1 holds after a progress write whose answer was lost", async () => {
