@@ -175,7 +175,9 @@ export class JobTracker extends DurableObject<Env> {
         }
         return decision;
       }
-      if (!fastPath && !slotHeld && !(await this.#holdsSlot(decision.change.next.tenantId, id))) {
+      // A call asked again acquires afresh: the slot its caller held may have been given away meanwhile
+      // (its start reclaimed as lost); for a slot still the job's, the acquire only confirms it.
+      if (!fastPath && (!slotHeld || askedBefore) && !(await this.#holdsSlot(decision.change.next.tenantId, id))) {
         return { kind: "skip", reason: "throttled" };
       }
       // A write that fails keeps the slot: the message is retried (and finds it held) or the slots' audit frees it.

@@ -26,6 +26,7 @@ import {
   everyJobQueueAs,
   getJob,
   onEveryShard,
+  setTenantLimits,
   slotEntries,
   submit,
   tracker,
@@ -590,6 +591,32 @@ describe("failure handling", () => {
       error: null,
       result: "mine",
     });
+  });
+
+  it("has a late second ask whose start was reclaimed meanwhile wait for a slot like any start, within its tenant's limit", async () => {
+    const tenant = await createTenant();
+    await setTenantLimits(tenant, { max_running_jobs: 1 });
+    const job = await dueJob(tenant, { type: "echo", input: "late", max_attempts: 3 });
+    const other = await dueJob(tenant, { type: "sleep", input: { seconds: 30, steps: 1 } });
+    const realNow = clock.now;
+    let later = 0;
+    clock.now = () => realNow() + later;
+    try {
+      // The consumer's batch holds the tenant's one slot for the job; the start is stored, its answer lost.
+      const lostThenReclaimed = answerLostOnce(async () => {
+        later = (limits.attemptLeaseSeconds + 1) * 1000;
+        await tracker(job.id).recover(); // the sweep reclaims the silent attempt: worker_lost, its slot given back
+        expect(await tracker(other.id).begin(tenant.tenantId)).toMatchObject({ kind: "run" }); // the slot goes on
+        later += 600_000; // the job's retry is due when the second ask comes
+      });
+      const body = { job_id: job.id, tenant_id: tenant.tenantId };
+      expect(await consumeOne("edgejobs-jobs-0", 1, body, { JOB_TRACKER: lostThenReclaimed })).toEqual({ acked: true });
+    } finally {
+      clock.now = realNow;
+    }
+    // Before, the second ask trusted the batch's slot, which was no longer the job's: both ran under a limit of 1.
+    expect((await getJob(tenant, job.id)).status).toBe("queued");
+    expect(await slotEntries(tenant.tenantId)).toEqual({ [other.id]: "running", [job.id]: "waiting" });
   });
 
   it("gives back the slot a call's first ask took when its second ask does not run the job", async () => {
