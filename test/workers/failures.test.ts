@@ -11,7 +11,6 @@ import type { CallbackMessage, Env, JobMessage } from "../../src/env";
 import worker from "../../src/index";
 import type { JobView } from "../../src/jobs/model";
 import { limits } from "../../src/limits";
-import { clock } from "../../src/platform/clock";
 import { shardOf } from "../../src/store/databases";
 import { standardSchedule } from "../../src/webhooks/schedule";
 import { parseEventStream } from "../support/event-stream";
@@ -31,6 +30,7 @@ import {
   submit,
   tracker,
   untilStatus,
+  withClockAhead,
 } from "./helpers";
 import { deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
@@ -571,19 +571,12 @@ describe("failure handling", () => {
   it("hands a call asked again its stored start even when it asks after the attempt's lease and silence", async () => {
     const tenant = await createTenant();
     const job = await dueJob(tenant, { type: "echo", input: "mine", max_attempts: 1 });
-    const realNow = clock.now;
-    let later = 0;
-    clock.now = () => realNow() + later;
-    try {
+    await withClockAhead(async (advance) => {
       // The second ask comes 31 s after the start (the connection failing late, or queued behind slow calls).
-      const tracker = answerLostOnce(async () => {
-        later = (limits.attemptLeaseSeconds + 1) * 1000;
-      });
+      const tracker = answerLostOnce(async () => advance((limits.attemptLeaseSeconds + 1) * 1000));
       const body = { job_id: job.id, tenant_id: tenant.tenantId };
       expect(await consumeOne("edgejobs-jobs-0", 1, body, { JOB_TRACKER: tracker })).toEqual({ acked: true });
-    } finally {
-      clock.now = realNow;
-    }
+    });
     // Its handler had not run: the attempt is not judged silent and reclaimed as worker_lost.
     expect(await getJob(tenant, job.id)).toMatchObject({
       status: "succeeded",
@@ -598,22 +591,17 @@ describe("failure handling", () => {
     await setTenantLimits(tenant, { max_running_jobs: 1 });
     const job = await dueJob(tenant, { type: "echo", input: "late", max_attempts: 3 });
     const other = await dueJob(tenant, { type: "sleep", input: { seconds: 30, steps: 1 } });
-    const realNow = clock.now;
-    let later = 0;
-    clock.now = () => realNow() + later;
-    try {
+    await withClockAhead(async (advance) => {
       // The consumer's batch holds the tenant's one slot for the job; the start is stored, its answer lost.
       const lostThenReclaimed = answerLostOnce(async () => {
-        later = (limits.attemptLeaseSeconds + 1) * 1000;
+        advance((limits.attemptLeaseSeconds + 1) * 1000);
         await tracker(job.id).recover(); // the sweep reclaims the silent attempt: worker_lost, its slot given back
         expect(await tracker(other.id).begin(tenant.tenantId)).toMatchObject({ kind: "run" }); // the slot goes on
-        later += 600_000; // the job's retry is due when the second ask comes
+        advance(600_000); // the job's retry is due when the second ask comes
       });
       const body = { job_id: job.id, tenant_id: tenant.tenantId };
       expect(await consumeOne("edgejobs-jobs-0", 1, body, { JOB_TRACKER: lostThenReclaimed })).toEqual({ acked: true });
-    } finally {
-      clock.now = realNow;
-    }
+    });
     // Before, the second ask trusted the batch's slot, which was no longer the job's: both ran under a limit of 1.
     expect((await getJob(tenant, job.id)).status).toBe("queued");
     expect(await slotEntries(tenant.tenantId)).toEqual({ [other.id]: "running", [job.id]: "waiting" });

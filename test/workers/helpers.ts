@@ -139,6 +139,23 @@ export async function at<R>(time: number, fn: () => Promise<R>): Promise<R> {
   }
 }
 
+/**
+ * Runs `fn` with the service's clock running on from now, moved ahead by what `fn` passes to
+ * `advance` (ms, cumulative): time passing while `fn` waits on something, without waiting.
+ */
+export async function withClockAhead<R>(fn: (advance: (ms: number) => void) => Promise<R>): Promise<R> {
+  const realNow = clock.now;
+  let ahead = 0;
+  clock.now = () => realNow() + ahead;
+  try {
+    return await fn((ms) => {
+      ahead += ms;
+    });
+  } finally {
+    clock.now = realNow;
+  }
+}
+
 /** What the tenant's slots object has stored: job id → running, reserved or waiting. */
 export function slotEntries(tenantId: string): Promise<Record<string, string>> {
   return runInDurableObject(env.TENANT_SLOTS.getByName(tenantId), (_instance, state) => {
