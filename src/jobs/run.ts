@@ -56,13 +56,12 @@ export async function runJobMessage(env: Env, message: JobMessage, invocation: I
   const tracker: Tracker = () => env.JOB_TRACKER.getByName(message.job_id);
   // Names this call, so that asked again it gets the attempt it started if only its answer was lost.
   const startToken = toBase64Url(randomBytes(limits.startTokenBytes));
-  let asks = 0;
   const start = await retrying<BeginResult>(
-    () =>
+    (failedTries) =>
       tracker().begin(message.tenant_id ?? null, {
         slotHeld: standing === "held",
         startToken,
-        askedBefore: asks++ > 0,
+        askedBefore: failedTries > 0,
       }),
     limits.startRetryDelaysMs,
     (error) => console.warn("attempt not begun; asking again", { jobId: message.job_id, error: String(error) }),

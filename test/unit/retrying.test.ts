@@ -26,6 +26,19 @@ describe("retrying", () => {
     ]);
   });
 
+  it("tells each try how many tries failed before it", async () => {
+    const seen: number[] = [];
+    const { work } = failingFirst(2);
+    await retrying(
+      (failedTries) => {
+        seen.push(failedTries);
+        return work();
+      },
+      [1, 1, 1],
+    );
+    expect(seen).toEqual([0, 1, 2]);
+  });
+
   it("throws the last failure once every delay is used up, after one try per delay and one more", async () => {
     const { work, calls } = failingFirst(10);
     await expect(retrying(work, [1, 1])).rejects.toThrow("failure 3");
