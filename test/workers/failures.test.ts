@@ -88,11 +88,22 @@ function bound(target: object, property: string | symbol): unknown {
   return typeof value === "function" ? Function.prototype.bind.call(value, target) : value;
 }
 
+/** Every object of `namespace` as it is, except `method`, which `replace` wraps. */
+const objectsWith = <N extends { getByName(name: string): object }>(
+  namespace: N,
+  method: string,
+  replace: (real: Method) => Method,
+) => ({ getByName: (name: string) => withMethod(namespace.getByName(name), method, replace) }) as unknown as N;
+
 /** Every job's tracker as it is, except `method`, which `replace` wraps. */
 const trackersWith = (method: string, replace: (real: Method) => Method) =>
-  ({
-    getByName: (name: string) => withMethod(env.JOB_TRACKER.getByName(name), method, replace),
-  }) as unknown as typeof env.JOB_TRACKER;
+  objectsWith(env.JOB_TRACKER, method, replace);
+
+/** Runs `change` on the D1 binding the job's tracker holds for the job's shard (to make it fail on cue). */
+const onTrackersShard = (jobId: string, change: (db: D1Database) => void) =>
+  runInDurableObject(env.JOB_TRACKER.getByName(jobId), (instance) =>
+    change(shardOf((instance as unknown as { env: Env }).env, jobId)),
+  );
 
 /**
  * Makes the next write through `db` (a D1 binding as a tracker holds it) land, and then fail as a
@@ -142,19 +153,16 @@ function losesAnswerOnce(db: D1Database, only?: "batch only"): void {
  */
 function answerLostOnce(meanwhile: () => Promise<void> = async () => {}, failure?: "passes the failure on") {
   let begins = 0;
-  return {
-    getByName: (name: string) =>
-      withMethod(env.JOB_TRACKER.getByName(name), "begin", (real) => async (...args) => {
-        begins += 1;
-        if (begins > 1) return real(...args);
-        const error = await real(...args).then(
-          () => new Error("Network connection lost."),
-          (thrown: unknown) => (failure ? thrown : new Error("Network connection lost.")),
-        );
-        await meanwhile();
-        throw error;
-      }),
-  } as unknown as typeof env.JOB_TRACKER;
+  return trackersWith("begin", (real) => async (...args) => {
+    begins += 1;
+    if (begins > 1) return real(...args);
+    const error = await real(...args).then(
+      () => new Error("Network connection lost."),
+      (thrown: unknown) => (failure ? thrown : new Error("Network connection lost.")),
+    );
+    await meanwhile();
+    throw error;
+  });
 }
 
 /** Makes the next read (`SELECT`) through `db` (a D1 binding as a tracker holds it) fail as an overloaded D1 does. */
@@ -448,27 +456,16 @@ describe("failure handling", () => {
         const tenant = await createTenant();
         const job = await dueJob(tenant, { type: "echo", input: loss, max_attempts: 1 });
         const stub = env.JOB_TRACKER.getByName(job.id);
-        if (loss === "D1's answer lost") {
-          // The start's write lands in the job's shard, and the tracker hears a failure.
-          await runInDurableObject(stub, (instance) =>
-            losesAnswerOnce(shardOf((instance as unknown as { env: Env }).env, job.id)),
-          );
-        }
-        let begins = 0;
-        const tracker = {
-          getByName: (name: string) =>
-            withMethod(env.JOB_TRACKER.getByName(name), "begin", (real) => async (...args) => {
-              begins += 1;
-              if (begins > 1 || loss === "D1's answer lost") return real(...args);
-              await real(...args); // stored: the job is running its first attempt
-              if (loss === "the tracker reset just after the write") {
-                await runInDurableObject(stub, (_instance, state) =>
-                  state.abort("Durable Object reset because its code was updated."),
-                ).catch(() => {});
-              }
-              throw new Error("Network connection lost.");
-            }),
-        } as unknown as typeof env.JOB_TRACKER;
+        // D1's answer: the start's write lands in the job's shard, and the tracker hears a failure.
+        if (loss === "D1's answer lost") await onTrackersShard(job.id, (db) => losesAnswerOnce(db));
+        const resetObject = () =>
+          runInDurableObject(stub, (_instance, state) =>
+            state.abort("Durable Object reset because its code was updated."),
+          ).catch(() => {});
+        const tracker =
+          loss === "D1's answer lost"
+            ? env.JOB_TRACKER
+            : answerLostOnce(loss === "the tracker reset just after the write" ? resetObject : undefined);
         const body = carriesTenant ? { job_id: job.id, tenant_id: tenant.tenantId } : { job_id: job.id };
         const settled = await consumeOne("edgejobs-jobs-0", 1, body, { JOB_TRACKER: tracker });
         // Before, the message was retried, found the job running, and the sweep failed it as worker_lost.
@@ -486,10 +483,7 @@ describe("failure handling", () => {
       const text = stream.text();
       let bindings: Partial<Env> = { JOB_TRACKER: answerLostOnce() };
       if (loss === "D1's answer lost") {
-        const stub = env.JOB_TRACKER.getByName(job.id);
-        await runInDurableObject(stub, (instance) =>
-          losesAnswerOnce(shardOf((instance as unknown as { env: Env }).env, job.id)),
-        );
+        await onTrackersShard(job.id, (db) => losesAnswerOnce(db));
         bindings = {};
       }
       const body = { job_id: job.id, tenant_id: tenant.tenantId };
@@ -537,16 +531,11 @@ describe("failure handling", () => {
     let acquires = 0;
     const slots = env.TENANT_SLOTS; // the tracker's env may be this very object, changed below
     // The consumer's batch acquire fails, so the tracker acquires the slot itself on the first ask.
-    const overloadedSlots = {
-      getByName: (name: string) =>
-        withMethod(slots.getByName(name), "acquire", () => async () => {
-          acquires += 1;
-          throw new Error("Durable Object is overloaded.");
-        }),
-    } as unknown as typeof env.TENANT_SLOTS;
-    await runInDurableObject(stub, (instance) =>
-      losesAnswerOnce(shardOf((instance as unknown as { env: Env }).env, job.id)),
-    );
+    const overloadedSlots = objectsWith(slots, "acquire", () => async () => {
+      acquires += 1;
+      throw new Error("Durable Object is overloaded.");
+    });
+    await onTrackersShard(job.id, (db) => losesAnswerOnce(db));
     // Stored (its slot taken by the tracker), D1's answer lost; from then on the slots object is overloaded for the tracker too.
     const tracker = answerLostOnce(async () => {
       await runInDurableObject(stub, (instance) => {
@@ -620,21 +609,14 @@ describe("failure handling", () => {
       if (which === cases[0]) {
         expect(await consumeOne("edgejobs-jobs-0", 1, body, {})).toEqual({ acked: true });
         await evictDurableObject(stub); // a late message meets a tracker that holds no job yet
-        await runInDurableObject(stub, (instance) =>
-          refusesReadOnce(shardOf((instance as unknown as { env: Env }).env, job.id)),
-        );
+        await onTrackersShard(job.id, refusesReadOnce);
       } else {
         await dbOf(job.id).prepare("UPDATE jobs SET expires_at = 1 WHERE id = ?").bind(job.id).run();
-        await runInDurableObject(stub, (instance) =>
-          losesAnswerOnce(shardOf((instance as unknown as { env: Env }).env, job.id), "batch only"),
-        );
+        await onTrackersShard(job.id, (db) => losesAnswerOnce(db, "batch only"));
       }
       // The consumer's batch acquire fails, so the tracker takes the slot itself on the first ask.
       const slots = env.TENANT_SLOTS;
-      const overloadedForTheBatch = {
-        getByName: (name: string) =>
-          withMethod(slots.getByName(name), "acquire", () => failing("Durable Object is overloaded.")),
-      } as unknown as typeof env.TENANT_SLOTS;
+      const overloadedForTheBatch = objectsWith(slots, "acquire", () => failing("Durable Object is overloaded."));
       expect(await consumeOne("edgejobs-jobs-0", 1, body, { TENANT_SLOTS: overloadedForTheBatch })).toEqual({
         acked: true,
       });
@@ -664,9 +646,7 @@ describe("failure handling", () => {
     await stub.progress(1, 10, "sent at once");
     await eventually(percents, (seen) => seen.length === 1);
     await stub.progress(1, 20, "its event waits for the rest of the second");
-    await runInDurableObject(stub, (instance) =>
-      losesAnswerOnce(shardOf((instance as unknown as { env: Env }).env, job.id)),
-    );
+    await onTrackersShard(job.id, (db) => losesAnswerOnce(db));
     const failure = await stub.progress(1, 30, "stored, its answer lost").then(
       () => null,
       (error: unknown) => String(error),
