@@ -60,6 +60,7 @@ describe("npm run dev's ready key", () => {
         "http://localhost:8787": `http://localhost:${port}`,
         "ejk_…": first.apiKey,
         "whsec_…": first.webhookSecret,
+        ".wrangler/state/edgejobs-dev-key.json": join(state, "edgejobs-dev-key.json"),
       });
       for (const line of printed.trim().split("\n")) expect(server.output()).toContain(line);
       for (const path of ["/", "/docs", "/openapi.json"])
