@@ -4,6 +4,7 @@ import { BatchEventSchema, BatchIdParams, BatchSchema, errors } from "../contrac
 import type { AppEnv } from "../env";
 import { describeBatchDeliveries, redeliverBatchEvent } from "../webhooks/delivery-log";
 import { mountDeliveryRoutes } from "./deliveries";
+import { jsonRequestBody, jsonResponse } from "./json-content";
 import { validationHook } from "./validation";
 
 /** `/v1/batches`: a batch of `POST /v1/jobs/batch`, and its `batch.completed` event's deliveries. */
@@ -15,7 +16,7 @@ const getRoute = createRoute({
   summary: "Get a batch: its status and how its jobs ended",
   request: { params: BatchIdParams },
   responses: {
-    200: { description: "The batch.", content: { "application/json": { schema: BatchSchema } } },
+    200: jsonResponse(BatchSchema, "The batch."),
     401: errors[401],
     404: errors[404],
   },
@@ -43,6 +44,6 @@ export const batchCompletedWebhook: RouteConfig = {
   description:
     "Once every job of a batch is terminal; signed and retried like job events (Standard Webhooks), " +
     "deduplicate on `webhook-id`.",
-  request: { body: { required: true, content: { "application/json": { schema: BatchEventSchema } } } },
+  request: { body: jsonRequestBody(BatchEventSchema) },
   responses: { 200: { description: "Any 2xx within 15 s is a delivery; anything else is retried." } },
 };

@@ -11,6 +11,7 @@ import type { AppEnv } from "../env";
 import { describeAttempts } from "../jobs/attempts";
 import { readTenantStats } from "../jobs/stats";
 import { listFailingDeliveries } from "../webhooks/failing";
+import { jsonResponse } from "./json-content";
 import { validationHook } from "./validation";
 
 /**
@@ -19,7 +20,6 @@ import { validationHook } from "./validation";
  */
 export const consoleApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const tags = ["Console"];
 
 const statsRoute = createRoute({
@@ -30,7 +30,7 @@ const statsRoute = createRoute({
   description:
     "Bounded reads through the (tenant, status) index: a status count stops at a cap per shard " +
     "(`counts_capped` names those), and the chart reads the newest finished jobs of each shard.",
-  responses: { 200: json(StatsSchema, "The tenant's stats."), 401: errors[401] },
+  responses: { 200: jsonResponse(StatsSchema, "The tenant's stats."), 401: errors[401] },
 });
 
 consoleApi.openapi(statsRoute, async (c) => c.json(await readTenantStats(c.env, c.get("tenantId")), 200));
@@ -41,7 +41,7 @@ const attemptsRoute = createRoute({
   tags,
   summary: "The job's attempts, each with its error",
   request: { params: JobIdParams },
-  responses: { 200: json(JobAttemptsSchema, "Oldest first."), 401: errors[401], 404: errors[404] },
+  responses: { 200: jsonResponse(JobAttemptsSchema, "Oldest first."), 401: errors[401], 404: errors[404] },
 });
 
 consoleApi.openapi(attemptsRoute, async (c) =>
@@ -58,7 +58,7 @@ const failingRoute = createRoute({
     "attempt, a batch's `batch.completed` events among them. Redeliver one with " +
     "`POST /v1/jobs/{job_id}/deliveries/{id}/redeliver` (a batch's: `/v1/batches/{batch_id}/…`).",
   request: { query: FailingDeliveriesQuery },
-  responses: { 200: json(FailingDeliveriesSchema, "A page of events."), 400: errors[400], 401: errors[401] },
+  responses: { 200: jsonResponse(FailingDeliveriesSchema, "A page of events."), 400: errors[400], 401: errors[401] },
 });
 
 consoleApi.openapi(failingRoute, async (c) =>

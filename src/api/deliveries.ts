@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { DeliveriesSchema, errors, JobIdParams, RedeliverySchema } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { describeDeliveries, redeliver } from "../webhooks/delivery-log";
+import { jsonResponse } from "./json-content";
 import { noFields } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
@@ -22,7 +23,7 @@ export function mountDeliveryRoutes(api: OpenAPIHono<AppEnv>, routes: DeliveryRo
     summary: `The ${routes.noun}'s webhook events and every delivery attempt`,
     request: { params: routes.params },
     responses: {
-      200: { description: "Events and attempts.", content: { "application/json": { schema: DeliveriesSchema } } },
+      200: jsonResponse(DeliveriesSchema, "Events and attempts."),
       401: errors[401],
       404: errors[404],
     },

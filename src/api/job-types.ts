@@ -3,6 +3,7 @@ import { z as zod } from "zod";
 import { errors, JobTypeSchema } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { jobTypes } from "../job-types";
+import { jsonResponse } from "./json-content";
 import { validationHook } from "./validation";
 
 export const jobTypesApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -12,10 +13,10 @@ const listRoute = createRoute({
   path: "/",
   summary: "The registered job types",
   responses: {
-    200: {
-      description: "Each type with its defaults and its input's JSON Schema.",
-      content: { "application/json": { schema: z.object({ job_types: z.array(JobTypeSchema) }) } },
-    },
+    200: jsonResponse(
+      z.object({ job_types: z.array(JobTypeSchema) }),
+      "Each type with its defaults and its input's JSON Schema.",
+    ),
     401: errors[401],
   },
 });

@@ -20,12 +20,11 @@ import { submitJobs } from "../jobs/submit";
 import { toJobView } from "../jobs/view";
 import { sha256Hex } from "../platform/crypto";
 import { idempotencyOf } from "./idempotency";
+import { jsonRequestBody, jsonResponse } from "./json-content";
 import { jsonBody, noFields } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
 export const jobsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
 /** What either submit route can answer besides 202. */
 const submitErrors = {
@@ -40,7 +39,7 @@ const submitErrors = {
 /** Both submit routes take a JSON body and an optional Idempotency-Key. */
 const submitRequest = <T>(schema: T) => ({
   headers: IdempotencyHeaders,
-  body: { required: true, content: { "application/json": { schema } } },
+  body: jsonRequestBody(schema),
 });
 
 const submitRoute = createRoute({
@@ -51,7 +50,7 @@ const submitRoute = createRoute({
   request: submitRequest(SubmitJobSchema),
   responses: {
     202: {
-      ...json(JobSchema, "Accepted: the job is stored and queued."),
+      ...jsonResponse(JobSchema, "Accepted: the job is stored and queued."),
       headers: { Location: { schema: { type: "string" } }, "Idempotent-Replayed": { schema: { type: "string" } } },
     },
     ...submitErrors,
@@ -79,7 +78,7 @@ const batchRoute = createRoute({
   request: submitRequest(SubmitBatchSchema),
   responses: {
     202: {
-      ...json(BatchSubmittedSchema, "Accepted: the batch and every job are stored, and the jobs queued."),
+      ...jsonResponse(BatchSubmittedSchema, "Accepted: the batch and every job are stored, and the jobs queued."),
       headers: { "Idempotent-Replayed": { schema: { type: "string" } } },
     },
     ...submitErrors,
@@ -104,7 +103,7 @@ const getRoute = createRoute({
   summary: "Get a job (optionally long-polling until it finishes)",
   request: { params: JobIdParams, query: GetJobQuery },
   responses: {
-    200: { ...json(JobSchema, "The job."), headers: { ETag: { schema: { type: "string" } } } },
+    200: { ...jsonResponse(JobSchema, "The job."), headers: { ETag: { schema: { type: "string" } } } },
     304: { description: "Unchanged since the ETag in If-None-Match." },
     400: errors[400],
     401: errors[401],
@@ -131,7 +130,7 @@ const listRoute = createRoute({
   path: "/",
   summary: "List jobs, newest first",
   request: { query: ListJobsQuery },
-  responses: { 200: json(JobListSchema, "A page of jobs."), 400: errors[400], 401: errors[401] },
+  responses: { 200: jsonResponse(JobListSchema, "A page of jobs."), 400: errors[400], 401: errors[401] },
 });
 
 jobsApi.openapi(listRoute, async (c) => {
@@ -147,7 +146,7 @@ const cancelRoute = createRoute({
   middleware: [noFields] as const,
   request: { params: JobIdParams },
   responses: {
-    200: json(JobSchema, "The canceled job."),
+    200: jsonResponse(JobSchema, "The canceled job."),
     400: errors[400],
     401: errors[401],
     404: errors[404],
@@ -174,7 +173,7 @@ const retryRoute = createRoute({
   request: { params: JobIdParams, headers: IdempotencyHeaders },
   responses: {
     202: {
-      ...json(JobSchema, "Accepted: the new job is stored and queued."),
+      ...jsonResponse(JobSchema, "Accepted: the new job is stored and queued."),
       headers: { Location: { schema: { type: "string" } }, "Idempotent-Replayed": { schema: { type: "string" } } },
     },
     400: errors[400],
@@ -202,7 +201,7 @@ const logsRoute = createRoute({
   path: "/{id}/logs",
   summary: "The lines the job's handler logged",
   request: { params: JobIdParams },
-  responses: { 200: json(JobLogsSchema, "The job's log, oldest first."), 401: errors[401], 404: errors[404] },
+  responses: { 200: jsonResponse(JobLogsSchema, "The job's log, oldest first."), 401: errors[401], 404: errors[404] },
 });
 
 jobsApi.openapi(logsRoute, async (c) => {

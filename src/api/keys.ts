@@ -5,6 +5,7 @@ import { DomainError } from "../jobs/errors";
 import { isoTime } from "../platform/clock";
 import { type ApiKeyRecord, listApiKeys } from "../store/api-keys";
 import { createApiKey, revokeKey } from "../tenants/keys";
+import { jsonRequestBody, jsonResponse } from "./json-content";
 import { requireAdmin } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
 import { validationHook } from "./validation";
@@ -33,9 +34,9 @@ const createKeyRoute = createRoute({
   summary: "Create an API key (admin)",
   description: "Creates a tenant with a new webhook secret, or adds a key to `tenant_id`. The key is shown once.",
   middleware: [jsonBody] as const,
-  request: { body: { required: true, content: { "application/json": { schema: CreateKeySchema } } } },
+  request: { body: jsonRequestBody(CreateKeySchema) },
   responses: {
-    201: { description: "The new key.", content: { "application/json": { schema: CreatedKeySchema } } },
+    201: jsonResponse(CreatedKeySchema, "The new key."),
     400: errors[400],
     404: errors[404],
     415: errors[415],
@@ -55,10 +56,7 @@ const listKeysRoute = createRoute({
   summary: "List API keys (admin); never the keys themselves",
   request: { query: z.strictObject({ tenant_id: z.string().max(100).optional() }) },
   responses: {
-    200: {
-      description: "Keys, newest first.",
-      content: { "application/json": { schema: z.object({ keys: z.array(KeySchema) }) } },
-    },
+    200: jsonResponse(z.object({ keys: z.array(KeySchema) }), "Keys, newest first."),
     400: errors[400],
     ...adminErrors,
   },
@@ -75,7 +73,7 @@ const revokeKeyRoute = createRoute({
   summary: "Revoke an API key (admin); it answers 401 from the next request on",
   request: { params: z.object({ id: z.string().max(100) }) },
   responses: {
-    200: { description: "The revoked key.", content: { "application/json": { schema: KeySchema } } },
+    200: jsonResponse(KeySchema, "The revoked key."),
     404: errors[404],
     ...adminErrors,
   },

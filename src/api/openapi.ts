@@ -2,6 +2,7 @@ import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 import { type CallbackEventType, callbackEventTypes, JobSchema, Time } from "../contract/schemas";
 import type { AppEnv } from "../env";
+import { jsonRequestBody } from "./json-content";
 
 /**
  * What makes /openapi.json (and /docs, rendered from it) stand alone: the
@@ -111,7 +112,7 @@ export function registerWebhooks(app: OpenAPIHono<AppEnv>): void {
       description: `${eventMeaning[type]}\n\n${verifying}`,
       request: {
         headers: SignatureHeaders,
-        body: { required: true, content: { "application/json": { schema: body } } },
+        body: jsonRequestBody(body),
       },
       responses: {
         200: { description: "Any 2xx within 15 s is a delivery." },

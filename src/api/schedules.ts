@@ -19,14 +19,12 @@ import {
   updateSchedule,
 } from "../schedules/schedules";
 import { idempotencyOf } from "./idempotency";
+import { jsonRequestBody, jsonResponse } from "./json-content";
 import { jsonBody } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
 /** Schedules (API.md "Schedules"): recurring jobs from a cron expression. */
 export const schedulesApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-
-const json = <T>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
-const body = <T>(schema: T) => ({ body: { required: true, content: { "application/json": { schema } } } });
 
 const createRouteDef = createRoute({
   method: "post",
@@ -38,10 +36,10 @@ const createRouteDef = createRoute({
     "within 24 h answers the schedule the first request created (`Idempotent-Replayed: true`), and the " +
     "same key with another body 409 `idempotency_conflict`.",
   middleware: [jsonBody] as const,
-  request: { ...body(CreateScheduleSchema), headers: IdempotencyHeaders },
+  request: { body: jsonRequestBody(CreateScheduleSchema), headers: IdempotencyHeaders },
   responses: {
     201: {
-      ...json(ScheduleSchema, "The schedule, with its next due time."),
+      ...jsonResponse(ScheduleSchema, "The schedule, with its next due time."),
       headers: { Location: { schema: { type: "string" } }, "Idempotent-Replayed": { schema: { type: "string" } } },
     },
     400: errors[400],
@@ -66,7 +64,7 @@ const listRoute = createRoute({
   path: "/",
   summary: "List schedules, newest first",
   request: { query: ListSchedulesQuery },
-  responses: { 200: json(ScheduleListSchema, "A page of schedules."), 400: errors[400], 401: errors[401] },
+  responses: { 200: jsonResponse(ScheduleListSchema, "A page of schedules."), 400: errors[400], 401: errors[401] },
 });
 
 schedulesApi.openapi(listRoute, async (c) => {
@@ -79,7 +77,7 @@ const getRoute = createRoute({
   path: "/{id}",
   summary: "Get a schedule",
   request: { params: ScheduleIdParams },
-  responses: { 200: json(ScheduleSchema, "The schedule."), 401: errors[401], 404: errors[404] },
+  responses: { 200: jsonResponse(ScheduleSchema, "The schedule."), 401: errors[401], 404: errors[404] },
 });
 
 schedulesApi.openapi(getRoute, async (c) => {
@@ -95,9 +93,9 @@ const updateRoute = createRoute({
     "Any of `cron`, `timezone`, `job`, `paused` and `name`. A change of `cron`, `timezone` or `paused` " +
     "recomputes `next_run_at` from now: a resumed schedule does not catch up on the times it was paused.",
   middleware: [jsonBody] as const,
-  request: { params: ScheduleIdParams, ...body(UpdateScheduleSchema) },
+  request: { params: ScheduleIdParams, body: jsonRequestBody(UpdateScheduleSchema) },
   responses: {
-    200: json(ScheduleSchema, "The changed schedule."),
+    200: jsonResponse(ScheduleSchema, "The changed schedule."),
     400: errors[400],
     401: errors[401],
     404: errors[404],

@@ -3,6 +3,7 @@ import { errors } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { DomainError } from "../jobs/errors";
 import { setTenantLimits } from "../tenants/tenant-limits";
+import { jsonRequestBody, jsonResponse } from "./json-content";
 import { requireAdmin } from "./middleware/auth";
 import { jsonBody } from "./middleware/json-body";
 import { validationHook } from "./validation";
@@ -26,10 +27,10 @@ const updateRoute = createRoute({
   middleware: [jsonBody] as const,
   request: {
     params: z.object({ id: z.string().max(100) }),
-    body: { required: true, content: { "application/json": { schema: TenantLimitsSchema } } },
+    body: jsonRequestBody(TenantLimitsSchema),
   },
   responses: {
-    200: { description: "The tenant's limits.", content: { "application/json": { schema: TenantLimitsSchema } } },
+    200: jsonResponse(TenantLimitsSchema, "The tenant's limits."),
     400: errors[400],
     401: errors[401],
     404: errors[404],
