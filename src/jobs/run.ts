@@ -173,9 +173,17 @@ function runUntilAborted(type: JobType, ctx: Parameters<JobType["run"]>[0]): Pro
   });
 }
 
-/** The result as the job's row keeps it: inline, or in R2 (an interruption if R2 stays unavailable). */
+/**
+ * The result as the job's row keeps it: inline, or in R2 (an interruption if
+ * R2 stays unavailable). Throws a TypeError, the handler's failure like any it
+ * throws, for a result JSON cannot encode: a BigInt or a cycle (thrown by
+ * `JSON.stringify`), a function, a symbol, or a `toJSON()` answering undefined
+ * (for which it answers undefined, which D1 would refuse for good).
+ */
 async function storeResult(env: Env, jobId: string, attempt: number, value: Json): Promise<AttemptOutcome> {
-  const json = JSON.stringify(value ?? null);
+  const json: string | undefined = JSON.stringify(value ?? null);
+  if (json === undefined)
+    throw new TypeError(`The handler's result cannot be encoded as JSON (typeof ${typeof value}).`);
   if (new TextEncoder().encode(json).byteLength <= limits.maxInlineJsonBytes) {
     return { ok: true, resultJson: json, resultKey: null };
   }
@@ -211,10 +219,23 @@ function interruption(what: string, error: unknown): AttemptInterruption {
  * A failed attempt's outcome: `timeout` or `canceled` when the attempt was
  * stopped; the handler's own code (if valid: `handlerErrorCode`) from a
  * `NonRetryableError` (not retried) or a `JobError` (with its retry delay);
- * else `handler_error`.
+ * else `handler_error`. Never throws: a handler may throw anything (an
+ * Error whose message is not text, an object with no `toString`, a revoked
+ * Proxy), and each is its attempt's failure, not a crash of the consumer's.
  */
 function failureOf(reason: unknown): AttemptFailure {
-  const message = storedText(reason instanceof Error ? reason.message : String(reason), limits.maxErrorMessageChars);
+  try {
+    return classifiedFailure(reason);
+  } catch {
+    // Reading the thrown value threw (a getter, a trap): what it was cannot be told, only that the handler threw it.
+    const message = "The handler threw a value that cannot be read.";
+    return { ok: false, error: { code: "handler_error", message }, retryable: true };
+  }
+}
+
+function classifiedFailure(reason: unknown): AttemptFailure {
+  const said = reason instanceof Error ? reason.message : reason;
+  const message = storedText(typeof said === "string" ? said : String(said), limits.maxErrorMessageChars);
   if (reason instanceof AttemptTimeout) return { ok: false, error: { code: "timeout", message }, retryable: true };
   if (reason instanceof AttemptStopped) return { ok: false, error: { code: "canceled", message }, retryable: true };
   const error = { code: "handler_error", message: message || "The handler threw without a message." };

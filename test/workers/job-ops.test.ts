@@ -72,6 +72,37 @@ describe("handler errors", () => {
     expect(delayMs).toBeLessThan(5_000);
     expect(await untilStatus(tenant, job.id, "succeeded")).toMatchObject({ attempts: 2, result: { attempt: 2 } });
   });
+
+  // Before, a result JSON.stringify answers undefined for was kept by the tracker as if D1 were down, for good:
+  // the job stayed running, kept its tenant's slot and answered a cancel 500. A thrown value whose message
+  // could not be read threw in the consumer, and the job ended an hour later as worker_lost.
+  it("fails the attempt of a handler whose result JSON cannot encode, or whose thrown value cannot be read, as handler_error", async () => {
+    const tenant = await createTenant();
+    const cases = [
+      ["return", "function", "The handler's result cannot be encoded as JSON (typeof function)."],
+      ["return", "symbol", "The handler's result cannot be encoded as JSON (typeof symbol)."],
+      ["return", "to_json_undefined", "The handler's result cannot be encoded as JSON (typeof object)."],
+      ["return", "bigint", "Do not know how to serialize a BigInt"],
+      ["return", "cycle", "Converting circular structure to JSON"],
+      ["throw", "numeric_message", "404"],
+      ["throw", "null_prototype", "The handler threw a value that cannot be read."],
+      ["throw", "throwing_message", "The handler threw a value that cannot be read."],
+      ["throw", "revoked_proxy", "The handler threw a value that cannot be read."],
+      ["throw", "undefined", "undefined"],
+    ] as const;
+    const jobs = await Promise.all(
+      cases.map(([action, odd]) => submit(tenant, { type: "test_probe", input: { action, odd }, max_attempts: 1 })),
+    );
+    for (const [k, [, odd, message]] of cases.entries()) {
+      const done = await untilStatus(tenant, (jobs[k] as JobView).id, "failed");
+      expect({ odd, attempts: done.attempts, code: done.error?.code }).toEqual({
+        odd,
+        attempts: 1,
+        code: "handler_error",
+      });
+      expect(done.error?.message).toContain(message);
+    }
+  });
 });
 
 describe("ctx.env", () => {

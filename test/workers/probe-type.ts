@@ -1,6 +1,55 @@
 import { z } from "zod";
 import { jobTypes } from "../../src/job-types";
-import { defineJobType, JobError, type JobType, wait } from "../../src/job-types/define";
+import { defineJobType, JobError, type JobType, type Json, wait } from "../../src/job-types/define";
+
+const oddValues = [
+  "function",
+  "symbol",
+  "bigint",
+  "cycle",
+  "to_json_undefined",
+  "null_prototype",
+  "numeric_message",
+  "throwing_message",
+  "revoked_proxy",
+  "undefined",
+] as const;
+
+/** A value a handler may return or throw that JSON cannot encode, or that cannot be read as text. */
+function oddValue(odd: (typeof oddValues)[number]): unknown {
+  switch (odd) {
+    case "function":
+      return () => 1;
+    case "symbol":
+      return Symbol("odd");
+    case "bigint":
+      return { n: 1n };
+    case "cycle": {
+      const cycle: Record<string, unknown> = {};
+      cycle.self = cycle;
+      return cycle;
+    }
+    case "to_json_undefined":
+      return { toJSON: () => undefined };
+    case "null_prototype":
+      return Object.create(null); // no toString: String() throws
+    case "numeric_message":
+      return Object.assign(new Error("x"), { message: 404 }); // as some libraries put a status there
+    case "throwing_message":
+      return Object.defineProperty(new Error("x"), "message", {
+        get() {
+          throw Object.create(null);
+        },
+      });
+    case "revoked_proxy": {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke(); // even `instanceof` throws on it
+      return proxy;
+    }
+    case "undefined":
+      return undefined;
+  }
+}
 
 /**
  * A job type only the tests register, for what the built-ins cannot show: a
@@ -12,7 +61,9 @@ export const probe = defineJobType({
   name: "test_probe",
   description: "Test-only: does what `action` says.",
   input: z.strictObject({
-    action: z.enum(["retry_after", "env", "log", "log_then_wait", "log_per_attempt", "bad_level"]),
+    action: z.enum(["retry_after", "env", "log", "log_then_wait", "log_per_attempt", "bad_level", "return", "throw"]),
+    /** For `return` and `throw`: which of the values JavaScript allows but JSON or `String()` cannot take. */
+    odd: z.enum(oddValues).default("function"),
     lines: z.int().min(0).default(0),
     /** Each line is `attempt:line:` and `fill` repeated this many times. */
     repeat: z.int().min(1).default(10),
@@ -47,6 +98,10 @@ export const probe = defineJobType({
       case "bad_level":
         log("x", { level: "debug" as "info" });
         return null;
+      case "return":
+        return oddValue(input.odd) as Json;
+      case "throw":
+        throw oddValue(input.odd);
     }
   },
 });
