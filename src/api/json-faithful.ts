@@ -30,7 +30,7 @@ import { limits } from "../limits";
 export function assertJsonFaithful(value: unknown, text: string): void {
   const { keys, unsafeInteger, zero } = walkValue(value);
   const mayHoldRoundedInteger = unsafeInteger && sixteenDigits.test(text);
-  const mayHoldUnderflow = zero && tinyLiteral.test(text);
+  const mayHoldUnderflow = zero && mayHoldTinyLiteral(text);
   if (mayHoldRoundedInteger || mayHoldUnderflow || memberNameCount(text) > keys) walkSyntax(text);
 }
 
@@ -43,10 +43,23 @@ export function assertJsonFaithful(value: unknown, text: string): void {
 const sixteenDigits = /\d(?:\.?\d){15}/;
 
 /**
- * Only a literal with an exponent of -300 or below, or some 300 zeros after
- * the point, can be too small for a double and read as 0 (`1e-400`).
+ * Whether `text` may hold a literal too small for a double, read as 0: one
+ * whose value is below 1e-300, from its exponent and the zeros that lead its
+ * digits together (`1e-400`, `0.000…0001` with 300 zeros, and
+ * `0.<250 zeros>1e-100` alike). The smallest double is about 4.9e-324, so
+ * the margin only sends a few harmless bodies to the syntax walk.
  */
-const tinyLiteral = /[eE]-0*(?:[3-9]\d\d|\d{4,})|\.0{300}/;
+function mayHoldTinyLiteral(text: string): boolean {
+  if (manyZerosAfterPoint.test(text)) return true;
+  for (const [, zeros = "", exponent = "0"] of text.matchAll(negativeExponent)) {
+    if (zeros.length + Number(exponent) >= 300) return true;
+  }
+  return false;
+}
+
+const manyZerosAfterPoint = /\.0{300}/;
+/** A literal with a negative exponent: the zeros after its point (if any), and the exponent's digits. */
+const negativeExponent = /(?:\.(0*))?\d*[eE]-(\d+)/g;
 
 /** A node reached by a walk, with how it was reached, to name its path. */
 interface Visit<T> {

@@ -38,6 +38,10 @@ describe("assertJsonFaithful", () => {
     ['{"a":[1e-400]}', "a.0"],
     ['{"a":2e-324}', "a"],
     [`{"a":0.${"0".repeat(330)}1}`, "a"],
+    // The zeros after the point and the exponent together (breaker, 2026-12-01: these were stored as 0).
+    [`{"tiny":0.${"0".repeat(250)}1e-100}`, "tiny"],
+    [`{"m":[0,0.${"0".repeat(299)}1e-30]}`, "m.1"],
+    [`{"a":-0.${"0".repeat(200)}5E-00200}`, "a"],
   ])("refuses %s naming %j", (text, path) => {
     expect(refusal(text)).toMatchObject({ status: 400, code: "validation_failed", details: [{ path }] });
   });
