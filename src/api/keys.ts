@@ -7,7 +7,7 @@ import { type ApiKeyRecord, listApiKeys } from "../store/api-keys";
 import { createApiKey, revokeKey } from "../tenants/keys";
 import { jsonRequestBody, jsonResponse } from "./json-content";
 import { requireAdmin } from "./middleware/auth";
-import { jsonBody } from "./middleware/json-body";
+import { jsonBody, noFields } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
 /** Admin: API keys. Every route here needs the ADMIN_TOKEN. */
@@ -71,10 +71,13 @@ const revokeKeyRoute = createRoute({
   method: "delete",
   path: "/{id}",
   summary: "Revoke an API key (admin); it answers 401 from the next request on",
+  middleware: [noFields] as const,
   request: { params: z.object({ id: z.string().max(100) }) },
   responses: {
     200: jsonResponse(KeySchema, "The revoked key."),
+    400: errors[400],
     404: errors[404],
+    415: errors[415],
     ...adminErrors,
   },
 });

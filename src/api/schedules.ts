@@ -20,7 +20,7 @@ import {
 } from "../schedules/schedules";
 import { idempotencyOf } from "./idempotency";
 import { jsonRequestBody, jsonResponse } from "./json-content";
-import { jsonBody } from "./middleware/json-body";
+import { jsonBody, noFields } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
 /** Schedules (API.md "Schedules"): recurring jobs from a cron expression. */
@@ -114,8 +114,15 @@ const deleteRoute = createRoute({
   path: "/{id}",
   summary: "Delete a schedule",
   description: "It creates no job from then on. Jobs it created stay.",
+  middleware: [noFields] as const,
   request: { params: ScheduleIdParams },
-  responses: { 204: { description: "Deleted." }, 401: errors[401], 404: errors[404] },
+  responses: {
+    204: { description: "Deleted." },
+    400: errors[400],
+    401: errors[401],
+    404: errors[404],
+    415: errors[415],
+  },
 });
 
 schedulesApi.openapi(deleteRoute, async (c) => {

@@ -3,6 +3,7 @@ import { errors, Time } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { isoTime } from "../platform/clock";
 import { rotateTenantSecret } from "../tenants/webhook-secret";
+import { noFields } from "./middleware/json-body";
 import { validationHook } from "./validation";
 
 export const webhookSecretApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -14,6 +15,7 @@ const rotateRoute = createRoute({
   description:
     "Every secret rotated out keeps signing callbacks until its own `previous_valid_until` (24 hours after its " +
     "rotation), so callbacks carry one signature per valid secret, three at most.",
+  middleware: [noFields] as const,
   responses: {
     200: {
       description: "The new secret, shown once.",
@@ -23,8 +25,10 @@ const rotateRoute = createRoute({
         },
       },
     },
+    400: errors[400],
     401: errors[401],
     409: errors[409],
+    415: errors[415],
   },
 });
 

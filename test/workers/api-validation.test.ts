@@ -338,7 +338,7 @@ describe("nothing a client sends is silently changed or dropped", () => {
   });
 });
 
-describe("actions that take no fields: cancel, retry, redeliver", () => {
+describe("actions that take no fields: cancel, retry, redeliver, rotate, delete, revoke", () => {
   it("take no body or {}, and refuse anything else rather than drop it unread", async () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", input: "old", delay_seconds: 600 });
@@ -361,6 +361,41 @@ describe("actions that take no fields: cancel, retry, redeliver", () => {
     const retried = await authed(tenant, `/v1/jobs/${job.id}/retry`, { method: "POST" });
     expect(retried.status).toBe(202);
     expect(((await retried.json()) as JobView).input).toBe("old");
+  });
+
+  // Before (breaker, 2026-12-01) these three acted on any body: a misspelt option rotated the secret for good.
+  it("include rotating the webhook secret, deleting a schedule and revoking a key, which refuse a body and do nothing", async () => {
+    const tenant = await createTenant();
+    const schedule = (await (
+      await postJson(tenant, "/v1/schedules", { cron: "0 0 1 1 *", job: { type: "echo" } })
+    ).json()) as { id: string };
+    const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+    const key = (await (
+      await call("/v1/keys", {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ name: "kept", tenant_id: tenant.tenantId }),
+      })
+    ).json()) as { id: string; api_key: string };
+    const refusals = [
+      await postJson(tenant, "/v1/webhook-secret/rotate", { expire_previous_now: true }),
+      await authed(tenant, "/v1/webhook-secret/rotate", { method: "POST", body: "{}" }), // text/plain
+      await authed(tenant, `/v1/schedules/${schedule.id}`, {
+        method: "DELETE",
+        headers: { "content-type": "application/json" },
+        body: '{"keep_jobs":false}',
+      }),
+      await call(`/v1/keys/${key.id}`, { method: "DELETE", headers: admin, body: '{"reason":"leaked"}' }),
+    ];
+    expect(await Promise.all(refusals.map(async (res) => (await errorOf(res)).status))).toEqual([400, 415, 400, 400]);
+    // Nothing happened: the secret still signs, the schedule and the key still work.
+    expect((await authed(tenant, `/v1/schedules/${schedule.id}`)).status).toBe(200);
+    expect((await call("/v1/jobs", { headers: { authorization: `Bearer ${key.api_key}` } })).status).toBe(200);
+    // Three secrets at most (the current and two rotated out): both rotations are still there to make.
+    const rotate = () => authed(tenant, "/v1/webhook-secret/rotate", { method: "POST" });
+    expect([(await rotate()).status, (await rotate()).status, (await rotate()).status]).toEqual([200, 200, 409]);
+    expect((await call(`/v1/keys/${key.id}`, { method: "DELETE", headers: admin, body: "{}" })).status).toBe(200);
+    expect((await authed(tenant, `/v1/schedules/${schedule.id}`, { method: "DELETE" })).status).toBe(204);
   });
 });
 
