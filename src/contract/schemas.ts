@@ -24,6 +24,24 @@ export type JobStatus = (typeof jobStatuses)[number];
 export const callbackEventTypes = ["job.succeeded", "job.failed", "job.canceled", "job.progress"] as const;
 export type CallbackEventType = (typeof callbackEventTypes)[number];
 
+/**
+ * A string the service keeps as text (a D1 TEXT column, UTF-8), `min` to
+ * `max` UTF-16 code units. A lone surrogate (`"\ud800"`, valid JSON) has no
+ * UTF-8 form, so it would read back as U+FFFD — a callback sent to another
+ * URL than the one accepted: it is refused (400) rather than changed.
+ * `input` and `metadata` are kept as JSON, escapes and all, so they need no
+ * such rule.
+ */
+const storedText = (min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .refine(
+      (text) => text.isWellFormed(),
+      "Holds a lone surrogate (an unpaired \\ud800–\\udfff), which cannot be stored as sent.",
+    );
+
 export const ErrorSchema = z
   .object({
     error: z.object({
@@ -51,7 +69,7 @@ export const SubmitJobSchema = z
     // z.unknown() passes the client's value through untouched (it is stored as sent);
     // the job type's schema validates it and gives the handler its parsed form.
     input: z.unknown().optional().openapi({ description: "Validated against the job type's input schema." }),
-    callback_url: z.string().min(1).max(limits.maxCallbackUrlLength).nullable().optional(),
+    callback_url: storedText(1, limits.maxCallbackUrlLength).nullable().optional(),
     callback_events: z
       .array(z.enum(callbackEventTypes))
       .min(1)
@@ -90,7 +108,7 @@ export type BatchEventType = (typeof batchEventTypes)[number];
 /** `on_complete` of a batch: where its `batch.completed` event goes, checked like a job's callback_url and metadata. */
 export const OnCompleteSchema = z
   .strictObject({
-    callback_url: z.string().min(1).max(limits.maxCallbackUrlLength),
+    callback_url: storedText(1, limits.maxCallbackUrlLength),
     metadata: JsonObject.nullable()
       .optional()
       .openapi({ type: ["object", "null"] }),
@@ -237,7 +255,7 @@ export const IdempotencyHeaders = z.object({
 
 export const CreateKeySchema = z
   .strictObject({
-    name: z.string().min(1).max(100).openapi({ example: "acme-prod" }),
+    name: storedText(1, 100).openapi({ example: "acme-prod" }),
     tenant_id: z.string().min(1).max(100).optional().openapi({ description: "Add the key to this existing tenant." }),
   })
   .openapi("CreateKey");
@@ -412,7 +430,7 @@ const scheduleFields = {
     description: "The IANA time zone the expression is read in; daylight-saving changes follow it.",
   }),
   job: ScheduleJobSchema,
-  name: z.string().min(1).max(200).nullable(),
+  name: storedText(1, 200).nullable(),
   paused: z.boolean().openapi({ description: "A paused schedule creates no job until resumed." }),
 };
 

@@ -161,6 +161,45 @@ describe("nothing a client sends is silently changed or dropped", () => {
     expect(answered).toContain(`"metadata":${input}`);
   });
 
+  // Before (breaker, 2026-12-01) each was stored as U+FFFD: the 202 showed one callback URL and GET another.
+  it("refuses a lone surrogate in a field kept as text, and keeps one in input and metadata", async () => {
+    const tenant = await createTenant();
+    const lone = "\\ud800"; // the JSON escape, sent as text: no lone surrogate in this test's own strings
+    const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+    const refused = [
+      [
+        await postJson(tenant, "/v1/jobs", `{"type":"echo","callback_url":"https://example.com/a${lone}b"}`),
+        "callback_url",
+      ],
+      [
+        await postJson(
+          tenant,
+          "/v1/jobs/batch",
+          `{"jobs":[{"type":"echo"}],"on_complete":{"callback_url":"https://x.example/${lone}"}}`,
+        ),
+        "on_complete.callback_url",
+      ],
+      [await postJson(tenant, "/v1/schedules", `{"cron":"0 0 1 1 *","job":{"type":"echo"},"name":"a${lone}"}`), "name"],
+      [await call("/v1/keys", { method: "POST", headers: admin, body: `{"name":"k${lone}"}` }), "name"],
+    ] as const;
+    for (const [res, path] of refused) {
+      expect(await errorOf(res)).toMatchObject({
+        status: 400,
+        code: "validation_failed",
+        details: [expect.objectContaining({ path })],
+      });
+    }
+    const listed = async (path: string) => (await (await authed(tenant, path)).json()) as Record<string, unknown[]>;
+    expect((await listed("/v1/jobs")).jobs).toEqual([]);
+    expect((await listed("/v1/schedules")).schedules).toEqual([]);
+    // input and metadata are kept as JSON text, escapes included: the same value comes back.
+    const res = await postJson(tenant, "/v1/jobs", `{"type":"echo","input":"a${lone}","metadata":{"m":"${lone}"}}`);
+    expect(res.status).toBe(202);
+    const back = await readBack(tenant, ((await res.json()) as JobView).id);
+    expect(back.input).toBe(`"a${lone}"`);
+    expect(back.job).toContain(`"metadata":{"m":"${lone}"}`);
+  });
+
   const changedNumbers: [string, string, string][] = [
     ["1e309 (Infinity) as the input", '{"type":"echo","input":1e309}', "input"],
     ["-1e309 deep in the input", '{"type":"echo","input":{"a":[1,{"b":-1e309}]}}', "input.a.1.b"],
