@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import { getBatch } from "../batches/queries";
-import { BatchEventSchema, BatchIdParams, BatchSchema, errors } from "../contract/schemas";
+import { BatchEventSchema, BatchIdParams, BatchSchema, errors, NoQuery } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { describeBatchDeliveries, redeliverBatchEvent } from "../webhooks/delivery-log";
 import { mountDeliveryRoutes } from "./deliveries";
@@ -14,7 +14,7 @@ const getRoute = createRoute({
   method: "get",
   path: "/{id}",
   summary: "Get a batch: its status and how its jobs ended",
-  request: { params: BatchIdParams },
+  request: { params: BatchIdParams, query: NoQuery },
   responses: {
     200: jsonResponse(BatchSchema, "The batch."),
     401: errors[401],

@@ -5,6 +5,7 @@ import {
   FailingDeliveriesSchema,
   JobAttemptsSchema,
   JobIdParams,
+  NoQuery,
   StatsSchema,
 } from "../contract/schemas";
 import type { AppEnv } from "../env";
@@ -27,6 +28,7 @@ const statsRoute = createRoute({
   path: "/stats",
   tags,
   summary: "Counts per status and finished jobs per minute over the last hour",
+  request: { query: NoQuery },
   description:
     "Bounded reads through the (tenant, status) index: a status count stops at a cap per shard " +
     "(`counts_capped` names those), and the chart reads the newest finished jobs of each shard.",
@@ -40,7 +42,7 @@ const attemptsRoute = createRoute({
   path: "/jobs/{id}/attempts",
   tags,
   summary: "The job's attempts, each with its error",
-  request: { params: JobIdParams },
+  request: { params: JobIdParams, query: NoQuery },
   responses: { 200: jsonResponse(JobAttemptsSchema, "Oldest first."), 401: errors[401], 404: errors[404] },
 });
 

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { DeliveriesSchema, errors, JobIdParams, RedeliverySchema } from "../contract/schemas";
+import { DeliveriesSchema, errors, JobIdParams, NoQuery, RedeliverySchema } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { describeDeliveries, redeliver } from "../webhooks/delivery-log";
 import { jsonResponse } from "./json-content";
@@ -21,7 +21,7 @@ export function mountDeliveryRoutes(api: OpenAPIHono<AppEnv>, routes: DeliveryRo
     method: "get",
     path: "/{id}/deliveries",
     summary: `The ${routes.noun}'s webhook events and every delivery attempt`,
-    request: { params: routes.params },
+    request: { params: routes.params, query: NoQuery },
     responses: {
       200: jsonResponse(DeliveriesSchema, "Events and attempts."),
       401: errors[401],
@@ -41,7 +41,7 @@ export function mountDeliveryRoutes(api: OpenAPIHono<AppEnv>, routes: DeliveryRo
       "One redelivery per event is in flight at a time: another answers 409 `redelivery_in_progress` until its " +
       "attempt is recorded. Each request counts against the key's write rate limit.",
     middleware: [noFields] as const,
-    request: { params: routes.params.extend({ event_id: z.string().max(100) }) },
+    request: { params: routes.params.extend({ event_id: z.string().max(100) }), query: NoQuery },
     responses: {
       202: {
         description: "The attempt is queued.",

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import { errors, JobIdParams } from "../contract/schemas";
+import { errors, JobIdParams, NoQuery } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { getJob } from "../jobs/queries";
 import { openWatch } from "../jobs/watch";
@@ -17,7 +17,7 @@ const eventsRoute = createRoute({
     "Starts with the job's current state as a `status` event, then a `status` or `progress` event per change, " +
     "each carrying the whole job; ends after the terminal status, or when the API key is revoked: at once, " +
     "within 60 s at worst (then with an `error` event carrying the error shape; a WebSocket closes with 1008).",
-  request: { params: JobIdParams },
+  request: { params: JobIdParams, query: NoQuery },
   responses: {
     200: { description: "An event stream.", content: { "text/event-stream": { schema: { type: "string" } } } },
     101: { description: "Switching to a WebSocket; each message is `{ event, data }`." },

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { z as zod } from "zod";
-import { errors, JobTypeSchema } from "../contract/schemas";
+import { errors, JobTypeSchema, NoQuery } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { jobTypes } from "../job-types";
 import { jsonResponse } from "./json-content";
@@ -12,6 +12,7 @@ const listRoute = createRoute({
   method: "get",
   path: "/",
   summary: "The registered job types",
+  request: { query: NoQuery },
   responses: {
     200: jsonResponse(
       z.object({ job_types: z.array(JobTypeSchema) }),

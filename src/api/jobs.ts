@@ -9,6 +9,7 @@ import {
   JobLogsSchema,
   JobSchema,
   ListJobsQuery,
+  NoQuery,
   SubmitBatchSchema,
   SubmitJobSchema,
 } from "../contract/schemas";
@@ -39,6 +40,7 @@ const submitErrors = {
 /** Both submit routes take a JSON body and an optional Idempotency-Key. */
 const submitRequest = <T>(schema: T) => ({
   headers: IdempotencyHeaders,
+  query: NoQuery,
   body: jsonRequestBody(schema),
 });
 
@@ -144,7 +146,7 @@ const cancelRoute = createRoute({
   path: "/{id}/cancel",
   summary: "Cancel a job that has not finished",
   middleware: [noFields] as const,
-  request: { params: JobIdParams },
+  request: { params: JobIdParams, query: NoQuery },
   responses: {
     200: jsonResponse(JobSchema, "The canceled job."),
     400: errors[400],
@@ -170,7 +172,7 @@ const retryRoute = createRoute({
     "`batch_id` and no `schedule_id`. Any other status answers 409 `job_not_retryable`. An " +
     "`Idempotency-Key` (its own namespace: a key used on `POST /v1/jobs` is another key here) " +
     "answers the same new job when repeated for the same job, and 409 `idempotency_conflict` for another.",
-  request: { params: JobIdParams, headers: IdempotencyHeaders },
+  request: { params: JobIdParams, query: NoQuery, headers: IdempotencyHeaders },
   responses: {
     202: {
       ...jsonResponse(JobSchema, "Accepted: the new job is stored and queued."),
@@ -200,7 +202,7 @@ const logsRoute = createRoute({
   method: "get",
   path: "/{id}/logs",
   summary: "The lines the job's handler logged",
-  request: { params: JobIdParams },
+  request: { params: JobIdParams, query: NoQuery },
   responses: { 200: jsonResponse(JobLogsSchema, "The job's log, oldest first."), 401: errors[401], 404: errors[404] },
 });
 
@@ -222,7 +224,7 @@ function storedJsonRoute(
     method: "get",
     path,
     summary,
-    request: { params: JobIdParams },
+    request: { params: JobIdParams, query: NoQuery },
     responses: { 200: { description }, 401: errors[401], 404: errors[404] },
   });
   jobsApi.openapi(route, async (c) => {

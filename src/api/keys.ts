@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { CreatedKeySchema, CreateKeySchema, errors, Time } from "../contract/schemas";
+import { CreatedKeySchema, CreateKeySchema, errors, NoQuery, Time } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { DomainError } from "../jobs/errors";
 import { isoTime } from "../platform/clock";
@@ -34,7 +34,7 @@ const createKeyRoute = createRoute({
   summary: "Create an API key (admin)",
   description: "Creates a tenant with a new webhook secret, or adds a key to `tenant_id`. The key is shown once.",
   middleware: [jsonBody] as const,
-  request: { body: jsonRequestBody(CreateKeySchema) },
+  request: { query: NoQuery, body: jsonRequestBody(CreateKeySchema) },
   responses: {
     201: jsonResponse(CreatedKeySchema, "The new key."),
     400: errors[400],
@@ -72,7 +72,7 @@ const revokeKeyRoute = createRoute({
   path: "/{id}",
   summary: "Revoke an API key (admin); it answers 401 from the next request on",
   middleware: [noFields] as const,
-  request: { params: z.object({ id: z.string().max(100) }) },
+  request: { params: z.object({ id: z.string().max(100) }), query: NoQuery },
   responses: {
     200: jsonResponse(KeySchema, "The revoked key."),
     400: errors[400],

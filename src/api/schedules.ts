@@ -4,6 +4,7 @@ import {
   errors,
   IdempotencyHeaders,
   ListSchedulesQuery,
+  NoQuery,
   ScheduleIdParams,
   ScheduleListSchema,
   ScheduleSchema,
@@ -36,7 +37,7 @@ const createRouteDef = createRoute({
     "within 24 h answers the schedule the first request created (`Idempotent-Replayed: true`), and the " +
     "same key with another body 409 `idempotency_conflict`.",
   middleware: [jsonBody] as const,
-  request: { body: jsonRequestBody(CreateScheduleSchema), headers: IdempotencyHeaders },
+  request: { query: NoQuery, body: jsonRequestBody(CreateScheduleSchema), headers: IdempotencyHeaders },
   responses: {
     201: {
       ...jsonResponse(ScheduleSchema, "The schedule, with its next due time."),
@@ -76,7 +77,7 @@ const getRoute = createRoute({
   method: "get",
   path: "/{id}",
   summary: "Get a schedule",
-  request: { params: ScheduleIdParams },
+  request: { params: ScheduleIdParams, query: NoQuery },
   responses: { 200: jsonResponse(ScheduleSchema, "The schedule."), 401: errors[401], 404: errors[404] },
 });
 
@@ -93,7 +94,7 @@ const updateRoute = createRoute({
     "Any of `cron`, `timezone`, `job`, `paused` and `name`. A change of `cron`, `timezone` or `paused` " +
     "recomputes `next_run_at` from now: a resumed schedule does not catch up on the times it was paused.",
   middleware: [jsonBody] as const,
-  request: { params: ScheduleIdParams, body: jsonRequestBody(UpdateScheduleSchema) },
+  request: { params: ScheduleIdParams, query: NoQuery, body: jsonRequestBody(UpdateScheduleSchema) },
   responses: {
     200: jsonResponse(ScheduleSchema, "The changed schedule."),
     400: errors[400],
@@ -115,7 +116,7 @@ const deleteRoute = createRoute({
   summary: "Delete a schedule",
   description: "It creates no job from then on. Jobs it created stay.",
   middleware: [noFields] as const,
-  request: { params: ScheduleIdParams },
+  request: { params: ScheduleIdParams, query: NoQuery },
   responses: {
     204: { description: "Deleted." },
     400: errors[400],

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { errors } from "../contract/schemas";
+import { errors, NoQuery } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { DomainError } from "../jobs/errors";
 import { setTenantLimits } from "../tenants/tenant-limits";
@@ -27,6 +27,7 @@ const updateRoute = createRoute({
   middleware: [jsonBody] as const,
   request: {
     params: z.object({ id: z.string().max(100) }),
+    query: NoQuery,
     body: jsonRequestBody(TenantLimitsSchema),
   },
   responses: {

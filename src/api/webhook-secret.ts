@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { errors, Time } from "../contract/schemas";
+import { errors, NoQuery, Time } from "../contract/schemas";
 import type { AppEnv } from "../env";
 import { isoTime } from "../platform/clock";
 import { rotateTenantSecret } from "../tenants/webhook-secret";
@@ -12,6 +12,7 @@ const rotateRoute = createRoute({
   method: "post",
   path: "/rotate",
   summary: "Rotate the tenant's webhook secret",
+  request: { query: NoQuery },
   description:
     "Every secret rotated out keeps signing callbacks until its own `previous_valid_until` (24 hours after its " +
     "rotation), so callbacks carry one signature per valid secret, three at most.",

@@ -42,6 +42,9 @@ const storedText = (min: number, max: number) =>
       "Holds a lone surrogate (an unpaired \\ud800–\\udfff), which cannot be stored as sent.",
     );
 
+/** The query of a route that takes no parameter: any one is 400, as an unknown field is (API.md). */
+export const NoQuery = z.strictObject({});
+
 export const ErrorSchema = z
   .object({
     error: z.object({

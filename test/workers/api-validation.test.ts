@@ -438,6 +438,71 @@ describe("actions that take no fields: cancel, retry, redeliver, rotate, delete,
   });
 });
 
+describe("query parameters", () => {
+  // Before (breaker, 2026-12-01) most routes ignored them: POST /v1/jobs?delay_seconds=60 ran the job at once.
+  it("are refused on every route that takes none, as an unknown field is, and nothing happens", async () => {
+    const tenant = await createTenant();
+    const admin = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    const idOf = async (res: Response) => (await res.json()) as { id?: string; batch_id?: string };
+    const batch = await idOf(
+      await postJson(tenant, "/v1/jobs/batch", { jobs: [{ type: "echo", delay_seconds: 600 }] }),
+    );
+    const schedule = await idOf(await postJson(tenant, "/v1/schedules", { cron: "0 0 1 1 *", job: { type: "echo" } }));
+    const key = await idOf(
+      await call("/v1/keys", {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify({ name: "q", tenant_id: tenant.tenantId }),
+      }),
+    );
+    const ids: Record<string, string> = {
+      "/v1/jobs/{id}": job.id,
+      "/v1/jobs/{job_id}": job.id,
+      "/v1/batches/{id}": batch.batch_id as string,
+      "/v1/schedules/{id}": schedule.id as string,
+      "/v1/keys/{id}": key.id as string,
+      "/v1/tenants/{id}": tenant.tenantId,
+    };
+    const concrete = (path: string) =>
+      Object.entries(ids)
+        .reduce((p, [pattern, id]) => p.replace(pattern, pattern.replace(/\{\w+\}/, id)), path)
+        .replace("{event_id}", "evt_x")
+        .replace("{id}", "evt_x");
+    const { paths } = (await (await call("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { parameters?: { in: string }[] }>>;
+    };
+    const answers: Record<string, number> = {};
+    for (const [path, operations] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (operation.parameters?.some((parameter) => parameter.in === "query")) continue; // has its own, strict
+        const adminRoute = path.startsWith("/v1/keys") || path.startsWith("/v1/tenants");
+        const headers = adminRoute
+          ? admin
+          : { authorization: `Bearer ${tenant.apiKey}`, "content-type": "application/json" };
+        const res = await call(`${concrete(path)}?delay_seconds=60`, {
+          method: method.toUpperCase(),
+          headers,
+          body: method === "get" ? undefined : "{}",
+        });
+        answers[`${method} ${path}`] = res.status;
+        if (res.status === 400) {
+          expect((await errorOf(res)).details).toEqual(
+            expect.arrayContaining([expect.objectContaining({ path: "query.delay_seconds" })]),
+          );
+        }
+      }
+    }
+    expect(Object.keys(answers).length).toBeGreaterThan(15);
+    expect(Object.entries(answers).filter(([, status]) => status !== 400)).toEqual([]);
+    // Nothing happened: no job was created or canceled, the schedule and the key stand.
+    expect((await authed(tenant, `/v1/jobs/${job.id}`)).status).toBe(200);
+    expect((await getJob(tenant, job.id)).status).toBe("scheduled");
+    expect(((await (await authed(tenant, "/v1/jobs")).json()) as { jobs: unknown[] }).jobs).toHaveLength(2);
+    expect((await authed(tenant, `/v1/schedules/${schedule.id}`)).status).toBe(200);
+  });
+});
+
 describe("authentication", () => {
   it("answers 401 without a key or with an unknown one", async () => {
     expect(await errorOf(await call("/v1/jobs"))).toMatchObject({ status: 401, code: "unauthorized" });
