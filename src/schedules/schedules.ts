@@ -36,7 +36,7 @@ export const scheduleNotFound = () => new DomainError(404, "not_found", "No sche
  * the schedule the first request created (`replayed`), as BullMQ's
  * `upsertJobScheduler` keeps one scheduler per id. Throws 400 for a bad
  * field, 409 `schedule_limit` past the tenant's limit, 409
- * `idempotency_conflict` for the key with another body, 404 when the
+ * `idempotency_conflict` for the key with another body, or when the
  * key's schedule was deleted since.
  */
 export async function createSchedule(
@@ -97,7 +97,12 @@ export async function createSchedule(
   return { schedule, replayed: false };
 }
 
-/** The schedule an earlier create with this key made, or null when the key is unknown or expired. */
+/**
+ * The schedule an earlier create with this key made, or null when the key is
+ * unknown or expired. Throws 409 `idempotency_conflict` when that schedule
+ * was deleted since: the key's request can neither be replayed nor made
+ * again (a 404 would read as a wrong route to a client retrying a POST).
+ */
 async function replayCreate(
   env: Env,
   tenantId: string,
@@ -105,7 +110,15 @@ async function replayCreate(
   usedSince: number,
 ): Promise<ScheduleRecord | null> {
   const found = await usedIdempotencyKey(env.DB, tenantId, idempotency, usedSince);
-  return found && getSchedule(env, tenantId, found.jobIds[0] ?? "");
+  if (!found) return null;
+  const id = found.jobIds[0] ?? "";
+  const schedule = isScheduleId(id) ? await findSchedule(env.DB, id, tenantId) : null;
+  if (schedule) return schedule;
+  throw new DomainError(
+    409,
+    "idempotency_conflict",
+    `This Idempotency-Key created schedule ${id}, which has since been deleted; send another key to create a schedule.`,
+  );
 }
 
 /** The tenant's schedule; 404 for an unknown id or another tenant's. */

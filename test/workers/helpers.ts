@@ -82,10 +82,12 @@ export function tracker(id: string) {
   return env.JOB_TRACKER.getByName(id);
 }
 
-export async function errorOf(res: Response): Promise<{ status: number; code: string; details?: { path: string }[] }> {
+export async function errorOf(
+  res: Response,
+): Promise<{ status: number; code: string; message: string; details?: { path: string }[] }> {
   const body = (await res.json()) as { error: { code: string; message: string; details?: { path: string }[] } };
   expectErrorShape(body);
-  return { status: res.status, code: body.error.code, details: body.error.details };
+  return { status: res.status, code: body.error.code, message: body.error.message, details: body.error.details };
 }
 
 function expectErrorShape(body: { error?: { code?: unknown; message?: unknown } }) {

@@ -161,6 +161,12 @@ describe("schedules: create, read, list, change, delete", () => {
       status: 409,
       code: "idempotency_conflict",
     });
+    // Deleted since, its schedule can be neither replayed nor made again: 409 saying so (breaker: it was 404).
+    const other = (await (await send("weekly-1", { ...body, cron: "0 3 * * 1" })).json()) as ScheduleView;
+    expect((await authed(tenant, `/v1/schedules/${other.id}`, { method: "DELETE" })).status).toBe(204);
+    const gone = await errorOf(await send("weekly-1", { ...body, cron: "0 3 * * 1" }));
+    expect(gone).toMatchObject({ status: 409, code: "idempotency_conflict" });
+    expect(gone.message).toContain(other.id);
     // Past its 24 h (and the retention sweep that forgets it), the key makes a new schedule.
     const dayLater = T0 + 25 * 3600_000;
     await at(dayLater, () => purgeExpired(env, dayLater));
