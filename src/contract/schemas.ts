@@ -424,10 +424,16 @@ export const ScheduleJobSchema = SubmitJobSchema.refine((job) => job.delay_secon
 }).openapi("ScheduleJob", { description: "A submit body (see SubmitJob) without `delay_seconds`." });
 
 const scheduleFields = {
-  cron: z.string().min(1).max(200).openapi({
-    example: "*/5 * * * *",
-    description: "Standard 5-field cron (minute hour day-of-month month day-of-week), minute precision.",
-  }),
+  cron: z
+    .string()
+    .min(1)
+    .max(200)
+    .openapi({
+      example: "*/5 * * * *",
+      description:
+        "Standard 5-field cron (minute hour day-of-month month day-of-week), minute precision; croner's " +
+        "extensions too (`L`, `W`, `#`, `?`, nicknames such as `@daily`).",
+    }),
   timezone: z.string().min(1).max(100).openapi({
     example: "Europe/Berlin",
     description: "The IANA time zone the expression is read in; daylight-saving changes follow it.",

@@ -233,6 +233,15 @@ describe("schedules: what is refused", () => {
     }
   });
 
+  it("takes croner's extensions beside standard cron: L, W, #, ? and nicknames", async () => {
+    const tenant = await createTenant();
+    const nextRun = async (cron: string) => (await create(tenant, { cron, job: echoJob })).next_run_at;
+    expect(await nextRun("0 9 L * *")).toBe("2031-01-31T09:00:00.000Z"); // the month's last day
+    expect(await nextRun("0 9 15W * *")).toBe("2031-01-15T09:00:00.000Z"); // the weekday nearest the 15th
+    expect(await nextRun("0 9 ? * 1#2")).toBe("2031-01-13T09:00:00.000Z"); // the second Monday
+    expect(await nextRun("@daily")).toBe("2031-01-02T00:00:00.000Z");
+  });
+
   it("answers 400 validation_failed naming timezone for a zone that is not an IANA name", async () => {
     const tenant = await createTenant();
     // A UTC offset is no IANA name, though workerd's Intl accepts it as a zone.
