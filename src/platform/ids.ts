@@ -8,7 +8,8 @@ let lastRandom: number[] = [];
 
 /**
  * A ULID: 48-bit time then 80 random bits, monotonic within an isolate so ids
- * made in the same millisecond still sort in creation order. With `shard`
+ * made in the same millisecond still sort in creation order (each a random
+ * step above the last: `incrementRandom`). With `shard`
  * (0–31), the last character is that number instead of a random one, so
  * storage can tell from the id alone where its record lives (store/databases.ts);
  * ids stay monotonic, since the increment happens in the characters before it.
@@ -54,15 +55,23 @@ export function shardInId(id: string): number {
   return ALPHABET.indexOf(id.at(-1) as string);
 }
 
-/** Counts up in all but the last character, which may carry a shard number. */
+/** Base-32 digits in a random step: 40 bits, so 2^35 ids a millisecond could not use up the 75 bits stepped. */
+const stepDigits = 8;
+
+/**
+ * Steps up by a random amount (1 to 2^40) in all but the last character,
+ * which may carry a shard number. Ids made in the same millisecond (a whole
+ * batch, as a Worker's clock stands still while it computes) still sort in
+ * creation order, but the next one cannot be told from the last, as a count
+ * of one would let it (API.md: ids are unguessable).
+ */
 function incrementRandom(digits: number[]): void {
-  for (let i = digits.length - 2; i >= 0; i--) {
-    const d = digits[i] as number;
-    if (d < 31) {
-      digits[i] = d + 1;
-      return;
-    }
-    digits[i] = 0;
+  const step = Array.from(crypto.getRandomValues(new Uint8Array(stepDigits)), (b) => b & 31);
+  let carry = 1; // at least one: the id must grow
+  for (let i = digits.length - 2, k = step.length - 1; i >= 0; i--, k--) {
+    const sum = (digits[i] as number) + (step[k] ?? 0) + carry;
+    digits[i] = sum % 32;
+    carry = sum >> 5;
   }
 }
 

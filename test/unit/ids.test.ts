@@ -3,6 +3,23 @@ import { firstIdAt, isJobId, ulid } from "../../src/platform/ids";
 
 const DAY = 86_400_000;
 
+describe("ulid", () => {
+  // Before (breaker, 2026-12-01), ids made in one millisecond counted up by one: a batch's ids ended …XC7, XD7, XE7.
+  it("keeps ids of one millisecond in creation order, each a random step above the last", () => {
+    const t = 2 ** 40; // below the later tests' times: ulid's state runs forward through the file
+    const ids = Array.from({ length: 1000 }, () => ulid(t, 7));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    // The 15 characters that step (not the time, not the shard), as a number: no step of one, and no two alike.
+    const value = (id: string) =>
+      [...id.slice(10, 25)].reduce((n, c) => n * 32n + BigInt("0123456789ABCDEFGHJKMNPQRSTVWXYZ".indexOf(c)), 0n);
+    const steps = ids.slice(1).map((id, k) => value(id) - value(ids[k] as string));
+    expect(steps.every((step) => step > 1n && step <= 2n ** 40n + 1n)).toBe(true);
+    expect(new Set(steps).size).toBe(steps.length);
+    expect(ids.every((id) => id.endsWith("7"))).toBe(true);
+  });
+});
+
 describe("firstIdAt", () => {
   it("puts every id made before a millisecond below it, and every id made at or after it not", () => {
     // Ascending, as ulid's monotonicity wants (2^41 ms is in 2039): carries of the base-32 time, and far apart.
