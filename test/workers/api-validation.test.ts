@@ -343,6 +343,7 @@ describe("nothing a client sends is silently changed or dropped", () => {
       "application/json; charset=iso-8859-1",
       'application/json; charset="us-ascii"',
       "application/json; charset=",
+      "application/json; charset=utf-8; charset=latin1", // every charset named counts (breaker: the first only)
     ]) {
       expect(await errorOf(await send(contentType)), contentType).toMatchObject({
         status: 415,

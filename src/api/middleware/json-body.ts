@@ -55,7 +55,7 @@ export const noFields = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 /** `charset=…` in a media type, quoted or not (RFC 9110 §8.3.1: parameter names are case-insensitive). */
-const charsetParameter = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+const charsetParameter = /;\s*charset\s*=\s*"?([^";\s]*)"?/gi;
 
 /**
  * `application/json`, optionally with a UTF-8 charset (RFC 8259 §8.1: JSON
@@ -70,8 +70,9 @@ function assertJsonContentType(contentType: string): void {
       "Send the body as JSON with `content-type: application/json`.",
     );
   }
-  const charset = charsetParameter.exec(contentType)?.[1];
-  if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+  // Every charset named, not the first only: `charset=utf-8; charset=latin1` is not UTF-8 for sure.
+  for (const [, charset = ""] of contentType.matchAll(charsetParameter)) {
+    if (/^utf-?8$/i.test(charset)) continue;
     throw new DomainError(
       415,
       "unsupported_media_type",
