@@ -32,7 +32,7 @@ export type CallbackEventType = (typeof callbackEventTypes)[number];
  * `input` and `metadata` are kept as JSON, escapes and all, so they need no
  * such rule.
  */
-const storedText = (min: number, max: number) =>
+const storedTextField = (min: number, max: number) =>
   z
     .string()
     .min(min)
@@ -72,7 +72,7 @@ export const SubmitJobSchema = z
     // z.unknown() passes the client's value through untouched (it is stored as sent);
     // the job type's schema validates it and gives the handler its parsed form.
     input: z.unknown().optional().openapi({ description: "Validated against the job type's input schema." }),
-    callback_url: storedText(1, limits.maxCallbackUrlLength).nullable().optional(),
+    callback_url: storedTextField(1, limits.maxCallbackUrlLength).nullable().optional(),
     callback_events: z
       .array(z.enum(callbackEventTypes))
       .min(1)
@@ -111,7 +111,7 @@ export type BatchEventType = (typeof batchEventTypes)[number];
 /** `on_complete` of a batch: where its `batch.completed` event goes, checked like a job's callback_url and metadata. */
 export const OnCompleteSchema = z
   .strictObject({
-    callback_url: storedText(1, limits.maxCallbackUrlLength),
+    callback_url: storedTextField(1, limits.maxCallbackUrlLength),
     metadata: JsonObject.nullable()
       .optional()
       .openapi({ type: ["object", "null"] }),
@@ -258,7 +258,7 @@ export const IdempotencyHeaders = z.object({
 
 export const CreateKeySchema = z
   .strictObject({
-    name: storedText(1, 100).openapi({ example: "acme-prod" }),
+    name: storedTextField(1, 100).openapi({ example: "acme-prod" }),
     tenant_id: z.string().min(1).max(100).optional().openapi({ description: "Add the key to this existing tenant." }),
   })
   .openapi("CreateKey");
@@ -439,7 +439,7 @@ const scheduleFields = {
     description: "The IANA time zone the expression is read in; daylight-saving changes follow it.",
   }),
   job: ScheduleJobSchema,
-  name: storedText(1, 200).nullable(),
+  name: storedTextField(1, 200).nullable(),
   paused: z.boolean().openapi({ description: "A paused schedule creates no job until resumed." }),
 };
 
