@@ -38,7 +38,8 @@ const storedTextField = (min: number, max: number) =>
     .min(min)
     .max(max)
     .refine(
-      (text) => text.isWellFormed(),
+      // In a `u` regex a surrogate pair is one code point, so \p{Cs} matches only a lone surrogate.
+      (text) => !/\p{Cs}/u.test(text),
       "Holds a lone surrogate (an unpaired \\ud800–\\udfff), which cannot be stored as sent.",
     );
 

@@ -191,7 +191,14 @@ describe("nothing a client sends is silently changed or dropped", () => {
     }
     const listed = async (path: string) => (await (await authed(tenant, path)).json()) as Record<string, unknown[]>;
     expect((await listed("/v1/jobs")).jobs).toEqual([]);
-    expect((await listed("/v1/schedules")).schedules).toEqual([]);
+    expect((await listed("/v1/schedules")).schedules).toEqual([]); // (before the named one below)
+    // A pair is no lone surrogate: an emoji in a name is kept.
+    const named = await postJson(
+      tenant,
+      "/v1/schedules",
+      '{"cron":"0 0 1 1 *","job":{"type":"echo"},"name":"a\\ud83d\\ude42"}',
+    );
+    expect(((await named.json()) as { name: string }).name).toBe("a🙂");
     // input and metadata are kept as JSON text, escapes included: the same value comes back.
     const res = await postJson(tenant, "/v1/jobs", `{"type":"echo","input":"a${lone}","metadata":{"m":"${lone}"}}`);
     expect(res.status).toBe(202);
