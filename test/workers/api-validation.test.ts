@@ -191,7 +191,7 @@ describe("nothing a client sends is silently changed or dropped", () => {
     }
     const listed = async (path: string) => (await (await authed(tenant, path)).json()) as Record<string, unknown[]>;
     expect((await listed("/v1/jobs")).jobs).toEqual([]);
-    expect((await listed("/v1/schedules")).schedules).toEqual([]); // (before the named one below)
+    expect((await listed("/v1/schedules")).schedules).toEqual([]);
     // A pair is no lone surrogate: an emoji in a name is kept.
     const named = await postJson(
       tenant,
