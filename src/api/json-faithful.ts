@@ -58,8 +58,15 @@ function mayHoldTinyLiteral(text: string): boolean {
 }
 
 const manyZerosAfterPoint = /\.0{300}/;
-/** A literal with a negative exponent: the zeros after its point (if any), and the exponent's digits. */
-const negativeExponent = /(?:\.(0*))?\d*[eE]-(\d+)/g;
+/**
+ * A literal with a negative exponent: the zeros after its point (if any),
+ * and the exponent's digits. It matches only from where a run of digits
+ * starts, and every part has one way to match (zeros, then a nonzero digit
+ * and any digits), so a long run of digits costs linear time: a pattern
+ * free to start anywhere in a run, or to split zeros two ways, rescans the
+ * run from each digit (quadratic: minutes of CPU for 1 MiB of digits).
+ */
+const negativeExponent = /(?<![\d.])\d+(?:\.(0*)(?:[1-9]\d*)?)?[eE]-(\d+)/g;
 
 /** A node reached by a walk, with how it was reached, to name its path. */
 interface Visit<T> {
