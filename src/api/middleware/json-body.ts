@@ -36,7 +36,8 @@ export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
  */
 export const noFields = createMiddleware<AppEnv>(async (c, next) => {
   const text = await readText(c.req.raw);
-  if (text.trim() !== "") {
+  // JSON's whitespace only (RFC 8259 §2): String.trim would also take U+00A0, U+2028 or a BOM for none.
+  if (!/^[ \t\r\n]*$/.test(text)) {
     assertJsonContentType(c.req.header("content-type") ?? "");
     const parsed = parseJson(text);
     const fields = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? Object.keys(parsed) : null;
