@@ -221,31 +221,38 @@ function interruption(what: string, error: unknown): AttemptInterruption {
  * `NonRetryableError` (not retried) or a `JobError` (with its retry delay);
  * else `handler_error`. Never throws: a handler may throw anything (an
  * Error whose message is not text, an object with no `toString`, a revoked
- * Proxy), and each is its attempt's failure, not a crash of the consumer's.
+ * Proxy), and each is its attempt's failure, not a crash of the consumer's;
+ * what cannot be read of it is left out, the rest still counts.
  */
 function failureOf(reason: unknown): AttemptFailure {
-  try {
-    return classifiedFailure(reason);
-  } catch {
-    // Reading the thrown value threw (a getter, a trap): what it was cannot be told, only that the handler threw it.
-    const message = "The handler threw a value that cannot be read.";
-    return { ok: false, error: { code: "handler_error", message }, retryable: true };
-  }
-}
-
-function classifiedFailure(reason: unknown): AttemptFailure {
-  const said = reason instanceof Error ? reason.message : reason;
-  const message = storedText(typeof said === "string" ? said : String(said), limits.maxErrorMessageChars);
-  if (reason instanceof AttemptTimeout) return { ok: false, error: { code: "timeout", message }, retryable: true };
-  if (reason instanceof AttemptStopped) return { ok: false, error: { code: "canceled", message }, retryable: true };
+  const said = readOr(() => {
+    const text = reason instanceof Error ? reason.message : reason;
+    return typeof text === "string" ? text : String(text);
+  }, "The handler threw a value that cannot be read.");
+  const message = storedText(said, limits.maxErrorMessageChars);
+  // `instanceof` itself throws for a revoked Proxy.
+  const kind = readOr(() => {
+    if (reason instanceof AttemptTimeout) return "timeout";
+    if (reason instanceof AttemptStopped) return "canceled";
+    return reason instanceof NonRetryableError ? "final" : reason instanceof JobError ? "retry" : "other";
+  }, "other");
+  if (kind === "timeout" || kind === "canceled") return { ok: false, error: { code: kind, message }, retryable: true };
   const error = { code: "handler_error", message: message || "The handler threw without a message." };
-  if (reason instanceof NonRetryableError) {
-    return { ok: false, error: { ...error, code: handlerErrorCode(reason.code) }, retryable: false };
-  }
-  if (reason instanceof JobError) {
-    const failure = { ok: false as const, error: { ...error, code: handlerErrorCode(reason.code) }, retryable: true };
-    const after = reason.retryAfterSeconds;
+  const code = () => handlerErrorCode(readOr(() => (reason as JobError).code, undefined));
+  if (kind === "final") return { ok: false, error: { ...error, code: code() }, retryable: false };
+  if (kind === "retry") {
+    const failure = { ok: false as const, error: { ...error, code: code() }, retryable: true };
+    const after = readOr(() => (reason as JobError).retryAfterSeconds, undefined);
     return typeof after === "number" && Number.isFinite(after) ? { ...failure, retryAfterSeconds: after } : failure;
   }
   return { ok: false, error, retryable: true };
+}
+
+/** `read()`, or `fallback` when it throws: reading a thrown value runs the handler's getters and traps. */
+function readOr<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
 }

@@ -102,6 +102,16 @@ describe("handler errors", () => {
       });
       expect(done.error?.message).toContain(message);
     }
+    // What can be read of it still counts (breaker): a NonRetryableError whose message cannot be read keeps its code.
+    const final = await submit(tenant, {
+      type: "test_probe",
+      input: { action: "throw", odd: "final_unreadable_message" },
+      max_attempts: 2,
+    });
+    expect(await untilStatus(tenant, final.id, "failed")).toMatchObject({
+      attempts: 1,
+      error: { code: "gone", message: "The handler threw a value that cannot be read." },
+    });
   });
 });
 

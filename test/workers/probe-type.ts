@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { jobTypes } from "../../src/job-types";
-import { defineJobType, JobError, type JobType, type Json, wait } from "../../src/job-types/define";
+import { defineJobType, JobError, type JobType, type Json, NonRetryableError, wait } from "../../src/job-types/define";
 
 const oddValues = [
   "function",
@@ -13,6 +13,7 @@ const oddValues = [
   "throwing_message",
   "revoked_proxy",
   "undefined",
+  "final_unreadable_message",
 ] as const;
 
 /** A value a handler may return or throw that JSON cannot encode, or that cannot be read as text. */
@@ -36,11 +37,7 @@ function oddValue(odd: (typeof oddValues)[number]): unknown {
     case "numeric_message":
       return Object.assign(new Error("x"), { message: 404 }); // as some libraries put a status there
     case "throwing_message":
-      return Object.defineProperty(new Error("x"), "message", {
-        get() {
-          throw Object.create(null);
-        },
-      });
+      return unreadableMessage(new Error("x"));
     case "revoked_proxy": {
       const { proxy, revoke } = Proxy.revocable({}, {});
       revoke(); // even `instanceof` throws on it
@@ -48,7 +45,18 @@ function oddValue(odd: (typeof oddValues)[number]): unknown {
     }
     case "undefined":
       return undefined;
+    case "final_unreadable_message": // what can be read still counts: not retried, its code kept
+      return unreadableMessage(new NonRetryableError("x", { code: "gone" }));
   }
+}
+
+/** `error` with a `message` whose reading throws (a value that cannot be read either). */
+function unreadableMessage(error: Error): Error {
+  return Object.defineProperty(error, "message", {
+    get() {
+      throw Object.create(null);
+    },
+  });
 }
 
 /**
