@@ -9,18 +9,15 @@ let lastRandom: number[] = [];
 /**
  * A ULID: 48-bit time then 80 random bits, monotonic within an isolate so ids
  * made in the same millisecond still sort in creation order (each a random
- * step above the last: `incrementRandom`). With `shard`
+ * step above the last: `steppedUp`). With `shard`
  * (0–31), the last character is that number instead of a random one, so
  * storage can tell from the id alone where its record lives (store/databases.ts);
  * ids stay monotonic, since the increment happens in the characters before it.
  */
 export function ulid(now = clock.now(), shard?: number): string {
-  if (now <= lastTime) {
-    incrementRandom(lastRandom);
-  } else {
-    lastTime = now;
-    lastRandom = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b & 31);
-  }
+  if (now > lastTime) startAt(now);
+  // A step past the top of the random bits would wrap below the ids before it: move on a millisecond instead.
+  else if (!steppedUp(lastRandom)) startAt(lastTime + 1);
   const random = lastRandom.map((d) => ALPHABET[d]).join("");
   return timeChars(lastTime) + (shard === undefined ? random : random.slice(0, -1) + ALPHABET[shard]);
 }
@@ -55,17 +52,24 @@ export function shardInId(id: string): number {
   return ALPHABET.indexOf(id.at(-1) as string);
 }
 
+/** The millisecond of the ids to come, and fresh random bits for the first of them. */
+function startAt(time: number): void {
+  lastTime = time;
+  lastRandom = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b & 31);
+}
+
 /** Base-32 digits in a random step: 40 bits, so 2^35 ids a millisecond could not use up the 75 bits stepped. */
 const stepDigits = 8;
 
 /**
  * Steps up by a random amount (1 to 2^40) in all but the last character,
- * which may carry a shard number. Ids made in the same millisecond (a whole
+ * which may carry a shard number; false when the step ran past the top (the
+ * digits wrapped, so they must not be used). Ids made in the same millisecond (a whole
  * batch, as a Worker's clock stands still while it computes) still sort in
  * creation order, but the next one cannot be told from the last, as a count
  * of one would let it (API.md: ids are unguessable).
  */
-function incrementRandom(digits: number[]): void {
+function steppedUp(digits: number[]): boolean {
   const step = Array.from(crypto.getRandomValues(new Uint8Array(stepDigits)), (b) => b & 31);
   let carry = 1; // at least one: the id must grow
   for (let i = digits.length - 2, k = step.length - 1; i >= 0; i--, k--) {
@@ -73,6 +77,7 @@ function incrementRandom(digits: number[]): void {
     digits[i] = sum % 32;
     carry = sum >> 5;
   }
+  return carry === 0;
 }
 
 /** New ids. A job's, a batch's and their events' ids carry the number of the shard that stores them. */

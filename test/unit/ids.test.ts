@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { firstIdAt, isJobId, ulid } from "../../src/platform/ids";
 
 const DAY = 86_400_000;
@@ -17,6 +17,25 @@ describe("ulid", () => {
     expect(steps.every((step) => step > 1n && step <= 2n ** 40n + 1n)).toBe(true);
     expect(new Set(steps).size).toBe(steps.length);
     expect(ids.every((id) => id.endsWith("7"))).toBe(true);
+  });
+});
+
+describe("ulid at the top of its random bits", () => {
+  // A step past the top wrapped the digits below the ids before it (breaker): it now moves on a millisecond.
+  it("keeps creation order when a step would run past the top", () => {
+    const t = 2 ** 40 + 10;
+    const highest = vi.spyOn(crypto, "getRandomValues").mockImplementation((array) => {
+      (array as Uint8Array).fill(255); // every digit 31, every step the largest
+      return array;
+    });
+    try {
+      const ids = Array.from({ length: 5 }, () => ulid(t, 3));
+      expect([...ids].sort()).toEqual(ids);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.every((id) => id.endsWith("3"))).toBe(true);
+    } finally {
+      highest.mockRestore();
+    }
   });
 });
 
