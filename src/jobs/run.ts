@@ -243,7 +243,8 @@ function failureOf(reason: unknown): AttemptFailure {
   if (kind === "retry") {
     const failure = { ok: false as const, error: { ...error, code: code() }, retryable: true };
     const after = readOr(() => (reason as JobError).retryAfterSeconds, undefined);
-    return typeof after === "number" && Number.isFinite(after) ? { ...failure, retryAfterSeconds: after } : failure;
+    // Any number but NaN: the lifecycle holds it to 0–900 s, so Infinity waits the longest, as "above 900 s" says.
+    return typeof after === "number" && !Number.isNaN(after) ? { ...failure, retryAfterSeconds: after } : failure;
   }
   return { ok: false, error, retryable: true };
 }

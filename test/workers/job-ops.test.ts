@@ -73,6 +73,23 @@ describe("handler errors", () => {
     expect(await untilStatus(tenant, job.id, "succeeded")).toMatchObject({ attempts: 2, result: { attempt: 2 } });
   });
 
+  // Before (new user, 2026-12-01), Infinity fell back to the ~2 s backoff: "above 900 s it waits 900 s".
+  it("waits 900 s for a JobError's retryAfterSeconds of Infinity", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, {
+      type: "test_probe",
+      input: { action: "throw", odd: "infinite_retry_after" },
+      max_attempts: 2,
+    });
+    const waiting = await eventually(
+      () => getJob(tenant, job.id),
+      (j) => j.status === "scheduled" || (j.status === "queued" && j.attempts === 1),
+    );
+    const delayMs = Date.parse(waiting.run_at) - Date.parse(waiting.started_at as string);
+    expect(delayMs).toBeGreaterThanOrEqual(900_000);
+    expect(delayMs).toBeLessThan(901_000);
+  });
+
   // Before, a result JSON.stringify answers undefined for was kept by the tracker as if D1 were down, for good:
   // the job stayed running, kept its tenant's slot and answered a cancel 500. A thrown value whose message
   // could not be read threw in the consumer, and the job ended an hour later as worker_lost.

@@ -14,6 +14,7 @@ const oddValues = [
   "revoked_proxy",
   "undefined",
   "final_unreadable_message",
+  "infinite_retry_after",
 ] as const;
 
 /** A value a handler may return or throw that JSON cannot encode, or that cannot be read as text. */
@@ -47,6 +48,8 @@ function oddValue(odd: (typeof oddValues)[number]): unknown {
       return undefined;
     case "final_unreadable_message": // what can be read still counts: not retried, its code kept
       return unreadableMessage(new NonRetryableError("x", { code: "gone" }));
+    case "infinite_retry_after":
+      return new JobError("later", { code: "later", retryAfterSeconds: Number.POSITIVE_INFINITY });
   }
 }
 
