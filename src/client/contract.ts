@@ -8,6 +8,7 @@ import type {
   JobLogsSchema,
   JobSchema,
   JobTypeSchema,
+  ListJobsQuery,
   OnCompleteSchema,
   RedeliverySchema,
   ScheduleListSchema,
@@ -23,6 +24,9 @@ import type { JobInputs as RegisteredInputs } from "../job-types/index.ts";
  * `npm run build:client` prints each alias below expanded to plain types, so
  * the published declarations need neither zod nor the server's sources.
  */
+
+/** `GET /v1/jobs`'s filters and page size; the client follows the cursor itself. */
+export type JobListFilters = Partial<Omit<z.output<typeof ListJobsQuery>, "cursor">>;
 
 /** A job as the API answers it (API.md "Jobs"). Times are RFC 3339 strings. */
 export type Job = z.output<typeof JobSchema>;

@@ -5,6 +5,7 @@ import type {
   Deliveries,
   Job,
   JobInputs,
+  JobListFilters,
   JobLogs,
   JobPage,
   JobStatus,
@@ -34,6 +35,7 @@ export type {
   Deliveries,
   Job,
   JobInputs,
+  JobListFilters,
   JobLogs,
   JobPage,
   JobStatus,
@@ -156,10 +158,11 @@ export class EdgejobsClient {
     return this.#json("GET", `/v1/jobs/${encodeURIComponent(id)}`);
   }
 
-  /** Pages of jobs, newest first (`batch_id`: a batch's jobs), following `next_cursor` until the last page. */
-  async *list(
-    filters: { status?: JobStatus; type?: JobTypeName; batch_id?: string; limit?: number } = {},
-  ): AsyncGenerator<Job[]> {
+  /**
+   * Pages of jobs, newest first (`batch_id`: a batch's jobs, `schedule_id`: a
+   * schedule's), following `next_cursor` until the last page.
+   */
+  async *list(filters: JobListFilters & { type?: JobTypeName } = {}): AsyncGenerator<Job[]> {
     let cursor: string | null = null;
     do {
       const query = new URLSearchParams();
