@@ -43,6 +43,16 @@ const storedTextField = (min: number, max: number) =>
       "Holds a lone surrogate (an unpaired \\ud800–\\udfff), which cannot be stored as sent.",
     );
 
+/**
+ * A list's `cursor`: the previous page's `next_cursor`. Empty is the first
+ * page, as absent is, so a pager can start with `cursor=` and an empty variable.
+ */
+const Cursor = z
+  .string()
+  .max(200)
+  .optional()
+  .transform((cursor) => cursor || undefined);
+
 /** The query of a route that takes no parameter: any one is 400, as an unknown field is (API.md). */
 export const NoQuery = z.strictObject({});
 
@@ -248,7 +258,7 @@ export const ListJobsQuery = z.strictObject({
   batch_id: z.string().min(1).max(100).optional(),
   schedule_id: z.string().min(1).max(100).optional(),
   limit: z.coerce.number().int().min(1).max(limits.listPageMax).default(limits.listPageDefault),
-  cursor: z.string().max(200).optional(),
+  cursor: Cursor,
 });
 
 export const IdempotencyHeaders = z.object({
@@ -380,7 +390,7 @@ export const JobAttemptsSchema = z
 
 export const FailingDeliveriesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(limits.listPageMax).default(limits.listPageDefault),
-  cursor: z.string().max(200).optional(),
+  cursor: Cursor,
 });
 
 /** `GET /v1/failing-deliveries` (console): the tenant's failing callbacks across jobs, newest first. */
@@ -491,5 +501,5 @@ export const ScheduleIdParams = z.object({
 
 export const ListSchedulesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(limits.listPageMax).default(limits.listPageDefault),
-  cursor: z.string().max(200).optional(),
+  cursor: Cursor,
 });
