@@ -49,6 +49,19 @@ describe("the README's walk-through with curl", () => {
   });
 });
 
+describe("the README's batch block", () => {
+  it("runs as written: two jobs as one batch, completed with their counts", async () => {
+    const run = await runBash(fillIn(readmeBlock("batch").code, values));
+    expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      id: expect.stringMatching(/^bat_/),
+      status: "completed",
+      counts: { total: 2, succeeded: 1, failed: 1, canceled: 0, pending: 0 },
+      on_complete: { callback_url: "https://client.example/hooks/batches", metadata: { report: "R-7" } },
+    });
+  });
+});
+
 describe("npm run dev's ready key", () => {
   it("is printed with the dashboard and docs URLs, kept in the local state, reused, and replaced once revoked", async () => {
     const state = mkdtempSync(join(tmpdir(), "edgejobs-dev-"));
