@@ -37,6 +37,9 @@ const networkErrors = [
   [/TLS|SSL|certificate|handshake/i, "TLS failed: the receiver's certificate or TLS setup was not accepted"],
   [/connection (lost|reset|closed)|ECONNRESET|socket hang up|network/i, "Connection lost before an answer came"],
   [/^callback_url /, "Refused before sending: the callback URL is not allowed"],
+  // workerd's word for a failure it does not describe to the Worker (under `npm run dev`, a host name that does
+  // not resolve or a TLS handshake that fails): its log has the cause under the same reference.
+  [/internal error; reference =/i, "Network error: the runtime gave no detail (its log has it under this reference)"],
 ];
 
 const statusWords = {

@@ -15,6 +15,8 @@ describe("the console's words", () => {
     expect(said("getaddrinfo ENOTFOUND hooks.example")).toMatch(/^Name not found/);
     expect(said("TLS peer's certificate is not trusted")).toMatch(/^TLS failed/);
     expect(said("callback_url names a private address")).toMatch(/^Refused before sending/);
+    // What workerd answers for a name that does not resolve, or a TLS failure, under npm run dev (new user).
+    expect(said("Error: internal error; reference = pj14ri6dceeehhno3h1l908u")).toMatch(/^Network error: .*reference/);
     expect(said("timed out after 15000 ms")).toContain("(timed out after 15000 ms)");
     expect(said("something new")).toBe("something new");
   });
