@@ -26,6 +26,10 @@ export function milliseconds(ms) {
  * plain words. Unknown texts are shown as they are.
  */
 const networkErrors = [
+  // workerd's word for a failure it does not describe to the Worker (under `npm run dev`, a host name that does
+  // not resolve or a TLS handshake that fails): its log has the cause under the same reference. First: the
+  // reference is random letters, in which a later pattern (`dns`, `tls`) could match by chance.
+  [/internal error; reference =/i, "Network error: the runtime gave no detail (its log has it under this reference)"],
   [/timed out|timeout/i, "Timed out: the receiver sent no status line in time"],
   [/refused|ECONNREFUSED|connect(ion)? (error|failed)/i, "Connection refused: nothing is listening at that address"],
   // workerd says this both when nothing listens (refused) and when a connection drops.
@@ -37,9 +41,6 @@ const networkErrors = [
   [/TLS|SSL|certificate|handshake/i, "TLS failed: the receiver's certificate or TLS setup was not accepted"],
   [/connection (lost|reset|closed)|ECONNRESET|socket hang up|network/i, "Connection lost before an answer came"],
   [/^callback_url /, "Refused before sending: the callback URL is not allowed"],
-  // workerd's word for a failure it does not describe to the Worker (under `npm run dev`, a host name that does
-  // not resolve or a TLS handshake that fails): its log has the cause under the same reference.
-  [/internal error; reference =/i, "Network error: the runtime gave no detail (its log has it under this reference)"],
 ];
 
 const statusWords = {

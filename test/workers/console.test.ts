@@ -166,6 +166,8 @@ describe("GET /v1/failing-deliveries (console)", () => {
     expect(all.events[0]).toMatchObject({ type: "job.succeeded", last_attempt: { http_status: 500, error: null } });
     expect(["pending", "failed"]).toContain(all.events[0]?.status);
 
+    // An empty cursor is the first page, as none is.
+    expect(await getJson<Failing>(tenant, "/v1/failing-deliveries?limit=100&cursor=")).toEqual(all);
     const first = await getJson<Failing>(tenant, "/v1/failing-deliveries?limit=2");
     expect(first.events.map((e) => e.id)).toEqual(all.events.slice(0, 2).map((e) => e.id));
     const second = await getJson<Failing>(tenant, `/v1/failing-deliveries?limit=2&cursor=${first.next_cursor}`);
