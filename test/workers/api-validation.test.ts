@@ -518,6 +518,24 @@ describe("query parameters", () => {
   });
 });
 
+describe("a query parameter given twice", () => {
+  // Before (new user, 2026-12-01) the schema described the pair as a type: "expected number, received NaN".
+  it("is refused saying so, naming it", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+    for (const [path, name] of [
+      [`/v1/jobs/${job.id}?wait=1&wait=2`, "wait"],
+      ["/v1/jobs?status=failed&status=succeeded", "status"],
+      ["/v1/schedules?limit=1&limit=1", "limit"],
+    ]) {
+      const res = await authed(tenant, path as string);
+      const body = (await res.json()) as { error: { details: { path: string; message: string }[] } };
+      expect(res.status, path).toBe(400);
+      expect(body.error.details).toEqual([{ path: `query.${name}`, message: "Given more than once: send it once." }]);
+    }
+  });
+});
+
 describe("authentication", () => {
   it("answers 401 without a key or with an unknown one", async () => {
     expect(await errorOf(await call("/v1/jobs"))).toMatchObject({ status: 401, code: "unauthorized" });
