@@ -9,10 +9,10 @@ let lastRandom: number[] = [];
 /**
  * A ULID: 48-bit time then 80 random bits, monotonic within an isolate so ids
  * made in the same millisecond still sort in creation order (each a random
- * step above the last: `steppedUp`). With `shard`
- * (0–31), the last character is that number instead of a random one, so
- * storage can tell from the id alone where its record lives (store/databases.ts);
- * ids stay monotonic, since the increment happens in the characters before it.
+ * step above the last: `steppedUp`). With `shard` (0–31), the last character
+ * is that number instead of a random one, so storage can tell from the id
+ * alone where its record lives (store/databases.ts); ids stay monotonic,
+ * since the step happens in the characters before it.
  */
 export function ulid(now = clock.now(), shard?: number): string {
   if (now > lastTime) startAt(now);
@@ -64,10 +64,10 @@ const stepDigits = 8;
 /**
  * Steps up by a random amount (1 to 2^40) in all but the last character,
  * which may carry a shard number; false when the step ran past the top (the
- * digits wrapped, so they must not be used). Ids made in the same millisecond (a whole
- * batch, as a Worker's clock stands still while it computes) still sort in
- * creation order, but the next one cannot be told from the last, as a count
- * of one would let it (API.md: ids are unguessable).
+ * digits wrapped, so they must not be used). Ids made in the same
+ * millisecond (a whole batch, as a Worker's clock stands still while it
+ * computes) still sort in creation order, but the next one cannot be told
+ * from the last, as a count of one would let it (API.md: ids are unguessable).
  */
 function steppedUp(digits: number[]): boolean {
   const step = Array.from(crypto.getRandomValues(new Uint8Array(stepDigits)), (b) => b & 31);

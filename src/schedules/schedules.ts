@@ -112,7 +112,7 @@ async function replayCreate(
   const found = await usedIdempotencyKey(env.DB, tenantId, idempotency, usedSince);
   if (!found) return null;
   const id = found.jobIds[0] ?? "";
-  const schedule = isScheduleId(id) ? await findSchedule(env.DB, id, tenantId) : null;
+  const schedule = await findTenantSchedule(env, tenantId, id);
   if (schedule) return schedule;
   throw new DomainError(
     409,
@@ -123,9 +123,14 @@ async function replayCreate(
 
 /** The tenant's schedule; 404 for an unknown id or another tenant's. */
 export async function getSchedule(env: Env, tenantId: string, id: string): Promise<ScheduleRecord> {
-  const found = isScheduleId(id) ? await findSchedule(env.DB, id, tenantId) : null;
+  const found = await findTenantSchedule(env, tenantId, id);
   if (!found) throw scheduleNotFound();
   return found;
+}
+
+/** The tenant's schedule, or null for an unknown id, one not shaped like a schedule's, or another tenant's. */
+function findTenantSchedule(env: Env, tenantId: string, id: string): Promise<ScheduleRecord | null> {
+  return isScheduleId(id) ? findSchedule(env.DB, id, tenantId) : Promise.resolve(null);
 }
 
 /** A page of the tenant's schedules, newest first; the cursor is the page's last id. */
