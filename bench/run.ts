@@ -2,8 +2,9 @@
 // time, in the same run, on loopback only. Prints absolute figures, the
 // ratios product ÷ baseline, the capacity model fed by the product's own
 // operation counters, and two summary lines for scripts (`bench:`,
-// `capacity:`). `--model` instead runs the slowed-database check
-// (bench/model/) and prints `model:` lines.
+// `capacity:`). `--floor` also measures the shape's floor (bench/floor/) and
+// prints a `floor:` line before them. `--model` instead runs the
+// slowed-database check (bench/model/) and prints `model:` lines.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import {
@@ -20,12 +21,13 @@ import { median, treeCpuMs, treeRunQueueWaitMs, watchPeakRss } from "./load.ts";
 import { consumerSetting, d1Bindings, limits, retentionDays, writeModelConfig } from "./model/config.ts";
 import { startVerifyingReceiver } from "./receiver.ts";
 import { endToEndScenario, idleScenario, pollScenario, type ScenarioResult, submitScenario } from "./scenarios.ts";
-import { startBaseline, startModel, startProduct, type Target } from "./targets.ts";
+import { startHandWritten, startModel, startProduct, type Target } from "./targets.ts";
 
 /** The value of `--name=value` on the command line, if given. */
 const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const quick = process.argv.includes("--quick");
 const modelCheck = process.argv.includes("--model");
+const withFloor = process.argv.includes("--floor");
 const shardsArg = flag("shards");
 /** Each query's turn at an emulated database in the model check, ms. */
 const SERVICE_MS = Number(flag("service-ms") ?? 10);
@@ -245,7 +247,8 @@ if (modelCheck) {
 }
 console.error(`bench: ${rounds} round(s) per target${quick ? " (quick)" : ""}`);
 const product = await measure(() => startProduct(), receiver);
-const baseline = await measure(startBaseline, receiver);
+const baseline = await measure(() => startHandWritten("baseline"), receiver);
+const floor = withFloor ? await measure(() => startHandWritten("floor"), receiver) : undefined;
 const metered = await meteredRun(receiver);
 const model = capacityOf(metered);
 await receiver.close();
@@ -270,23 +273,24 @@ const rows: [string, keyof Scenarios, keyof Measured, string][] = [
   ["idle CPU ms per job", "idle", "cpuMs", "lower"],
   ["poll CPU ms per request", "poll", "cpuMs", "lower"],
 ];
-const table = rows.map(([label, scenario, field]) => {
-  const p = med(product, scenario, field);
-  const b = med(baseline, scenario, field);
+const two = (n: number) => Number(n.toFixed(2));
+/** A row of figures: the product's, the baseline's and their ratio; with `--floor`, the floor's and its ratios too. */
+const tableRow = (metric: string, of: (r: TargetResult) => number) => {
+  const [p, b] = [of(product), of(baseline)];
+  const f = floor && of(floor);
   return {
-    metric: label,
-    product: Number(p.toFixed(2)),
-    baseline: Number(b.toFixed(2)),
-    ratio: Number((p / b).toFixed(2)),
+    metric,
+    product: two(p),
+    baseline: two(b),
+    ratio: two(p / b),
+    ...(f === undefined ? {} : { floor: two(f), "floor ÷ baseline": two(f / b), "product ÷ floor": two(p / f) }),
   };
-});
-table.push({
-  metric: "peak RSS MiB per round",
-  product: Math.max(...product.peakRssMiB),
-  baseline: Math.max(...baseline.peakRssMiB),
-  ratio: Number((Math.max(...product.peakRssMiB) / Math.max(...baseline.peakRssMiB)).toFixed(2)),
-});
-const errors = [product, baseline].flatMap((r) => r.rounds.flatMap((x) => Object.values(x).map((s) => s.errors)));
+};
+const table = rows.map(([label, scenario, field]) => tableRow(label, (r) => med(r, scenario, field)));
+table.push(tableRow("peak RSS MiB per round", (r) => Math.max(...r.peakRssMiB)));
+const errors = [product, baseline, ...(floor ? [floor] : [])].flatMap((r) =>
+  r.rounds.flatMap((x) => Object.values(x).map((s) => s.errors)),
+);
 
 console.log(
   `\nmachine: ${cpus().length} × ${cpus()[0]?.model}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${new Date().toISOString()}`,
@@ -298,6 +302,7 @@ console.table(table);
 console.log("peak RSS by round (MiB):", {
   product: product.peakRssMiB.map(Math.round),
   baseline: baseline.peakRssMiB.map(Math.round),
+  ...(floor ? { floor: floor.peakRssMiB.map(Math.round) } : {}),
 });
 // A peak is a count at one moment, not a sum over jobs: shown as counted.
 const perJob = (counts: Record<string, number>, jobs: number) =>
@@ -333,12 +338,19 @@ console.log(
 console.log(`first callback attempts sent through the callbacks queue: ${throughQueue(metered.run)}`);
 console.log(`errors (failed requests + unverifiable callbacks): ${errors.reduce((a, b) => a + b, 0)}`);
 
-const ratio = (metric: string) => table.find((row) => row.metric === metric)?.ratio ?? Number.NaN;
+const rowOf = (metric: string) => table.find((row) => row.metric === metric);
+const ratio = (metric: string) => rowOf(metric)?.ratio ?? Number.NaN;
 mkdirSync("bench/results", { recursive: true });
 writeFileSync(
   "bench/results/latest.json",
-  `${JSON.stringify({ at: new Date().toISOString(), sizes, rounds, table, product, baseline, metered, model }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), sizes, rounds, table, product, baseline, floor, metered, model }, null, 2)}\n`,
 );
+const e2eCpu = rowOf("e2e CPU ms per job (incl. callback)");
+if (e2eCpu && "floor" in e2eCpu) {
+  console.log(
+    `floor: cpu_per_job ${e2eCpu["floor ÷ baseline"]} product_per_floor ${e2eCpu["product ÷ floor"]} e2e ${rowOf("e2e jobs/s")?.["floor ÷ baseline"]}`,
+  );
+}
 console.log(
   `bench: e2e ${ratio("e2e jobs/s")} submit ${ratio("submit req/s")} poll ${ratio("poll req/s")} idle_p50 ${ratio("idle p50 ms")} cpu_per_job ${ratio("e2e CPU ms per job (incl. callback)")} usd_per_million ${model.usd_per_million.toFixed(2)}`,
 );

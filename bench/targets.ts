@@ -1,13 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { migrateLocal } from "../scripts/migrate-local.mjs";
 import { freePort, startDevServer } from "../test/support/dev-server.ts";
 
-/** A running service the benchmark drives: the product or the baseline. */
+/** A running service the benchmark drives: the product, the baseline or the shape's floor. */
 export interface Target {
-  name: "product" | "baseline";
+  name: "product" | "baseline" | "floor";
   url: string;
   pid: number;
   headers: Record<string, string>;
@@ -37,7 +37,7 @@ export async function startProduct(
  */
 export async function startModel(options: { config: string; vars: Record<string, string> }) {
   // Its databases are the product's (same ids), migrated in one process as `npm run dev` does.
-  const server = await startWranglerDev(options.config, (state) => migrateLocal(state), "/healthz", {
+  const server = await startWranglerDev(options.config, "model", (state) => migrateLocal(state), "/healthz", {
     ADMIN_TOKEN: "dev-admin-token",
     ALLOW_LOCAL_CALLBACKS: "true",
     ...options.vars,
@@ -76,18 +76,22 @@ async function productTarget(url: string, pid: number, stop: () => Promise<void>
   };
 }
 
-/** The baseline Worker in bench/baseline/, under `wrangler dev` on a fresh state directory. */
-export async function startBaseline(): Promise<Target> {
-  const config = "bench/baseline/wrangler.toml";
+/**
+ * A hand-written Worker under `wrangler dev` on a fresh state directory: the
+ * baseline (bench/baseline/) or the shape's floor (bench/floor/), which
+ * share the submit and poll.
+ */
+export async function startHandWritten(name: "baseline" | "floor"): Promise<Target> {
+  const config = `bench/${name}/wrangler.toml`;
   const migrate = async (state: string) => {
     execFileSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "-c", config, "--persist-to", state], {
       stdio: "ignore",
       env: { ...process.env, CI: "1" },
     });
   };
-  const { url, pid, stop } = await startWranglerDev(config, migrate, "/v1/jobs/none", {});
+  const { url, pid, stop } = await startWranglerDev(config, name, migrate, "/v1/jobs/none", {});
   return {
-    name: "baseline",
+    name,
     url,
     pid,
     headers: json,
@@ -106,9 +110,11 @@ export async function startBaseline(): Promise<Target> {
 /**
  * `wrangler dev` of a config on a fresh state directory, `migrate`d first;
  * resolves once `probe` answers at all, throws if it does not within 60 s.
+ * Its output goes to bench/results/<name>.log.
  */
 async function startWranglerDev(
   config: string,
+  name: string,
   migrate: (state: string) => Promise<unknown>,
   probe: string,
   vars: Record<string, string>,
@@ -117,7 +123,8 @@ async function startWranglerDev(
   const port = await freePort();
   await migrate(state);
   mkdirSync("bench/results", { recursive: true });
-  const log = openSync(`bench/results/${basename(config, ".toml")}.log`, "w");
+  const logFile = `bench/results/${name}.log`;
+  const log = openSync(logFile, "w");
   const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const child: ChildProcess = spawn(
     "wrangler",
@@ -146,7 +153,7 @@ async function startWranglerDev(
   }
   if (!up) {
     process.kill(-(child.pid as number), "SIGTERM");
-    throw new Error(`${config} did not answer in 60 s: see bench/results/${basename(config, ".toml")}.log`);
+    throw new Error(`${config} did not answer in 60 s: see ${logFile}`);
   }
   return {
     url,

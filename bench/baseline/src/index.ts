@@ -2,9 +2,16 @@
 // queue send on submit; a consumer that writes the results with one D1 batch
 // and sends one signed callback per job; one D1 select on poll.
 
+/** A job's queue message: its id, its input as JSON text, and where to send its callback. */
+export interface JobMessage {
+  id: string;
+  input: string;
+  callback_url: string | null;
+}
+
 interface Env {
   DB: D1Database;
-  JOBS: Queue<{ id: string; input: string; callback_url: string | null }>;
+  JOBS: Queue<JobMessage>;
   WEBHOOK_SECRET: string;
 }
 
@@ -31,7 +38,7 @@ export default {
     return new Response("not found", { status: 404 });
   },
 
-  async queue(batch: MessageBatch<{ id: string; input: string; callback_url: string | null }>, env: Env) {
+  async queue(batch: MessageBatch<JobMessage>, env: Env) {
     const now = Date.now();
     await env.DB.batch(
       batch.messages.map((m) =>
@@ -49,9 +56,14 @@ export default {
       }),
     );
   },
-} satisfies ExportedHandler<Env, { id: string; input: string; callback_url: string | null }>;
+} satisfies ExportedHandler<Env, JobMessage>;
 
-async function sendCallback(secret: string, url: string, id: string, result: string): Promise<void> {
+/**
+ * Sends a `job.succeeded` callback signed as Standard Webhooks specifies
+ * (HMAC-SHA256 of `id.timestamp.body` with the `whsec_` secret's bytes);
+ * answers the receiver's response. Throws as `fetch` does.
+ */
+export async function sendCallback(secret: string, url: string, id: string, result: string): Promise<Response> {
   const body = `{"type":"job.succeeded","data":{"id":"${id}","status":"succeeded","result":${result}}}`;
   const timestamp = Math.floor(Date.now() / 1000);
   const keyBytes = Uint8Array.from(atob(secret.slice("whsec_".length)), (c) => c.charCodeAt(0));
@@ -60,7 +72,7 @@ async function sendCallback(secret: string, url: string, id: string, result: str
     await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)),
   );
   const signature = btoa(String.fromCharCode(...mac));
-  await fetch(url, {
+  return await fetch(url, {
     method: "POST",
     headers: {
       "content-type": "application/json",
