@@ -125,7 +125,7 @@ async function startWranglerDev(
   mkdirSync("bench/results", { recursive: true });
   const logFile = `bench/results/${name}.log`;
   const log = openSync(logFile, "w");
-  const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const varArgs = Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const child: ChildProcess = spawn(
     "wrangler",
     [
