@@ -1,7 +1,7 @@
-// The shape's floor: the least a service of edgejobs' shape does for an echo
-// job with a callback, to tell what the shape itself costs from what the
-// product adds. It is the baseline (bench/baseline/: its submit and poll as
-// they are) plus only what the shape and the contract require of every job:
+// The shape's floor: the core of edgejobs' shape for an echo job with a
+// callback, to tell what that core costs from what the product adds. It is
+// the baseline (bench/baseline/: its submit and poll as they are) plus what
+// the shape and the contract ask of every job's data path:
 // - a Durable Object per job tracks its state: the consumer asks the job's
 //   object to begin it and to complete it (two requests), and the object
 //   stores each change in D1 before it answers;
