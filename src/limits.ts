@@ -355,14 +355,14 @@ export const limits = {
    */
   queueMaxRetries: 100,
   /**
-   * The console's counts (GET /v1/stats) read at most this many index entries
-   * per status and shard (jobs_by_tenant_status, no row is read): a tenant
+   * The console's counts (GET /v1/stats) read at most this many jobs per
+   * status and shard (a range of the jobs' key, tenant and status): a tenant
    * with more shows a lower bound ("10,000+") instead of a scan of all its jobs.
    */
   statsCountCap: 10_000,
   /**
-   * The console's chart of the last hour (GET /v1/stats) reads the newest this
-   * many succeeded and failed jobs per shard (jobs_by_tenant_status, newest
+   * The console's chart of the last hour (GET /v1/stats) reads the newest
+   * this many succeeded and failed jobs per shard (the jobs' key, newest
    * first) and keeps those finished within the hour: a bounded read however
    * many jobs the tenant has; past 16 × this many finishes an hour per status
    * the chart's oldest minutes undercount, and the answer says so.

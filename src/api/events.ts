@@ -28,8 +28,8 @@ const eventsRoute = createRoute({
 
 eventsApi.openapi(eventsRoute, async (c) => {
   const { id } = c.req.valid("param");
-  await getJob(c.env, c.get("tenantId"), id);
+  const job = await getJob(c.env, c.get("tenantId"), id);
   const relay = c.req.header("upgrade")?.toLowerCase() === "websocket" ? relayAsWebSocket : relayAsEventStream;
-  const watch = await openWatch(c.env, id);
+  const watch = await openWatch(c.env, job);
   return relay(watch, watchKeyLiveness(c.env, c.get("apiKey").id)) as unknown as Response;
 });

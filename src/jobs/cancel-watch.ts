@@ -11,7 +11,7 @@ const WATCH_AFTER_MS = 1000;
  */
 export function abortWhenSuperseded(
   env: Env,
-  jobId: string,
+  job: { id: string; tenantId: string },
   attempt: number,
   abort: (reason: string) => void,
 ): () => void {
@@ -19,10 +19,10 @@ export function abortWhenSuperseded(
   let ended = false;
   const timer = setTimeout(async () => {
     try {
-      socket = await openWatch(env, jobId);
+      socket = await openWatch(env, job);
     } catch (error) {
       // Cancellation still reaches the handler at its next progress report.
-      console.warn("cancel watch unavailable", { jobId, error: String(error) });
+      console.warn("cancel watch unavailable", { jobId: job.id, error: String(error) });
       return;
     }
     if (ended) return socket.close(1000, "attempt over");

@@ -43,7 +43,7 @@ export async function waitForJob(
   if (isTerminal(job.status)) return job;
   const key = watchKeyLiveness(env, keyId);
   try {
-    await waitForTerminalFrame(await openWatch(env, id), timeoutMs, key.signal);
+    await waitForTerminalFrame(await openWatch(env, job), timeoutMs, key.signal);
   } finally {
     key.stop();
   }
@@ -54,7 +54,7 @@ export async function waitForJob(
 export async function cancelJob(env: Env, tenantId: string, id: string): Promise<JobRecord> {
   const job = await getJob(env, tenantId, id);
   if (isTerminal(job.status)) throw jobFinished(job.status);
-  const outcome = await env.JOB_TRACKER.getByName(id).cancel();
+  const outcome = await env.JOB_TRACKER.getByName(id).cancel(tenantId);
   if (!outcome.ok) throw jobFinished(outcome.job?.status ?? job.status);
   return outcome.job;
 }

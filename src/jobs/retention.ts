@@ -9,6 +9,7 @@ import {
   deleteBatchesWithoutJobs,
   deleteExpiredJobs,
   deleteIdempotencyKeysBefore,
+  fromStart,
   listExpiredJobs,
 } from "../store/retention";
 
@@ -28,11 +29,11 @@ export function retentionBudget(now: number): RetentionBudget {
 }
 
 /**
- * The most D1 statements a round of expired jobs runs: its list, the updates
- * that clear the R2 keys of up to `retentionChunk` jobs (one per
- * `d1MaxBoundParameters` ids), and three deletes (`deleteExpiredJobs`).
+ * The most D1 statements a round of expired jobs runs: its list, the update
+ * that clears the R2 keys of the jobs whose objects went, and three deletes
+ * (`deleteExpiredJobs`).
  */
-export const jobRoundMaxStatements = 1 + Math.ceil(limits.retentionChunk / limits.d1MaxBoundParameters) + 3;
+export const jobRoundMaxStatements = 1 + 1 + 3;
 /** A round of batches: three deletes (`deleteBatchesWithoutJobs`). */
 const batchRoundStatements = 3;
 
@@ -79,9 +80,9 @@ export async function purgeDatabase(
 
   const before = keepMs === null ? null : now - keepMs;
   let jobsLeft = before !== null;
-  // Each round lists after the last id the one before listed: the jobs it read and left (not expired
+  // Each round lists after the last job the one before listed: the jobs it read and left (not expired
   // yet) are read once per sweep, not once per round.
-  let after = "";
+  let after = fromStart;
   while (before !== null && jobsLeft && take(1)) {
     const expired = await listExpiredJobs(db, before, after, limits.retentionChunk);
     jobsLeft = expired.length === limits.retentionChunk;
@@ -99,13 +100,11 @@ export async function purgeDatabase(
       ...withObjects.flatMap((job) => [job.inputKey, job.resultKey]).filter((key) => key !== null),
       ...logs,
     ]);
-    const listed = expired.map((job) => job.id);
-    const ids = withObjects.map((job) => job.id);
-    const deleted = await deleteExpiredJobs(db, before, listed, ids);
+    const deleted = await deleteExpiredJobs(db, before, expired, withObjects);
     // The deletes took a round's most; what they did not run goes back.
     budget.statements += jobRoundMaxStatements - 1 - deleted.statements;
     purged.jobs += tally(deleted);
-    after = listed.at(-1) ?? after;
+    after = expired.at(-1) ?? after;
   }
 
   // Batches whose jobs are all gone, with their events: after the jobs, so a round's deletions count.

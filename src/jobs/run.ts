@@ -112,7 +112,7 @@ async function runAttempt(env: Env, job: JobRecord, attempt: number, tracker: Tr
     job.timeoutSeconds * 1000,
   );
   const stop = (reason: string) => controller.abort(new AttemptStopped(reason));
-  const endWatch = abortWhenSuperseded(env, job.id, attempt, stop);
+  const endWatch = abortWhenSuperseded(env, job, attempt, stop);
   const endHeartbeat = heartbeatWhileRunning(tracker, attempt, stop);
   const log = new AttemptLog(env.BLOBS, job.id, attempt);
   try {

@@ -345,7 +345,7 @@ async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> 
         })),
       );
     }
-    await Promise.all(long.map((j) => env.JOB_TRACKER.getByName(j.id).schedule()));
+    await Promise.all(long.map((j) => env.JOB_TRACKER.getByName(j.id).schedule(j.tenantId)));
   } catch (error) {
     console.error("enqueue failed; the sweep will start these jobs", {
       jobIds: jobs.map((j) => j.id),

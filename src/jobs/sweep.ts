@@ -4,7 +4,7 @@ import { limits } from "../limits";
 import { clock } from "../platform/clock";
 import { wakeOverdueSchedules } from "../schedules/backstop";
 import { databases } from "../store/databases";
-import { listStrandedJobIds } from "../store/jobs";
+import { listStrandedJobs } from "../store/jobs";
 import { listOverdueEvents, postponeEvents } from "../store/webhook-events";
 import { repairReplicas } from "../tenants/replica-repair";
 import { callbackMessage } from "../webhooks/events";
@@ -45,13 +45,13 @@ async function sweepShard(env: Env, db: D1Database, now: number): Promise<{ jobs
 
 /** Hands stranded jobs back to their trackers; answers how many. A tracker that fails is logged, not the rest. */
 async function recoverStrandedJobs(env: Env, db: D1Database, now: number): Promise<number> {
-  const jobIds = await listStrandedJobIds(db, now, limits.enqueueGraceSeconds * 1000, limits.sweepBatch);
-  const outcomes = await Promise.allSettled(jobIds.map((id) => env.JOB_TRACKER.getByName(id).recover()));
+  const jobs = await listStrandedJobs(db, now, limits.enqueueGraceSeconds * 1000, limits.sweepBatch);
+  const outcomes = await Promise.allSettled(jobs.map((j) => env.JOB_TRACKER.getByName(j.id).recover(j.tenantId)));
   outcomes.forEach((outcome, i) => {
     if (outcome.status === "rejected")
-      console.error("a stranded job could not be recovered", jobIds[i], outcome.reason);
+      console.error("a stranded job could not be recovered", jobs[i]?.id, outcome.reason);
   });
-  return jobIds.length;
+  return jobs.length;
 }
 
 /** Re-sends events whose attempt was lost (no record within the grace); answers how many. */

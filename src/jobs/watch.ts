@@ -23,9 +23,13 @@ export function decodeFrame(message: string | ArrayBuffer): WatchFrame {
   return JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message)) as WatchFrame;
 }
 
-/** Opens a watch on the job's tracker from a Worker; the socket is accepted and ready. */
-export function openWatch(env: Env, jobId: string): Promise<WebSocket> {
-  return connectSocket(env.JOB_TRACKER.getByName(jobId), "https://tracker/watch", `the tracker of ${jobId}`);
+/**
+ * Opens a watch on the job's tracker from a Worker, naming the job's tenant
+ * (its row is found by it); the socket is accepted and ready.
+ */
+export function openWatch(env: Env, job: { id: string; tenantId: string }): Promise<WebSocket> {
+  const url = `https://tracker/watch?${new URLSearchParams({ tenant: job.tenantId })}`;
+  return connectSocket(env.JOB_TRACKER.getByName(job.id), url, `the tracker of ${job.id}`);
 }
 
 /**

@@ -98,11 +98,32 @@ const updatedColumns = (job: JobRecord) => sqlFragment`status = ${job.status}, p
   start_token = ${job.startToken}, version = ${job.version}, updated_at = ${job.updatedAt}`;
 
 /**
- * Writes a changed job, but only over the version it was read at: a stale
- * writer changes nothing (`meta.changes` is 0) instead of moving state back.
+ * A job's row is keyed by (tenant, status, id) (migration 0019): the row is
+ * its own entry of the list by status, so an insert or a change of status
+ * writes one row, not two. These pick a job by that key: `status` the one it
+ * has, or several (one probe of the key each); `tenantId` null for a caller
+ * that does not know it: every tenant the shard lists is probed.
  */
-export function updateJob(db: D1Database, job: JobRecord, previousVersion: number): D1PreparedStatement {
-  return sql(db)`UPDATE jobs SET ${updatedColumns(job)} WHERE id = ${job.id} AND version = ${previousVersion}`;
+export type JobKey = Pick<JobRecord, "id" | "tenantId" | "status">;
+const tenantIs = (tenantId: string | null) =>
+  tenantId === null ? sqlFragment`tenant_id IN (SELECT id FROM tenants)` : sqlFragment`tenant_id = ${tenantId}`;
+const jobAt = (tenantId: string | null, status: JobStatus | readonly JobStatus[], id: string) =>
+  typeof status === "string"
+    ? sqlFragment`${tenantIs(tenantId)} AND status = ${status} AND id = ${id}`
+    : sqlFragment`${tenantIs(tenantId)} AND status IN ${status} AND id = ${id}`;
+
+/**
+ * Writes a changed job, but only over the status and version it was read
+ * at (`previous`): a stale writer changes nothing (`meta.changes` is 0)
+ * instead of moving state back. A new status moves the row in its key.
+ */
+export function updateJob(
+  db: D1Database,
+  job: JobRecord,
+  previous: Pick<JobRecord, "status" | "version">,
+): D1PreparedStatement {
+  return sql(db)`UPDATE jobs SET ${updatedColumns(job)}
+    WHERE ${jobAt(job.tenantId, previous.status, job.id)} AND version = ${previous.version}`;
 }
 
 /**
@@ -114,20 +135,22 @@ export function updateJob(db: D1Database, job: JobRecord, previousVersion: numbe
  */
 export async function startDueJob(
   db: D1Database,
+  tenantId: string,
   id: string,
   now: number,
   options: { earlyToleranceMs: number; leaseMs: number; startToken: string | null },
 ): Promise<JobRecord | null> {
   const row = await sql(db)`UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ${now},
       lease_expires_at = ${now} + ${options.leaseMs}, start_token = ${options.startToken}, version = version + 1, updated_at = ${now}
-    WHERE id = ${id} AND status IN ('scheduled', 'queued') AND run_at <= ${now} + ${options.earlyToleranceMs}
+    WHERE ${jobAt(tenantId, ["scheduled", "queued"], id)} AND run_at <= ${now} + ${options.earlyToleranceMs}
       AND (expires_at IS NULL OR expires_at > ${now} OR attempts > 0)
     RETURNING *`.first<JobRow>();
   return row ? fromRow(row) : null;
 }
 
-export async function findJob(db: D1Database, id: string): Promise<JobRecord | null> {
-  const row = await sql(db)`SELECT * FROM jobs WHERE id = ${id}`.first<JobRow>();
+/** The job with this id, of `tenantId` (null: whichever tenant it is of). */
+export async function findJob(db: D1Database, id: string, tenantId: string | null): Promise<JobRecord | null> {
+  const row = await sql(db)`SELECT * FROM jobs WHERE ${jobAt(tenantId, jobStatuses, id)}`.first<JobRow>();
   return row ? fromRow(row) : null;
 }
 
@@ -136,8 +159,8 @@ export async function findJob(db: D1Database, id: string): Promise<JobRecord | n
  * written in the batch that moves the job there, so a write that changed
  * nothing (the row was deleted meanwhile) leaves no event about it.
  */
-export const jobIsAt = (id: string, version: number): SqlFragment =>
-  sqlFragment`EXISTS (SELECT 1 FROM jobs WHERE id = ${id} AND version = ${version})`;
+export const jobIsAt = (job: JobKey, version: number): SqlFragment =>
+  sqlFragment`EXISTS (SELECT 1 FROM jobs WHERE ${jobAt(job.tenantId, job.status, job.id)} AND version = ${version})`;
 
 /**
  * The job an event stored without its payload is about (store/webhook-events.ts
@@ -145,13 +168,14 @@ export const jobIsAt = (id: string, version: number): SqlFragment =>
  * that claims the event; no row for any other event. Read it with `jobFound`.
  */
 export function jobOfEvent(db: D1Database, jobId: string, eventId: string): D1PreparedStatement {
-  return sql(db)`SELECT * FROM jobs WHERE id = ${jobId}
-    AND EXISTS (SELECT 1 FROM webhook_events WHERE job_id = ${jobId} AND id = ${eventId} AND payload = '')`;
+  const tenantOfEvent = sqlFragment`(SELECT tenant_id FROM webhook_events
+    WHERE job_id = ${jobId} AND id = ${eventId} AND payload = '')`;
+  return sql(db)`SELECT * FROM jobs WHERE tenant_id = ${tenantOfEvent} AND status IN ${jobStatuses} AND id = ${jobId}`;
 }
 
 /** The tenant's job with this id: a statement, so it can ride in a batch. */
 export function tenantJob(db: D1Database, tenantId: string, id: string): D1PreparedStatement {
-  return sql(db)`SELECT * FROM jobs WHERE id = ${id} AND tenant_id = ${tenantId}`;
+  return sql(db)`SELECT * FROM jobs WHERE ${jobAt(tenantId, jobStatuses, id)}`;
 }
 
 /** What `tenantJob` found. */
@@ -180,7 +204,7 @@ export interface JobListQuery {
 /**
  * Newest first (job ids are ULIDs, so id order is creation order). A batch
  * or schedule filter reads that link's index. Otherwise the page is read
- * through jobs_by_tenant_status one status at a time, each the newest
+ * through the jobs' key (tenant, status, id) one status at a time, each the newest
  * `limit` of its status, merged: at most 6 × `limit` rows read, and no
  * index of a tenant's jobs by id alone, which would cost an index entry per
  * job submitted (migration 0015). A `type` filter reads each status's jobs
@@ -209,21 +233,21 @@ export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobReco
  * longest ago come first, so however many live long-running jobs are past
  * their lease, a lost one is reached within a few sweeps.
  */
-export async function listStrandedJobIds(
+export async function listStrandedJobs(
   db: D1Database,
   now: number,
   graceMs: number,
   limit: number,
-): Promise<string[]> {
+): Promise<Pick<JobRecord, "id" | "tenantId">[]> {
   const waitingSince = now - graceMs;
-  // Through jobs_by_tenant_status (tenant, status): only unfinished jobs are read.
-  const { results } = await sql(db)`SELECT id FROM jobs
+  // Through the jobs' key (tenant, status, id): only unfinished jobs are read.
+  const { results } = await sql(db)`SELECT id, tenant_id FROM jobs
     WHERE tenant_id IN (SELECT id FROM tenants) AND status IN ('scheduled', 'queued', 'running')
       AND ((status != 'running' AND run_at < ${waitingSince} AND updated_at < ${waitingSince})
         OR (status = 'running' AND lease_expires_at < ${now}))
     ORDER BY CASE status WHEN 'running' THEN lease_expires_at ELSE updated_at END
-    LIMIT ${limit}`.all<{ id: string }>();
-  return results.map((r) => r.id);
+    LIMIT ${limit}`.all<{ id: string; tenant_id: string }>();
+  return results.map((r) => ({ id: r.id, tenantId: r.tenant_id }));
 }
 
 /**
@@ -231,12 +255,14 @@ export async function listStrandedJobIds(
  * without changing the job: the sweep asks about it again only after `until`,
  * and asks first about those it has not asked about lately.
  */
-export function renewLease(db: D1Database, id: string, version: number, until: number): D1PreparedStatement {
+export function renewLease(db: D1Database, job: JobKey, version: number, until: number): D1PreparedStatement {
   return sql(db)`UPDATE jobs SET lease_expires_at = ${until}
-    WHERE id = ${id} AND version = ${version} AND status = 'running'`;
+    WHERE ${jobAt(job.tenantId, "running", job.id)} AND version = ${version}`;
 }
 
 /** Marks a job as looked after without changing it, so the sweep leaves it alone for a while. */
-export function touchJob(db: D1Database, id: string, version: number, now: number): D1PreparedStatement {
-  return sql(db)`UPDATE jobs SET updated_at = ${now} WHERE id = ${id} AND version = ${version}`;
+export function touchJob(db: D1Database, job: JobKey, version: number, now: number): D1PreparedStatement {
+  return sql(
+    db,
+  )`UPDATE jobs SET updated_at = ${now} WHERE ${jobAt(job.tenantId, job.status, job.id)} AND version = ${version}`;
 }

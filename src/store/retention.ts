@@ -1,16 +1,26 @@
-import { limits } from "../limits";
-import { chunks } from "../platform/chunks";
 import { firstIdAt } from "../platform/ids";
-import { type SqlFragment, sql, sqlFragment } from "./sql";
+import { joinSql, type SqlFragment, sql, sqlFragment } from "./sql";
 
-/** An expired job as retention sees it: its id and the R2 objects it points at (null: none). */
+/** The statuses a job ends in: retention reads only their ranges of the jobs' key (tenant, status, id). */
+const finishedStatuses = ["canceled", "failed", "succeeded"] as const;
+
+/** An expired job as retention sees it: its key and the R2 objects it points at (null: none). */
 export interface ExpiredJob {
+  tenantId: string;
+  status: string;
   id: string;
   inputKey: string | null;
   resultKey: string | null;
   /** Its attempts: each may have left a log object. */
   attempts: number;
 }
+
+/**
+ * Where a list of expired jobs goes on: after this job, in the order the
+ * list reads them (status, tenant, id). `fromStart`: from the first.
+ */
+export type ExpiredCursor = Pick<ExpiredJob, "status" | "tenantId" | "id">;
+export const fromStart: ExpiredCursor = { status: "", tenantId: "", id: "" };
 
 /**
  * Holds for a job (or batch) `subject` (an SQL expression) none of whose
@@ -26,44 +36,69 @@ const noPendingEvent = (subject: SqlFragment) =>
   sqlFragment`NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.job_id = ${subject} AND e.status = 'pending')`;
 
 /**
- * Up to `limit` jobs that finished before `before` (Unix ms) with ids above
- * `after` ("" for all), oldest id first, none with a callback still pending.
+ * Up to `limit` jobs that finished before `before` (Unix ms), after `after`
+ * in (status, tenant, id) order, none with a callback still pending.
  *
- * Read through a range of the table's primary key, with no index of its own:
- * a job finishes after it was created, and its id begins with its creation
+ * Read through the jobs' key (tenant, status, id): for each finished status
+ * and each tenant (the shard's replica of the tenants), a range of ids. A
+ * job finishes after it was created, and its id begins with its creation
  * time, so every job that finished before `before` has an id below
- * `firstIdAt("job_", before)` (platform/ids.ts). A job whose id carries a time
- * a few ms late (ulid's monotonicity, another isolate's clock) is found by a
- * later sweep; the `finished_at` filter alone decides what has expired, so no
- * job is taken early.
+ * `firstIdAt("job_", before)` (platform/ids.ts). A job whose id carries a
+ * time a few ms late (ulid's monotonicity, another isolate's clock) is found
+ * by a later sweep; the `finished_at` filter alone decides what has expired,
+ * so no job is taken early. Cross joins keep the statuses, then the tenants,
+ * as the outer loops, so the rows come in that order, each range in id
+ * order, with no sort (and no ORDER BY, which SQLite would meet with one):
+ * the caller's cursor relies on the order only to spare reads, and a job it
+ * passed over is found by the next sweep.
  *
- * Besides the jobs it answers, the scan reads those in the range that have not
- * expired (once per sweep, whose rounds each go on `after` the last id the
- * round before listed): the jobs created before `before` that had not
- * finished by then. A job is in flight from its creation through its delay
- * (≤ `limits.maxDelaySeconds`, 30 days), any wait for a running slot (ended by
- * `ttl_seconds` ≤ 30 days when set) and its attempts (≤ 20 × (14 min + a
- * backoff ≤ 15 min): under 10 h), so with 7 days of retention those are the
- * jobs delayed, or kept waiting, for longer than about a week. D1 bills a row
- * read $0.001 per million, a thousandth of a row written: 1,000 such jobs on a
- * shard read on each of 1,440 sweeps a day cost $0.0015 a day.
+ * Besides the jobs it answers, the scan reads the tenants once per status,
+ * and the finished jobs in those ranges that have not expired (once per
+ * sweep, whose rounds each go on `after` the last job the round before
+ * listed): jobs created before the cutoff that finished since, or whose
+ * callback is still pending. Live jobs (waiting or running) are in other
+ * ranges of the key and never read. D1 bills a row read $0.001 per
+ * million, a thousandth of a row written.
  */
 export async function listExpiredJobs(
   db: D1Database,
   before: number,
-  after: string,
+  after: ExpiredCursor,
   limit: number,
 ): Promise<ExpiredJob[]> {
-  const { results } = await sql(db)`SELECT id, input_key, result_key, attempts FROM jobs
-    WHERE id > ${after} AND id < ${firstIdAt("job_", before)} AND finished_at < ${before}
-      AND ${noPendingEvent(sqlFragment`jobs.id`)} ORDER BY id LIMIT ${limit}`.all<{
+  const statuses = joinSql(
+    finishedStatuses.map((status) => sqlFragment`(${status})`),
+    ", ",
+  );
+  const { results } = await sql(db)`SELECT j.status, j.tenant_id, j.id, j.input_key, j.result_key, j.attempts
+    FROM (VALUES ${statuses}) AS s CROSS JOIN tenants t CROSS JOIN jobs j
+      ON j.tenant_id = t.id AND j.status = s.column1
+      AND j.id > (CASE WHEN s.column1 = ${after.status} AND t.id = ${after.tenantId} THEN ${after.id} ELSE '' END)
+      AND j.id < ${firstIdAt("job_", before)}
+    WHERE (s.column1 > ${after.status} OR (s.column1 = ${after.status} AND t.id >= ${after.tenantId}))
+      AND j.finished_at < ${before} AND ${noPendingEvent(sqlFragment`j.id`)}
+    LIMIT ${limit}`.all<{
+    status: string;
+    tenant_id: string;
     id: string;
     input_key: string | null;
     result_key: string | null;
     attempts: number;
   }>();
-  return results.map((r) => ({ id: r.id, inputKey: r.input_key, resultKey: r.result_key, attempts: r.attempts }));
+  return results.map((r) => ({
+    status: r.status,
+    tenantId: r.tenant_id,
+    id: r.id,
+    inputKey: r.input_key,
+    resultKey: r.result_key,
+    attempts: r.attempts,
+  }));
 }
+
+/** Holds for the jobs whose key is one of `jobs`' (one bound JSON array, however many). */
+const keyIn = (jobs: readonly Pick<ExpiredJob, "tenantId" | "status" | "id">[]) =>
+  sqlFragment`(tenant_id, status, id) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+    json_extract(value, '$[2]') FROM json_each(${JSON.stringify(jobs.map((j) => [j.tenantId, j.status, j.id]))}))`;
 
 /** What one delete wrote: D1 bills every row written, index entries included. */
 export interface Deleted {
@@ -75,12 +110,12 @@ export interface Deleted {
 }
 
 /**
- * Deletes, in one transaction, the jobs `listed` (ids `listExpiredJobs`
+ * Deletes, in one transaction, the jobs `listed` (what `listExpiredJobs`
  * answered) that still finished before `before` (Unix ms) and point at no R2
  * object, with their webhook events and delivery attempts. The jobs
  * `objectsDeleted` names (their R2 objects are gone) first lose their R2
- * keys, so they are among them. Set-based: three deletes over the listed ids
- * (one bound JSON array), never a second pick of "the oldest": a sweep
+ * keys, so they are among them. Set-based: deletes over the listed keys (one
+ * bound JSON array), never a second pick of "the oldest": a sweep
  * overlapping another cannot make it delete a job whose log objects were not
  * deleted. A job that still points at an R2 object is never deleted, so no
  * object is left behind.
@@ -88,18 +123,19 @@ export interface Deleted {
 export async function deleteExpiredJobs(
   db: D1Database,
   before: number,
-  listed: readonly string[],
-  objectsDeleted: readonly string[],
+  listed: readonly ExpiredJob[],
+  objectsDeleted: readonly ExpiredJob[],
 ): Promise<Deleted> {
-  const expired = sqlFragment`SELECT id FROM jobs WHERE id IN (SELECT value FROM json_each(${JSON.stringify(listed)}))
-    AND finished_at < ${before} AND input_key IS NULL AND result_key IS NULL AND ${noPendingEvent(sqlFragment`jobs.id`)}`;
+  const stillExpired = sqlFragment`${keyIn(listed)} AND finished_at < ${before} AND input_key IS NULL
+    AND result_key IS NULL AND ${noPendingEvent(sqlFragment`jobs.id`)}`;
+  const expired = sqlFragment`SELECT id FROM jobs WHERE ${stillExpired}`;
   const statements = [
-    ...chunks(objectsDeleted, limits.d1MaxBoundParameters).map(
-      (ids) => sql(db)`UPDATE jobs SET input_key = NULL, result_key = NULL WHERE id IN ${ids}`,
-    ),
+    ...(objectsDeleted.length > 0
+      ? [sql(db)`UPDATE jobs SET input_key = NULL, result_key = NULL WHERE ${keyIn(objectsDeleted)}`]
+      : []),
     sql(db)`DELETE FROM webhook_deliveries WHERE job_id IN (${expired})`,
     sql(db)`DELETE FROM webhook_events WHERE job_id IN (${expired})`,
-    sql(db)`DELETE FROM jobs WHERE id IN (${expired})`,
+    sql(db)`DELETE FROM jobs WHERE ${stillExpired}`,
   ];
   return deleteInOneBatch(db, statements);
 }

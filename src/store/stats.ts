@@ -3,8 +3,8 @@ import { sql } from "./sql";
 
 /**
  * The console's numbers for one tenant on one database, each read through
- * `jobs_by_tenant_status` (tenant, status, id DESC) and bounded: the counts
- * read index entries only, at most `countCap` per status; the chart reads
+ * a range of the jobs' key (tenant, status, id) and bounded: the counts read
+ * at most `countCap` jobs per status; the chart reads
  * the newest `recentScan` jobs of each finished status and keeps those that
  * finished since `since`. So a tenant's 100,000 jobs are never all read.
  */

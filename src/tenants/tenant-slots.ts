@@ -144,7 +144,9 @@ export class TenantSlots extends DurableObject<Env> {
   }
 
   async #audit(suspects: Suspect[]): Promise<void> {
-    const answers = await Promise.allSettled(suspects.map((s) => this.env.JOB_TRACKER.getByName(s.jobId).isRunning()));
+    const answers = await Promise.allSettled(
+      suspects.map((s) => this.env.JOB_TRACKER.getByName(s.jobId).isRunning(this.ctx.id.name as string)),
+    );
     const verdicts: Verdict[] = suspects.map((suspect, i) => {
       const answer = answers[i] as PromiseSettledResult<boolean>;
       return { ...suspect, running: answer.status === "fulfilled" ? answer.value : null };

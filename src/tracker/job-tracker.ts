@@ -92,6 +92,14 @@ export class JobTracker extends DurableObject<Env> {
   /** The job's shard: its id names it. */
   readonly #db = shardOf(this.env, this.ctx.id.name as string);
   #job: JobRecord | null = null;
+  /**
+   * The job's tenant once this instance knows it: the row is found by it
+   * (store/jobs.ts `findJob`). Entry points take it from a caller that knows
+   * it (`tenantId`: the job's; null when the caller does not know it); the
+   * row, once read, tells it too. Until then, as on an alarm in a fresh
+   * instance, the row is looked for under every tenant the shard lists.
+   */
+  #tenantId: string | null = null;
   /** This instance set an alarm or ran one: the object holds storage even if no alarm is pending now. */
   #usedStorage = false;
   /** One change at a time: the order of changes is the order of calls. */
@@ -126,13 +134,14 @@ export class JobTracker extends DurableObject<Env> {
   ): Promise<BeginResult> {
     return this.#serially(async () => {
       const id = this.ctx.id.name as string;
+      this.#tenantId ??= tenantId;
       // A tracker that holds no state yet (a fresh message for a fresh job, the common case) and
       // knows the tenant takes the slot first, then starts the job in one statement without reading it.
       // Not for a call asked again: its start may be stored, and then the job is read before any slot request.
       const fastPath = this.#job === null && tenantId !== null && !askedBefore;
       if (fastPath) {
         if (!slotHeld && !(await this.#holdsSlot(tenantId, id))) return { kind: "skip", reason: "throttled" };
-        const started = await startDueJob(this.#db, id, clock.now(), {
+        const started = await startDueJob(this.#db, tenantId, id, clock.now(), {
           earlyToleranceMs: EARLY_TOLERANCE_MS,
           leaseMs: limits.attemptLeaseSeconds * 1000,
           startToken,
@@ -253,14 +262,16 @@ export class JobTracker extends DurableObject<Env> {
   /**
    * Whether the job runs, as its tracker knows it (after any change in
    * progress). Reads only: the tenant's slots ask it about a slot held long,
-   * whose release may have been lost.
+   * whose release may have been lost. `tenantId`: see `#tenantId`.
    */
-  isRunning(): Promise<boolean> {
+  isRunning(tenantId: string | null = null): Promise<boolean> {
+    this.#tenantId ??= tenantId;
     return this.#serially(async () => (await this.#load())?.status === "running");
   }
 
-  /** Cancels a job that has not finished. */
-  cancel(): Promise<CancelResult> {
+  /** Cancels a job that has not finished. `tenantId`: see `#tenantId`. */
+  cancel(tenantId: string | null = null): Promise<CancelResult> {
+    this.#tenantId ??= tenantId;
     return this.#serially(async () => {
       const job = await this.#load();
       const change = job && decideCancel(job, clock.now());
@@ -270,8 +281,12 @@ export class JobTracker extends DurableObject<Env> {
     });
   }
 
-  /** Takes charge of a job whose delay is longer than a queue message can wait (and of its expiry, if any). */
-  schedule(): Promise<void> {
+  /**
+   * Takes charge of a job whose delay is longer than a queue message can
+   * wait (and of its expiry, if any). `tenantId`: see `#tenantId`.
+   */
+  schedule(tenantId: string | null = null): Promise<void> {
+    this.#tenantId ??= tenantId;
     return this.#serially(async () => {
       const job = await this.#load();
       if (job && !isTerminal(job.status)) await this.#arm(job, withExpiry(job, timerForRunAt(job, clock.now())));
@@ -301,6 +316,7 @@ export class JobTracker extends DurableObject<Env> {
   override fetch(request: Request): Promise<Response> {
     const refused = unlessUpgrade(request);
     if (refused) return Promise.resolve(refused);
+    this.#tenantId ??= new URL(request.url).searchParams.get("tenant");
     return this.#serially(async () => {
       const job = await this.#load();
       const first = job ? { event: "status" as const, data: toJobView(job) } : null;
@@ -318,8 +334,10 @@ export class JobTracker extends DurableObject<Env> {
   /**
    * Called by the sweep for a job that looks stranded: re-enqueues it, or asks
    * whether its running attempt still lives and reclaims it if not.
+   * `tenantId`: see `#tenantId`.
    */
-  recover(): Promise<void> {
+  recover(tenantId: string | null = null): Promise<void> {
+    this.#tenantId ??= tenantId;
     return this.#serially(async () => {
       this.#job = null; // trust D1, not a cache that may predate a restart
       const job = await this.#load();
@@ -372,7 +390,7 @@ export class JobTracker extends DurableObject<Env> {
     }
     // A lost message (local restart, failed send): the job is marked looked after, so the sweep moves on.
     if (repair.kind === "reenqueue")
-      return this.#arm(job, repair.timer, () => touchJob(this.#db, job.id, job.version, now).run());
+      return this.#arm(job, repair.timer, () => touchJob(this.#db, job, job.version, now).run());
     if (repair.kind === "arm") return this.#arm(job, repair.timer);
   }
 
@@ -400,7 +418,7 @@ export class JobTracker extends DurableObject<Env> {
     if (verdict.kind === "wait" && (await this.ctx.storage.getAlarm()) !== verdict.alarmAt) {
       await this.#setAlarm(verdict.alarmAt);
     }
-    if (verdict.kind === "renew") await renewLease(this.#db, job.id, job.version, verdict.renewLeaseUntil).run();
+    if (verdict.kind === "renew") await renewLease(this.#db, job, job.version, verdict.renewLeaseUntil).run();
     if (verdict.kind !== "lost") return;
     await this.#finishAttempt(job, workerLost, now);
     // A finished job's storage went with it (#freeStorage); a retry still drops the ended wait.
@@ -442,13 +460,13 @@ export class JobTracker extends DurableObject<Env> {
     const current = this.#job as JobRecord;
     const now = clock.now();
     const job: JobRecord = { ...change.next, version: current.version + 1, updatedAt: now };
-    const statements = [updateJob(this.#db, job, current.version)];
+    const statements = [updateJob(this.#db, job, current)];
     const { event, releasesSlot } = change;
     const outbox =
       event && wantsEvent(job, event)
         ? buildEvent(job.tenantId, job.callbackUrl as string, event, toJobView(job), now)
         : null;
-    if (outbox) statements.push(insertWebhookEventIf(this.#db, outbox, jobIsAt(job.id, job.version)));
+    if (outbox) statements.push(insertWebhookEventIf(this.#db, outbox, jobIsAt(job, job.version)));
     const secretsAt =
       outbox !== null && options.forCaller === true
         ? statements.push(readSigningSecrets(this.#db, job.tenantId)) - 1
@@ -563,8 +581,18 @@ export class JobTracker extends DurableObject<Env> {
    */
   async #load(): Promise<JobRecord | null> {
     if (this.#job === null || this.#job.status === "running") await this.#writeKept();
-    this.#job ??= await findJob(this.#db, this.ctx.id.name as string);
+    this.#job ??= await this.#find();
     return this.#job;
+  }
+
+  /**
+   * The job's row as D1 holds it, found by its key with the tenant once this
+   * instance knows it; until then every tenant of the shard is probed.
+   */
+  async #find(): Promise<JobRecord | null> {
+    const job = await findJob(this.#db, this.ctx.id.name as string, this.#tenantId);
+    if (job) this.#tenantId = job.tenantId;
+    return job;
   }
 
   /** An attempt began here: nothing was heard from it or kept for it before. */
@@ -601,7 +629,7 @@ export class JobTracker extends DurableObject<Env> {
     const kept = await this.#kept.read();
     if (!kept) return false;
     try {
-      const job = await findJob(this.#db, this.ctx.id.name as string);
+      const job = await this.#find();
       this.#job = job;
       if (job?.attempts === kept.attempt && job.status === "running") {
         await this.#finishAttempt(job, kept.outcome, clock.now());

@@ -21,12 +21,13 @@ const budget = {
    */
   shardRoundTrips: 2 * SIZE + 3,
   /**
-   * Per job 7: a plain job's 6 without its callback (row and status index;
-   * start: row and status index; end: row and status index) and its entry in
-   * the batch index. Per batch 4: the batch row and its running-index entry,
-   * and the completion's update of both.
+   * Per job 6: a plain job's 3 without its callback (insert, start, end: a
+   * row each, keyed by status: migration 0019) and the batch index's entry at
+   * each, which holds the row's key and so moves with its status. Per batch
+   * 4: the batch row and its running-index entry, and the completion's
+   * update of both.
    */
-  rowsWritten: 7 * SIZE + 4,
+  rowsWritten: 6 * SIZE + 4,
   /** One report per job to the batch's tracker, nothing else (each records one row in its storage). */
   batchTrackerRequests: SIZE,
   queueMessages: SIZE,

@@ -15,7 +15,7 @@ import { jobQueues } from "../../src/jobs/job-queues";
 import { limits } from "../../src/limits";
 import { clock } from "../../src/platform/clock";
 import { shardInId } from "../../src/platform/ids";
-import { listStrandedJobIds } from "../../src/store/jobs";
+import { listStrandedJobs } from "../../src/store/jobs";
 import type { JobTracker } from "../../src/tracker/job-tracker";
 import { at, authed, createTenant, dbOf, eventually, getJob, submit, tracker, untilStatus } from "./helpers";
 
@@ -277,7 +277,8 @@ describe("noticing a lost attempt in seconds", () => {
     const first = await at(start, () => beganAttempt({ timeout_seconds: 600 }));
     const second = await at(start + 5_000, () => beganAttempt({ timeout_seconds: 600 }));
     oneShard.mockRestore();
-    const stranded = (now: number) => listStrandedJobIds(dbOf(first.job.id), now, limits.enqueueGraceSeconds * 1000, 1);
+    const stranded = async (now: number) =>
+      (await listStrandedJobs(dbOf(first.job.id), now, limits.enqueueGraceSeconds * 1000, 1)).map((j) => j.id);
     // Both past their leases (30 s and 35 s): the one whose lease ended first comes first.
     expect(await stranded(start + 40_000)).toEqual([first.job.id]);
     await at(start + 35_000, () => first.stub.heartbeat(1));

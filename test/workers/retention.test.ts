@@ -10,7 +10,7 @@ import { metered, readMeter, resetMeter } from "../../src/platform/metering";
 import { inputKey, logKey, resultKey } from "../../src/store/blobs";
 import { databases } from "../../src/store/databases";
 import { insertJob, updateJob } from "../../src/store/jobs";
-import { listExpiredJobs } from "../../src/store/retention";
+import { fromStart, listExpiredJobs } from "../../src/store/retention";
 import {
   type DeliveryRecord,
   insertWebhookEvent,
@@ -290,7 +290,7 @@ describe("retention", () => {
       .first<number>("n");
     const read = { rows: 0 };
 
-    const listed = await listExpiredJobs(countingReads(shard, read), before, "", limits.retentionChunk);
+    const listed = await listExpiredJobs(countingReads(shard, read), before, fromStart, limits.retentionChunk);
 
     expect(listed.map((job) => job.id)).toEqual([...expired.ids].sort());
     expect(madeBefore).toBeGreaterThanOrEqual(expired.ids.length + unfinished.ids.length);
@@ -392,7 +392,7 @@ async function insertJobs(
             version: 2,
             updatedAt: finishedAt,
           },
-          1,
+          job,
         ),
       );
     }
