@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { jobQueues } from "../../src/jobs/job-queues";
 import { databases } from "../../src/store/databases";
-import { call, createTenant, dbOf, eventually, submit, type TestTenant } from "../workers/helpers";
+import { authed, call, createTenant, dbOf, eventually, postJson, submit, type TestTenant } from "../workers/helpers";
 
 /**
  * The operations one job causes, counted by the metering (src/platform/metering.ts)
@@ -99,6 +99,26 @@ describe("operations per job (budgets)", () => {
       doRequests:
         perJob("do:JOB_TRACKER:requests") + perJob("do:ORIGIN_GATE:requests") + perJob("do:TENANT_SLOTS:requests"),
     }).toEqual(budget);
+  });
+});
+
+describe("finding a job by its key (tenant, status, id)", () => {
+  it("reads as many rows to cancel and to watch a job however many tenants the shard lists: its tracker is told the tenant", async () => {
+    /** D1 rows read by a cancel of a waiting job, then a watch of it (its stream ends at once: the job is canceled). */
+    const cancelAndWatch = async (tenant: TestTenant) => {
+      const job = await submit(tenant, { type: "echo", delay_seconds: 3600 });
+      await call("/__metrics/reset", { method: "POST" });
+      expect((await postJson(tenant, `/v1/jobs/${job.id}/cancel`, {})).status).toBe(200);
+      const stream = await authed(tenant, `/v1/jobs/${job.id}/events`);
+      expect(await stream.text()).toContain('"status":"canceled"');
+      return (await meter()).d1_rows_read;
+    };
+    const tenant = await createTenant();
+    await cancelAndWatch(tenant); // the isolate learns the key
+    const before = await cancelAndWatch(tenant);
+    // A tracker that probed every tenant of the shard (six probes each) would read at least 240 rows more.
+    for (let i = 0; i < 40; i++) await createTenant();
+    expect(await cancelAndWatch(tenant)).toBe(before);
   });
 });
 
