@@ -5,8 +5,9 @@
 // - a Durable Object per job tracks its state: the consumer asks the job's
 //   object to begin it and to complete it (two requests), and the object
 //   stores each change in D1 before it answers;
-// - lists by status (`GET /v1/jobs?status=`) read an index, so the job's row
-//   has a status index entry (migrations/);
+// - lists by status (`GET /v1/jobs?status=`) read only that status's jobs:
+//   here through a status index entry beside the job's row (migrations/; the
+//   product keys its rows by status instead, one row written fewer a change);
 // - the start is stored (`running` is a status a list shows), and the end
 //   before the callback that tells of it;
 // - the callback's outcome is stored (the delivery log): one D1 batch per
