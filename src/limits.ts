@@ -244,7 +244,8 @@ export const limits = {
    * so all databases together never overrun it: 450 + 500 = 950, under
    * 1,000. More shards cost 4 statements each here, a fingerprint and a
    * cursor in repair, and a list each from this budget (a job round's
-   * deletes take up to 13, `jobRoundMaxStatements`, until they have run).
+   * deletes take up to 4, `jobRoundMaxStatements` less its list, until they
+   * have run).
    */
   retentionSweepMaxStatements: 500,
   /** R2 deletes at most 1,000 keys per request (R2 Workers API, `delete(keys)`). */
