@@ -334,7 +334,7 @@ function inputTooLarge(path: string, bytes: number, subject = "The input is"): D
 async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> {
   const direct = jobs.filter((j) => j.runAt - now <= limits.maxQueueDelaySeconds * 1000);
   const long = jobs.filter((j) => j.runAt - now > limits.maxQueueDelaySeconds * 1000);
-  const expiries = direct.map((j) => (j.expiresAt === null ? null : watchExpiry(env, j.id, j.expiresAt)));
+  const expiries = direct.map((j) => (j.expiresAt === null ? null : watchExpiry(env, j, j.expiresAt)));
   try {
     if (direct.length > 0) {
       await sendJobMessages(
@@ -360,10 +360,10 @@ async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> 
  * finds the job once it has waited past its run time and a grace, and
  * expires it or arms the alarm then.
  */
-async function watchExpiry(env: Env, jobId: string, expiresAt: number): Promise<void> {
+async function watchExpiry(env: Env, job: JobRecord, expiresAt: number): Promise<void> {
   try {
-    await env.JOB_TRACKER.getByName(jobId).watchExpiry(expiresAt);
+    await env.JOB_TRACKER.getByName(job.id).watchExpiry(expiresAt, job.tenantId);
   } catch (error) {
-    console.error("job expiry not armed; the sweep will watch it", { jobId, error: String(error) });
+    console.error("job expiry not armed; the sweep will watch it", { jobId: job.id, error: String(error) });
   }
 }

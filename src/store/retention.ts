@@ -17,10 +17,10 @@ export interface ExpiredJob {
 
 /**
  * Where a list of expired jobs goes on: after this job, in the order the
- * list reads them (status, tenant, id). `fromStart`: from the first.
+ * list reads them (tenant, status, id). `fromStart`: from the first.
  */
-export type ExpiredCursor = Pick<ExpiredJob, "status" | "tenantId" | "id">;
-export const fromStart: ExpiredCursor = { status: "", tenantId: "", id: "" };
+export type ExpiredCursor = Pick<ExpiredJob, "tenantId" | "status" | "id">;
+export const fromStart: ExpiredCursor = { tenantId: "", status: "", id: "" };
 
 /**
  * Holds for a job (or batch) `subject` (an SQL expression) none of whose
@@ -37,24 +37,26 @@ const noPendingEvent = (subject: SqlFragment) =>
 
 /**
  * Up to `limit` jobs that finished before `before` (Unix ms), after `after`
- * in (status, tenant, id) order, none with a callback still pending.
+ * in (tenant, status, id) order, none with a callback still pending.
  *
- * Read through the jobs' key (tenant, status, id): for each finished status
- * and each tenant (the shard's replica of the tenants), a range of ids. A
- * job finishes after it was created, and its id begins with its creation
- * time, so every job that finished before `before` has an id below
+ * Read through the jobs' key (tenant, status, id): for each tenant with jobs
+ * on this database (found by skipping from one tenant's first key to the
+ * next's, a row read each) and each finished status, a range of ids. A job
+ * finishes after it was created, and its id begins with its creation time,
+ * so every job that finished before `before` has an id below
  * `firstIdAt("job_", before)` (platform/ids.ts). A job whose id carries a
  * time a few ms late (ulid's monotonicity, another isolate's clock) is found
  * by a later sweep; the `finished_at` filter alone decides what has expired,
- * so no job is taken early. Cross joins keep the statuses, then the tenants,
+ * so no job is taken early. Cross joins keep the tenants, then the statuses,
  * as the outer loops, so the rows come in that order, each range in id
  * order, with no sort (and no ORDER BY, which SQLite would meet with one):
  * the caller's cursor relies on the order only to spare reads, and a job it
  * passed over is found by the next sweep.
  *
- * Besides the jobs it answers, the scan reads the tenants once per status,
- * and the finished jobs in those ranges that have not expired (once per
- * sweep, whose rounds each go on `after` the last job the round before
+ * Besides the jobs it answers, the scan reads a row for each tenant with
+ * jobs here (not the tenants without: a database with no job reads one
+ * row), and the finished jobs in those ranges that have not expired (once
+ * per sweep, whose rounds each go on `after` the last job the round before
  * listed): jobs created before the cutoff that finished since, or whose
  * callback is still pending. Live jobs (waiting or running) are in other
  * ranges of the key and never read. D1 bills a row read $0.001 per
@@ -70,24 +72,28 @@ export async function listExpiredJobs(
     finishedStatuses.map((status) => sqlFragment`(${status})`),
     ", ",
   );
-  const { results } = await sql(db)`SELECT j.status, j.tenant_id, j.id, j.input_key, j.result_key, j.attempts
-    FROM (VALUES ${statuses}) AS s CROSS JOIN tenants t CROSS JOIN jobs j
+  const { results } = await sql(db)`WITH RECURSIVE t(id) AS (
+      SELECT MIN(tenant_id) FROM jobs WHERE tenant_id >= ${after.tenantId}
+      UNION ALL
+      SELECT (SELECT MIN(tenant_id) FROM jobs WHERE tenant_id > t.id) FROM t WHERE t.id IS NOT NULL)
+    SELECT j.tenant_id, j.status, j.id, j.input_key, j.result_key, j.attempts
+    FROM t CROSS JOIN (VALUES ${statuses}) AS s CROSS JOIN jobs j
       ON j.tenant_id = t.id AND j.status = s.column1
-      AND j.id > (CASE WHEN s.column1 = ${after.status} AND t.id = ${after.tenantId} THEN ${after.id} ELSE '' END)
+      AND j.id > (CASE WHEN t.id = ${after.tenantId} AND s.column1 = ${after.status} THEN ${after.id} ELSE '' END)
       AND j.id < ${firstIdAt("job_", before)}
-    WHERE (s.column1 > ${after.status} OR (s.column1 = ${after.status} AND t.id >= ${after.tenantId}))
+    WHERE (t.id > ${after.tenantId} OR s.column1 >= ${after.status})
       AND j.finished_at < ${before} AND ${noPendingEvent(sqlFragment`j.id`)}
     LIMIT ${limit}`.all<{
-    status: string;
     tenant_id: string;
+    status: string;
     id: string;
     input_key: string | null;
     result_key: string | null;
     attempts: number;
   }>();
   return results.map((r) => ({
-    status: r.status,
     tenantId: r.tenant_id,
+    status: r.status,
     id: r.id,
     inputKey: r.input_key,
     resultKey: r.result_key,

@@ -49,6 +49,7 @@ import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
 import { type Kept, keptOutcome } from "./kept-outcome";
 import { LatestOncePer } from "./latest-once-per";
+import { StoredValue } from "./stored-value";
 import { acceptWatcher, broadcast } from "./watchers";
 
 /**
@@ -96,8 +97,9 @@ export class JobTracker extends DurableObject<Env> {
    * The job's tenant once this instance knows it: the row is found by it
    * (store/jobs.ts `findJob`). Entry points take it from a caller that knows
    * it (`tenantId`: the job's; null when the caller does not know it); the
-   * row, once read, tells it too. Until then, as on an alarm in a fresh
-   * instance, the row is looked for under every tenant the shard lists.
+   * row, once read, tells it too, and an alarm's instance reads it where
+   * the alarm was set (`#storedTenant`). Until then the row is looked for
+   * under every tenant the shard lists.
    */
   #tenantId: string | null = null;
   /** This instance set an alarm or ran one: the object holds storage even if no alarm is pending now. */
@@ -106,6 +108,12 @@ export class JobTracker extends DurableObject<Env> {
   readonly #serially = serialRunner();
   #hearing = new AttemptHearing(this.ctx.storage);
   #kept = keptOutcome(this.ctx.storage);
+  /**
+   * The job's tenant, kept beside any alarm this object sets: an alarm may
+   * fire in a fresh instance, which would otherwise probe every tenant for
+   * the job's row (`#find`).
+   */
+  #storedTenant = new StoredValue<string>(this.ctx.storage, "tenant");
   /** job.progress callbacks: at most one a second, carrying the latest progress. */
   #progressEvents = new LatestOncePer(1000, () => {
     this.#serially(() => this.#emitProgressEvent()).catch((error) => {
@@ -299,8 +307,10 @@ export class JobTracker extends DurableObject<Env> {
    * it `expired` — also while it waits for one of its tenant's running slots
    * or behind a queue backlog, where nothing else would look at it. Reads no
    * D1; an alarm already due earlier is kept (it re-arms with the expiry).
+   * `tenantId`: the job's (see `#tenantId`).
    */
-  watchExpiry(expiresAt: number): Promise<void> {
+  watchExpiry(expiresAt: number, tenantId: string): Promise<void> {
+    this.#tenantId ??= tenantId;
     return this.#serially(async () => {
       if (this.#job !== null && !mayExpire(this.#job)) return; // started (or finished) already
       const alarm = await this.ctx.storage.getAlarm();
@@ -547,11 +557,16 @@ export class JobTracker extends DurableObject<Env> {
     broadcast(this.ctx, { event, data: toJobView(after) }, isTerminal(after.status));
   }
 
-  /** An alarm is a write to the object's storage, billed as one. */
-  #setAlarm(at: number): Promise<void> {
+  /**
+   * An alarm is a write to the object's storage, billed as one; so is the
+   * job's tenant kept beside it, once (`#storedTenant`).
+   */
+  async #setAlarm(at: number): Promise<void> {
     countOperation("do_storage_writes");
     this.#usedStorage = true;
-    return this.ctx.storage.setAlarm(at);
+    await this.ctx.storage.setAlarm(at);
+    const tenantId = this.#tenantId;
+    if (tenantId !== null && (await this.#storedTenant.read()) !== tenantId) await this.#storedTenant.put(tenantId);
   }
 
   /**
@@ -571,6 +586,7 @@ export class JobTracker extends DurableObject<Env> {
     await this.ctx.storage.deleteAll();
     this.#hearing.cleared();
     this.#kept.none();
+    this.#storedTenant.none();
     this.#usedStorage = false;
   }
 
@@ -587,9 +603,11 @@ export class JobTracker extends DurableObject<Env> {
 
   /**
    * The job's row as D1 holds it, found by its key with the tenant once this
-   * instance knows it; until then every tenant of the shard is probed.
+   * instance knows it (from a caller, or kept beside an alarm); until then
+   * every tenant of the shard is probed.
    */
   async #find(): Promise<JobRecord | null> {
+    this.#tenantId ??= await this.#storedTenant.read();
     const job = await findJob(this.#db, this.ctx.id.name as string, this.#tenantId);
     if (job) this.#tenantId = job.tenantId;
     return job;

@@ -298,6 +298,27 @@ describe("retention", () => {
     expect(read.rows).toBeLessThanOrEqual((madeBefore ?? 0) + 1 + 2 * expired.ids.length);
   }, 60_000);
 
+  it("reads no row of a tenant without jobs on the database: 1,000 more tenants read nothing more", async () => {
+    const shard = databases(env).shards[0] as D1Database;
+    const before = Date.now() - 7 * DAY;
+    const readsOfAList = async () => {
+      const read = { rows: 0 };
+      await listExpiredJobs(countingReads(shard, read), before, fromStart, limits.retentionChunk);
+      return read.rows;
+    };
+    await createTenant();
+    const reads = await readsOfAList();
+    await onEveryShard(async (db) => {
+      const tenants = Array.from({ length: 1000 }, (_, i) =>
+        db
+          .prepare("INSERT INTO tenants (id, webhook_secret, created_at) VALUES (?, 'whsec_x', 0)")
+          .bind(`ten_nojobs${String(i).padStart(4, "0")}`),
+      );
+      await db.batch(tenants);
+    });
+    expect(await readsOfAList()).toBe(reads);
+  });
+
   it("deletes the log objects of exactly the jobs it deletes, when two sweeps overlap on jobs that finished at once", async () => {
     const tenant = await createTenant();
     const jobs = await insertJobs(tenant.tenantId, 2500, 8 * DAY);
