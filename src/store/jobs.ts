@@ -227,6 +227,18 @@ export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobReco
 }
 
 /**
+ * A `WITH RECURSIVE` clause naming `tenants_with_jobs(id)`: the tenants with
+ * a job on this database, from `from` on, in order, found by skipping from
+ * one tenant's first key to the next's (a row read each; its last row is a
+ * null). A tenant with no job here costs nothing, where the shard's replica
+ * of the tenants lists every tenant of the deployment.
+ */
+export const withTenantsOfJobs = (from: string): SqlFragment => sqlFragment`WITH RECURSIVE tenants_with_jobs(id) AS (
+    SELECT MIN(tenant_id) FROM jobs WHERE tenant_id >= ${from}
+    UNION ALL
+    SELECT (SELECT MIN(tenant_id) FROM jobs WHERE tenant_id > t.id) FROM tenants_with_jobs t WHERE t.id IS NOT NULL)`;
+
+/**
  * Jobs that should be moving but show no sign of it: waiting past their run
  * time plus `graceMs` without any change, or running past their lease (then
  * the tracker decides whether the attempt still lives). Those looked after
@@ -240,9 +252,9 @@ export async function listStrandedJobs(
   limit: number,
 ): Promise<Pick<JobRecord, "id" | "tenantId">[]> {
   const waitingSince = now - graceMs;
-  // Through the jobs' key (tenant, status, id): only unfinished jobs are read.
-  const { results } = await sql(db)`SELECT id, tenant_id FROM jobs
-    WHERE tenant_id IN (SELECT id FROM tenants) AND status IN ('scheduled', 'queued', 'running')
+  // Through the jobs' key (tenant, status, id), tenant by tenant of those with jobs here: only unfinished jobs are read.
+  const { results } = await sql(db)`${withTenantsOfJobs("")} SELECT id, tenant_id FROM jobs
+    WHERE tenant_id IN (SELECT id FROM tenants_with_jobs) AND status IN ('scheduled', 'queued', 'running')
       AND ((status != 'running' AND run_at < ${waitingSince} AND updated_at < ${waitingSince})
         OR (status = 'running' AND lease_expires_at < ${now}))
     ORDER BY CASE status WHEN 'running' THEN lease_expires_at ELSE updated_at END

@@ -1,4 +1,5 @@
 import { firstIdAt } from "../platform/ids";
+import { withTenantsOfJobs } from "./jobs";
 import { joinSql, type SqlFragment, sql, sqlFragment } from "./sql";
 
 /** The statuses a job ends in: retention reads only their ranges of the jobs' key (tenant, status, id). */
@@ -40,8 +41,8 @@ const noPendingEvent = (subject: SqlFragment) =>
  * in (tenant, status, id) order, none with a callback still pending.
  *
  * Read through the jobs' key (tenant, status, id): for each tenant with jobs
- * on this database (found by skipping from one tenant's first key to the
- * next's, a row read each) and each finished status, a range of ids. A job
+ * on this database (store/jobs.ts `withTenantsOfJobs`) and each finished
+ * status, a range of ids. A job
  * finishes after it was created, and its id begins with its creation time,
  * so every job that finished before `before` has an id below
  * `firstIdAt("job_", before)` (platform/ids.ts). A job whose id carries a
@@ -72,12 +73,9 @@ export async function listExpiredJobs(
     finishedStatuses.map((status) => sqlFragment`(${status})`),
     ", ",
   );
-  const { results } = await sql(db)`WITH RECURSIVE t(id) AS (
-      SELECT MIN(tenant_id) FROM jobs WHERE tenant_id >= ${after.tenantId}
-      UNION ALL
-      SELECT (SELECT MIN(tenant_id) FROM jobs WHERE tenant_id > t.id) FROM t WHERE t.id IS NOT NULL)
+  const { results } = await sql(db)`${withTenantsOfJobs(after.tenantId)}
     SELECT j.tenant_id, j.status, j.id, j.input_key, j.result_key, j.attempts
-    FROM t CROSS JOIN (VALUES ${statuses}) AS s CROSS JOIN jobs j
+    FROM tenants_with_jobs t CROSS JOIN (VALUES ${statuses}) AS s CROSS JOIN jobs j
       ON j.tenant_id = t.id AND j.status = s.column1
       AND j.id > (CASE WHEN t.id = ${after.tenantId} AND s.column1 = ${after.status} THEN ${after.id} ELSE '' END)
       AND j.id < ${firstIdAt("job_", before)}
