@@ -70,7 +70,7 @@ export async function runJobMessage(env: Env, message: JobMessage, invocation: I
   const { job, attempt } = start;
   const outcome = await runAttempt(env, job, attempt, tracker);
   const { discardResult, callback, releaseSlot } = await retrying(
-    () => tracker().complete(attempt, outcome),
+    () => tracker().complete(attempt, outcome, job.tenantId),
     limits.outcomeReportRetryDelaysMs,
     (error, delayMs) =>
       console.warn("outcome not reported; trying again", { jobId: job.id, attempt, delayMs, error: String(error) }),
@@ -113,7 +113,7 @@ async function runAttempt(env: Env, job: JobRecord, attempt: number, tracker: Tr
   );
   const stop = (reason: string) => controller.abort(new AttemptStopped(reason));
   const endWatch = abortWhenSuperseded(env, job, attempt, stop);
-  const endHeartbeat = heartbeatWhileRunning(tracker, attempt, stop);
+  const endHeartbeat = heartbeatWhileRunning(() => tracker().heartbeat(attempt, job.tenantId), attempt, stop);
   const log = new AttemptLog(env.BLOBS, job.id, attempt);
   try {
     const value = await runUntilAborted(type, {
@@ -129,7 +129,7 @@ async function runAttempt(env: Env, job: JobRecord, attempt: number, tracker: Tr
         const bounded = message == null ? null : storedText(String(message), limits.maxProgressMessageChars);
         let stop: boolean;
         try {
-          ({ stop } = await tracker().progress(attempt, percent, bounded));
+          ({ stop } = await tracker().progress(attempt, percent, bounded, job.tenantId));
         } catch (error) {
           // Storage down or overloaded is not the handler's failure: the report is lost, the attempt goes on
           // (the next report, or the outcome, carries the job on), as a missed heartbeat does.

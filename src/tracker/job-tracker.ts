@@ -205,8 +205,17 @@ export class JobTracker extends DurableObject<Env> {
     });
   }
 
-  /** Records progress of the running attempt. `stop` tells the handler to abort (canceled or superseded). */
-  progress(attempt: number, percent: number, message: string | null): Promise<{ stop: boolean }> {
+  /**
+   * Records progress of the running attempt. `stop` tells the handler to
+   * abort (canceled or superseded). `tenantId`: see `#tenantId`.
+   */
+  progress(
+    attempt: number,
+    percent: number,
+    message: string | null,
+    tenantId: string | null = null,
+  ): Promise<{ stop: boolean }> {
+    this.#tenantId ??= tenantId;
     return this.#serially(async () => {
       const job = await this.#load();
       if (!holdsAttempt(job, attempt)) return { stop: true };
@@ -222,9 +231,10 @@ export class JobTracker extends DurableObject<Env> {
   /**
    * The running attempt says it is alive (every limits.heartbeatIntervalSeconds,
    * from attempts that run that long). Kept in memory: no write. `stop` as for
-   * `progress`.
+   * `progress`. `tenantId`: see `#tenantId`.
    */
-  heartbeat(attempt: number): Promise<{ stop: boolean }> {
+  heartbeat(attempt: number, tenantId: string | null = null): Promise<{ stop: boolean }> {
+    this.#tenantId ??= tenantId;
     return this.#serially(async () => {
       const job = await this.#load();
       if (!holdsAttempt(job, attempt)) return { stop: true };
@@ -244,8 +254,10 @@ export class JobTracker extends DurableObject<Env> {
    * write, the outcome is kept and written later (`accepted`, nothing left
    * to the caller; the write checks then that the attempt still holds the
    * job); it throws only when the tracker cannot keep it either.
+   * `tenantId`: see `#tenantId`.
    */
-  complete(attempt: number, outcome: AttemptOutcome): Promise<Completed> {
+  complete(attempt: number, outcome: AttemptOutcome, tenantId: string | null = null): Promise<Completed> {
+    this.#tenantId ??= tenantId;
     return this.#serially(async () => {
       try {
         const job = await this.#load();
@@ -570,17 +582,19 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   /**
-   * A finished job needs no timer and no stored wait: if this object holds
-   * either (or ran an alarm, whose record stays until deleteAll), one
-   * deleteAll() frees it all, the pending alarm included (compatibility date
-   * ≥ 2026-02-24). Most jobs never store anything and pay nothing here (reads only).
+   * A finished job needs no timer, no stored wait and no kept tenant: if
+   * this object holds any (or ran an alarm, whose record stays until
+   * deleteAll), one deleteAll() frees it all, the pending alarm included
+   * (compatibility date ≥ 2026-02-24). Most jobs never store anything and
+   * pay nothing here (reads only).
    */
   async #freeStorage(): Promise<void> {
     const holds =
       this.#usedStorage ||
       (await this.ctx.storage.getAlarm()) !== null ||
       (await this.#hearing.isWaiting()) ||
-      (await this.#kept.read()) !== null;
+      (await this.#kept.read()) !== null ||
+      (await this.#storedTenant.read()) !== null;
     if (!holds) return;
     countOperation("do_storage_writes");
     await this.ctx.storage.deleteAll();

@@ -115,7 +115,7 @@ describe("operations per job (budgets)", () => {
 });
 
 describe("finding a job by its key (tenant, status, id)", () => {
-  it("reads as many rows to cancel, to watch and to wake a job however many tenants the shard lists: its tracker is told the tenant, or keeps it beside its alarm", async () => {
+  it("reads as many rows to cancel, to watch, to wake and to hear from a job however many tenants the shard lists: its tracker is told the tenant, or keeps it beside its alarm", async () => {
     /** D1 rows read by a cancel of a waiting job, then a watch of it (its stream ends at once: the job is canceled). */
     const cancelAndWatch = async (tenant: TestTenant) => {
       const job = await submit(tenant, { type: "echo", delay_seconds: 3600 });
@@ -136,12 +136,30 @@ describe("finding a job by its key (tenant, status, id)", () => {
       await at(alarmAt as number, () => runDurableObjectAlarm(stub));
       return (await meter()).d1_rows_read;
     };
+    /** D1 rows read by a running attempt's heartbeat, then its outcome, each told to a fresh instance (a deploy). */
+    const restartedWhileRunning = async (tenant: TestTenant) => {
+      const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
+      await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+      const stub = tracker(job.id);
+      expect((await stub.begin(tenant.tenantId)).kind).toBe("run");
+      await evictDurableObject(stub);
+      await call("/__metrics/reset", { method: "POST" });
+      await stub.heartbeat(1, tenant.tenantId);
+      await evictDurableObject(stub);
+      await stub.complete(1, { ok: true, resultJson: "1", resultKey: null }, tenant.tenantId);
+      return (await meter()).d1_rows_read;
+    };
+    const all = async (tenant: TestTenant) => ({
+      cancelAndWatch: await cancelAndWatch(tenant),
+      wake: await wake(tenant),
+      restartedWhileRunning: await restartedWhileRunning(tenant),
+    });
     const tenant = await createTenant();
     await cancelAndWatch(tenant); // the isolate learns the key
-    const before = { cancelAndWatch: await cancelAndWatch(tenant), wake: await wake(tenant) };
+    const before = await all(tenant);
     // A tracker that probed every tenant of the shard (six probes each) would read at least 240 rows more.
     for (let i = 0; i < 40; i++) await createTenant();
-    expect({ cancelAndWatch: await cancelAndWatch(tenant), wake: await wake(tenant) }).toEqual(before);
+    expect(await all(tenant)).toEqual(before);
   });
 });
 

@@ -395,6 +395,20 @@ describe("freeing a finished job's tracker", () => {
     expect(await held(stub)).toEqual({ keys: [], alarm: null });
   });
 
+  it("deletes the tenant kept beside an alarm that already ran, when a later instance finishes the job", async () => {
+    const { tenant, job, stub } = await beganAttempt({ timeout_seconds: 300, max_attempts: 1 });
+    const start = clock.now();
+    await evictDurableObject(stub);
+    await at(start + 40_000, () => worker.scheduled(createScheduledController(), env));
+    await at(start + 50_000, () => stub.heartbeat(1)); // heard: the wait ends
+    await at(start + 65_000, () => runDurableObjectAlarm(stub)); // alive: no new alarm
+    expect(await held(stub)).toEqual({ keys: ["tenant"], alarm: null });
+    await evictDurableObject(stub); // a deploy
+    await at(start + 70_000, () => stub.complete(1, { ok: true, resultJson: "1", resultKey: null }));
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded" });
+    expect(await held(stub)).toEqual({ keys: [], alarm: null });
+  });
+
   it("frees the storage when an alarm finds its job already finished", async () => {
     const { job, stub } = await beganAttempt({ max_attempts: 1 });
     await runInTracker(stub, (state) => state.storage.put("silence", { attempt: 0, since: 0 }));
