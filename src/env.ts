@@ -36,8 +36,10 @@ export interface JobMessage {
   job_id: string;
   /**
    * The job's tenant, so its tracker can take a running slot before it reads
-   * the job. Absent from messages sent before it was added: the tracker then
-   * reads the job first.
+   * the job, and find the job's row by its key (tenant, status, id). Absent
+   * from messages sent before it was added: the tracker then reads the job
+   * first, probing every tenant with jobs on the shard (store/jobs.ts
+   * `findJob`).
    */
   tenant_id?: string;
 }

@@ -19,6 +19,8 @@ import {
 /** A job's statuses, in the order a job can move through them. */
 export const jobStatuses = ["scheduled", "queued", "running", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof jobStatuses)[number];
+/** The statuses a job ends in, which never change again (API.md), in SQL's text order. */
+export const terminalJobStatuses = ["canceled", "failed", "succeeded"] as const satisfies readonly JobStatus[];
 
 /** The events a job can ask callbacks for. */
 export const callbackEventTypes = ["job.succeeded", "job.failed", "job.canceled", "job.progress"] as const;

@@ -7,6 +7,7 @@ import {
   jobStatuses,
   type OnCompleteSchema,
   type SubmitJobSchema,
+  terminalJobStatuses,
 } from "../contract/schemas";
 import type { JobRecord } from "../store/job-record";
 
@@ -18,7 +19,7 @@ export { callbackEventTypes, jobStatuses };
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-const terminalStatuses: ReadonlySet<JobStatus> = new Set(["succeeded", "failed", "canceled"]);
+const terminalStatuses: ReadonlySet<JobStatus> = new Set(terminalJobStatuses);
 export const isTerminal = (status: JobStatus): boolean => terminalStatuses.has(status);
 
 export const defaultCallbackEvents: CallbackEventType[] = ["job.succeeded", "job.failed", "job.canceled"];

@@ -1,3 +1,4 @@
+import { terminalJobStatuses } from "../contract/schemas";
 import { type SqlFragment, sql, sqlFragment } from "./sql";
 
 /** Where a batch stands: running until every job in it is terminal, then completed (once). */
@@ -104,7 +105,8 @@ export interface TerminalBatchJob {
 
 /**
  * The batch's jobs that are terminal in D1 (at most 100: a batch's size),
- * through the jobs_by_batch index. A terminal status never changes, so
+ * through the jobs_by_batch index (named: SQLite could otherwise read the
+ * tenant's finished jobs through the jobs' key). A terminal status never changes, so
  * this is what their trackers reported or will report.
  */
 export async function listTerminalBatchJobs(
@@ -112,9 +114,9 @@ export async function listTerminalBatchJobs(
   tenantId: string,
   batchId: string,
 ): Promise<TerminalBatchJob[]> {
-  const { results } = await sql(db)`SELECT id, status FROM jobs
+  const { results } = await sql(db)`SELECT id, status FROM jobs INDEXED BY jobs_by_batch
     WHERE tenant_id = ${tenantId} AND batch_id = ${batchId}
-      AND status IN ('succeeded', 'failed', 'canceled')`.all<TerminalBatchJob>();
+      AND status IN ${terminalJobStatuses}`.all<TerminalBatchJob>();
   return results;
 }
 
@@ -122,13 +124,15 @@ export async function listTerminalBatchJobs(
  * Running batches whose jobs are all terminal and finished before `before`
  * (ms): a job's report to its batch was lost on the way (its tracker stored
  * the job and died), or the completion failed. Oldest first, at most
- * `limit`; through the batches_running index, which holds running batches only.
+ * `limit`; through the batches_running index, which holds running batches
+ * only, and each batch's jobs through jobs_by_batch (named: SQLite would
+ * otherwise read every job of the tenant through the jobs' key).
  */
 export async function listStalledBatchIds(db: D1Database, before: number, limit: number): Promise<string[]> {
   const { results } = await sql(db)`SELECT id FROM batches b
     WHERE status = 'running'
-      AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = b.tenant_id AND j.batch_id = b.id
-        AND (j.status NOT IN ('succeeded', 'failed', 'canceled') OR j.finished_at >= ${before}))
+      AND NOT EXISTS (SELECT 1 FROM jobs j INDEXED BY jobs_by_batch WHERE j.tenant_id = b.tenant_id AND j.batch_id = b.id
+        AND (j.status NOT IN ${terminalJobStatuses} OR j.finished_at >= ${before}))
     ORDER BY created_at LIMIT ${limit}`.all<{ id: string }>();
   return results.map((r) => r.id);
 }

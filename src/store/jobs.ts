@@ -98,19 +98,17 @@ const updatedColumns = (job: JobRecord) => sqlFragment`status = ${job.status}, p
   start_token = ${job.startToken}, version = ${job.version}, updated_at = ${job.updatedAt}`;
 
 /**
- * A job's row is keyed by (tenant, status, id) (migration 0019): the row is
- * its own entry of the list by status, so an insert or a change of status
- * writes one row, not two. These pick a job by that key: `status` the one it
- * has, or several (one probe of the key each); `tenantId` null for a caller
- * that does not know it: every tenant the shard lists is probed.
+ * What finds a job's row: its key (tenant, status, id) (migration 0019). The
+ * row is its own entry of the list by status, so an insert or a change of
+ * status writes one row, not two.
  */
 export type JobKey = Pick<JobRecord, "id" | "tenantId" | "status">;
-const tenantIs = (tenantId: string | null) =>
-  tenantId === null ? sqlFragment`tenant_id IN (SELECT id FROM tenants)` : sqlFragment`tenant_id = ${tenantId}`;
-const jobAt = (tenantId: string | null, status: JobStatus | readonly JobStatus[], id: string) =>
+
+/** The job `id` of `tenantId` at `status`, or at any of several (one probe of the key each). */
+const jobAt = (tenantId: string, status: JobStatus | readonly JobStatus[], id: string) =>
   typeof status === "string"
-    ? sqlFragment`${tenantIs(tenantId)} AND status = ${status} AND id = ${id}`
-    : sqlFragment`${tenantIs(tenantId)} AND status IN ${status} AND id = ${id}`;
+    ? sqlFragment`tenant_id = ${tenantId} AND status = ${status} AND id = ${id}`
+    : sqlFragment`tenant_id = ${tenantId} AND status IN ${status} AND id = ${id}`;
 
 /**
  * Writes a changed job, but only over the status and version it was read
@@ -129,9 +127,10 @@ export function updateJob(
 /**
  * The whole start of an attempt in one statement, for a tracker that holds no
  * state yet (the common case: a fresh message for a fresh job) and already
- * holds a running slot of the tenant: a due, waiting job becomes running,
- * unless it is past the `expires_at` of a job that never started. The
- * started job, or null — then the tracker reads the job and decides why not.
+ * holds a running slot of the tenant: a due, waiting job (`id` of
+ * `tenantId`, at either waiting status) becomes running, unless it is past
+ * the `expires_at` of a job that never started. The started job, or null —
+ * then the tracker reads the job and decides why not.
  */
 export async function startDueJob(
   db: D1Database,
@@ -148,9 +147,18 @@ export async function startDueJob(
   return row ? fromRow(row) : null;
 }
 
-/** The job with this id, of `tenantId` (null: whichever tenant it is of). */
-export async function findJob(db: D1Database, id: string, tenantId: string | null): Promise<JobRecord | null> {
-  const row = await sql(db)`SELECT * FROM jobs WHERE ${jobAt(tenantId, jobStatuses, id)}`.first<JobRow>();
+/**
+ * The job `id` of `tenantId`, at whatever status: six probes of the key.
+ * With `tenantId` null (a caller that does not know it), six probes for
+ * each tenant with jobs on this database (`withTenantsOfJobs`), a row read
+ * each besides: what a job's tracker told nothing pays.
+ */
+export async function findJob(db: D1Database, tenantId: string | null, id: string): Promise<JobRecord | null> {
+  const row = await (tenantId === null
+    ? sql(db)`${withTenantsOfJobs("")} SELECT * FROM jobs
+        WHERE tenant_id IN (SELECT id FROM tenants_with_jobs) AND status IN ${jobStatuses} AND id = ${id}`
+    : sql(db)`SELECT * FROM jobs WHERE ${jobAt(tenantId, jobStatuses, id)}`
+  ).first<JobRow>();
   return row ? fromRow(row) : null;
 }
 
@@ -203,12 +211,14 @@ export interface JobListQuery {
 
 /**
  * Newest first (job ids are ULIDs, so id order is creation order). A batch
- * or schedule filter reads that link's index. Otherwise the page is read
- * through the jobs' key (tenant, status, id) one status at a time, each the newest
- * `limit` of its status, merged: at most 6 × `limit` rows read, and no
- * index of a tenant's jobs by id alone, which would cost an index entry per
- * job submitted (migration 0015). A `type` filter reads each status's jobs
- * until it has `limit` of that type (or has read them all).
+ * or schedule filter reads that link's index, with a status filter too
+ * (named: SQLite would otherwise read the key's range of that status, every
+ * job of the tenant at it). Otherwise the page is read through the jobs' key
+ * (tenant, status, id) one status at a time, each the newest `limit` of its
+ * status, merged: at most 6 × `limit` rows read, and no index of a tenant's
+ * jobs by id alone, which would cost an index entry per job submitted
+ * (migration 0015). A `type` filter reads each status's jobs until it has
+ * `limit` of that type (or has read them all).
  */
 export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobRecord[]> {
   const where = [sqlFragment`tenant_id = ${q.tenantId}`];
@@ -216,8 +226,13 @@ export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobReco
   if (q.batchId) where.push(sqlFragment`batch_id = ${q.batchId}`);
   if (q.scheduleId) where.push(sqlFragment`schedule_id = ${q.scheduleId}`);
   if (q.beforeId) where.push(sqlFragment`id < ${q.beforeId}`);
+  const source = q.batchId
+    ? sqlFragment`jobs INDEXED BY jobs_by_batch`
+    : q.scheduleId
+      ? sqlFragment`jobs INDEXED BY jobs_by_schedule`
+      : sqlFragment`jobs`;
   const newest = (status: JobStatus | undefined) =>
-    sqlFragment`SELECT * FROM (SELECT * FROM jobs
+    sqlFragment`SELECT * FROM (SELECT * FROM ${source}
       WHERE ${joinSql(status ? [...where, sqlFragment`status = ${status}`] : where, " AND ")}
       ORDER BY id DESC LIMIT ${q.limit})`;
   const linked = q.batchId !== undefined || q.scheduleId !== undefined;

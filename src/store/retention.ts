@@ -1,14 +1,12 @@
+import { type JobStatus, terminalJobStatuses } from "../contract/schemas";
 import { firstIdAt } from "../platform/ids";
 import { withTenantsOfJobs } from "./jobs";
 import { joinSql, type SqlFragment, sql, sqlFragment } from "./sql";
 
-/** The statuses a job ends in: retention reads only their ranges of the jobs' key (tenant, status, id). */
-const finishedStatuses = ["canceled", "failed", "succeeded"] as const;
-
 /** An expired job as retention sees it: its key and the R2 objects it points at (null: none). */
 export interface ExpiredJob {
   tenantId: string;
-  status: string;
+  status: JobStatus;
   id: string;
   inputKey: string | null;
   resultKey: string | null;
@@ -17,10 +15,15 @@ export interface ExpiredJob {
 }
 
 /**
- * Where a list of expired jobs goes on: after this job, in the order the
- * list reads them (tenant, status, id). `fromStart`: from the first.
+ * Where a list of expired jobs goes on: after this job's key, in the order
+ * the list reads them (tenant, status, id).
  */
-export type ExpiredCursor = Pick<ExpiredJob, "tenantId" | "status" | "id">;
+export interface ExpiredCursor {
+  tenantId: string;
+  status: string;
+  id: string;
+}
+/** The cursor before every job: empty text sorts first. */
 export const fromStart: ExpiredCursor = { tenantId: "", status: "", id: "" };
 
 /**
@@ -70,7 +73,7 @@ export async function listExpiredJobs(
   limit: number,
 ): Promise<ExpiredJob[]> {
   const statuses = joinSql(
-    finishedStatuses.map((status) => sqlFragment`(${status})`),
+    terminalJobStatuses.map((status) => sqlFragment`(${status})`),
     ", ",
   );
   const { results } = await sql(db)`${withTenantsOfJobs(after.tenantId)}
@@ -83,7 +86,7 @@ export async function listExpiredJobs(
       AND j.finished_at < ${before} AND ${noPendingEvent(sqlFragment`j.id`)}
     LIMIT ${limit}`.all<{
     tenant_id: string;
-    status: string;
+    status: JobStatus;
     id: string;
     input_key: string | null;
     result_key: string | null;

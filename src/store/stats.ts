@@ -19,7 +19,7 @@ export interface ShardStats {
   recentFull: ("succeeded" | "failed")[];
 }
 
-const finishedStatuses = ["succeeded", "failed"] as const;
+const chartedStatuses = ["succeeded", "failed"] as const;
 
 /** How much the console's reads may read per shard. */
 export interface StatsBounds {
@@ -38,7 +38,7 @@ export function shardStatsStatements(
     (status) => sql(db)`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs
       WHERE tenant_id = ${tenantId} AND status = ${status} LIMIT ${bounds.countCap})`,
   );
-  const recent = finishedStatuses.map(
+  const recent = chartedStatuses.map(
     (status) => sql(db)`SELECT finished_at / 60000 * 60000 AS minute, COUNT(*) AS n
       FROM (SELECT finished_at FROM jobs WHERE tenant_id = ${tenantId} AND status = ${status}
         ORDER BY id DESC LIMIT ${bounds.recentScan})
@@ -53,14 +53,14 @@ export function shardStatsFound(results: D1Result<{ n: number; minute?: number }
     JobStatus,
     number
   >;
-  const finished = finishedStatuses.flatMap((status, i) =>
+  const finished = chartedStatuses.flatMap((status, i) =>
     (results[jobStatuses.length + i]?.results ?? []).map((row) => ({
       status,
       minute: row.minute as number,
       count: row.n,
     })),
   );
-  const recentFull = finishedStatuses.filter(
+  const recentFull = chartedStatuses.filter(
     (status) => finished.filter((f) => f.status === status).reduce((sum, f) => sum + f.count, 0) >= bounds.recentScan,
   );
   const capped = jobStatuses.filter((status) => counts[status] >= bounds.countCap);

@@ -142,7 +142,7 @@ export class JobTracker extends DurableObject<Env> {
   ): Promise<BeginResult> {
     return this.#serially(async () => {
       const id = this.ctx.id.name as string;
-      this.#tenantId ??= tenantId;
+      this.#told(tenantId);
       // A tracker that holds no state yet (a fresh message for a fresh job, the common case) and
       // knows the tenant takes the slot first, then starts the job in one statement without reading it.
       // Not for a call asked again: its start may be stored, and then the job is read before any slot request.
@@ -215,7 +215,7 @@ export class JobTracker extends DurableObject<Env> {
     message: string | null,
     tenantId: string | null = null,
   ): Promise<{ stop: boolean }> {
-    this.#tenantId ??= tenantId;
+    this.#told(tenantId);
     return this.#serially(async () => {
       const job = await this.#load();
       if (!holdsAttempt(job, attempt)) return { stop: true };
@@ -234,7 +234,7 @@ export class JobTracker extends DurableObject<Env> {
    * `progress`. `tenantId`: see `#tenantId`.
    */
   heartbeat(attempt: number, tenantId: string | null = null): Promise<{ stop: boolean }> {
-    this.#tenantId ??= tenantId;
+    this.#told(tenantId);
     return this.#serially(async () => {
       const job = await this.#load();
       if (!holdsAttempt(job, attempt)) return { stop: true };
@@ -257,7 +257,7 @@ export class JobTracker extends DurableObject<Env> {
    * `tenantId`: see `#tenantId`.
    */
   complete(attempt: number, outcome: AttemptOutcome, tenantId: string | null = null): Promise<Completed> {
-    this.#tenantId ??= tenantId;
+    this.#told(tenantId);
     return this.#serially(async () => {
       try {
         const job = await this.#load();
@@ -285,13 +285,13 @@ export class JobTracker extends DurableObject<Env> {
    * whose release may have been lost. `tenantId`: see `#tenantId`.
    */
   isRunning(tenantId: string | null = null): Promise<boolean> {
-    this.#tenantId ??= tenantId;
+    this.#told(tenantId);
     return this.#serially(async () => (await this.#load())?.status === "running");
   }
 
   /** Cancels a job that has not finished. `tenantId`: see `#tenantId`. */
   cancel(tenantId: string | null = null): Promise<CancelResult> {
-    this.#tenantId ??= tenantId;
+    this.#told(tenantId);
     return this.#serially(async () => {
       const job = await this.#load();
       const change = job && decideCancel(job, clock.now());
@@ -306,7 +306,7 @@ export class JobTracker extends DurableObject<Env> {
    * wait (and of its expiry, if any). `tenantId`: see `#tenantId`.
    */
   schedule(tenantId: string | null = null): Promise<void> {
-    this.#tenantId ??= tenantId;
+    this.#told(tenantId);
     return this.#serially(async () => {
       const job = await this.#load();
       if (job && !isTerminal(job.status)) await this.#arm(job, withExpiry(job, timerForRunAt(job, clock.now())));
@@ -321,8 +321,8 @@ export class JobTracker extends DurableObject<Env> {
    * D1; an alarm already due earlier is kept (it re-arms with the expiry).
    * `tenantId`: the job's (see `#tenantId`).
    */
-  watchExpiry(expiresAt: number, tenantId: string): Promise<void> {
-    this.#tenantId ??= tenantId;
+  watchExpiry(expiresAt: number, tenantId: string | null = null): Promise<void> {
+    this.#told(tenantId);
     return this.#serially(async () => {
       if (this.#job !== null && !mayExpire(this.#job)) return; // started (or finished) already
       const alarm = await this.ctx.storage.getAlarm();
@@ -338,7 +338,7 @@ export class JobTracker extends DurableObject<Env> {
   override fetch(request: Request): Promise<Response> {
     const refused = unlessUpgrade(request);
     if (refused) return Promise.resolve(refused);
-    this.#tenantId ??= new URL(request.url).searchParams.get("tenant");
+    this.#told(new URL(request.url).searchParams.get("tenant"));
     return this.#serially(async () => {
       const job = await this.#load();
       const first = job ? { event: "status" as const, data: toJobView(job) } : null;
@@ -359,7 +359,7 @@ export class JobTracker extends DurableObject<Env> {
    * `tenantId`: see `#tenantId`.
    */
   recover(tenantId: string | null = null): Promise<void> {
-    this.#tenantId ??= tenantId;
+    this.#told(tenantId);
     return this.#serially(async () => {
       this.#job = null; // trust D1, not a cache that may predate a restart
       const job = await this.#load();
@@ -577,7 +577,7 @@ export class JobTracker extends DurableObject<Env> {
     countOperation("do_storage_writes");
     this.#usedStorage = true;
     await this.ctx.storage.setAlarm(at);
-    const tenantId = this.#tenantId;
+    const tenantId = this.#job?.tenantId ?? this.#tenantId;
     if (tenantId !== null && (await this.#storedTenant.read()) !== tenantId) await this.#storedTenant.put(tenantId);
   }
 
@@ -615,6 +615,11 @@ export class JobTracker extends DurableObject<Env> {
     return this.#job;
   }
 
+  /** A caller told the job's tenant (null: it did not know it); the first told, or the row, is kept. */
+  #told(tenantId: string | null): void {
+    this.#tenantId ??= tenantId;
+  }
+
   /**
    * The job's row as D1 holds it, found by its key with the tenant once this
    * instance knows it (from a caller, or kept beside an alarm); until then
@@ -622,7 +627,7 @@ export class JobTracker extends DurableObject<Env> {
    */
   async #find(): Promise<JobRecord | null> {
     this.#tenantId ??= await this.#storedTenant.read();
-    const job = await findJob(this.#db, this.ctx.id.name as string, this.#tenantId);
+    const job = await findJob(this.#db, this.#tenantId, this.ctx.id.name as string);
     if (job) this.#tenantId = job.tenantId;
     return job;
   }

@@ -6,8 +6,13 @@ import { jobQueueOf } from "../../src/jobs/job-queues";
 import type { JobView } from "../../src/jobs/model";
 import { purgeExpired } from "../../src/jobs/retention";
 import { sweep } from "../../src/jobs/sweep";
+import { newId, shardInId } from "../../src/platform/ids";
+import { listStalledBatchIds } from "../../src/store/batches";
+import { insertJob } from "../../src/store/jobs";
+import { jobRecord } from "../support/job-record";
 import {
   authed,
+  countingReads,
   createTenant,
   dbOf,
   errorOf,
@@ -261,6 +266,21 @@ describe("batches that fan in", () => {
         await errorOf(await authed(other, `/v1/batches/${id}/deliveries/evt_x/redeliver`, { method: "POST" })),
       ).toMatchObject({ status: 404 });
     }
+  });
+
+  it("looks for stalled batches through each batch's jobs only, however many other jobs its tenant holds", async () => {
+    const tenant = await createTenant();
+    const { batch_id } = await submitBatch(tenant, { jobs: [later, later] });
+    const shard = dbOf(batch_id);
+    const now = Date.now();
+    const others = Array.from({ length: 500 }, () =>
+      insertJob(shard, jobRecord({ id: newId.job(shardInId(batch_id)), tenantId: tenant.tenantId }, now)),
+    );
+    for (let i = 0; i < others.length; i += 100) await shard.batch(others.slice(i, i + 100));
+    const read = { rows: 0 };
+    expect(await listStalledBatchIds(countingReads(shard, read), now, 100)).not.toContain(batch_id);
+    // The running batches and their jobs' index entries: the jobs' key would walk the tenant's 502 jobs.
+    expect(read.rows).toBeLessThan(100);
   });
 
   it("finishes a batch whose job's report was lost, from the sweep, once", async () => {

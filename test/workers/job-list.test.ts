@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type JobStatus, jobStatuses } from "../../src/contract/schemas";
+import type { JobRecord } from "../../src/jobs/model";
 import { newId } from "../../src/platform/ids";
 import { databases } from "../../src/store/databases";
 import { insertJob, listJobs } from "../../src/store/jobs";
@@ -9,14 +10,20 @@ import { countingReads } from "./helpers";
 
 const db = () => databases(env).shards[0] as D1Database;
 
-/** Inserts `statuses.length` jobs of a new tenant on shard 0, oldest first, job i in `statuses[i]`; their ids in that order. */
+/**
+ * Inserts `statuses.length` jobs of a new tenant on shard 0, oldest first, job i in `statuses[i]`, of `type(i)`,
+ * with `link(i)` (a batch or schedule id); their ids in that order.
+ */
 async function insertJobs(
   statuses: JobStatus[],
   type = (_: number) => "echo",
+  link = (_: number): Partial<JobRecord> => ({}),
 ): Promise<{ tenantId: string; ids: string[] }> {
   const tenantId = `ten_list_${crypto.randomUUID()}`;
   const now = Date.now();
-  const jobs = statuses.map((status, i) => jobRecord({ id: newId.job(0), tenantId, type: type(i), status }, now));
+  const jobs = statuses.map((status, i) =>
+    jobRecord({ id: newId.job(0), tenantId, type: type(i), status, ...link(i) }, now),
+  );
   for (let i = 0; i < jobs.length; i += 50) await db().batch(jobs.slice(i, i + 50).map((job) => insertJob(db(), job)));
   return { tenantId, ids: jobs.map((job) => job.id) };
 }
@@ -56,6 +63,22 @@ describe("listJobs", () => {
     expect(await listJobs(countingReads(db(), read), { tenantId, limit })).toHaveLength(limit);
     // A page of each status's index entries, and the rows they point at.
     expect(read.rows).toBeLessThanOrEqual(2 * jobStatuses.length * limit);
+  });
+
+  it("reads only a batch's and a schedule's jobs for their lists with a status filter, however many jobs of that status the tenant holds", async () => {
+    const statuses: JobStatus[] = Array<JobStatus>(503).fill("queued");
+    const link = (i: number) => (i < 3 ? { batchId: "bat_list" } : i < 6 ? { scheduleId: "sch_list" } : {});
+    const { tenantId, ids } = await insertJobs(statuses, () => "echo", link);
+    for (const [filter, linked] of [
+      [{ batchId: "bat_list" }, ids.slice(0, 3)],
+      [{ scheduleId: "sch_list" }, ids.slice(3, 6)],
+    ] as const) {
+      const read = { rows: 0 };
+      const jobs = await listJobs(countingReads(db(), read), { tenantId, status: "queued", limit: 10, ...filter });
+      expect(jobs.map((job) => job.id)).toEqual([...linked].reverse());
+      // Three index entries and their rows: the key's range of queued jobs would read all 503.
+      expect(read.rows).toBeLessThanOrEqual(10);
+    }
   });
 
   it("reads only the running jobs' index entries for status=running, however many newer jobs are queued", async () => {
