@@ -289,7 +289,6 @@ export function renewLease(db: D1Database, job: JobKey, version: number, until: 
 
 /** Marks a job as looked after without changing it, so the sweep leaves it alone for a while. */
 export function touchJob(db: D1Database, job: JobKey, version: number, now: number): D1PreparedStatement {
-  return sql(
-    db,
-  )`UPDATE jobs SET updated_at = ${now} WHERE ${jobAt(job.tenantId, job.status, job.id)} AND version = ${version}`;
+  return sql(db)`UPDATE jobs SET updated_at = ${now}
+    WHERE ${jobAt(job.tenantId, job.status, job.id)} AND version = ${version}`;
 }

@@ -45,12 +45,11 @@ const noPendingEvent = (subject: SqlFragment) =>
  *
  * Read through the jobs' key (tenant, status, id): for each tenant with jobs
  * on this database (store/jobs.ts `withTenantsOfJobs`) and each finished
- * status, a range of ids. A job
- * finishes after it was created, and its id begins with its creation time,
- * so every job that finished before `before` has an id below
- * `firstIdAt("job_", before)` (platform/ids.ts). A job whose id carries a
- * time a few ms late (ulid's monotonicity, another isolate's clock) is found
- * by a later sweep; the `finished_at` filter alone decides what has expired,
+ * status, a range of ids. A job finishes after it was created, and its id
+ * begins with its creation time, so every job that finished before
+ * `before` has an id below `firstIdAt("job_", before)` (platform/ids.ts).
+ * A job whose id carries a time a few ms late (ulid's monotonicity, another
+ * isolate's clock) is found by a later sweep; the `finished_at` filter alone decides what has expired,
  * so no job is taken early. Cross joins keep the tenants, then the statuses,
  * as the outer loops, so the rows come in that order, each range in id
  * order, with no sort (and no ORDER BY, which SQLite would meet with one):
