@@ -99,7 +99,7 @@ export class JobTracker extends DurableObject<Env> {
    * it (`tenantId`: the job's; null when the caller does not know it); the
    * row, once read, tells it too, and an alarm's instance reads it where
    * the alarm was set (`#storedTenant`). Until then the row is looked for
-   * under every tenant the shard lists.
+   * under every tenant with jobs on the shard.
    */
   #tenantId: string | null = null;
   /** This instance set an alarm or ran one: the object holds storage even if no alarm is pending now. */
@@ -110,8 +110,8 @@ export class JobTracker extends DurableObject<Env> {
   #kept = keptOutcome(this.ctx.storage);
   /**
    * The job's tenant, kept beside any alarm this object sets: an alarm may
-   * fire in a fresh instance, which would otherwise probe every tenant for
-   * the job's row (`#find`).
+   * fire in a fresh instance, which would otherwise probe every tenant with
+   * jobs on the shard for the job's row (`#find`).
    */
   #storedTenant = new StoredValue<string>(this.ctx.storage, "tenant");
   /** job.progress callbacks: at most one a second, carrying the latest progress. */
@@ -623,10 +623,10 @@ export class JobTracker extends DurableObject<Env> {
   /**
    * The job's row as D1 holds it, found by its key with the tenant once this
    * instance knows it (from a caller, or kept beside an alarm); until then
-   * every tenant of the shard is probed.
+   * every tenant with jobs on the shard is probed.
    */
   async #find(): Promise<JobRecord | null> {
-    this.#tenantId ??= await this.#storedTenant.read();
+    this.#told(await this.#storedTenant.read());
     const job = await findJob(this.#db, this.#tenantId, this.ctx.id.name as string);
     if (job) this.#tenantId = job.tenantId;
     return job;
