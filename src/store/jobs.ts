@@ -2,6 +2,7 @@ import { type CallbackEventType, type JobStatus, jobStatuses } from "../contract
 import { keyIsLive } from "./api-keys";
 import type { JobRecord } from "./job-record";
 import { joinSql, type SqlFragment, sql, sqlFragment, unionAll } from "./sql";
+import { eventsOf } from "./webhook-events";
 
 /** A `jobs` row as D1 returns it. */
 interface JobRow {
@@ -177,7 +178,7 @@ export const jobIsAt = (job: JobKey, version: number): SqlFragment =>
  */
 export function jobOfEvent(db: D1Database, jobId: string, eventId: string): D1PreparedStatement {
   const tenantOfEvent = sqlFragment`(SELECT tenant_id FROM webhook_events
-    WHERE job_id = ${jobId} AND id = ${eventId} AND payload = '')`;
+    WHERE ${eventsOf(jobId)} AND id = ${eventId} AND payload = '')`;
   return sql(db)`SELECT * FROM jobs WHERE tenant_id = ${tenantOfEvent} AND status IN ${jobStatuses} AND id = ${jobId}`;
 }
 

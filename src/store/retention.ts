@@ -2,6 +2,7 @@ import { type JobStatus, terminalJobStatuses } from "../contract/schemas";
 import { firstIdAt } from "../platform/ids";
 import { withTenantsOfJobs } from "./jobs";
 import { joinSql, type SqlFragment, sql, sqlFragment } from "./sql";
+import { eventsOf, storedEventStatuses, unsettledEventStatuses } from "./webhook-events";
 
 /** An expired job as retention sees it: its key and the R2 objects it points at (null: none). */
 export interface ExpiredJob {
@@ -31,13 +32,12 @@ export const fromStart: ExpiredCursor = { tenantId: "", status: "", id: "" };
  * webhook events is still pending: retention keeps a record until its
  * callback is delivered or has used its attempts (about 28 h), however short
  * RETENTION_DAYS is, so no callback is lost and no retry's payload, rebuilt
- * from the job's row, changes. Reads the job's events through
- * `webhook_events_by_job` (one per callback, and its `job.progress` events):
- * rows read, a thousandth of a row written's price; an index on pending
- * events alone would cost every event two index writes instead.
+ * from the job's row, changes. Reads the job's unsettled events by the
+ * events' key (store/webhook-events.ts `eventsOf`): a probe for each of
+ * the two statuses, none of them an index entry an event writes.
  */
 const noPendingEvent = (subject: SqlFragment) =>
-  sqlFragment`NOT EXISTS (SELECT 1 FROM webhook_events e WHERE e.job_id = ${subject} AND e.status = 'pending')`;
+  sqlFragment`NOT EXISTS (SELECT 1 FROM webhook_events WHERE ${eventsOf(subject, unsettledEventStatuses)})`;
 
 /**
  * Up to `limit` jobs that finished before `before` (Unix ms), after `after`
@@ -140,7 +140,7 @@ export async function deleteExpiredJobs(
       ? [sql(db)`UPDATE jobs SET input_key = NULL, result_key = NULL WHERE ${keyIn(objectsDeleted)}`]
       : []),
     sql(db)`DELETE FROM webhook_deliveries WHERE job_id IN (${expired})`,
-    sql(db)`DELETE FROM webhook_events WHERE job_id IN (${expired})`,
+    sql(db)`DELETE FROM webhook_events WHERE status IN ${storedEventStatuses} AND job_id IN (${expired})`,
     sql(db)`DELETE FROM jobs WHERE ${stillExpired}`,
   ];
   return deleteInOneBatch(db, statements);
@@ -159,7 +159,7 @@ export async function deleteBatchesWithoutJobs(db: D1Database, before: number, l
     AND ${noPendingEvent(sqlFragment`b.id`)} ORDER BY completed_at LIMIT ${limit}`;
   const statements = [
     sql(db)`DELETE FROM webhook_deliveries WHERE job_id IN (${gone})`,
-    sql(db)`DELETE FROM webhook_events WHERE job_id IN (${gone})`,
+    sql(db)`DELETE FROM webhook_events WHERE status IN ${storedEventStatuses} AND job_id IN (${gone})`,
     sql(db)`DELETE FROM batches WHERE id IN (${gone})`,
   ];
   return deleteInOneBatch(db, statements);

@@ -1,14 +1,38 @@
 import { type SqlFragment, sql, sqlFragment } from "./sql";
 
+/** An event's status as the API shows it. */
 export type EventStatus = "pending" | "delivered" | "failed";
 
 /**
- * Event `id` of the job (or batch) `jobId`: the table's primary key is
- * (job_id, id) (migration 0016), so every statement about one event names
- * its job, and reads one row of the key.
+ * The statuses an event is stored at: "pending" is stored as `sending` until
+ * the event's first scheduled attempt is recorded, so the event is one range
+ * of the key (status, job_id, id) and not an entry of `webhook_events_due`
+ * (migration 0020): storing and settling an event that its first attempt
+ * delivers writes 2 rows, not 3.
  */
-const eventIs = (jobId: string, id: string) =>
-  sqlFragment`webhook_events.job_id = ${jobId} AND webhook_events.id = ${id}`;
+export const storedEventStatuses = ["sending", "pending", "delivered", "failed"] as const;
+
+/** The stored statuses of an event not yet delivered or given up: "pending" as the API shows it. */
+export const unsettledEventStatuses = ["sending", "pending"] as const;
+
+type StoredEventStatus = (typeof storedEventStatuses)[number];
+
+/** The status the API shows for a stored one. */
+const shown = (status: StoredEventStatus): EventStatus => (status === "sending" ? "pending" : status);
+
+/**
+ * The events of the job or batch `subjectId` (an id, or an SQL expression
+ * naming one) at any of `statuses`: the table's key is (status, job_id, id)
+ * (migration 0020), so this is a range of the key for each status.
+ */
+export const eventsOf = (
+  subjectId: string | SqlFragment,
+  statuses: readonly StoredEventStatus[] = storedEventStatuses,
+): SqlFragment => sqlFragment`webhook_events.status IN ${statuses} AND webhook_events.job_id = ${subjectId}`;
+
+/** Event `id` of the job (or batch) `jobId`: one probe of the key for each status it may have. */
+const eventIs = (jobId: string, id: string, statuses: readonly StoredEventStatus[] = storedEventStatuses) =>
+  sqlFragment`${eventsOf(jobId, statuses)} AND webhook_events.id = ${id}`;
 
 export interface WebhookEventRecord {
   id: string;
@@ -38,7 +62,7 @@ interface WebhookEventRow {
   type: string;
   payload: string;
   callback_url: string;
-  status: EventStatus;
+  status: StoredEventStatus;
   attempts: number;
   next_attempt_at: number | null;
   created_at: number;
@@ -52,7 +76,7 @@ const fromRow = (row: WebhookEventRow): WebhookEventRecord => ({
   payload: row.payload,
   payloadFromJob: row.payload === "",
   callbackUrl: row.callback_url,
-  status: row.status,
+  status: shown(row.status),
   attempts: row.attempts,
   nextAttemptAt: row.next_attempt_at,
   createdAt: row.created_at,
@@ -61,10 +85,13 @@ const fromRow = (row: WebhookEventRow): WebhookEventRecord => ({
 const eventColumns = sqlFragment`(id, tenant_id, job_id, type, payload, callback_url, status, attempts,
       next_attempt_at, created_at, updated_at)`;
 
+/** A pending event is stored `sending`: a new one has no attempt recorded yet. */
 const eventValues = (event: WebhookEventRecord) => sqlFragment`${event.id}, ${event.tenantId}, ${event.jobId},
-      ${event.type}, ${event.payloadFromJob ? "" : event.payload}, ${event.callbackUrl}, ${event.status}, ${event.attempts},
+      ${event.type}, ${event.payloadFromJob ? "" : event.payload}, ${event.callbackUrl},
+      ${event.status === "pending" ? "sending" : event.status}, ${event.attempts},
       ${event.nextAttemptAt}, ${event.createdAt}, ${event.createdAt}`;
 
+/** Stores a new event; a pending one as `sending`, due at its `nextAttemptAt`. */
 export function insertWebhookEvent(db: D1Database, event: WebhookEventRecord): D1PreparedStatement {
   return sql(db)`INSERT INTO webhook_events ${eventColumns} VALUES (${eventValues(event)})`;
 }
@@ -151,8 +178,10 @@ export function claimForDelivery(
   attempt: number,
   now: number,
 ): D1PreparedStatement {
-  return sql(db)`UPDATE webhook_events SET attempts = ${attempt}, updated_at = ${now}
-    WHERE ${eventIs(jobId, id)} AND status = 'pending' AND attempts = ${attempt - 1}
+  // A claim past the first means the first died unrecorded: the event is `pending` from then on, as a retry's is.
+  return sql(db)`UPDATE webhook_events SET attempts = ${attempt}, updated_at = ${now},
+      status = IIF(${attempt} > 1, 'pending', status)
+    WHERE ${eventIs(jobId, id, unsettledEventStatuses)} AND attempts = ${attempt - 1}
     RETURNING *, ${signingSecrets}`;
 }
 
@@ -182,7 +211,7 @@ export async function startRedelivery(
     sql(db)`SELECT id FROM webhook_events WHERE ${eventIs(jobId, eventId)}`,
   ]);
   const row = marked?.results[0];
-  if (row) return { id: row.id, type: row.type, status: row.status, callbackUrl: row.callback_url };
+  if (row) return { id: row.id, type: row.type, status: shown(row.status), callbackUrl: row.callback_url };
   return (found?.results.length ?? 0) > 0 ? { busy: true } : null;
 }
 
@@ -193,7 +222,7 @@ export function endRedelivery(db: D1Database, jobId: string, eventId: string): D
 
 /** The job's events, oldest first. */
 export async function listJobEvents(db: D1Database, jobId: string): Promise<WebhookEventRecord[]> {
-  const { results } = await sql(db)`SELECT * FROM webhook_events WHERE job_id = ${jobId}
+  const { results } = await sql(db)`SELECT * FROM webhook_events WHERE ${eventsOf(jobId)}
     ORDER BY created_at, id`.all<WebhookEventRow>();
   return results.map(fromRow);
 }
@@ -309,11 +338,12 @@ export async function listJobDeliveries(db: D1Database, jobId: string): Promise<
       SELECT id AS event_id, type AS event_type, 1 AS attempt, IIF(first_manual, 'manual', 'scheduled') AS trigger,
         first_attempted_at AS attempted_at, first_duration_ms AS duration_ms, first_http_status AS http_status,
         first_error AS error, first_response_body AS response_body, first_next_attempt_at AS next_attempt_at
-      FROM webhook_events WHERE job_id = ${jobId} AND first_attempted_at IS NOT NULL
+      FROM webhook_events WHERE ${eventsOf(jobId)} AND first_attempted_at IS NOT NULL
       UNION ALL
       SELECT d.event_id, e.type, d.attempt, d.trigger, d.attempted_at, d.duration_ms, d.http_status, d.error,
         d.response_body, d.next_attempt_at
-      FROM webhook_deliveries d JOIN webhook_events e ON e.job_id = d.job_id AND e.id = d.event_id
+      FROM webhook_deliveries d JOIN webhook_events e
+        ON e.status IN ${storedEventStatuses} AND e.job_id = d.job_id AND e.id = d.event_id
       WHERE d.job_id = ${jobId})
     ORDER BY event_id, attempt`.all<DeliveryLogRow>();
   return results;
@@ -324,11 +354,17 @@ export type OverdueEvent = Pick<WebhookEventRecord, "id" | "jobId" | "attempts" 
 
 /**
  * Pending events whose next attempt was due before `before`, and not claimed
- * since: their message was lost, or their attempt died unrecorded.
+ * since: their message was lost, or their attempt died unrecorded. Those
+ * whose first attempt is not recorded (`sending`: a range of the key, each
+ * settled within seconds unless lost) come first, then retries through
+ * `webhook_events_due`.
  */
 export async function listOverdueEvents(db: D1Database, before: number, limit: number): Promise<OverdueEvent[]> {
-  const { results } = await sql(db)`SELECT id, job_id, attempts, callback_url FROM webhook_events
-    WHERE status = 'pending' AND next_attempt_at < ${before} AND updated_at < ${before} LIMIT ${limit}`.all<{
+  const overdue = (from: SqlFragment) => sqlFragment`SELECT id, job_id, attempts, callback_url FROM ${from}
+    AND next_attempt_at < ${before} AND updated_at < ${before}`;
+  // The index named, its condition as text: SQLite would otherwise read every pending event through the key.
+  const { results } = await sql(db)`${overdue(sqlFragment`webhook_events WHERE status = 'sending'`)} UNION ALL
+    ${overdue(sqlFragment`webhook_events INDEXED BY webhook_events_due WHERE status = 'pending'`)} LIMIT ${limit}`.all<{
     id: string;
     job_id: string;
     attempts: number;
@@ -350,7 +386,8 @@ export async function postponeEvents(
 ): Promise<void> {
   const keys = JSON.stringify(events.map((e) => [e.jobId, e.id]));
   await sql(db)`UPDATE webhook_events SET next_attempt_at = ${nextAttemptAt}
-    WHERE (job_id, id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${keys})) AND status = 'pending'`.run();
+    WHERE status IN ${unsettledEventStatuses}
+      AND (job_id, id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${keys}))`.run();
 }
 
 /** A failing event with its latest attempt, as the console's failing-deliveries list shows it. */

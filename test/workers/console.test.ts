@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { newId } from "../../src/platform/ids";
 import { databases } from "../../src/store/databases";
 import { shardStatsFound, shardStatsStatements } from "../../src/store/stats";
-import { failingEvents } from "../../src/store/webhook-events";
+import { claimForDelivery, failingEvents, insertWebhookEvent } from "../../src/store/webhook-events";
 import { authed, createTenant, errorOf, eventually, submit, type TestTenant, untilStatus } from "./helpers";
 import { unique } from "./webhook-helpers";
 
@@ -200,6 +201,34 @@ describe("GET /v1/failing-deliveries (console)", () => {
       batch_id: batchId,
       last_attempt: { http_status: 503 },
     });
+  });
+
+  it("lists an event whose first attempt died unrecorded once a retry claims it, as an event that is retrying", async () => {
+    const db = databases(env).shards[0] as D1Database;
+    const tenantId = `ten_${unique().replaceAll("-", "")}`;
+    const jobId = newId.job(0);
+    const event = {
+      id: newId.event(0),
+      tenantId,
+      jobId,
+      type: "job.succeeded",
+      payload: "{}",
+      payloadFromJob: false,
+      callbackUrl: "https://x.example/",
+      status: "pending" as const,
+      // Its first attempt was claimed and never recorded: the event is still stored `sending` (migration 0020).
+      attempts: 1,
+      nextAttemptAt: 0,
+      createdAt: Date.now(),
+    };
+    await insertWebhookEvent(db, event).run();
+    expect((await failingEvents(db, tenantId, null, 21).all()).results).toEqual([]);
+
+    const claimed = await claimForDelivery(db, jobId, event.id, 2, Date.now()).first();
+
+    expect(claimed).toMatchObject({ status: "pending", attempts: 2 });
+    const { results } = await failingEvents(db, tenantId, null, 21).all<{ id: string; status: string }>();
+    expect(results.map((r) => [r.id, r.status])).toEqual([[event.id, "pending"]]);
   });
 
   it("reads only failing events through its index, however many delivered ones the tenant has", async () => {
