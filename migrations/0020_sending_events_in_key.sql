@@ -7,10 +7,12 @@
 -- due entry, and settling it 1 more row; now the row alone, and settling it
 -- moves the row (1 row; measured in workerd). The sweep still finds an event
 -- whose first attempt died unrecorded: the 'sending' events are one range
--- of the key, read beside the due index's pending ones, and few, since each
--- is settled within seconds. An event that waits for a retry is 'pending',
--- in the due index, as before. Every statement about one event names its
--- job and each status it may have (a probe of the key each).
+-- of the key, read in turn with the due index's pending ones, and the sweep
+-- makes each one it finds 'pending' (src/store/webhook-events.ts
+-- postponeEvents), so the range holds the events stored in the last seconds
+-- and those it has not reached yet. An event that waits for a retry is
+-- 'pending', in the due index, as before. Every statement about one event
+-- names its job and each status it may have (a probe of the key each).
 CREATE TABLE webhook_events_new (
   status TEXT NOT NULL,
   job_id TEXT NOT NULL,

@@ -291,11 +291,12 @@ export const limits = {
   /**
    * The job consumer that finishes a job makes its callback's first attempt
    * itself (no queue message, no claim: webhooks/first-attempt.ts), but only
-   * to an origin none of whose requests took longer than this within the
-   * last `slowOriginMemoryMs`, and none of whose slots has been held longer
-   * than `hungOriginMs` (a request that does not come back): a slow
-   * receiver's callbacks go through the callbacks queue, so it cannot keep
-   * job consumers waiting.
+   * to an origin not found slow within the last `slowOriginMemoryMs`: found
+   * slow when `lateRequestsForSlowOrigin` requests of one consumer's group
+   * took longer than this (all of a smaller group's), or one of its slots
+   * was held longer than `hungOriginMs` (a request that does not come back).
+   * A slow receiver's callbacks go through the callbacks queue, so it cannot
+   * keep job consumers waiting.
    */
   quickOriginMs: 1_000,
   /**

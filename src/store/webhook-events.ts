@@ -178,9 +178,7 @@ export function claimForDelivery(
   attempt: number,
   now: number,
 ): D1PreparedStatement {
-  // A claim past the first means the first died unrecorded: the event is `pending` from then on, as a retry's is.
-  return sql(db)`UPDATE webhook_events SET attempts = ${attempt}, updated_at = ${now},
-      status = IIF(${attempt} > 1, 'pending', status)
+  return sql(db)`UPDATE webhook_events SET attempts = ${attempt}, updated_at = ${now}
     WHERE ${eventIs(jobId, id, unsettledEventStatuses)} AND attempts = ${attempt - 1}
     RETURNING *, ${signingSecrets}`;
 }
@@ -354,30 +352,43 @@ export type OverdueEvent = Pick<WebhookEventRecord, "id" | "jobId" | "attempts" 
 
 /**
  * Pending events whose next attempt was due before `before`, and not claimed
- * since: their message was lost, or their attempt died unrecorded. Those
- * whose first attempt is not recorded (`sending`: a range of the key, each
- * settled within seconds unless lost) come first, then retries through
- * `webhook_events_due`.
+ * since: their message was lost, or their attempt died unrecorded. Up to
+ * `limit`, taken in turn from the events whose first attempt is not
+ * recorded (`sending`: a range of the key, read until enough are found)
+ * and the retries due longest ago (through `webhook_events_due`), so
+ * neither kind keeps the other waiting; `postponeEvents` moves each to the
+ * back of the line.
  */
 export async function listOverdueEvents(db: D1Database, before: number, limit: number): Promise<OverdueEvent[]> {
-  const overdue = (from: SqlFragment) => sqlFragment`SELECT id, job_id, attempts, callback_url FROM ${from}
-    AND next_attempt_at < ${before} AND updated_at < ${before}`;
+  const overdue = (from: SqlFragment) => sqlFragment`SELECT * FROM (SELECT status, id, job_id, attempts,
+      callback_url FROM ${from} AND next_attempt_at < ${before} AND updated_at < ${before} LIMIT ${limit})`;
   // The index named, its condition as text: SQLite would otherwise read every pending event through the key.
   const { results } = await sql(db)`${overdue(sqlFragment`webhook_events WHERE status = 'sending'`)} UNION ALL
-    ${overdue(sqlFragment`webhook_events INDEXED BY webhook_events_due WHERE status = 'pending'`)} LIMIT ${limit}`.all<{
+    ${overdue(sqlFragment`webhook_events INDEXED BY webhook_events_due WHERE status = 'pending'`)}`.all<{
+    status: StoredEventStatus;
     id: string;
     job_id: string;
     attempts: number;
     callback_url: string;
   }>();
-  return results.map((r) => ({ id: r.id, jobId: r.job_id, attempts: r.attempts, callbackUrl: r.callback_url }));
+  const sending = results.filter((r) => r.status === "sending");
+  const pending = results.filter((r) => r.status === "pending");
+  const inTurn = Array.from({ length: Math.max(sending.length, pending.length) }, (_, i) => [sending[i], pending[i]]);
+  return inTurn
+    .flat()
+    .flatMap((r) => (r ? [{ id: r.id, jobId: r.job_id, attempts: r.attempts, callbackUrl: r.callback_url }] : []))
+    .slice(0, limit);
 }
 
 /**
  * Moves the next attempt time of the overdue `events` (those still
  * pending) to `nextAttemptAt` (Unix ms), so the sweep does not send them
- * twice: one statement however many (their keys go as one bound JSON array
- * of `[job_id, id]` pairs).
+ * twice, and makes a `sending` one `pending`: it is in `webhook_events_due`
+ * from then on, so the sweep's range of `sending` events holds only those
+ * it has not found yet. Two statements however many events (their keys go
+ * as one bound JSON array of `[job_id, id]` pairs); a `pending` event's
+ * status is left unwritten, since writing a key column rewrites every
+ * index entry of the row.
  */
 export async function postponeEvents(
   db: D1Database,
@@ -385,9 +396,12 @@ export async function postponeEvents(
   nextAttemptAt: number,
 ): Promise<void> {
   const keys = JSON.stringify(events.map((e) => [e.jobId, e.id]));
-  await sql(db)`UPDATE webhook_events SET next_attempt_at = ${nextAttemptAt}
-    WHERE status IN ${unsettledEventStatuses}
-      AND (job_id, id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${keys}))`.run();
+  const listed = sqlFragment`(job_id, id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${keys}))`;
+  await db.batch([
+    sql(db)`UPDATE webhook_events SET next_attempt_at = ${nextAttemptAt} WHERE status = 'pending' AND ${listed}`,
+    sql(db)`UPDATE webhook_events SET status = 'pending', next_attempt_at = ${nextAttemptAt}
+      WHERE status = 'sending' AND ${listed}`,
+  ]);
 }
 
 /** A failing event with its latest attempt, as the console's failing-deliveries list shows it. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { newId } from "../../src/platform/ids";
 import { databases } from "../../src/store/databases";
 import { shardStatsFound, shardStatsStatements } from "../../src/store/stats";
-import { claimForDelivery, failingEvents, insertWebhookEvent } from "../../src/store/webhook-events";
+import { claimForDelivery, failingEvents, insertWebhookEvent, postponeEvents } from "../../src/store/webhook-events";
 import { authed, createTenant, errorOf, eventually, submit, type TestTenant, untilStatus } from "./helpers";
 import { unique } from "./webhook-helpers";
 
@@ -203,7 +203,7 @@ describe("GET /v1/failing-deliveries (console)", () => {
     });
   });
 
-  it("lists an event whose first attempt died unrecorded once a retry claims it, as an event that is retrying", async () => {
+  it("lists an event whose first attempt died unrecorded once the sweep sent it again and a retry claimed it", async () => {
     const db = databases(env).shards[0] as D1Database;
     const tenantId = `ten_${unique().replaceAll("-", "")}`;
     const jobId = newId.job(0);
@@ -224,6 +224,8 @@ describe("GET /v1/failing-deliveries (console)", () => {
     await insertWebhookEvent(db, event).run();
     expect((await failingEvents(db, tenantId, null, 21).all()).results).toEqual([]);
 
+    // The sweep finds it, postpones it and sends attempt 2, which a consumer claims.
+    await postponeEvents(db, [event], Date.now());
     const claimed = await claimForDelivery(db, jobId, event.id, 2, Date.now()).first();
 
     expect(claimed).toMatchObject({ status: "pending", attempts: 2 });

@@ -10,7 +10,13 @@ import { limits } from "../../src/limits";
 import { newId } from "../../src/platform/ids";
 import { readMeter, resetMeter } from "../../src/platform/metering";
 import { databases } from "../../src/store/databases";
-import { claimForDelivery } from "../../src/store/webhook-events";
+import {
+  claimForDelivery,
+  insertWebhookEvent,
+  listOverdueEvents,
+  postponeEvents,
+  recordAttempt,
+} from "../../src/store/webhook-events";
 import type { JobTracker } from "../../src/tracker/job-tracker";
 import { originOf } from "../../src/webhooks/events";
 import {
@@ -358,6 +364,83 @@ describe("webhook delivery", () => {
       (row) => row?.status === "delivered",
     );
     expect(log).toEqual({ status: "delivered", attempts: 2 });
+  });
+
+  it("finds a lost retry and a backlog of unsent new events in turn: neither keeps the other waiting", async () => {
+    const db = databases(env).shards[1] as D1Database;
+    const base = Date.now();
+    const event = (createdAt: number, callbackUrl: string) => ({
+      id: newId.event(1),
+      tenantId: "ten_sweep_turns",
+      jobId: newId.job(1),
+      type: "job.succeeded",
+      payload: "{}",
+      payloadFromJob: false,
+      callbackUrl,
+      status: "pending" as const,
+      attempts: 0,
+      nextAttemptAt: createdAt,
+      createdAt,
+    });
+    // A retry whose attempt 2 was claimed 10 minutes ago and died unrecorded.
+    const retry = event(base - 600_000, "https://fine.example/");
+    await insertWebhookEvent(db, { ...retry, attempts: 1 }).run();
+    await postponeEvents(db, [retry], base - 600_000);
+    expect(await claimForDelivery(db, retry.jobId, retry.id, 2, base - 600_000).first()).not.toBeNull();
+    // 150 events stored a minute ago, still `sending`: their messages wait for a busy origin's room.
+    const backlog = Array.from({ length: 150 }, () => event(base - 60_000, "https://busy.example/"));
+    await db.batch(backlog.map((e) => insertWebhookEvent(db, e)));
+    const found = new Set<string>();
+    const sweepsFindingRetry: number[] = [];
+    for (let sweep = 0; sweep < 3; sweep++) {
+      const now = base + sweep * 60_001;
+      const overdue = await listOverdueEvents(db, now - 30_000, 100);
+      if (overdue.length > 0) await postponeEvents(db, overdue, now + 30_000);
+      for (const e of overdue) found.add(e.id);
+      if (overdue.some((e) => e.id === retry.id)) sweepsFindingRetry.push(sweep);
+    }
+    expect(sweepsFindingRetry[0]).toBe(0);
+    // Each sweep's postponement puts what it found at the back of the line: the whole backlog within three sweeps.
+    expect(backlog.filter((e) => !found.has(e.id))).toEqual([]);
+  });
+
+  it("claims a retry for 2 D1 rows, its row and its due entry, as before events were keyed by status", async () => {
+    const db = databases(env).shards[0] as D1Database;
+    const now = Date.now();
+    const event = {
+      id: newId.event(0),
+      tenantId: "ten_claim_rows",
+      jobId: newId.job(0),
+      type: "job.succeeded",
+      payload: "{}",
+      payloadFromJob: false,
+      callbackUrl: "https://x.example/",
+      status: "pending" as const,
+      attempts: 0,
+      nextAttemptAt: now,
+      createdAt: now,
+    };
+    const written = (results: D1Result[]) => results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0);
+    expect(written(await db.batch([insertWebhookEvent(db, event)]))).toBe(1);
+    const attempt1 = recordAttempt(
+      db,
+      {
+        eventId: event.id,
+        jobId: event.jobId,
+        tenantId: event.tenantId,
+        trigger: "scheduled",
+        attemptedAt: now,
+        durationMs: 1,
+        httpStatus: 500,
+        error: null,
+        responseBody: null,
+        nextAttemptAt: now + 1000,
+      },
+      { status: "pending", scheduledAttempt: 1, endsRedelivery: false, now },
+    );
+    await db.batch(attempt1);
+
+    expect(written(await db.batch([claimForDelivery(db, event.jobId, event.id, 2, now + 1)]))).toBe(2);
   });
 
   it("keeps one cron invocation within D1's 1,000 queries, with sweepBatch overdue events on every shard", async () => {
