@@ -1,11 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { newId } from "../../src/platform/ids";
 import { databases } from "../../src/store/databases";
 import { shardStatsFound, shardStatsStatements } from "../../src/store/stats";
 import { claimForDelivery, failingEvents, insertWebhookEvent, postponeEvents } from "../../src/store/webhook-events";
 import { authed, createTenant, errorOf, eventually, submit, type TestTenant, untilStatus } from "./helpers";
-import { unique } from "./webhook-helpers";
+import { bareEvent, unique } from "./webhook-helpers";
 
 interface Stats {
   counts: Record<string, number>;
@@ -206,27 +205,14 @@ describe("GET /v1/failing-deliveries (console)", () => {
   it("lists an event whose first attempt died unrecorded once the sweep sent it again and a retry claimed it", async () => {
     const db = databases(env).shards[0] as D1Database;
     const tenantId = `ten_${unique().replaceAll("-", "")}`;
-    const jobId = newId.job(0);
-    const event = {
-      id: newId.event(0),
-      tenantId,
-      jobId,
-      type: "job.succeeded",
-      payload: "{}",
-      payloadFromJob: false,
-      callbackUrl: "https://x.example/",
-      status: "pending" as const,
-      // Its first attempt was claimed and never recorded: the event is still stored `sending` (migration 0020).
-      attempts: 1,
-      nextAttemptAt: 0,
-      createdAt: Date.now(),
-    };
+    // Its first attempt was claimed and never recorded: the event is still stored `sending` (migration 0020).
+    const event = { ...bareEvent(0, tenantId, Date.now()), attempts: 1 };
     await insertWebhookEvent(db, event).run();
     expect((await failingEvents(db, tenantId, null, 21).all()).results).toEqual([]);
 
     // The sweep finds it, postpones it and sends attempt 2, which a consumer claims.
     await postponeEvents(db, [event], Date.now());
-    const claimed = await claimForDelivery(db, jobId, event.id, 2, Date.now()).first();
+    const claimed = await claimForDelivery(db, event.jobId, event.id, 2, Date.now()).first();
 
     expect(claimed).toMatchObject({ status: "pending", attempts: 2 });
     const { results } = await failingEvents(db, tenantId, null, 21).all<{ id: string; status: string }>();

@@ -32,7 +32,7 @@ import {
   submit,
   type TestTenant,
 } from "./helpers";
-import { deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
+import { bareEvent, deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
 /** Submits an echo job that calls back to `path` on the receiver. */
 async function jobCallingBack(tenant: TestTenant, path: string, base = env.RECEIVER_URL) {
@@ -369,19 +369,7 @@ describe("webhook delivery", () => {
   it("finds a lost retry and a backlog of unsent new events in turn: neither keeps the other waiting", async () => {
     const db = databases(env).shards[1] as D1Database;
     const base = Date.now();
-    const event = (createdAt: number, callbackUrl: string) => ({
-      id: newId.event(1),
-      tenantId: "ten_sweep_turns",
-      jobId: newId.job(1),
-      type: "job.succeeded",
-      payload: "{}",
-      payloadFromJob: false,
-      callbackUrl,
-      status: "pending" as const,
-      attempts: 0,
-      nextAttemptAt: createdAt,
-      createdAt,
-    });
+    const event = (createdAt: number, callbackUrl: string) => bareEvent(1, "ten_sweep_turns", createdAt, callbackUrl);
     // A retry whose attempt 2 was claimed 10 minutes ago and died unrecorded.
     const retry = event(base - 600_000, "https://fine.example/");
     await insertWebhookEvent(db, { ...retry, attempts: 1 }).run();
@@ -407,19 +395,7 @@ describe("webhook delivery", () => {
   it("claims a retry for 2 D1 rows, its row and its due entry, as before events were keyed by status", async () => {
     const db = databases(env).shards[0] as D1Database;
     const now = Date.now();
-    const event = {
-      id: newId.event(0),
-      tenantId: "ten_claim_rows",
-      jobId: newId.job(0),
-      type: "job.succeeded",
-      payload: "{}",
-      payloadFromJob: false,
-      callbackUrl: "https://x.example/",
-      status: "pending" as const,
-      attempts: 0,
-      nextAttemptAt: now,
-      createdAt: now,
-    };
+    const event = bareEvent(0, "ten_claim_rows", now);
     const written = (results: D1Result[]) => results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0);
     expect(written(await db.batch([insertWebhookEvent(db, event)]))).toBe(1);
     const attempt1 = recordAttempt(

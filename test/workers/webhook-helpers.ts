@@ -4,7 +4,8 @@ import { Webhook } from "standardwebhooks";
 import { expect } from "vitest";
 import type { CallbackMessage, Env } from "../../src/env";
 import worker from "../../src/index";
-import { type DeliveryRecord, insertWebhookEvent } from "../../src/store/webhook-events";
+import { newId } from "../../src/platform/ids";
+import { type DeliveryRecord, insertWebhookEvent, type WebhookEventRecord } from "../../src/store/webhook-events";
 import { buildEvent } from "../../src/webhooks/events";
 import { authed, dbOf, eventually, submit, type TestTenant } from "./helpers";
 
@@ -67,6 +68,30 @@ export async function storedEvent(
   await insertWebhookEvent(dbOf(event.id), event).run();
   return { eventId: event.id, jobId: job.id };
 }
+
+/**
+ * A pending `job.succeeded` event of a made-up job on shard `shard`, not yet
+ * stored, made `createdAt` (ms) and due then: for store-level tests that
+ * need no job row.
+ */
+export const bareEvent = (
+  shard: number,
+  tenantId: string,
+  createdAt: number,
+  callbackUrl = "https://x.example/",
+): WebhookEventRecord => ({
+  id: newId.event(shard),
+  tenantId,
+  jobId: newId.job(shard),
+  type: "job.succeeded",
+  payload: "{}",
+  payloadFromJob: false,
+  callbackUrl,
+  status: "pending",
+  attempts: 0,
+  nextAttemptAt: createdAt,
+  createdAt,
+});
 
 /** Runs the callbacks consumer on one batch of these messages (with `settings` over the test env). */
 export async function deliverMessages(bodies: CallbackMessage[], settings: Partial<Env> = {}) {
