@@ -233,16 +233,17 @@ export const limits = {
    * …or until it has run this many D1 statements (counting each statement
    * of a batch): what one cron invocation's `d1QueriesPerInvocation` (1,000)
    * leaves after the sweep before it, with a margin. The sweep's worst case
-   * with 32 shards and the control database: 4 statements a shard (stranded
-   * jobs, overdue events, their one postponing update, stalled batches) and
-   * the control database's overdue schedules, 129; replica repair's 33
-   * fingerprints, 64 pages (`replicaRepairPages`) of 4 (a control page, the
-   * shard's page, a copy and a delete; a page that also revokes keys in the
-   * control database, a fifth statement, counts as two) and a cursor per
-   * shard, 321. That is
-   * 450; retention takes statements from this budget before it runs them,
-   * so all databases together never overrun it: 450 + 500 = 950, under
-   * 1,000. More shards cost 4 statements each here, a fingerprint and a
+   * with 32 shards and the control database: 5 statements a shard (stranded
+   * jobs, overdue events, their two postponing updates — one for `pending`
+   * events, one for `sending` ones: store/webhook-events.ts `postponeEvents`
+   * — stalled batches) and the control database's overdue schedules, 161;
+   * replica repair's 33 fingerprints, 64 pages (`replicaRepairPages`) of 4
+   * (a control page, the shard's page, a copy and a delete; a page that also
+   * revokes keys in the control database, a fifth statement, counts as two)
+   * and a cursor per shard, 321. That is
+   * 482; retention takes statements from this budget before it runs them,
+   * so all databases together never overrun it: 482 + 500 = 982, under
+   * 1,000. More shards cost 5 statements each here, a fingerprint and a
    * cursor in repair, and a list each from this budget (a job round's
    * deletes take up to 4, `jobRoundMaxStatements` less its list, until they
    * have run).
