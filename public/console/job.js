@@ -144,4 +144,6 @@ async function loadDeliveries(client, id, $, showError) {
     }),
   );
   if ($("#no-deliveries")) $("#no-deliveries").hidden = events.length > 0;
+  // Table headers with no rows under them read as a failure to load: show the tables only with events.
+  if ($("#callback-tables")) $("#callback-tables").hidden = events.length === 0;
 }

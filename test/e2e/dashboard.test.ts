@@ -99,6 +99,9 @@ describe("the dashboard in headless Chromium", () => {
       (text) => text?.includes("step 3 of 3") ?? false,
     );
     expect(await page.locator("#attempts").textContent()).toContain("Attempt 1: succeeded");
+    // A job without a callback: the hint alone, no empty tables.
+    expect(await page.locator("#no-deliveries").isVisible()).toBe(true);
+    expect(await page.locator("#callback-tables").isVisible()).toBe(false);
 
     await page.getByRole("link", { name: "Jobs", exact: true }).click();
     await page.waitForFunction(() => document.querySelectorAll("#jobs tr").length > 0);
