@@ -5,10 +5,11 @@ export type EventStatus = "pending" | "delivered" | "failed";
 
 /**
  * The statuses an event is stored at: "pending" is stored as `sending` until
- * the event's first scheduled attempt is recorded, so the event is one range
- * of the key (status, job_id, id) and not an entry of `webhook_events_due`
- * (migration 0020): storing and settling an event that its first attempt
- * delivers writes 2 rows, not 3.
+ * the event's first scheduled attempt is recorded or the sweep finds it
+ * overdue (`postponeEvents`), so the event is one range of the key (status,
+ * job_id, id) and not an entry of `webhook_events_due` (migration 0020):
+ * storing and settling an event that its first attempt delivers writes 2
+ * rows, not 3.
  */
 export const storedEventStatuses = ["sending", "pending", "delivered", "failed"] as const;
 
@@ -169,7 +170,9 @@ export function readForDelivery(db: D1Database, jobId: string, id: string): D1Pr
  * was: an attempt that dies before it is recorded leaves the event overdue,
  * and the sweep re-sends it after its grace (beyond a request's timeout;
  * counted from the claim's `updated_at`) — and every index write is billed,
- * so the claim touches no index.
+ * so the claim writes no key column and no index entry but the failing
+ * list's, which a second attempt enters (`webhook_events_failing`: a retry's
+ * claim writes 2 rows).
  */
 export function claimForDelivery(
   db: D1Database,

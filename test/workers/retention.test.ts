@@ -256,7 +256,7 @@ describe("retention", () => {
     expect(purged.jobs).toBeGreaterThanOrEqual(expired.ids.length);
     expect(madeBefore).toBeGreaterThanOrEqual(waiting.ids.length + expired.ids.length);
     // Each read once, and a row per round (3 or 4) where its scan stops; and for each expired job, the look for
-    // a pending event when it is listed and when it is deleted (an index entry and the event's row each).
+    // a pending event when it is listed and when it is deleted (a probe of the events' key for each unsettled status).
     expect(read.rows).toBeLessThanOrEqual((madeBefore ?? 0) + 5 + 4 * purged.jobs);
   }, 120_000);
 

@@ -392,7 +392,7 @@ describe("webhook delivery", () => {
     expect(backlog.filter((e) => !found.has(e.id))).toEqual([]);
   });
 
-  it("claims a retry for 2 D1 rows, its row and its due entry, as before events were keyed by status", async () => {
+  it("claims a retry for 2 D1 rows, its row and its entry in the failing list, as before events were keyed by status", async () => {
     const db = databases(env).shards[0] as D1Database;
     const now = Date.now();
     const event = bareEvent(0, "ten_claim_rows", now);
