@@ -363,11 +363,13 @@ export type OverdueEvent = Pick<WebhookEventRecord, "id" | "jobId" | "attempts" 
  * back of the line.
  */
 export async function listOverdueEvents(db: D1Database, before: number, limit: number): Promise<OverdueEvent[]> {
-  const overdue = (from: SqlFragment) => sqlFragment`SELECT * FROM (SELECT status, id, job_id, attempts,
-      callback_url FROM ${from} AND next_attempt_at < ${before} AND updated_at < ${before} LIMIT ${limit})`;
-  // The index named, its condition as text: SQLite would otherwise read every pending event through the key.
-  const { results } = await sql(db)`${overdue(sqlFragment`webhook_events WHERE status = 'sending'`)} UNION ALL
-    ${overdue(sqlFragment`webhook_events INDEXED BY webhook_events_due WHERE status = 'pending'`)}`.all<{
+  const overdue = (table: SqlFragment, status: SqlFragment) => sqlFragment`SELECT * FROM (SELECT status, id, job_id,
+      attempts, callback_url FROM ${table} WHERE ${status} AND next_attempt_at < ${before} AND updated_at < ${before}
+      LIMIT ${limit})`;
+  // The due index named, SQLite would otherwise read every pending event through the key; the status is text,
+  // since a bound one would not match the index's condition (SQLite then finds no plan).
+  const { results } = await sql(db)`${overdue(sqlFragment`webhook_events`, sqlFragment`status = 'sending'`)} UNION ALL
+    ${overdue(sqlFragment`webhook_events INDEXED BY webhook_events_due`, sqlFragment`status = 'pending'`)}`.all<{
     status: StoredEventStatus;
     id: string;
     job_id: string;
