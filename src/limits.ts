@@ -233,22 +233,22 @@ export const limits = {
    * …or until it has run this many D1 statements (counting each statement
    * of a batch): what one cron invocation's `d1QueriesPerInvocation` (1,000)
    * leaves after the sweep before it, with a margin. The sweep's worst case
-   * with 32 shards and the control database: 5 statements a shard (stranded
-   * jobs, overdue events, their two postponing updates — one for `pending`
-   * events, one for `sending` ones: store/webhook-events.ts `postponeEvents`
-   * — stalled batches) and the control database's overdue schedules, 161;
-   * replica repair's 33 fingerprints, 64 pages (`replicaRepairPages`) of 4
-   * (a control page, the shard's page, a copy and a delete; a page that also
-   * revokes keys in the control database, a fifth statement, counts as two)
-   * and a cursor per shard, 321. That is
-   * 482; retention takes statements from this budget before it runs them,
-   * so all databases together never overrun it: 482 + 500 = 982, under
-   * 1,000. More shards cost 5 statements each here, a fingerprint and a
-   * cursor in repair, and a list each from this budget (a job round's
-   * deletes take up to 4, `jobRoundMaxStatements` less its list, until they
-   * have run).
+   * with 32 shards and the control database: 7 statements a shard (stranded
+   * jobs, overdue events, their postponement's four — giving held events rows
+   * of their own (two), one update for `pending` events, one for `sending`
+   * ones: store/overdue-events.ts `postponeEvents` — stalled batches) and the
+   * control database's overdue schedules, 225; replica repair's 33
+   * fingerprints, 64 pages (`replicaRepairPages`) of 4 (a control page, the
+   * shard's page, a copy and a delete; a page that also revokes keys in the
+   * control database, a fifth statement, counts as two) and a cursor per
+   * shard, 321. That is 546; retention takes statements from this budget
+   * before it runs them, so all databases together never overrun it:
+   * 546 + 450 = 996, under 1,000. More shards cost 7 statements each here, a
+   * fingerprint and a cursor in repair, and a list each from this budget (a
+   * job round's deletes take up to 4, `jobRoundMaxStatements` less its list,
+   * until they have run).
    */
-  retentionSweepMaxStatements: 500,
+  retentionSweepMaxStatements: 450,
   /** R2 deletes at most 1,000 keys per request (R2 Workers API, `delete(keys)`). */
   r2MaxKeysPerDelete: 1000,
   /** Jobs the cron sweep recovers per run (each is one Durable Object request). */

@@ -5,7 +5,7 @@ import { clock } from "../platform/clock";
 import { wakeOverdueSchedules } from "../schedules/backstop";
 import { databases } from "../store/databases";
 import { listStrandedJobs } from "../store/jobs";
-import { listOverdueEvents, postponeEvents } from "../store/webhook-events";
+import { listOverdueEvents, postponeEvents } from "../store/overdue-events";
 import { repairReplicas } from "../tenants/replica-repair";
 import { callbackMessage } from "../webhooks/events";
 

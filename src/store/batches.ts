@@ -1,4 +1,4 @@
-import { terminalJobStatuses } from "../contract/schemas";
+import { type StoredJobStatus, shownStatus, storedTerminalStatuses } from "./jobs";
 import { type SqlFragment, sql, sqlFragment } from "./sql";
 
 /** Where a batch stands: running until every job in it is terminal, then completed (once). */
@@ -116,8 +116,8 @@ export async function listTerminalBatchJobs(
 ): Promise<TerminalBatchJob[]> {
   const { results } = await sql(db)`SELECT id, status FROM jobs INDEXED BY jobs_by_batch
     WHERE tenant_id = ${tenantId} AND batch_id = ${batchId}
-      AND status IN ${terminalJobStatuses}`.all<TerminalBatchJob>();
-  return results;
+      AND status IN ${storedTerminalStatuses}`.all<{ id: string; status: StoredJobStatus }>();
+  return results.map((r) => ({ id: r.id, status: shownStatus(r.status) as TerminalBatchJob["status"] }));
 }
 
 /**
@@ -132,7 +132,7 @@ export async function listStalledBatchIds(db: D1Database, before: number, limit:
   const { results } = await sql(db)`SELECT id FROM batches b
     WHERE status = 'running'
       AND NOT EXISTS (SELECT 1 FROM jobs j INDEXED BY jobs_by_batch WHERE j.tenant_id = b.tenant_id AND j.batch_id = b.id
-        AND (j.status NOT IN ${terminalJobStatuses} OR j.finished_at >= ${before}))
+        AND (j.status NOT IN ${storedTerminalStatuses} OR j.finished_at >= ${before}))
     ORDER BY created_at LIMIT ${limit}`.all<{ id: string }>();
   return results.map((r) => r.id);
 }

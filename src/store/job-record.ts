@@ -17,6 +17,31 @@ export interface JobError {
   message: string;
 }
 
+/**
+ * The one delivered attempt of a held event (`HeldEvent`): only a first
+ * attempt that delivered is recorded on the job's row.
+ */
+export interface HeldAttempt {
+  attemptedAt: number;
+  durationMs: number;
+  httpStatus: number;
+  /** Up to the first KiB of the receiver's answer (limits.maxCallbackResponseBytes). */
+  responseBody: string | null;
+}
+
+/**
+ * A finished job's callback event held on the job's row instead of a row
+ * of its own in `webhook_events` (migration 0021): while `delivered` is
+ * null its first attempt is owed (the job consumer that finished the job
+ * makes it; the sweep hands a lost one to the callbacks queue), then it is
+ * that attempt, delivered. Its type is `job.<status>`, its URL the job's.
+ */
+export interface HeldEvent {
+  id: string;
+  createdAt: number;
+  delivered: HeldAttempt | null;
+}
+
 /** One job: everything its row holds. */
 export interface JobRecord {
   id: string;
@@ -61,4 +86,6 @@ export interface JobRecord {
   scheduleId: string | null;
   version: number;
   updatedAt: number;
+  /** Its terminal callback event while the row holds it; null or absent (a record kept from before 0021) when none. */
+  heldEvent?: HeldEvent | null;
 }

@@ -1,15 +1,61 @@
-import { type CallbackEventType, type JobStatus, jobStatuses } from "../contract/schemas";
+import { type CallbackEventType, type JobStatus, jobStatuses, terminalJobStatuses } from "../contract/schemas";
 import { keyIsLive } from "./api-keys";
-import type { JobRecord } from "./job-record";
+import type { HeldEvent, JobRecord } from "./job-record";
 import { joinSql, type SqlFragment, sql, sqlFragment, unionAll } from "./sql";
 import { eventsOf } from "./webhook-events";
+
+/** A status a job ends at. */
+export type TerminalJobStatus = (typeof terminalJobStatuses)[number];
+
+/**
+ * The status a finished job is stored at while its row holds its callback
+ * event's owed first attempt (migration 0021), per status shown: a status
+ * of its own in the key, so the sweep finds such jobs as a range and the
+ * obligation costs no index entry.
+ */
+const owedStatuses = {
+  canceled: "canceled:owed",
+  failed: "failed:owed",
+  succeeded: "succeeded:owed",
+} as const satisfies Record<TerminalJobStatus, string>;
+
+type OwedStatus = (typeof owedStatuses)[TerminalJobStatus];
+
+/** A status a job is stored at: the one the API shows, or a finished one whose callback is owed. */
+export type StoredJobStatus = JobStatus | OwedStatus;
+
+/** Every status a job is stored at. */
+export const storedJobStatuses: readonly StoredJobStatus[] = [...jobStatuses, ...Object.values(owedStatuses)];
+
+/** The statuses a job the API shows at `status` may be stored at. */
+export const storedStatusesOf = (status: JobStatus): StoredJobStatus[] =>
+  status in owedStatuses ? [status, owedStatuses[status as TerminalJobStatus]] : [status];
+
+/** The stored statuses of finished jobs. */
+export const storedTerminalStatuses: readonly StoredJobStatus[] = terminalJobStatuses.flatMap(storedStatusesOf);
+
+/** The stored statuses of finished jobs whose callback's first attempt is owed. */
+export const owedJobStatuses: readonly OwedStatus[] = Object.values(owedStatuses);
+
+/** The status a job that ended at `status` is stored at while its callback's first attempt is owed. */
+export const owedStatusOf = (status: TerminalJobStatus): OwedStatus => owedStatuses[status];
+
+/** The status the API shows for a stored one: the part before its colon. */
+export const shownStatus = (stored: StoredJobStatus): JobStatus => stored.split(":")[0] as JobStatus;
+
+/** `shownStatus` in SQL, of the row's `status`. */
+export const shownStatusSql = sqlFragment`substr(status, 1, instr(status || ':', ':') - 1)`;
+
+/** The status a job's row is stored at: owed while it holds an event not yet delivered. */
+const storedStatusOf = (job: Pick<JobRecord, "status" | "heldEvent">): StoredJobStatus =>
+  job.heldEvent && job.heldEvent.delivered === null ? owedStatuses[job.status as TerminalJobStatus] : job.status;
 
 /** A `jobs` row as D1 returns it. */
 interface JobRow {
   id: string;
   tenant_id: string;
   type: string;
-  status: JobStatus;
+  status: StoredJobStatus;
   input: string | null;
   input_key: string | null;
   progress: string | null;
@@ -36,17 +82,40 @@ interface JobRow {
   schedule_id: string | null;
   version: number;
   updated_at: number;
+  event_id: string | null;
+  event_created_at: number | null;
+  event_attempted_at: number | null;
+  event_duration_ms: number | null;
+  event_http_status: number | null;
+  event_response_body: string | null;
 }
 
 const parseOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 const jsonOrNull = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
+
+const heldEventOf = (row: JobRow): HeldEvent | null =>
+  row.event_id === null
+    ? null
+    : {
+        id: row.event_id,
+        createdAt: row.event_created_at as number,
+        delivered:
+          row.event_attempted_at === null
+            ? null
+            : {
+                attemptedAt: row.event_attempted_at,
+                durationMs: row.event_duration_ms as number,
+                httpStatus: row.event_http_status as number,
+                responseBody: row.event_response_body,
+              },
+      };
 
 function fromRow(row: JobRow): JobRecord {
   return {
     id: row.id,
     tenantId: row.tenant_id,
     type: row.type,
-    status: row.status,
+    status: shownStatus(row.status),
     inputJson: row.input,
     inputKey: row.input_key,
     progress: parseOrNull(row.progress),
@@ -72,6 +141,7 @@ function fromRow(row: JobRow): JobRecord {
     scheduleId: row.schedule_id,
     version: row.version,
     updatedAt: row.updated_at,
+    heldEvent: heldEventOf(row),
   };
 }
 
@@ -91,8 +161,13 @@ export function insertJob(db: D1Database, job: JobRecord, keyHash: string | null
     WHERE ${keyIsLive(keyHash)}`;
 }
 
-/** The columns every change of a job writes. */
-const updatedColumns = (job: JobRecord) => sqlFragment`status = ${job.status}, progress = ${jsonOrNull(job.progress)},
+/**
+ * The columns every change of a job writes. A delivered held event is
+ * recorded by `recordHeldDelivery` (store/held-events.ts), never here: a
+ * change's writer holds only an event it has just built.
+ */
+const updatedColumns = (job: JobRecord) => sqlFragment`status = ${storedStatusOf(job)},
+  event_id = ${job.heldEvent?.id ?? null}, event_created_at = ${job.heldEvent?.createdAt ?? null}, progress = ${jsonOrNull(job.progress)},
   attempts = ${job.attempts}, given_back = ${job.givenBack}, result = ${job.resultJson}, result_key = ${job.resultKey},
   error_code = ${job.error?.code ?? null}, error_message = ${job.error?.message ?? null}, run_at = ${job.runAt},
   started_at = ${job.startedAt}, finished_at = ${job.finishedAt}, lease_expires_at = ${job.leaseExpiresAt},
@@ -101,12 +176,13 @@ const updatedColumns = (job: JobRecord) => sqlFragment`status = ${job.status}, p
 /**
  * What finds a job's row: its key (tenant, status, id) (migration 0019). The
  * row is its own entry of the list by status, so an insert or a change of
- * status writes one row, not two.
+ * status writes one row, not two. A job not yet finished is stored at the
+ * status shown.
  */
 export type JobKey = Pick<JobRecord, "id" | "tenantId" | "status">;
 
-/** The job `id` of `tenantId` at `status`, or at any of several (one probe of the key each). */
-const jobAt = (tenantId: string, status: JobStatus | readonly JobStatus[], id: string) =>
+/** The job `id` of `tenantId` at stored `status`, or at any of several (one probe of the key each). */
+export const jobAt = (tenantId: string, status: StoredJobStatus | readonly StoredJobStatus[], id: string) =>
   typeof status === "string"
     ? sqlFragment`tenant_id = ${tenantId} AND status = ${status} AND id = ${id}`
     : sqlFragment`tenant_id = ${tenantId} AND status IN ${status} AND id = ${id}`;
@@ -119,10 +195,10 @@ const jobAt = (tenantId: string, status: JobStatus | readonly JobStatus[], id: s
 export function updateJob(
   db: D1Database,
   job: JobRecord,
-  previous: Pick<JobRecord, "status" | "version">,
+  previous: Pick<JobRecord, "status" | "version" | "heldEvent">,
 ): D1PreparedStatement {
   return sql(db)`UPDATE jobs SET ${updatedColumns(job)}
-    WHERE ${jobAt(job.tenantId, previous.status, job.id)} AND version = ${previous.version}`;
+    WHERE ${jobAt(job.tenantId, storedStatusOf(previous), job.id)} AND version = ${previous.version}`;
 }
 
 /**
@@ -149,16 +225,16 @@ export async function startDueJob(
 }
 
 /**
- * The job `id` of `tenantId`, at whatever status: six probes of the key.
- * With `tenantId` null (a caller that does not know it), six probes for
+ * The job `id` of `tenantId`, at whatever status: nine probes of the key.
+ * With `tenantId` null (a caller that does not know it), nine probes for
  * each tenant with jobs on this database (`withTenantsOfJobs`), a row read
  * each besides: what a job's tracker told nothing pays.
  */
 export async function findJob(db: D1Database, tenantId: string | null, id: string): Promise<JobRecord | null> {
   const row = await (tenantId === null
     ? sql(db)`${withTenantsOfJobs("")} SELECT * FROM jobs
-        WHERE tenant_id IN (SELECT id FROM tenants_with_jobs) AND status IN ${jobStatuses} AND id = ${id}`
-    : sql(db)`SELECT * FROM jobs WHERE ${jobAt(tenantId, jobStatuses, id)}`
+        WHERE tenant_id IN (SELECT id FROM tenants_with_jobs) AND status IN ${storedJobStatuses} AND id = ${id}`
+    : sql(db)`SELECT * FROM jobs WHERE ${jobAt(tenantId, storedJobStatuses, id)}`
   ).first<JobRow>();
   return row ? fromRow(row) : null;
 }
@@ -179,12 +255,13 @@ export const jobIsAt = (job: JobKey, version: number): SqlFragment =>
 export function jobOfEvent(db: D1Database, jobId: string, eventId: string): D1PreparedStatement {
   const tenantOfEvent = sqlFragment`(SELECT tenant_id FROM webhook_events
     WHERE ${eventsOf(jobId)} AND id = ${eventId} AND payload = '')`;
-  return sql(db)`SELECT * FROM jobs WHERE tenant_id = ${tenantOfEvent} AND status IN ${jobStatuses} AND id = ${jobId}`;
+  return sql(db)`SELECT * FROM jobs WHERE tenant_id = ${tenantOfEvent} AND status IN ${storedJobStatuses}
+    AND id = ${jobId}`;
 }
 
 /** The tenant's job with this id: a statement, so it can ride in a batch. */
 export function tenantJob(db: D1Database, tenantId: string, id: string): D1PreparedStatement {
-  return sql(db)`SELECT * FROM jobs WHERE ${jobAt(tenantId, jobStatuses, id)}`;
+  return sql(db)`SELECT * FROM jobs WHERE ${jobAt(tenantId, storedJobStatuses, id)}`;
 }
 
 /** What `tenantJob` found. */
@@ -211,15 +288,36 @@ export interface JobListQuery {
 }
 
 /**
+ * The newest `limit` jobs at any of `statuses` (stored ones) that match
+ * `where`, read from `source`, newest first: a page per status, each the
+ * newest `limit` of its range of the key (tenant, status, id), merged. One
+ * query over `status IN (...)` would read every job of those ranges to sort
+ * them.
+ */
+export const newestAt = (
+  source: SqlFragment,
+  where: readonly SqlFragment[],
+  statuses: readonly StoredJobStatus[],
+  limit: number,
+): SqlFragment =>
+  sqlFragment`${unionAll(
+    statuses.map(
+      (status) => sqlFragment`SELECT * FROM (SELECT * FROM ${source}
+        WHERE ${joinSql([...where, sqlFragment`status = ${status}`], " AND ")} ORDER BY id DESC LIMIT ${limit})`,
+    ),
+  )} ORDER BY id DESC LIMIT ${limit}`;
+
+/**
  * Newest first (job ids are ULIDs, so id order is creation order). A batch
  * or schedule filter reads that link's index, with a status filter too
  * (named: SQLite would otherwise read the key's range of that status, every
  * job of the tenant at it). Otherwise the page is read through the jobs' key
- * (tenant, status, id) one status at a time, each the newest `limit` of its
- * status, merged: at most 6 × `limit` rows read, and no index of a tenant's
- * jobs by id alone, which would cost an index entry per job submitted
- * (migration 0015). A `type` filter reads each status's jobs until it has
- * `limit` of that type (or has read them all).
+ * (tenant, status, id) one stored status at a time (`newestAt`): at most
+ * 9 × `limit` rows read (6 statuses and the 3 finished ones whose callback
+ * is owed, whose ranges hold only the jobs of the last seconds), and no
+ * index of a tenant's jobs by id alone, which would cost an index entry per
+ * job submitted (migration 0015). A `type` filter reads each status's jobs
+ * until it has `limit` of that type (or has read them all).
  */
 export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobRecord[]> {
   const where = [sqlFragment`tenant_id = ${q.tenantId}`];
@@ -227,18 +325,20 @@ export async function listJobs(db: D1Database, q: JobListQuery): Promise<JobReco
   if (q.batchId) where.push(sqlFragment`batch_id = ${q.batchId}`);
   if (q.scheduleId) where.push(sqlFragment`schedule_id = ${q.scheduleId}`);
   if (q.beforeId) where.push(sqlFragment`id < ${q.beforeId}`);
-  const source = q.batchId
+  const statuses = q.status ? storedStatusesOf(q.status) : storedJobStatuses;
+  const link = q.batchId
     ? sqlFragment`jobs INDEXED BY jobs_by_batch`
     : q.scheduleId
       ? sqlFragment`jobs INDEXED BY jobs_by_schedule`
-      : sqlFragment`jobs`;
-  const newest = (status: JobStatus | undefined) =>
-    sqlFragment`SELECT * FROM (SELECT * FROM ${source}
-      WHERE ${joinSql(status ? [...where, sqlFragment`status = ${status}`] : where, " AND ")}
-      ORDER BY id DESC LIMIT ${q.limit})`;
-  const linked = q.batchId !== undefined || q.scheduleId !== undefined;
-  const pages = q.status || linked ? [newest(q.status)] : jobStatuses.map(newest);
-  const { results } = await sql(db)`${unionAll(pages)} ORDER BY id DESC LIMIT ${q.limit}`.all<JobRow>();
+      : null;
+  const page =
+    link === null
+      ? newestAt(sqlFragment`jobs`, where, statuses, q.limit)
+      : sqlFragment`SELECT * FROM ${link} WHERE ${joinSql(
+          q.status ? [...where, sqlFragment`status IN ${statuses}`] : where,
+          " AND ",
+        )} ORDER BY id DESC LIMIT ${q.limit}`;
+  const { results } = await sql(db)`${page}`.all<JobRow>();
   return results.map(fromRow);
 }
 

@@ -1,10 +1,12 @@
 import { type JobStatus, jobStatuses } from "../contract/schemas";
-import { sql } from "./sql";
+import { newestAt, storedStatusesOf } from "./jobs";
+import { sql, sqlFragment } from "./sql";
 
 /**
  * The console's numbers for one tenant on one database, each read through
- * a range of the jobs' key (tenant, status, id) and bounded: the counts read
- * at most `countCap` jobs per status; the chart reads
+ * a range of the jobs' key (tenant, status, id) for each status a job shown
+ * at a status is stored at (store/jobs.ts `storedStatusesOf`), and bounded:
+ * the counts read at most `countCap` jobs per status; the chart reads
  * the newest `recentScan` jobs of each finished status and keeps those that
  * finished since `since`. So a tenant's 100,000 jobs are never all read.
  */
@@ -36,12 +38,12 @@ export function shardStatsStatements(
 ): D1PreparedStatement[] {
   const counts = jobStatuses.map(
     (status) => sql(db)`SELECT COUNT(*) AS n FROM (SELECT 1 FROM jobs
-      WHERE tenant_id = ${tenantId} AND status = ${status} LIMIT ${bounds.countCap})`,
+      WHERE tenant_id = ${tenantId} AND status IN ${storedStatusesOf(status)} LIMIT ${bounds.countCap})`,
   );
+  const tenant = [sqlFragment`tenant_id = ${tenantId}`];
   const recent = chartedStatuses.map(
     (status) => sql(db)`SELECT finished_at / 60000 * 60000 AS minute, COUNT(*) AS n
-      FROM (SELECT finished_at FROM jobs WHERE tenant_id = ${tenantId} AND status = ${status}
-        ORDER BY id DESC LIMIT ${bounds.recentScan})
+      FROM (${newestAt(sqlFragment`jobs`, tenant, storedStatusesOf(status), bounds.recentScan)})
       WHERE finished_at >= ${since} GROUP BY minute`,
   );
   return [...counts, ...recent];

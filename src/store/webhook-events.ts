@@ -120,6 +120,8 @@ export interface SigningSecrets {
 export interface EventForDelivery {
   event: WebhookEventRecord;
   secrets: SigningSecrets;
+  /** Held on its job's row (store/held-events.ts), not a row of this table: what a job's end hands its consumer. */
+  held: boolean;
 }
 
 /** The secrets of the tenant `tenant` (an SQL expression) as one JSON value: one lookup of its row. */
@@ -189,7 +191,7 @@ export function claimForDelivery(
 /** What `readForDelivery` or `claimForDelivery` found: null when nothing is to be sent. */
 export function deliveryFound(result: D1Result): EventForDelivery | null {
   const row = result.results[0] as DeliveryRow | undefined;
-  return row ? { event: fromRow(row), secrets: parseSecrets(row.signing_secrets) } : null;
+  return row ? { event: fromRow(row), secrets: parseSecrets(row.signing_secrets), held: false } : null;
 }
 
 /**
@@ -348,65 +350,6 @@ export async function listJobDeliveries(db: D1Database, jobId: string): Promise<
       WHERE d.job_id = ${jobId})
     ORDER BY event_id, attempt`.all<DeliveryLogRow>();
   return results;
-}
-
-/** An overdue event, as the sweep sends it again. */
-export type OverdueEvent = Pick<WebhookEventRecord, "id" | "jobId" | "attempts" | "callbackUrl">;
-
-/**
- * Pending events whose next attempt was due before `before`, and not claimed
- * since: their message was lost, or their attempt died unrecorded. Up to
- * `limit`, taken in turn from the events whose first attempt is not
- * recorded (`sending`: a range of the key, read until enough are found)
- * and the retries due longest ago (through `webhook_events_due`), so
- * neither kind keeps the other waiting; `postponeEvents` moves each to the
- * back of the line.
- */
-export async function listOverdueEvents(db: D1Database, before: number, limit: number): Promise<OverdueEvent[]> {
-  const overdue = (table: SqlFragment, status: SqlFragment) => sqlFragment`SELECT * FROM (SELECT status, id, job_id,
-      attempts, callback_url FROM ${table} WHERE ${status} AND next_attempt_at < ${before} AND updated_at < ${before}
-      LIMIT ${limit})`;
-  // The due index named, SQLite would otherwise read every pending event through the key; the status is text,
-  // since a bound one would not match the index's condition (SQLite then finds no plan).
-  const { results } = await sql(db)`${overdue(sqlFragment`webhook_events`, sqlFragment`status = 'sending'`)} UNION ALL
-    ${overdue(sqlFragment`webhook_events INDEXED BY webhook_events_due`, sqlFragment`status = 'pending'`)}`.all<{
-    status: StoredEventStatus;
-    id: string;
-    job_id: string;
-    attempts: number;
-    callback_url: string;
-  }>();
-  const sending = results.filter((r) => r.status === "sending");
-  const pending = results.filter((r) => r.status === "pending");
-  const inTurn = Array.from({ length: Math.max(sending.length, pending.length) }, (_, i) => [sending[i], pending[i]]);
-  return inTurn
-    .flat()
-    .flatMap((r) => (r ? [{ id: r.id, jobId: r.job_id, attempts: r.attempts, callbackUrl: r.callback_url }] : []))
-    .slice(0, limit);
-}
-
-/**
- * Moves the next attempt time of the overdue `events` (those still
- * pending) to `nextAttemptAt` (Unix ms), so the sweep does not send them
- * twice, and makes a `sending` one `pending`: it is in `webhook_events_due`
- * from then on, so the sweep's range of `sending` events holds only those
- * it has not found yet. Two statements however many events (their keys go
- * as one bound JSON array of `[job_id, id]` pairs); a `pending` event's
- * status is left unwritten, since writing a key column rewrites every
- * index entry of the row.
- */
-export async function postponeEvents(
-  db: D1Database,
-  events: readonly Pick<WebhookEventRecord, "id" | "jobId">[],
-  nextAttemptAt: number,
-): Promise<void> {
-  const keys = JSON.stringify(events.map((e) => [e.jobId, e.id]));
-  const listed = sqlFragment`(job_id, id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${keys}))`;
-  await db.batch([
-    sql(db)`UPDATE webhook_events SET next_attempt_at = ${nextAttemptAt} WHERE status = 'pending' AND ${listed}`,
-    sql(db)`UPDATE webhook_events SET status = 'pending', next_attempt_at = ${nextAttemptAt}
-      WHERE status = 'sending' AND ${listed}`,
-  ]);
 }
 
 /** A failing event with its latest attempt, as the console's failing-deliveries list shows it. */

@@ -36,6 +36,7 @@ import { serialRunner } from "../platform/serial";
 import { answerClose, unlessUpgrade } from "../platform/sockets";
 import { deleteObject } from "../store/blobs";
 import { shardOf } from "../store/databases";
+import { heldEventKey } from "../store/held-events";
 import { findJob, jobIsAt, renewLease, startDueJob, touchJob, updateJob } from "../store/jobs";
 import {
   type EventForDelivery,
@@ -481,14 +482,20 @@ export class JobTracker extends DurableObject<Env> {
   async #commit(change: Change, options: { forCaller?: boolean } = {}): Promise<LeftToCaller> {
     const current = this.#job as JobRecord;
     const now = clock.now();
-    const job: JobRecord = { ...change.next, version: current.version + 1, updatedAt: now };
-    const statements = [updateJob(this.#db, job, current)];
+    const changed: JobRecord = { ...change.next, version: current.version + 1, updatedAt: now };
     const { event, releasesSlot } = change;
     const outbox =
-      event && wantsEvent(job, event)
-        ? buildEvent(job.tenantId, job.callbackUrl as string, event, toJobView(job), now)
+      event && wantsEvent(changed, event)
+        ? buildEvent(changed.tenantId, changed.callbackUrl as string, event, toJobView(changed), now)
         : null;
-    if (outbox) statements.push(insertWebhookEventIf(this.#db, outbox, jobIsAt(job, job.version)));
+    // The caller makes a terminal event's first attempt at once: until it is recorded, the job's row holds the
+    // event (store/held-events.ts), which then needs no row of its own.
+    const held = outbox !== null && options.forCaller === true && outbox.payloadFromJob;
+    const job = held
+      ? { ...changed, heldEvent: { id: outbox.id, createdAt: outbox.createdAt, delivered: null } }
+      : changed;
+    const statements = [updateJob(this.#db, job, current)];
+    if (outbox && !held) statements.push(insertWebhookEventIf(this.#db, outbox, jobIsAt(job, job.version)));
     const secretsAt =
       outbox !== null && options.forCaller === true
         ? statements.push(readSigningSecrets(this.#db, job.tenantId)) - 1
@@ -507,8 +514,8 @@ export class JobTracker extends DurableObject<Env> {
     this.#job = job;
     await this.#broadcast(job, current.status === job.status ? "progress" : "status");
     const secrets = secretsAt === -1 ? null : secretsFound(results[secretsAt] as D1Result);
-    const callback = outbox && secrets ? { event: outbox, secrets } : null;
-    if (outbox && !callback) await enqueueEvent(this.env, outbox);
+    const callback = outbox && secrets ? { event: outbox, secrets, held } : null;
+    if (outbox && !callback) await enqueueEvent(this.env, outbox, held ? heldEventKey(outbox) : null);
     const releaseSlot = releasesSlot && options.forCaller === true;
     if (releasesSlot && !releaseSlot) await this.#releaseSlot(job.tenantId, job.id);
     if (isTerminal(job.status)) await this.#ended(job);

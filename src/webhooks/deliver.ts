@@ -6,6 +6,7 @@ import { coalesced } from "../platform/coalesce";
 import { retryLater, settleTogether } from "../platform/queue-messages";
 import { settleAll } from "../platform/settle-all";
 import { shardOf } from "../store/databases";
+import { heldEventKey, materializeHeldEvents, recordHeldDelivery } from "../store/held-events";
 import { jobFound, jobOfEvent } from "../store/jobs";
 import {
   claimForDelivery,
@@ -120,7 +121,7 @@ async function deliverFrom(env: Env, db: D1Database, settings: Config, messages:
       const result =
         payload === null ? jobGone : await attempt(settings, delivery.secrets, { ...delivery.event, payload });
       slowestMs = Math.max(slowestMs, result.durationMs);
-      await recordEnded({ message, event: delivery.event, attemptedAt, endedAt: clock.now(), result });
+      await recordEnded({ message, event: delivery.event, held: false, attemptedAt, endedAt: clock.now(), result });
     }),
   );
   return slowestMs;
@@ -163,6 +164,8 @@ export async function attempt(
 export interface Attempt {
   message: CallbackMessage;
   event: WebhookEventRecord;
+  /** The event is held on its job's row (store/held-events.ts): a job consumer's first attempt. */
+  held: boolean;
   /** Its own start: the batch's requests end at different times, and the log shows each one's. */
   attemptedAt: number;
   /** Its own end: every delay that follows it counts from here (ms). */
@@ -184,14 +187,16 @@ export async function record(
 ): Promise<void> {
   const statements: D1PreparedStatement[] = [];
   const retries: { body: CallbackMessage; dueAt: number }[] = [];
-  for (const { message, event, attemptedAt, endedAt, result } of attempts) {
+  for (const { message, event, held, attemptedAt, endedAt, result } of attempts) {
     const manual = message.attempt === undefined;
     const scheduledAttempt = message.attempt ?? event.attempts;
     const verdict = judgeAttempt(scheduledAttempt, result.httpStatus, result.retryAfter, schedule, endedAt);
     const retry = verdict.kind === "retry" && !manual ? verdict : null;
     const status = eventStatusAfter(verdict, manual);
     const nextAttemptAt = retry ? endedAt + retry.delaySeconds * 1000 : null;
+    if (held) statements.push(...recordOnJob(db, event, verdict, { attemptedAt, result }));
     statements.push(
+      // For a held event, this records the attempt only if the event was given a row meanwhile, or just now.
       ...recordAttempt(
         db,
         {
@@ -231,6 +236,23 @@ export async function record(
   await env.CALLBACKS.sendBatch(
     retries.map(({ body, dueAt }) => ({ body, delaySeconds: queueDelaySeconds(dueAt, sentAt) })),
   );
+}
+
+/**
+ * A held event's attempt (store/held-events.ts): one that delivered is
+ * recorded on its job's row; any other gives the event a row of its own
+ * first, where `recordAttempt` records it and schedules what follows.
+ */
+function recordOnJob(
+  db: D1Database,
+  event: WebhookEventRecord,
+  verdict: AttemptVerdict,
+  { attemptedAt, result }: Pick<Attempt, "attemptedAt" | "result">,
+): D1PreparedStatement[] {
+  const key = heldEventKey(event);
+  if (verdict.kind !== "delivered" || result.httpStatus === null) return materializeHeldEvents(db, [key]);
+  const { durationMs, httpStatus, responseBody } = result;
+  return [recordHeldDelivery(db, key, { attemptedAt, durationMs, httpStatus, responseBody })];
 }
 
 /** Where the event stands after an attempt; null leaves it as it was. */

@@ -5,13 +5,21 @@ import { getJob } from "../jobs/queries";
 import { limits } from "../limits";
 import { clock, isoTime } from "../platform/clock";
 import { shardOf } from "../store/databases";
-import { endRedelivery, listJobDeliveries, listJobEvents, startRedelivery } from "../store/webhook-events";
+import { heldEventKey, materializeHeldEvents } from "../store/held-events";
+import type { HeldEvent, JobRecord } from "../store/job-record";
+import {
+  type DeliveryLogRow,
+  endRedelivery,
+  listJobDeliveries,
+  listJobEvents,
+  startRedelivery,
+} from "../store/webhook-events";
 import { callbackMessage } from "./events";
 
 /** The job's events and every delivery attempt (API.md `GET /v1/jobs/{id}/deliveries`). */
 export async function describeDeliveries(env: Env, tenantId: string, jobId: string) {
-  await getJob(env, tenantId, jobId);
-  return deliveryLogOf(env, jobId);
+  const job = await getJob(env, tenantId, jobId);
+  return deliveryLogOf(env, jobId, job);
 }
 
 /** The batch's events and every delivery attempt (API.md `GET /v1/batches/{id}/deliveries`), shaped as a job's. */
@@ -20,10 +28,21 @@ export async function describeBatchDeliveries(env: Env, tenantId: string, batchI
   return deliveryLogOf(env, batchId);
 }
 
-/** The events about a job or batch (`subjectId`, which names their shard) and every attempt, as the API shows them. */
-async function deliveryLogOf(env: Env, subjectId: string) {
+/**
+ * The events about a job or batch (`subjectId`, which names their shard) and
+ * every attempt, as the API shows them; with `job`, the event its row holds
+ * too (store/held-events.ts), the newest of its events, as a row of its own
+ * would show it.
+ */
+async function deliveryLogOf(env: Env, subjectId: string, job: JobRecord | null = null) {
   const db = shardOf(env, subjectId);
-  const [events, deliveries] = await Promise.all([listJobEvents(db, subjectId), listJobDeliveries(db, subjectId)]);
+  const [stored, storedDeliveries] = await Promise.all([
+    listJobEvents(db, subjectId),
+    listJobDeliveries(db, subjectId),
+  ]);
+  const held = job?.heldEvent ? heldEventLog(job, job.heldEvent) : null;
+  const events = held ? [...stored, held.event] : stored;
+  const deliveries = held ? [...storedDeliveries, ...held.deliveries] : storedDeliveries;
   return {
     events: events.map((e) => ({
       id: e.id,
@@ -41,6 +60,35 @@ async function deliveryLogOf(env: Env, subjectId: string) {
   };
 }
 
+/** A held event and its attempt, as `listJobEvents` and `listJobDeliveries` show an event with a row of its own. */
+function heldEventLog(job: JobRecord, held: HeldEvent) {
+  const type = `job.${job.status}`;
+  const event = {
+    id: held.id,
+    type,
+    status: held.delivered ? ("delivered" as const) : ("pending" as const),
+    createdAt: held.createdAt,
+    nextAttemptAt: held.delivered ? null : held.createdAt,
+  };
+  const deliveries: DeliveryLogRow[] = held.delivered
+    ? [
+        {
+          event_id: held.id,
+          event_type: type,
+          attempt: 1,
+          trigger: "scheduled",
+          attempted_at: held.delivered.attemptedAt,
+          duration_ms: held.delivered.durationMs,
+          http_status: held.delivered.httpStatus,
+          error: null,
+          response_body: held.delivered.responseBody,
+          next_attempt_at: null,
+        },
+      ]
+    : [];
+  return { event, deliveries };
+}
+
 /**
  * Queues one more attempt of an event now: same `webhook-id`, a fresh
  * timestamp and signature. One manual attempt per event is in flight at a
@@ -49,7 +97,14 @@ async function deliveryLogOf(env: Env, subjectId: string) {
  * the job has no such event.
  */
 export async function redeliver(env: Env, tenantId: string, jobId: string, eventId: string) {
-  await getJob(env, tenantId, jobId);
+  const job = await getJob(env, tenantId, jobId);
+  if (job.heldEvent?.id === eventId) {
+    // A redelivery is recorded on the event's own row: give it one.
+    const db = shardOf(env, jobId);
+    await db.batch(
+      materializeHeldEvents(db, [heldEventKey({ ...job.heldEvent, tenantId, jobId, type: `job.${job.status}` })]),
+    );
+  }
   return redeliverEvent(env, jobId, eventId, "job");
 }
 

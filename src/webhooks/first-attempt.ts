@@ -5,6 +5,7 @@ import { clock } from "../platform/clock";
 import { coalescedByKey } from "../platform/coalesce";
 import { concurrencyLimit } from "../platform/concurrency";
 import { shardOf } from "../store/databases";
+import { heldEventKey } from "../store/held-events";
 import type { EventForDelivery } from "../store/webhook-events";
 import { type Attempt, attempt, leaseOf, record } from "./deliver";
 import { callbackMessage, enqueueEvent, originOf } from "./events";
@@ -31,7 +32,10 @@ interface Group {
  * The first attempt of the callback a job's outcome causes, made by the job
  * consumer that recorded the outcome, right after its tracker stored the job
  * and the event: no callbacks-queue message and no claim, since only the
- * call that completed the job was handed the event. Retries go through the
+ * call that completed the job was handed the event, which its job's row
+ * holds meanwhile (store/held-events.ts): a delivered attempt is recorded
+ * there, and any other outcome gives the event a row of its own first, as
+ * does handing it to the callbacks queue. Retries go through the
  * callbacks queue as before. Within one consumer invocation, attempts for one
  * origin that start within a few ms pass its gate with one request, and
  * attempts that end within a few ms are recorded in one D1 batch, so under
@@ -105,7 +109,8 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     try {
       await Promise.all(
         callbacks.map(async (callback) => {
-          if (!(await attemptNow(callback, group))) await enqueueEvent(env, callback.event);
+          if (!(await attemptNow(callback, group)))
+            await enqueueEvent(env, callback.event, callback.held ? heldEventKey(callback.event) : null);
         }),
       );
     } finally {
@@ -124,7 +129,7 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
    * it. A request that took longer than quickOriginMs counts as late (by
    * its own duration: no timer, which a busy isolate would fire late).
    */
-  const attemptNow = async ({ event, secrets }: EventForDelivery, group: Group): Promise<boolean> => {
+  const attemptNow = async ({ event, secrets, held }: EventForDelivery, group: Group): Promise<boolean> => {
     const message = callbackMessage(event, 1);
     const sent = await group.turn(() =>
       connection(async () => {
@@ -137,7 +142,7 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     const { attemptedAt, result } = sent;
     group.ended(result.durationMs);
     try {
-      await recordOn(shardOf(env, event.id), { message, event, attemptedAt, endedAt: clock.now(), result });
+      await recordOn(shardOf(env, event.id), { message, event, held, attemptedAt, endedAt: clock.now(), result });
     } catch (error) {
       // The event stays pending, as if this attempt had died unrecorded: the sweep sends it again.
       console.error("first callback attempt not recorded; the sweep will send the event again", {

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { databases } from "../../src/store/databases";
+import { postponeEvents } from "../../src/store/overdue-events";
 import { shardStatsFound, shardStatsStatements } from "../../src/store/stats";
-import { claimForDelivery, failingEvents, insertWebhookEvent, postponeEvents } from "../../src/store/webhook-events";
+import { claimForDelivery, failingEvents, insertWebhookEvent } from "../../src/store/webhook-events";
 import { authed, createTenant, errorOf, eventually, submit, type TestTenant, untilStatus } from "./helpers";
 import { bareEvent, unique } from "./webhook-helpers";
 
@@ -211,7 +212,7 @@ describe("GET /v1/failing-deliveries (console)", () => {
     expect((await failingEvents(db, tenantId, null, 21).all()).results).toEqual([]);
 
     // The sweep finds it, postpones it and sends attempt 2, which a consumer claims.
-    await postponeEvents(db, [event], Date.now());
+    await postponeEvents(db, [{ ...event, held: null }], Date.now());
     const claimed = await claimForDelivery(db, event.jobId, event.id, 2, Date.now()).first();
 
     expect(claimed).toMatchObject({ status: "pending", attempts: 2 });

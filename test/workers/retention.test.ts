@@ -9,6 +9,7 @@ import { firstIdAt, newId } from "../../src/platform/ids";
 import { metered, readMeter, resetMeter } from "../../src/platform/metering";
 import { inputKey, logKey, resultKey } from "../../src/store/blobs";
 import { databases } from "../../src/store/databases";
+import { materializeHeldEvents } from "../../src/store/held-events";
 import { insertJob, listStrandedJobs, updateJob } from "../../src/store/jobs";
 import { fromStart, listExpiredJobs } from "../../src/store/retention";
 import {
@@ -39,14 +40,19 @@ const age = (table: string, column: string, where: string, id: string, byMs: num
 
 const count = async (sql: string, id: string) => (await dbOf(id).prepare(sql).bind(id).first<{ n: number }>())?.n ?? 0;
 
-/** What is stored of a job: its row, its R2 input and result, its webhook events and delivery attempts. */
+/**
+ * What is stored of a job: its row, its R2 input and result, its webhook
+ * events and delivery attempts, each on a row of its own or held on the
+ * job's row (store/held-events.ts).
+ */
 async function stored(id: string) {
+  const held = (column: string) => count(`SELECT COUNT(*) AS n FROM jobs WHERE id = ? AND ${column} IS NOT NULL`, id);
   return {
     job: await count("SELECT COUNT(*) AS n FROM jobs WHERE id = ?", id),
     input: (await env.BLOBS.list({ prefix: `inputs/${id}` })).objects.length,
     result: (await env.BLOBS.list({ prefix: `results/${id}/` })).objects.length,
-    events: await count("SELECT COUNT(*) AS n FROM webhook_events WHERE job_id = ?", id),
-    deliveries: (await listJobDeliveries(dbOf(id), id)).length,
+    events: (await count("SELECT COUNT(*) AS n FROM webhook_events WHERE job_id = ?", id)) + (await held("event_id")),
+    deliveries: (await listJobDeliveries(dbOf(id), id)).length + (await held("event_attempted_at")),
   };
 }
 const everything = { job: 1, input: 1, result: 1, events: 1, deliveries: 1 };
@@ -134,9 +140,39 @@ describe("retention", () => {
     expect(await stored(younger)).toEqual(everything);
   });
 
+  it("keeps a job whose row holds its callback's owed first attempt, however short RETENTION_DAYS is", async () => {
+    const tenant = await createTenant();
+    const id = await finishedJob(tenant, 0.75 * DAY);
+    // The job consumer died before recording its first attempt: the job stays at its owed status.
+    await dbOf(id)
+      .prepare("UPDATE jobs SET status = 'succeeded:owed', event_attempted_at = NULL WHERE id = ?")
+      .bind(id)
+      .run();
+
+    // Retention alone does not read the owed statuses' ranges of the key.
+    await purgeExpired({ ...env, RETENTION_DAYS: "0.5" }, ahead());
+    expect(await stored(id)).toMatchObject({ job: 1, events: 1 });
+
+    await sweepWith("0.5", ahead());
+    // Kept; the sweep gave the overdue event a row of its own, pending, for the callbacks queue.
+    expect(await stored(id)).toMatchObject({ job: 1, events: 1, deliveries: 0 });
+    expect(await count("SELECT COUNT(*) AS n FROM jobs WHERE id = ? AND status = 'succeeded'", id)).toBe(1);
+    expect(await count("SELECT COUNT(*) AS n FROM webhook_events WHERE job_id = ? AND status = 'pending'", id)).toBe(1);
+
+    await dbOf(id).prepare("UPDATE webhook_events SET status = 'failed' WHERE job_id = ?").bind(id).run();
+    await sweepWith("0.5", ahead());
+    expect(await stored(id)).toEqual(nothing);
+  });
+
   it("keeps a job while its callback is still pending, however short RETENTION_DAYS is, and deletes it once the event settles", async () => {
     const tenant = await createTenant();
     const id = await finishedJob(tenant, 0.75 * DAY);
+    // A first attempt that failed gives the event a row of its own (store/held-events.ts), where its retries go.
+    const { event_id: eventId } = (await dbOf(id).prepare("SELECT event_id FROM jobs WHERE id = ?").bind(id).first<{
+      event_id: string;
+    }>()) as { event_id: string };
+    const key = { tenantId: tenant.tenantId, jobId: id, status: "succeeded", eventId } as const;
+    await dbOf(id).batch(materializeHeldEvents(dbOf(id), [key]));
     const setEvent = (status: string) =>
       dbOf(id).prepare("UPDATE webhook_events SET status = ? WHERE job_id = ?").bind(status, id).run();
     await setEvent("pending"); // a retry still to come (the schedule runs for about 28 h)

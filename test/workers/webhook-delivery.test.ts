@@ -10,13 +10,8 @@ import { limits } from "../../src/limits";
 import { newId } from "../../src/platform/ids";
 import { readMeter, resetMeter } from "../../src/platform/metering";
 import { databases } from "../../src/store/databases";
-import {
-  claimForDelivery,
-  insertWebhookEvent,
-  listOverdueEvents,
-  postponeEvents,
-  recordAttempt,
-} from "../../src/store/webhook-events";
+import { listOverdueEvents, postponeEvents } from "../../src/store/overdue-events";
+import { claimForDelivery, insertWebhookEvent, recordAttempt } from "../../src/store/webhook-events";
 import type { JobTracker } from "../../src/tracker/job-tracker";
 import { originOf } from "../../src/webhooks/events";
 import {
@@ -373,7 +368,7 @@ describe("webhook delivery", () => {
     // A retry whose attempt 2 was claimed 10 minutes ago and died unrecorded.
     const retry = event(base - 600_000, "https://fine.example/");
     await insertWebhookEvent(db, { ...retry, attempts: 1 }).run();
-    await postponeEvents(db, [retry], base - 600_000);
+    await postponeEvents(db, [{ ...retry, held: null }], base - 600_000);
     expect(await claimForDelivery(db, retry.jobId, retry.id, 2, base - 600_000).first()).not.toBeNull();
     // 150 events stored a minute ago, still `sending`: their messages wait for a busy origin's room.
     const backlog = Array.from({ length: 150 }, () => event(base - 60_000, "https://busy.example/"));
@@ -419,23 +414,36 @@ describe("webhook delivery", () => {
     expect(written(await db.batch([claimForDelivery(db, event.jobId, event.id, 2, now + 1)]))).toBe(2);
   });
 
-  it("keeps one cron invocation within D1's 1,000 queries, with sweepBatch overdue events on every shard", async () => {
+  it("keeps one cron invocation within D1's 1,000 queries, with sweepBatch overdue events of every kind on every shard", async () => {
     const { shards } = databases(env);
     const long = Date.now() - 3_600_000;
     const ids = shards.map((_, k) => Array.from({ length: limits.sweepBatch }, () => newId.event(k)));
-    // A callbacks outage: every shard's sweep finds a full batch of overdue events to send again.
+    const jobIds = shards.map((_, k) => (ids[k] as string[]).map(() => newId.job(k)));
+    // A callbacks outage: every shard's sweep finds a full batch of overdue events to send again, of all three
+    // kinds, so its postponement runs every statement it has: retries (`pending`), first attempts not recorded
+    // (`sending`), and events held on their job's row, owed (store/held-events.ts).
     await Promise.all(
       shards.map((db, k) =>
         db.batch(
-          (ids[k] as string[]).map((id) =>
-            db
-              .prepare(
-                `INSERT INTO webhook_events (id, tenant_id, job_id, type, payload, callback_url, status, attempts,
-                  created_at, updated_at, next_attempt_at) VALUES (?, 'ten_x', ?, 'job.succeeded', '{}',
-                  'https://receiver.example/hook', 'pending', 1, ?, ?, ?)`,
-              )
-              .bind(id, newId.job(k), long, long, long),
-          ),
+          (ids[k] as string[]).map((id, i) => {
+            const jobId = (jobIds[k] as string[])[i];
+            return i % 3 === 2
+              ? db
+                  .prepare(
+                    `INSERT INTO jobs (tenant_id, status, id, type, max_attempts, timeout_seconds, callback_url,
+                      created_at, run_at, finished_at, version, updated_at, event_id, event_created_at)
+                    VALUES ('ten_x', 'succeeded:owed', ?, 'echo', 1, 60, 'https://receiver.example/hook', ?, ?, ?, 2, ?,
+                      ?, ?)`,
+                  )
+                  .bind(jobId, long, long, long, long, id, long)
+              : db
+                  .prepare(
+                    `INSERT INTO webhook_events (id, tenant_id, job_id, type, payload, callback_url, status, attempts,
+                      created_at, updated_at, next_attempt_at) VALUES (?, 'ten_x', ?, 'job.succeeded', '{}',
+                      'https://receiver.example/hook', ?, ?, ?, ?, ?)`,
+                  )
+                  .bind(id, jobId, i % 3 === 0 ? "pending" : "sending", i % 3 === 0 ? 1 : 0, long, long, long);
+          }),
         ),
       ),
     );
@@ -454,14 +462,23 @@ describe("webhook delivery", () => {
         .reduce((sum, [, n]) => sum + n, 0);
       expect(sent).toHaveLength(shards.length * limits.sweepBatch);
       expect(statements).toBeLessThanOrEqual(limits.d1QueriesPerInvocation);
+      // Each held one was given a row of its own, pending, and its job moved to the status shown.
+      const owed = await onEveryShard((db) =>
+        db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = 'ten_x' AND status = 'succeeded:owed'").first(),
+      );
+      expect(owed.map((r) => r?.n)).toEqual(shards.map(() => 0));
     } finally {
       // Sent to a sink: no later sweep of this file should find them.
       await Promise.all(
         shards.map((db, k) =>
-          db
-            .prepare("DELETE FROM webhook_events WHERE id IN (SELECT value FROM json_each(?))")
-            .bind(JSON.stringify(ids[k]))
-            .run(),
+          db.batch([
+            db
+              .prepare("DELETE FROM webhook_events WHERE id IN (SELECT value FROM json_each(?))")
+              .bind(JSON.stringify(ids[k])),
+            db
+              .prepare("DELETE FROM jobs WHERE tenant_id = 'ten_x' AND id IN (SELECT value FROM json_each(?))")
+              .bind(JSON.stringify(jobIds[k])),
+          ]),
         ),
       );
     }
@@ -612,11 +629,14 @@ describe("webhook delivery", () => {
     await gate.release(after, 0);
     const refusedAfter = after.length === 0;
     const stats = (await (await fetch(`${receiver}/__stats?prefix=${prefix}`)).json()) as { maxInFlight: number };
+    // A delivered first attempt is on its job's row (store/held-events.ts), any other on its event's.
     const firstAttempts = await onEveryShard((db) =>
       db
         .prepare(
           `SELECT first_duration_ms AS ms, first_attempted_at - created_at AS startedAfter
-          FROM webhook_events WHERE tenant_id = ? AND first_attempted_at IS NOT NULL`,
+          FROM webhook_events WHERE tenant_id = ?1 AND first_attempted_at IS NOT NULL
+          UNION ALL SELECT event_duration_ms, event_attempted_at - event_created_at
+          FROM jobs WHERE tenant_id = ?1 AND event_attempted_at IS NOT NULL`,
         )
         .bind(tenant.tenantId)
         .all<{ ms: number; startedAfter: number }>(),
