@@ -9,7 +9,7 @@ import { firstIdAt, newId } from "../../src/platform/ids";
 import { metered, readMeter, resetMeter } from "../../src/platform/metering";
 import { inputKey, logKey, resultKey } from "../../src/store/blobs";
 import { databases } from "../../src/store/databases";
-import { materializeHeldEvents } from "../../src/store/held-events";
+import { materializeHeldEvents, recordHeldDelivery } from "../../src/store/held-events";
 import { insertJob, listStrandedJobs, updateJob } from "../../src/store/jobs";
 import { fromStart, listExpiredJobs } from "../../src/store/retention";
 import {
@@ -296,8 +296,13 @@ describe("retention", () => {
     expect(read.rows).toBeLessThanOrEqual((madeBefore ?? 0) + 5 + 4 * purged.jobs);
   }, 120_000);
 
-  it("writes 2 D1 rows to delete a job whose one event was delivered at its first attempt (3 if logged before migration 0013)", async () => {
+  it("writes 1 D1 row to delete a job whose row held its event, delivered at its first attempt; 2 with an event row; 3 if logged before migration 0013", async () => {
     const tenant = await createTenant();
+    const held = await insertJobs(tenant.tenantId, 300, 8 * DAY, { objects: false, held: true });
+    const purgedHeld = await purgeExpired(env, Date.now());
+    expect(purgedHeld.jobs).toBe(300);
+    expect(purgedHeld.rowsWritten / purgedHeld.jobs).toBeLessThanOrEqual(1);
+    expect(await countStored(held)).toEqual({ jobs: 0, events: 0, deliveries: 0, objects: 0 });
     await insertJobs(tenant.tenantId, 300, 8 * DAY, { objects: false });
     const purged = await purgeExpired(env, Date.now());
     expect(purged.jobs).toBe(300);
@@ -409,7 +414,7 @@ async function insertJobs(
   tenantId: string,
   count: number,
   finishedAgoMs: number | null,
-  { objects = true, preMigration0013 = false, madeAgoMs = 40 * DAY } = {},
+  { objects = true, preMigration0013 = false, madeAgoMs = 40 * DAY, held = false } = {},
 ): Promise<InsertedJobs> {
   const now = Date.now();
   const created = now - madeAgoMs;
@@ -435,8 +440,10 @@ async function insertJobs(
       created,
     );
     statements.push(insertJob(db, job));
+    const eventId = newId.event(0);
     if (finishedAgoMs !== null) {
       const finishedAt = now - finishedAgoMs;
+      const heldEvent = held ? { id: eventId, createdAt: finishedAt, delivered: null } : null;
       statements.push(
         updateJob(
           db,
@@ -450,27 +457,35 @@ async function insertJobs(
             finishedAt,
             version: 2,
             updatedAt: finishedAt,
+            heldEvent,
           },
           job,
         ),
       );
+      if (held) {
+        // Its event held on its row and delivered there (store/held-events.ts): no event row.
+        const key = { tenantId, jobId: id, status: "succeeded", eventId } as const;
+        statements.push(
+          recordHeldDelivery(db, key, { attemptedAt: finishedAt, durationMs: 5, httpStatus: 200, responseBody: null }),
+        );
+      }
     }
-    const eventId = newId.event(0);
-    statements.push(
-      insertWebhookEvent(db, {
-        id: eventId,
-        tenantId,
-        jobId: id,
-        type: "job.succeeded",
-        payload: "{}",
-        payloadFromJob: false,
-        callbackUrl: "https://example.com/hook",
-        status: preMigration0013 ? "delivered" : "pending",
-        attempts: preMigration0013 ? 1 : 0,
-        nextAttemptAt: null,
-        createdAt: created,
-      }),
-    );
+    if (!held)
+      statements.push(
+        insertWebhookEvent(db, {
+          id: eventId,
+          tenantId,
+          jobId: id,
+          type: "job.succeeded",
+          payload: "{}",
+          payloadFromJob: false,
+          callbackUrl: "https://example.com/hook",
+          status: preMigration0013 ? "delivered" : "pending",
+          attempts: preMigration0013 ? 1 : 0,
+          nextAttemptAt: null,
+          createdAt: created,
+        }),
+      );
     const attempt: DeliveryRecord = {
       eventId,
       jobId: id,
@@ -483,16 +498,17 @@ async function insertJobs(
       responseBody: null,
       nextAttemptAt: null,
     };
-    statements.push(
-      ...(preMigration0013
-        ? [insertLoggedAttempt(db, { ...attempt, attempt: 1 })]
-        : recordAttempt(db, attempt, {
-            status: "delivered",
-            scheduledAttempt: 1,
-            endsRedelivery: false,
-            now: created,
-          })),
-    );
+    if (!held)
+      statements.push(
+        ...(preMigration0013
+          ? [insertLoggedAttempt(db, { ...attempt, attempt: 1 })]
+          : recordAttempt(db, attempt, {
+              status: "delivered",
+              scheduledAttempt: 1,
+              endsRedelivery: false,
+              now: created,
+            })),
+      );
     const jobObjects = [keys.input, keys.result].filter((key) => key !== null);
     if (jobObjects.length > 0) result.objects.set(id, jobObjects);
     result.ids.push(id);
