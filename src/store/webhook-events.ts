@@ -384,7 +384,10 @@ export function failingEvents(
 ): D1PreparedStatement {
   const below = beforeId === null ? sqlFragment`` : sqlFragment`AND e.id < ${beforeId}`;
   // The latest attempt is the last logged one, else the first (on the event's row: migration 0013).
-  return sql(db)`SELECT e.id, e.job_id, e.type, e.status, e.attempts, e.callback_url,
+  // Every attempt, manual ones too, as the deliveries routes count them: the row's first and each logged one.
+  return sql(db)`SELECT e.id, e.job_id, e.type, e.status, e.callback_url,
+      (e.first_attempted_at IS NOT NULL)
+        + (SELECT COUNT(*) FROM webhook_deliveries WHERE job_id = e.job_id AND event_id = e.id) AS attempts,
       e.created_at, e.next_attempt_at,
       IIF(d.id IS NULL, e.first_attempted_at, d.attempted_at) AS last_attempted_at,
       IIF(d.id IS NULL, e.first_http_status, d.http_status) AS last_http_status,

@@ -36,7 +36,6 @@ import { serialRunner } from "../platform/serial";
 import { answerClose, unlessUpgrade } from "../platform/sockets";
 import { deleteObject } from "../store/blobs";
 import { shardOf } from "../store/databases";
-import { heldEventKey } from "../store/held-events";
 import { findJob, jobIsAt, renewLease, startDueJob, touchJob, updateJob } from "../store/jobs";
 import {
   type EventForDelivery,
@@ -45,7 +44,7 @@ import {
   readSigningSecrets,
   secretsFound,
 } from "../store/webhook-events";
-import { buildEvent, enqueueEvent } from "../webhooks/events";
+import { buildEvent, enqueueEvent, enqueueHeldEvents } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
 import { type Kept, keptOutcome } from "./kept-outcome";
@@ -515,7 +514,8 @@ export class JobTracker extends DurableObject<Env> {
     await this.#broadcast(job, current.status === job.status ? "progress" : "status");
     const secrets = secretsAt === -1 ? null : secretsFound(results[secretsAt] as D1Result);
     const callback = outbox && secrets ? { event: outbox, secrets, held } : null;
-    if (outbox && !callback) await enqueueEvent(this.env, outbox, held ? heldEventKey(outbox) : null);
+    if (outbox && !callback)
+      await (held ? enqueueHeldEvents(this.env, this.#db, [outbox]) : enqueueEvent(this.env, outbox));
     const releaseSlot = releasesSlot && options.forCaller === true;
     if (releasesSlot && !releaseSlot) await this.#releaseSlot(job.tenantId, job.id);
     if (isTerminal(job.status)) await this.#ended(job);

@@ -41,8 +41,11 @@ async function deliveryLogOf(env: Env, subjectId: string, job: JobRecord | null 
     listJobDeliveries(db, subjectId),
   ]);
   const held = job?.heldEvent ? heldEventLog(job, job.heldEvent) : null;
-  const events = held ? [...stored, held.event] : stored;
-  const deliveries = held ? [...storedDeliveries, ...held.deliveries] : storedDeliveries;
+  // The job was read first: its event may have been given a row since (the sweep, a redelivery, a failed
+  // attempt's record), which the reads after it found. Each is shown once, from the row.
+  const events = [...stored, ...(held && !stored.some((e) => e.id === held.event.id) ? [held.event] : [])];
+  const logged = (held?.deliveries ?? []).filter((h) => !storedDeliveries.some((d) => d.event_id === h.event_id));
+  const deliveries = [...storedDeliveries, ...logged];
   return {
     events: events.map((e) => ({
       id: e.id,

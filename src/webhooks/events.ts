@@ -5,8 +5,7 @@ import type { CallbackEventType, JobRecord, JobView } from "../jobs/model";
 import { toJobView } from "../jobs/view";
 import { isoTime } from "../platform/clock";
 import { newId, shardInId } from "../platform/ids";
-import { shardOf } from "../store/databases";
-import { type HeldEventKey, materializeHeldEvents } from "../store/held-events";
+import { heldEventKey, materializeHeldEvents } from "../store/held-events";
 import type { WebhookEventRecord } from "../store/webhook-events";
 
 /**
@@ -91,25 +90,38 @@ export function callbackMessage(
   return attempt === undefined ? message : { ...message, attempt };
 }
 
-/**
- * Sends a stored event to the callbacks queue; with `held` (its key), an
- * event held on its job's row, which is given a row of its own first
- * (store/held-events.ts), since the callbacks consumer reads only those. A
- * failure loses nothing: the event stays pending (or owed on its job's
- * row), and the sweep sends it.
- */
+/** Sends a stored event to the callbacks queue. A failed send loses nothing: the event stays pending and the sweep sends it. */
 export async function enqueueEvent(
   env: Env,
   event: Pick<WebhookEventRecord, "id" | "jobId" | "callbackUrl">,
-  held: HeldEventKey | null = null,
 ): Promise<void> {
   try {
-    if (held) {
-      const db = shardOf(env, event.id);
-      await db.batch(materializeHeldEvents(db, [held]));
-    }
     await env.CALLBACKS.send(callbackMessage(event, 1));
   } catch (error) {
     console.error("callback enqueue failed; the sweep will retry", { eventId: event.id, error: String(error) });
   }
+}
+
+/**
+ * `enqueueEvent` for events held on their jobs' rows (store/held-events.ts),
+ * all on the shard `db`: the callbacks consumer reads only events with a row
+ * of their own, so one D1 batch gives them all theirs first, however many.
+ * A failure loses nothing: an event whose row was not given stays owed on
+ * its job's row, and the sweep sends it.
+ */
+export async function enqueueHeldEvents(
+  env: Env,
+  db: D1Database,
+  events: readonly WebhookEventRecord[],
+): Promise<void> {
+  try {
+    await db.batch(materializeHeldEvents(db, events.map(heldEventKey)));
+  } catch (error) {
+    console.error("held callback events not given rows; the sweep will send them", {
+      eventIds: events.map((e) => e.id),
+      error: String(error),
+    });
+    return;
+  }
+  await Promise.all(events.map((event) => enqueueEvent(env, event)));
 }

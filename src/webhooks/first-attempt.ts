@@ -5,10 +5,9 @@ import { clock } from "../platform/clock";
 import { coalescedByKey } from "../platform/coalesce";
 import { concurrencyLimit } from "../platform/concurrency";
 import { shardOf } from "../store/databases";
-import { heldEventKey } from "../store/held-events";
-import type { EventForDelivery } from "../store/webhook-events";
+import type { EventForDelivery, WebhookEventRecord } from "../store/webhook-events";
 import { type Attempt, attempt, leaseOf, record } from "./deliver";
-import { callbackMessage, enqueueEvent, originOf } from "./events";
+import { callbackMessage, enqueueEvent, enqueueHeldEvents, originOf } from "./events";
 
 /** One origin's callbacks of a consumer invocation that passed its gate together. */
 interface Group {
@@ -61,6 +60,11 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     (db, ended) => record(env, db, settings.webhookRetryScheduleSeconds, ended),
     limits.callbackRecordCoalesceMs,
   );
+  // Held events handed to the callbacks queue together get their rows in one D1 batch per shard.
+  const heldToQueueOn = coalescedByKey<D1Database, WebhookEventRecord>(
+    (db, events) => enqueueHeldEvents(env, db, events),
+    limits.callbackRecordCoalesceMs,
+  );
   // The invocation's connections: a request waiting for one would count the wait as its origin's slowness.
   const connection = concurrencyLimit(limits.connectionsPerInvocation);
 
@@ -109,8 +113,9 @@ export function firstAttempts(env: Env): (callback: EventForDelivery) => Promise
     try {
       await Promise.all(
         callbacks.map(async (callback) => {
-          if (!(await attemptNow(callback, group)))
-            await enqueueEvent(env, callback.event, callback.held ? heldEventKey(callback.event) : null);
+          if (await attemptNow(callback, group)) return;
+          const { event, held } = callback;
+          await (held ? heldToQueueOn(shardOf(env, event.id), event) : enqueueEvent(env, event));
         }),
       );
     } finally {

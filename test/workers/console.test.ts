@@ -5,7 +5,7 @@ import { postponeEvents } from "../../src/store/overdue-events";
 import { shardStatsFound, shardStatsStatements } from "../../src/store/stats";
 import { claimForDelivery, failingEvents, insertWebhookEvent } from "../../src/store/webhook-events";
 import { authed, createTenant, errorOf, eventually, submit, type TestTenant, untilStatus } from "./helpers";
-import { bareEvent, unique } from "./webhook-helpers";
+import { bareEvent, deliveriesOf, unique } from "./webhook-helpers";
 
 interface Stats {
   counts: Record<string, number>;
@@ -177,6 +177,23 @@ describe("GET /v1/failing-deliveries (console)", () => {
       status: 400,
       code: "validation_failed",
     });
+  });
+
+  it("counts an event's attempts as its job's deliveries do, manual ones too", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", callback_url: `${env.RECEIVER_URL}/status/500/${unique()}` });
+    const log = await eventually(
+      () => deliveriesOf(tenant, job.id),
+      (d) => d.deliveries.length >= 2,
+    );
+    const redeliver = `/v1/jobs/${job.id}/deliveries/${log.events[0]?.id}/redeliver`;
+    expect((await authed(tenant, redeliver, { method: "POST" })).status).toBe(202);
+    const [failing, deliveries] = await eventually(
+      async () =>
+        [await getJson<Failing>(tenant, "/v1/failing-deliveries"), await deliveriesOf(tenant, job.id)] as const,
+      ([f, d]) => d.deliveries.some((a) => a.trigger === "manual") && f.events[0]?.attempts === d.events[0]?.attempts,
+    );
+    expect(failing.events[0]?.attempts).toBe(deliveries.deliveries.length);
   });
 
   it("lists a batch's failing batch.completed event under its batch, not as a job's", async () => {

@@ -1,6 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Env } from "../../src/env";
+import { type HeldEventKey, materializeHeldEvents } from "../../src/store/held-events";
 import { type DeliveryRecord, type EventAfterAttempt, recordAttempt } from "../../src/store/webhook-events";
+import { describeDeliveries } from "../../src/webhooks/delivery-log";
 import { authed, createTenant, dbOf, errorOf, eventually, submit, type TestTenant } from "./helpers";
 import { deliveriesOf, insertLoggedAttempt, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
@@ -290,5 +293,50 @@ describe("delivery log", () => {
       [1, "first"],
       [2, "second"],
     ]);
+  });
+});
+
+describe("the delivery log of an event held on its job's row", () => {
+  it("shows the event and its attempt once when the event gets a row of its own between the job's read and the log's", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", callback_url: `${env.RECEIVER_URL}/ok/${unique()}` });
+    const db = dbOf(job.id);
+    const heldRow = await eventually(
+      () =>
+        db
+          .prepare("SELECT event_id, event_attempted_at FROM jobs WHERE tenant_id = ? AND id = ?")
+          .bind(tenant.tenantId, job.id)
+          .first<{ event_id: string; event_attempted_at: number | null }>(),
+      (row) => row?.event_attempted_at != null,
+    );
+    const key = { tenantId: tenant.tenantId, jobId: job.id, status: "succeeded", eventId: heldRow?.event_id as string };
+    // A redelivery (or the sweep) gives the event its row once the route has read the job, before it reads the log.
+    let given = false;
+    const givingFirst = new Proxy(db, {
+      get(target, name) {
+        if (name === "prepare")
+          return (query: string) => {
+            if (!given && /FROM webhook_events/.test(query)) {
+              given = true;
+              return { bind: (...values: unknown[]) => giveRowThen(target.prepare(query).bind(...values)) };
+            }
+            return target.prepare(query);
+          };
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const giveRowThen = (statement: D1PreparedStatement) => ({
+      all: async () => {
+        await db.batch(materializeHeldEvents(db, [key as HeldEventKey]));
+        return statement.all();
+      },
+    });
+    const bindings = Object.entries(env).map(([name, binding]) => [name, binding === db ? givingFirst : binding]);
+    const log = await describeDeliveries(Object.fromEntries(bindings) as Env, tenant.tenantId, job.id);
+
+    expect(given).toBe(true);
+    expect(log.events.map((e) => [e.id, e.status, e.attempts])).toEqual([[key.eventId, "delivered", 1]]);
+    expect(log.deliveries.map((d) => [d.event_id, d.attempt])).toEqual([[key.eventId, 1]]);
   });
 });
