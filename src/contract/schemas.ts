@@ -408,7 +408,11 @@ export const FailingDeliveriesSchema = z
         }),
         type: z.string().openapi({ example: "job.succeeded" }),
         status: z.enum(["pending", "failed"]),
-        attempts: z.int().openapi({ description: "Scheduled attempts made so far." }),
+        attempts: z.int().openapi({
+          description:
+            "Attempts recorded so far, manual ones too, as the job's deliveries count them; " +
+            "one in flight, or one cut off before it was recorded, is not counted.",
+        }),
         callback_url: z.string().openapi({ example: "https://client.example/hooks/jobs" }),
         created_at: Time,
         next_attempt_at: Time.nullable(),
