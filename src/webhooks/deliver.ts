@@ -176,8 +176,10 @@ export interface Attempt {
 /**
  * Records the attempts and moves their events on, in one transaction on
  * their shard `db` (an event's first attempt on its own row, later ones in
- * the delivery log: store/webhook-events.ts `recordAttempt`); then queues
- * the retries.
+ * the delivery log: store/webhook-events.ts `recordAttempt`; a held event's
+ * delivered first attempt on its job's row: store/held-events.ts, with a
+ * second transaction only if the event was given its own row meanwhile);
+ * then queues the retries.
  */
 export async function record(
   env: Env,
@@ -186,6 +188,9 @@ export async function record(
   attempts: Attempt[],
 ): Promise<void> {
   const statements: D1PreparedStatement[] = [];
+  // A held event's delivered attempt, recorded on its job's row: where its statement is in the batch, and the
+  // statements that record it on the event's own row instead, should the event have been given one meanwhile.
+  const onJobRows: { at: number; otherwise: D1PreparedStatement[] }[] = [];
   const retries: { body: CallbackMessage; dueAt: number }[] = [];
   for (const { message, event, held, attemptedAt, endedAt, result } of attempts) {
     const manual = message.attempt === undefined;
@@ -194,26 +199,31 @@ export async function record(
     const retry = verdict.kind === "retry" && !manual ? verdict : null;
     const status = eventStatusAfter(verdict, manual);
     const nextAttemptAt = retry ? endedAt + retry.delaySeconds * 1000 : null;
-    if (held) statements.push(...recordOnJob(db, event, verdict, { attemptedAt, result }));
-    statements.push(
-      // For a held event, this records the attempt only if the event was given a row meanwhile, or just now.
-      ...recordAttempt(
-        db,
-        {
-          eventId: event.id,
-          jobId: event.jobId,
-          tenantId: event.tenantId,
-          trigger: manual ? "manual" : "scheduled",
-          attemptedAt,
-          durationMs: result.durationMs,
-          httpStatus: result.httpStatus,
-          error: result.error,
-          responseBody: result.responseBody,
-          nextAttemptAt,
-        },
-        { status, scheduledAttempt, endsRedelivery: manual, now: endedAt },
-      ),
+    const onEventRow = recordAttempt(
+      db,
+      {
+        eventId: event.id,
+        jobId: event.jobId,
+        tenantId: event.tenantId,
+        trigger: manual ? "manual" : "scheduled",
+        attemptedAt,
+        durationMs: result.durationMs,
+        httpStatus: result.httpStatus,
+        error: result.error,
+        responseBody: result.responseBody,
+        nextAttemptAt,
+      },
+      { status, scheduledAttempt, endsRedelivery: manual, now: endedAt },
     );
+    const { durationMs, httpStatus, responseBody } = result;
+    if (held && verdict.kind === "delivered" && httpStatus !== null) {
+      const onJob = recordHeldDelivery(db, heldEventKey(event), { attemptedAt, durationMs, httpStatus, responseBody });
+      onJobRows.push({ at: statements.push(onJob) - 1, otherwise: onEventRow });
+    } else {
+      // A held event's other outcomes are recorded on a row of its own, given to it first.
+      if (held) statements.push(...materializeHeldEvents(db, [heldEventKey(event)]));
+      statements.push(...onEventRow);
+    }
     if (verdict.kind !== "delivered") {
       console.warn("callback attempt failed", {
         eventId: event.id,
@@ -230,29 +240,15 @@ export async function record(
       });
     }
   }
-  await db.batch(statements);
+  const results = await db.batch(statements);
+  // Rare: the sweep or a redelivery gave the event its row before this attempt was recorded.
+  const moved = onJobRows.flatMap(({ at, otherwise }) => (results[at]?.meta.changes === 0 ? otherwise : []));
+  if (moved.length > 0) await db.batch(moved);
   if (retries.length === 0) return;
   const sentAt = clock.now();
   await env.CALLBACKS.sendBatch(
     retries.map(({ body, dueAt }) => ({ body, delaySeconds: queueDelaySeconds(dueAt, sentAt) })),
   );
-}
-
-/**
- * A held event's attempt (store/held-events.ts): one that delivered is
- * recorded on its job's row; any other gives the event a row of its own
- * first, where `recordAttempt` records it and schedules what follows.
- */
-function recordOnJob(
-  db: D1Database,
-  event: WebhookEventRecord,
-  verdict: AttemptVerdict,
-  { attemptedAt, result }: Pick<Attempt, "attemptedAt" | "result">,
-): D1PreparedStatement[] {
-  const key = heldEventKey(event);
-  if (verdict.kind !== "delivered" || result.httpStatus === null) return materializeHeldEvents(db, [key]);
-  const { durationMs, httpStatus, responseBody } = result;
-  return [recordHeldDelivery(db, key, { attemptedAt, durationMs, httpStatus, responseBody })];
 }
 
 /** Where the event stands after an attempt; null leaves it as it was. */

@@ -152,4 +152,34 @@ describe("callbacks", () => {
     );
     expect(log.events).toMatchObject([{ id: delivered?.event_id, status: "delivered", attempts: 1 }]);
   });
+
+  it("records a held event's first attempt on the row the sweep gave it while the attempt was in flight", async () => {
+    const tenant = await createTenant();
+    const path = `/slow/1000/${crypto.randomUUID()}`;
+    const job = await submit(tenant, { type: "echo", callback_url: `${env.RECEIVER_URL}${path}` });
+    const status = () =>
+      dbOf(job.id)
+        .prepare("SELECT status FROM jobs WHERE tenant_id = ? AND id = ?")
+        .bind(tenant.tenantId, job.id)
+        .first<string>("status");
+    await eventually(status, (s) => s === "succeeded:owed");
+    // The consumer's request takes a second: meanwhile the sweep, its clock past the grace, hands the event on.
+    await at(Date.now() + 31_000, () => worker.scheduled(createScheduledController(), env));
+    expect(await status()).toBe("succeeded");
+    const log = await eventually(
+      () => deliveriesOf(tenant, job.id),
+      (d) => d.deliveries.length === 2,
+    );
+    // Both attempts are on the event's row and in its log, each once: the job's row recorded none.
+    expect(log.events.map((e) => [e.status, e.attempts])).toEqual([["delivered", 2]]);
+    expect(log.deliveries.map((d) => [d.attempt, d.http_status])).toEqual([
+      [1, 204],
+      [2, 204],
+    ]);
+    const onJob = await dbOf(job.id)
+      .prepare("SELECT event_attempted_at FROM jobs WHERE tenant_id = ? AND id = ?")
+      .bind(tenant.tenantId, job.id)
+      .first("event_attempted_at");
+    expect(onJob).toBeNull();
+  });
 });
