@@ -1,4 +1,4 @@
-import type { HeldAttempt } from "./job-record";
+import type { HeldAttempt, JobRecord } from "./job-record";
 import { jobAt, owedStatusOf, shownStatusSql, storedStatusesOf, type TerminalJobStatus } from "./jobs";
 import { sql, sqlFragment } from "./sql";
 
@@ -20,8 +20,8 @@ export interface HeldEventKey {
  * written, where the event's own row cost two (stored, then settled).
  * Changes nothing when the row no longer holds the event owed: it was given
  * a row of its own meanwhile (`materializeHeldEvents`: the sweep, a
- * redelivery), and `recordAttempt` (store/webhook-events.ts), in the same
- * batch, records the attempt there. The job's `version` and `updated_at`
+ * redelivery); its writer then records the attempt there
+ * (store/webhook-events.ts `recordAttempt`, webhooks/deliver.ts `record`). The job's `version` and `updated_at`
  * stay: the job did not change, and a payload rebuilt from its row later
  * must match the one this attempt sent.
  */
@@ -63,6 +63,12 @@ export function materializeHeldEvents(db: D1Database, keys: readonly HeldEventKe
       WHERE ${held}`,
   ];
 }
+
+/** The key of the event `job`'s row holds; null when it holds none. */
+export const heldEventKeyOf = (job: JobRecord): HeldEventKey | null =>
+  job.heldEvent
+    ? { tenantId: job.tenantId, jobId: job.id, status: job.status as TerminalJobStatus, eventId: job.heldEvent.id }
+    : null;
 
 /** The key of a held event's job, from the event as built (its type is `job.<the status it ended at>`). */
 export const heldEventKey = (event: { id: string; tenantId: string; jobId: string; type: string }): HeldEventKey => ({

@@ -242,13 +242,34 @@ export async function record(
   }
   const results = await db.batch(statements);
   // Rare: the sweep or a redelivery gave the event its row before this attempt was recorded.
-  const moved = onJobRows.flatMap(({ at, otherwise }) => (results[at]?.meta.changes === 0 ? otherwise : []));
-  if (moved.length > 0) await db.batch(moved);
+  const moved = onJobRows.flatMap(({ at, otherwise }) => (results[at]?.meta.changes !== 1 ? otherwise : []));
+  await Promise.all([queueRetries(env, retries), recordMoved(db, moved)]);
+}
+
+/** Queues each retry (a message per event's next attempt) with the delay its due time asks for. */
+async function queueRetries(env: Env, retries: { body: CallbackMessage; dueAt: number }[]): Promise<void> {
   if (retries.length === 0) return;
   const sentAt = clock.now();
   await env.CALLBACKS.sendBatch(
     retries.map(({ body, dueAt }) => ({ body, delaySeconds: queueDelaySeconds(dueAt, sentAt) })),
   );
+}
+
+/**
+ * Records on their events' own rows the held events' attempts whose job's
+ * row no longer held them. Never throws: the first transaction stood, and
+ * an attempt this one fails to record leaves its event unsettled on its
+ * row, which the sweep sends again (at least once, that attempt unlisted).
+ */
+async function recordMoved(db: D1Database, statements: D1PreparedStatement[]): Promise<void> {
+  if (statements.length === 0) return;
+  try {
+    await db.batch(statements);
+  } catch (error) {
+    console.error("callback attempt not recorded on its event's row; the sweep will send the event again", {
+      error: String(error),
+    });
+  }
 }
 
 /** Where the event stands after an attempt; null leaves it as it was. */

@@ -5,7 +5,7 @@ import { getJob } from "../jobs/queries";
 import { limits } from "../limits";
 import { clock, isoTime } from "../platform/clock";
 import { shardOf } from "../store/databases";
-import { heldEventKey, materializeHeldEvents } from "../store/held-events";
+import { heldEventKeyOf, materializeHeldEvents } from "../store/held-events";
 import type { HeldEvent, JobRecord } from "../store/job-record";
 import {
   type DeliveryLogRow,
@@ -101,12 +101,11 @@ function heldEventLog(job: JobRecord, held: HeldEvent) {
  */
 export async function redeliver(env: Env, tenantId: string, jobId: string, eventId: string) {
   const job = await getJob(env, tenantId, jobId);
-  if (job.heldEvent?.id === eventId) {
+  const held = heldEventKeyOf(job);
+  if (held?.eventId === eventId) {
     // A redelivery is recorded on the event's own row: give it one.
     const db = shardOf(env, jobId);
-    await db.batch(
-      materializeHeldEvents(db, [heldEventKey({ ...job.heldEvent, tenantId, jobId, type: `job.${job.status}` })]),
-    );
+    await db.batch(materializeHeldEvents(db, [held]));
   }
   return redeliverEvent(env, jobId, eventId, "job");
 }

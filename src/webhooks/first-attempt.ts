@@ -37,7 +37,8 @@ interface Group {
  * does handing it to the callbacks queue. Retries go through the
  * callbacks queue as before. Within one consumer invocation, attempts for one
  * origin that start within a few ms pass its gate with one request, and
- * attempts that end within a few ms are recorded in one D1 batch, so under
+ * attempts that end within a few ms are recorded in one D1 batch (a second
+ * one only for a held event given its own row meanwhile), so under
  * load the gate and the database see a fraction of a request per job.
  *
  * An origin with no room, or slow lately (limits.quickOriginMs), gets the

@@ -5,10 +5,15 @@ import { toJobView } from "../../src/jobs/view";
 import { newId } from "../../src/platform/ids";
 import { databases } from "../../src/store/databases";
 import { insertJob, updateJob } from "../../src/store/jobs";
-import { buildEvent } from "../../src/webhooks/events";
+import { insertWebhookEvent } from "../../src/store/webhook-events";
+import { record } from "../../src/webhooks/deliver";
+import { buildEvent, callbackMessage } from "../../src/webhooks/events";
 import { firstAttempts } from "../../src/webhooks/first-attempt";
+import type { PostResult } from "../../src/webhooks/post";
+import { standardSchedule } from "../../src/webhooks/schedule";
 import { jobRecord } from "../support/job-record";
 import { createTenant } from "./helpers";
+import { bareEvent } from "./webhook-helpers";
 
 describe("callback events held on their jobs' rows (store/held-events.ts)", () => {
   it("gives a consumer's held events that its slow origin sends through the callbacks queue their rows in one D1 batch", async () => {
@@ -64,5 +69,40 @@ describe("callback events held on their jobs' rows (store/held-events.ts)", () =
       .bind(tenant.tenantId)
       .all();
     expect(jobs.results).toEqual([{ status: "succeeded", n: 8 }]);
+  });
+
+  it("queues the batch's retries even when recording a moved held event's attempt on its row fails", async () => {
+    const db = databases(env).shards[5] as D1Database;
+    const now = Date.now();
+    // An event whose first attempt failed (a retry is due), and a held event whose job's row no longer holds it.
+    const failing = bareEvent(5, "ten_moved", now);
+    await insertWebhookEvent(db, failing).run();
+    const moved = bareEvent(5, "ten_moved", now);
+    let batches = 0;
+    const secondFails = new Proxy(db, {
+      get(target, name) {
+        if (name === "batch")
+          return (statements: D1PreparedStatement[]) => {
+            batches++;
+            return batches === 2 ? Promise.reject(new Error("D1 overloaded")) : target.batch(statements);
+          };
+        const value = Reflect.get(target, name);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const sent: unknown[] = [];
+    const testEnv = { ...env, CALLBACKS: { sendBatch: async (batch: unknown[]) => void sent.push(...batch) } };
+    const ended = (result: Partial<PostResult>) => ({
+      attemptedAt: now,
+      endedAt: now + 10,
+      result: { httpStatus: 204, error: null, durationMs: 10, responseBody: null, retryAfter: null, ...result },
+    });
+    await record(testEnv as unknown as Env, secondFails, standardSchedule, [
+      { message: callbackMessage(moved, 1), event: moved, held: true, ...ended({}) },
+      { message: callbackMessage(failing, 1), event: failing, held: false, ...ended({ httpStatus: 500 }) },
+    ]);
+
+    expect(batches).toBe(2);
+    expect(sent).toMatchObject([{ body: { event_id: failing.id, attempt: 2 } }]);
   });
 });
