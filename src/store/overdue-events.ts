@@ -41,18 +41,17 @@ export async function listOverdueEvents(db: D1Database, before: number, limit: n
     callback_url: string;
     tenant_id: string;
   }>();
-  const kinds = ["sending", "pending", "owed"].map((kind) =>
-    results.filter((r) => (r.status.endsWith(":owed") ? "owed" : r.status) === kind),
-  );
+  const kindOf = (r: (typeof results)[number]) => (r.status.endsWith(":owed") ? "owed" : r.status);
+  const kinds = ["sending", "pending", "owed"].map((kind) => results.filter((r) => kindOf(r) === kind));
   const inTurn = Array.from({ length: Math.max(...kinds.map((k) => k.length)) }, (_, i) => kinds.map((k) => k[i]));
   return inTurn
     .flat()
-    .flatMap((r) => {
+    .flatMap((r): OverdueEvent[] => {
       if (!r) return [];
       const event = { id: r.id, jobId: r.job_id, attempts: r.attempts, callbackUrl: r.callback_url };
-      const owed = r.status.endsWith(":owed");
+      if (kindOf(r) !== "owed") return [{ ...event, held: null }];
       const status = shownStatus(r.status as StoredJobStatus) as TerminalJobStatus;
-      return [{ ...event, held: owed ? { tenantId: r.tenant_id, jobId: r.job_id, status, eventId: r.id } : null }];
+      return [{ ...event, held: { tenantId: r.tenant_id, jobId: r.job_id, status, eventId: r.id } }];
     })
     .slice(0, limit);
 }

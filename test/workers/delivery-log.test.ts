@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
+import { shardInId } from "../../src/platform/ids";
 import { type HeldEventKey, materializeHeldEvents } from "../../src/store/held-events";
 import { type DeliveryRecord, type EventAfterAttempt, recordAttempt } from "../../src/store/webhook-events";
 import { describeDeliveries } from "../../src/webhooks/delivery-log";
@@ -332,8 +333,11 @@ describe("the delivery log of an event held on its job's row", () => {
         return statement.all();
       },
     });
-    const bindings = Object.entries(env).map(([name, binding]) => [name, binding === db ? givingFirst : binding]);
-    const log = await describeDeliveries(Object.fromEntries(bindings) as Env, tenant.tenantId, job.id);
+    const log = await describeDeliveries(
+      { ...env, [`SHARD_${shardInId(job.id)}`]: givingFirst } as Env,
+      tenant.tenantId,
+      job.id,
+    );
 
     expect(given).toBe(true);
     expect(log.events.map((e) => [e.id, e.status, e.attempts])).toEqual([[key.eventId, "delivered", 1]]);

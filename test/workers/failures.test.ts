@@ -24,6 +24,7 @@ import {
   eventually,
   everyJobQueueAs,
   getJob,
+  type Method,
   onEveryShard,
   setTenantLimits,
   slotEntries,
@@ -31,6 +32,7 @@ import {
   tracker,
   untilStatus,
   withClockAhead,
+  withMethod,
 } from "./helpers";
 import { deliveriesOf, deliverMessages, receivedOn, storedEvent, unique } from "./webhook-helpers";
 
@@ -68,25 +70,6 @@ const down = {
   JOB_TRACKER: downTracker as unknown as typeof env.JOB_TRACKER,
   ORIGIN_GATE: downTracker as unknown as typeof env.ORIGIN_GATE,
 };
-
-type Method = (...args: never[]) => Promise<unknown>;
-
-/** `target` (a binding or a Durable Object stub) as it is, except `method`, which `replace` wraps (it gets the real one). */
-function withMethod<T extends object>(target: T, method: string, replace: (real: Method) => Method): T {
-  return new Proxy(target, {
-    get: (t, property) =>
-      property === method
-        ? replace((...args) => Reflect.apply(Reflect.get(t, property) as Method, t, args))
-        : bound(t, property),
-  });
-}
-
-/** `target`'s `property`, a method bound to it (a binding's native methods refuse another `this`). */
-function bound(target: object, property: string | symbol): unknown {
-  const value = Reflect.get(target, property);
-  // Function.prototype's own bind: a stub answers every property, `bind` too, as a remote method.
-  return typeof value === "function" ? Function.prototype.bind.call(value, target) : value;
-}
 
 /** Every object of `namespace` as it is, except `method`, which `replace` wraps. */
 const objectsWith = <N extends { getByName(name: string): object }>(

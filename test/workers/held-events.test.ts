@@ -12,7 +12,7 @@ import { firstAttempts } from "../../src/webhooks/first-attempt";
 import type { PostResult } from "../../src/webhooks/post";
 import { standardSchedule } from "../../src/webhooks/schedule";
 import { jobRecord } from "../support/job-record";
-import { createTenant } from "./helpers";
+import { createTenant, withMethod } from "./helpers";
 import { bareEvent } from "./webhook-helpers";
 
 describe("callback events held on their jobs' rows (store/held-events.ts)", () => {
@@ -33,23 +33,17 @@ describe("callback events held on their jobs' rows (store/held-events.ts)", () =
     await db.batch(ended.flatMap(({ job, done }) => [insertJob(db, job), updateJob(db, done, job)]));
 
     let batches = 0;
-    const counted = new Proxy(db, {
-      get(target, name) {
-        if (name === "batch")
-          return (statements: D1PreparedStatement[]) => {
-            batches++;
-            return target.batch(statements);
-          };
-        const value = Reflect.get(target, name);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const counted = withMethod(db, "batch", (real) => (...statements) => {
+      batches++;
+      return real(...statements);
     });
     const sent: CallbackMessage[] = [];
     const slowOrigin = {
       getByName: () => ({ acquire: async () => [], release: async () => {}, reportSlow: async () => {} }),
     };
     const testEnv = {
-      ...Object.fromEntries(Object.entries(env).map(([name, binding]) => [name, binding === db ? counted : binding])),
+      ...env,
+      SHARD_3: counted,
       ORIGIN_GATE: slowOrigin,
       CALLBACKS: { send: async (message: CallbackMessage) => void sent.push(message) },
     } as unknown as Env;
@@ -79,16 +73,9 @@ describe("callback events held on their jobs' rows (store/held-events.ts)", () =
     await insertWebhookEvent(db, failing).run();
     const moved = bareEvent(5, "ten_moved", now);
     let batches = 0;
-    const secondFails = new Proxy(db, {
-      get(target, name) {
-        if (name === "batch")
-          return (statements: D1PreparedStatement[]) => {
-            batches++;
-            return batches === 2 ? Promise.reject(new Error("D1 overloaded")) : target.batch(statements);
-          };
-        const value = Reflect.get(target, name);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const secondFails = withMethod(db, "batch", (real) => (...statements) => {
+      batches++;
+      return batches === 2 ? Promise.reject(new Error("D1 overloaded")) : real(...statements);
     });
     const sent: unknown[] = [];
     const testEnv = { ...env, CALLBACKS: { sendBatch: async (batch: unknown[]) => void sent.push(...batch) } };

@@ -190,3 +190,23 @@ export function countingReads(db: D1Database, read: { rows: number }): D1Databas
     },
   });
 }
+
+/** A method of a binding or stub, as `withMethod` hands it over. */
+export type Method = (...args: never[]) => Promise<unknown>;
+
+/** `target` (a binding or a Durable Object stub) as it is, except `method`, which `replace` wraps (it gets the real one). */
+export function withMethod<T extends object>(target: T, method: string, replace: (real: Method) => Method): T {
+  return new Proxy(target, {
+    get: (t, property) =>
+      property === method
+        ? replace((...args) => Reflect.apply(Reflect.get(t, property) as Method, t, args))
+        : bound(t, property),
+  });
+}
+
+/** `target`'s `property`, a method bound to it (a binding's native methods refuse another `this`). */
+function bound(target: object, property: string | symbol): unknown {
+  const value = Reflect.get(target, property);
+  // Function.prototype's own bind: a stub answers every property, `bind` too, as a remote method.
+  return typeof value === "function" ? Function.prototype.bind.call(value, target) : value;
+}
