@@ -77,6 +77,16 @@ export const limits = {
   /** A running attempt tells its tracker it is alive this often (an RPC, no write); shorter jobs send none. */
   heartbeatIntervalSeconds: 10,
   /**
+   * An attempt's first heartbeat comes this long (ms) after it begins, and
+   * has its tracker store the start: until then the tracker holds it in
+   * memory, and D1 (lists, counts, a job's GET) still shows the job waiting.
+   * An attempt that ends sooner never has its start stored apart from its
+   * end: one D1 row written a job less. A second is well past what a quick
+   * job takes (the bench's `echo` ends within milliseconds) and well within
+   * what a watcher notices.
+   */
+  startStoredAfterMs: 1000,
+  /**
    * An attempt not heard from for this long is lost (two missed heartbeats and
    * a margin); a tracker that has not heard from it at all (just restarted)
    * waits this long for a heartbeat before reclaiming. BullMQ notices a stalled

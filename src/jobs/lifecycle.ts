@@ -84,10 +84,76 @@ export interface RetryDelay {
 /** A queue message may arrive this early (delays are whole seconds) and still count as due. */
 export const EARLY_TOLERANCE_MS = 2_000;
 
-/** Whether `attempt` is the job's running attempt: only it may report progress or an outcome. */
-export function holdsAttempt(job: JobRecord | null, attempt: number): job is JobRecord {
-  return job?.status === "running" && job.attempts === attempt;
+/**
+ * Whether `attempt` is the job's running attempt: only it may report
+ * progress or an outcome. With `startToken` (the caller's, from its begin),
+ * the attempt must also be the one that call started, when the job names a
+ * token: two consumers each told they started attempt n of the job by
+ * different trackers (one reset before storing its start) are told apart.
+ */
+export function holdsAttempt(job: JobRecord | null, attempt: number, startToken?: string | null): job is JobRecord {
+  if (job?.status !== "running" || job.attempts !== attempt) return false;
+  return startToken == null || job.startToken == null || job.startToken === startToken;
 }
+
+/**
+ * What an attempt's consumer knows of its start, sent with each of its
+ * reports: a tracker that has forgotten an attempt whose start it had not
+ * stored (reset by a deploy within the attempt's first second) takes the
+ * attempt back from it (`adoptStart`). `startedAt`: Unix ms.
+ */
+export interface StartClaim {
+  startToken: string | null;
+  startedAt: number;
+}
+
+/**
+ * Whether an attempt's start is written to D1 as it begins, rather than
+ * once it has run `limits.startStoredAfterMs` (or when it ends, for an
+ * attempt shorter than that, which then writes one row less): only the
+ * first attempt of a job that may still expire. Its tracker's alarm at
+ * `expires_at` may fire in a fresh instance, which must find the job
+ * started, since a job that started is never expired (`mayExpire`).
+ */
+export function storesStartAtOnce(job: JobRecord): boolean {
+  return mayExpire(job);
+}
+
+/**
+ * Whether a job whose tracker knows no running attempt may still have one:
+ * its slot was granted `heldSince` (Unix ms; null: granted now) less than an
+ * attempt's lease ago, so an attempt holding it may have begun on a tracker
+ * that was then reset before it stored the start (stored within
+ * `limits.startStoredAfterMs` of the begin, else the attempt's heartbeats go
+ * unheard and it is as lost). Such a begin is skipped as `running`: the
+ * attempt, if it lives, reports to the tracker and is taken back
+ * (`adoptStart`); if not, the sweep sends the job again after its grace,
+ * when the slot is no longer that recent.
+ */
+export function startMaybeUnseen(heldSince: number | null, now: number): boolean {
+  return heldSince !== null && now - heldSince < limits.attemptLeaseSeconds * 1000;
+}
+
+/**
+ * The job running `attempt` as its consumer claims it began (`claim`), for
+ * a tracker that finds the job waiting with one attempt fewer: the start
+ * was never stored (its tracker reset first), so the attempt is the job's.
+ * Null when the job stands otherwise (finished, canceled, another attempt
+ * stored): the attempt does not hold the job.
+ */
+export function adoptStart(job: JobRecord | null, attempt: number, claim: StartClaim | null): Change | null {
+  if (!job || !claim || !isWaiting(job.status) || job.attempts !== attempt - 1) return null;
+  const started = {
+    status: "running" as const,
+    attempts: attempt,
+    startedAt: claim.startedAt,
+    leaseExpiresAt: claim.startedAt + limits.attemptLeaseSeconds * 1000,
+    startToken: claim.startToken,
+  };
+  return change(job, { ...job, ...started });
+}
+
+const isWaiting = (status: JobRecord["status"]) => status === "queued" || status === "scheduled";
 
 /**
  * The change from `job` to `next`. Throws an Error if the status change is not

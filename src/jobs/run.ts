@@ -11,7 +11,7 @@ import { abortWhenSuperseded } from "./cancel-watch";
 import { heartbeatWhileRunning } from "./heartbeat";
 import { readInputJson } from "./input";
 import { AttemptLog } from "./job-log";
-import type { AttemptFailure, AttemptInterruption, AttemptOutcome, BeginResult } from "./lifecycle";
+import type { AttemptFailure, AttemptInterruption, AttemptOutcome, BeginResult, StartClaim } from "./lifecycle";
 import type { JobRecord } from "./model";
 
 class AttemptTimeout extends Error {
@@ -60,6 +60,7 @@ export async function runJobMessage(env: Env, message: JobMessage, invocation: I
     (failedTries) =>
       tracker().begin(message.tenant_id ?? null, {
         slotHeld: standing === "held",
+        slotHeldSince: invocation.slots.heldSince(message.job_id),
         startToken,
         askedBefore: failedTries > 0,
       }),
@@ -68,9 +69,11 @@ export async function runJobMessage(env: Env, message: JobMessage, invocation: I
   );
   if (start.kind !== "run") return;
   const { job, attempt } = start;
-  const outcome = await runAttempt(env, job, attempt, tracker);
+  // Sent with every report: a tracker reset before it stored the start takes the attempt back from it.
+  const claim: StartClaim = { startToken, startedAt: job.startedAt as number };
+  const outcome = await runAttempt(env, job, attempt, tracker, claim);
   const { discardResult, callback, releaseSlot } = await retrying(
-    () => tracker().complete(attempt, outcome, job.tenantId),
+    () => tracker().complete(attempt, outcome, job.tenantId, claim),
     limits.outcomeReportRetryDelaysMs,
     (error, delayMs) =>
       console.warn("outcome not reported; trying again", { jobId: job.id, attempt, delayMs, error: String(error) }),
@@ -83,7 +86,13 @@ export async function runJobMessage(env: Env, message: JobMessage, invocation: I
   ]);
 }
 
-async function runAttempt(env: Env, job: JobRecord, attempt: number, tracker: Tracker): Promise<AttemptOutcome> {
+async function runAttempt(
+  env: Env,
+  job: JobRecord,
+  attempt: number,
+  tracker: Tracker,
+  claim: StartClaim,
+): Promise<AttemptOutcome> {
   const type = jobTypes.get(job.type);
   if (!type) {
     const error = { code: "unknown_job_type", message: `This worker has no job type "${job.type}".` };
@@ -113,7 +122,7 @@ async function runAttempt(env: Env, job: JobRecord, attempt: number, tracker: Tr
   );
   const stop = (reason: string) => controller.abort(new AttemptStopped(reason));
   const endWatch = abortWhenSuperseded(env, job, attempt, stop);
-  const endHeartbeat = heartbeatWhileRunning(() => tracker().heartbeat(attempt, job.tenantId), attempt, stop);
+  const endHeartbeat = heartbeatWhileRunning(() => tracker().heartbeat(attempt, job.tenantId, claim), attempt, stop);
   const log = new AttemptLog(env.BLOBS, job.id, attempt);
   try {
     const value = await runUntilAborted(type, {
@@ -129,7 +138,7 @@ async function runAttempt(env: Env, job: JobRecord, attempt: number, tracker: Tr
         const bounded = message == null ? null : storedText(String(message), limits.maxProgressMessageChars);
         let stop: boolean;
         try {
-          ({ stop } = await tracker().progress(attempt, percent, bounded, job.tenantId));
+          ({ stop } = await tracker().progress(attempt, percent, bounded, job.tenantId, claim));
         } catch (error) {
           // Storage down or overloaded is not the handler's failure: the report is lost, the attempt goes on
           // (the next report, or the outcome, carries the job on), as a missed heartbeat does.

@@ -31,6 +31,9 @@ export const storedJobStatuses: readonly StoredJobStatus[] = [...jobStatuses, ..
 export const storedStatusesOf = (status: JobStatus): StoredJobStatus[] =>
   status in owedStatuses ? [status, owedStatuses[status as TerminalJobStatus]] : [status];
 
+/** The statuses of a job waiting for its next attempt. */
+export const waitingStatuses: readonly StoredJobStatus[] = ["scheduled", "queued"];
+
 /** The stored statuses of finished jobs. */
 export const storedTerminalStatuses: readonly StoredJobStatus[] = terminalJobStatuses.flatMap(storedStatusesOf);
 
@@ -202,39 +205,22 @@ export function updateJob(
 }
 
 /**
- * The whole start of an attempt in one statement, for a tracker that holds no
- * state yet (the common case: a fresh message for a fresh job) and already
- * holds a running slot of the tenant: a due, waiting job (`id` of
- * `tenantId`, at either waiting status) becomes running, unless it is past
- * the `expires_at` of a job that never started. The started job, or null —
- * then the tracker reads the job and decides why not.
+ * The job `id` of `tenantId`, at whatever status (or at one of `statuses`,
+ * when the caller knows where it likely is): nine probes of the key. With
+ * `tenantId` null (a caller that does not know it), nine probes for each
+ * tenant with jobs on this database (`withTenantsOfJobs`), a row read each
+ * besides: what a job's tracker told nothing pays.
  */
-export async function startDueJob(
+export async function findJob(
   db: D1Database,
-  tenantId: string,
+  tenantId: string | null,
   id: string,
-  now: number,
-  options: { earlyToleranceMs: number; leaseMs: number; startToken: string | null },
+  statuses: readonly StoredJobStatus[] = storedJobStatuses,
 ): Promise<JobRecord | null> {
-  const row = await sql(db)`UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ${now},
-      lease_expires_at = ${now} + ${options.leaseMs}, start_token = ${options.startToken}, version = version + 1, updated_at = ${now}
-    WHERE ${jobAt(tenantId, ["scheduled", "queued"], id)} AND run_at <= ${now} + ${options.earlyToleranceMs}
-      AND (expires_at IS NULL OR expires_at > ${now} OR attempts > 0)
-    RETURNING *`.first<JobRow>();
-  return row ? fromRow(row) : null;
-}
-
-/**
- * The job `id` of `tenantId`, at whatever status: nine probes of the key.
- * With `tenantId` null (a caller that does not know it), nine probes for
- * each tenant with jobs on this database (`withTenantsOfJobs`), a row read
- * each besides: what a job's tracker told nothing pays.
- */
-export async function findJob(db: D1Database, tenantId: string | null, id: string): Promise<JobRecord | null> {
   const row = await (tenantId === null
     ? sql(db)`${withTenantsOfJobs("")} SELECT * FROM jobs
-        WHERE tenant_id IN (SELECT id FROM tenants_with_jobs) AND status IN ${storedJobStatuses} AND id = ${id}`
-    : sql(db)`SELECT * FROM jobs WHERE ${jobAt(tenantId, storedJobStatuses, id)}`
+        WHERE tenant_id IN (SELECT id FROM tenants_with_jobs) AND status IN ${statuses} AND id = ${id}`
+    : sql(db)`SELECT * FROM jobs WHERE ${jobAt(tenantId, statuses, id)}`
   ).first<JobRow>();
   return row ? fromRow(row) : null;
 }

@@ -20,6 +20,8 @@ export interface BatchSlots {
    * asked (its tracker acquires on its own).
    */
   standing(jobId: string): SlotStanding;
+  /** For a `held` job that held its slot before this invocation acquired it: when it was granted (Unix ms); else null. */
+  heldSince(jobId: string): number | null;
   /**
    * Gives back the slot of a job whose attempt ended. A release that fails
    * is only logged: the slot is then held by a job that no longer runs, which
@@ -35,12 +37,15 @@ export async function acquireForBatch(env: Env, messages: readonly JobMessage[])
     (m) => m.tenant_id as string,
   );
   const standings = new Map<string, SlotStanding>();
+  const heldSince = new Map<string, number | null>();
   await Promise.all(
     [...byTenant].map(async ([tenantId, some]) => {
       const ids = some.map((m) => m.job_id);
       try {
-        const granted = new Set(await env.TENANT_SLOTS.getByName(tenantId).acquire(ids));
-        for (const id of ids) standings.set(id, granted.has(id) ? "held" : "waiting");
+        for (const grant of await env.TENANT_SLOTS.getByName(tenantId).acquire(ids)) {
+          heldSince.set(grant.jobId, grant.heldSince);
+        }
+        for (const id of ids) standings.set(id, heldSince.has(id) ? "held" : "waiting");
       } catch (error) {
         console.error("running slots unavailable; each job's tracker asks on its own", {
           tenantId,
@@ -56,5 +61,9 @@ export async function acquireForBatch(env: Env, messages: readonly JobMessage[])
       console.error("slot release failed; the tenant's slot audit will free it", { jobIds, error: String(error) });
     }
   }, limits.slotReleaseCoalesceMs);
-  return { standing: (jobId) => standings.get(jobId) ?? "unknown", release };
+  return {
+    standing: (jobId) => standings.get(jobId) ?? "unknown",
+    heldSince: (jobId) => heldSince.get(jobId) ?? null,
+    release,
+  };
 }

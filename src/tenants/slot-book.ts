@@ -30,6 +30,8 @@ export interface Suspect {
 export type Verdict = Suspect & { running: boolean | null };
 
 interface Running {
+  /** When it was granted the slot (ms): what a later acquire of the same job is told (`heldSince`). */
+  grantedAt: number;
   /** When it was last known to run: granted, acquired again, or confirmed by an audit (ms). */
   confirmedAt: number;
   /** Bumped whenever the entry is confirmed, so an audit's late answer cannot drop a slot acquired since. */
@@ -58,7 +60,8 @@ export class SlotBook {
   /** The book as stored (`entries`: job id and entry). */
   constructor(entries: Iterable<[string, SlotEntry]>) {
     for (const [jobId, entry] of entries) {
-      if (entry.state === "running") this.#running.set(jobId, { confirmedAt: entry.at, generation: 0 });
+      if (entry.state === "running")
+        this.#running.set(jobId, { grantedAt: entry.at, confirmedAt: entry.at, generation: 0 });
       else if (entry.state === "reserved") this.#reserved.set(jobId, entry.at);
       else this.#waiting.push(jobId);
     }
@@ -69,22 +72,29 @@ export class SlotBook {
    * `jobId` asks for a slot under `limit` at `now`: granted when it holds one
    * already, claims its reservation, or is reached in id order among the
    * waiters while slots are free (older waiters reached first are woken).
-   * Otherwise it waits in the list.
+   * Otherwise it waits in the list. `heldSince`: when a slot it held already
+   * was granted (ms), else null: a job acquired again within an attempt's
+   * lease may have an attempt running whose start its tracker has not stored
+   * (jobs/lifecycle.ts `startMaybeUnseen`).
    */
-  acquire(jobId: string, limit: number, now: number): { granted: boolean; changes: SlotChanges } {
+  acquire(
+    jobId: string,
+    limit: number,
+    now: number,
+  ): { granted: boolean; heldSince: number | null; changes: SlotChanges } {
     const changes = noChanges();
     const held = this.#running.get(jobId);
     if (held) {
       this.#confirm(held, now);
-      return { granted: true, changes };
+      return { granted: true, heldSince: held.grantedAt, changes };
     }
     if (this.#reserved.delete(jobId)) {
       this.#run(jobId, now, changes);
-      return { granted: true, changes };
+      return { granted: true, heldSince: null, changes };
     }
     if (this.#enqueue(jobId)) changes.writes.set(jobId, { state: "waiting", at: now });
     this.#fill(limit, now, changes, jobId);
-    return { granted: this.#running.has(jobId), changes };
+    return { granted: this.#running.has(jobId), heldSince: null, changes };
   }
 
   /**
@@ -150,7 +160,7 @@ export class SlotBook {
   }
 
   #run(jobId: string, now: number, changes: SlotChanges): void {
-    this.#running.set(jobId, { confirmedAt: now, generation: ++this.#generation });
+    this.#running.set(jobId, { grantedAt: now, confirmedAt: now, generation: ++this.#generation });
     changes.writes.set(jobId, { state: "running", at: now });
   }
 

@@ -22,6 +22,15 @@ import { SlotBook, type SlotChanges, type Suspect, type Verdict } from "./slot-b
  * as one journal row (store/slot-journal.ts), since each row written is
  * billed; decisions are slot-book.ts's.
  */
+/**
+ * A slot granted to `jobId`. `heldSince`: when the job was granted the slot
+ * it already held (Unix ms), or null for a slot granted by this acquire.
+ */
+export interface SlotGrant {
+  jobId: string;
+  heldSince: number | null;
+}
+
 export class TenantSlots extends DurableObject<Env> {
   #journal: SlotJournal;
   #book: SlotBook;
@@ -37,20 +46,21 @@ export class TenantSlots extends DurableObject<Env> {
 
   /**
    * Slots for `jobIds` (one request for a consumer batch's jobs of this
-   * tenant), decided oldest first; answers those granted: each holds or was
-   * handed one, or one was free and no older job waited. The others wait in
-   * line and are woken (their messages sent) when their turn comes. A
-   * refusal may start an audit of slots held long, in the background.
+   * tenant), decided oldest first; answers those granted, in id order: each
+   * holds or was handed one, or one was free and no older job waited. The
+   * others wait in line and are woken (their messages sent) when their turn
+   * comes. A refusal may start an audit of slots held long, in the
+   * background.
    */
-  async acquire(jobIds: readonly string[]): Promise<string[]> {
+  async acquire(jobIds: readonly string[]): Promise<SlotGrant[]> {
     const limit = await this.#currentLimit();
     const now = clock.now();
-    const granted: string[] = [];
+    const granted: SlotGrant[] = [];
     const changes: SlotChanges[] = [];
     for (const jobId of [...jobIds].sort()) {
-      const { granted: got, changes: jobChanges } = this.#book.acquire(jobId, limit, now);
+      const { granted: got, heldSince, changes: jobChanges } = this.#book.acquire(jobId, limit, now);
       changes.push(jobChanges);
-      if (got) granted.push(jobId);
+      if (got) granted.push({ jobId, heldSince });
     }
     this.#store(...changes);
     const woken = changes.flatMap((c) => c.woken);

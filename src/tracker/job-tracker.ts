@@ -5,6 +5,7 @@ import type { Env } from "../env";
 import { jobTypes } from "../job-types";
 import {
   type AttemptOutcome,
+  adoptStart,
   type BeginResult,
   type CancelResult,
   type Change,
@@ -14,10 +15,12 @@ import {
   decideOutcome,
   decideProgress,
   decideRepair,
-  EARLY_TOLERANCE_MS,
   holdsAttempt,
   isOwnStart,
   mayExpire,
+  type StartClaim,
+  startMaybeUnseen,
+  storesStartAtOnce,
   type Timer,
   timerForRunAt,
   unusedResultKey,
@@ -36,7 +39,15 @@ import { serialRunner } from "../platform/serial";
 import { answerClose, unlessUpgrade } from "../platform/sockets";
 import { deleteObject } from "../store/blobs";
 import { shardOf } from "../store/databases";
-import { findJob, jobIsAt, renewLease, startDueJob, touchJob, updateJob } from "../store/jobs";
+import {
+  findJob,
+  jobIsAt,
+  renewLease,
+  type StoredJobStatus,
+  touchJob,
+  updateJob,
+  waitingStatuses,
+} from "../store/jobs";
 import {
   type EventForDelivery,
   insertWebhookEvent,
@@ -44,6 +55,7 @@ import {
   readSigningSecrets,
   secretsFound,
 } from "../store/webhook-events";
+import type { SlotGrant } from "../tenants/tenant-slots";
 import { buildEvent, enqueueEvent, enqueueHeldEvents } from "../webhooks/events";
 import { AttemptHearing } from "./attempt-hearing";
 import { enqueueJob } from "./enqueue";
@@ -71,8 +83,10 @@ interface LeftToCaller {
 
 /**
  * The authority on one job (named by its id). Every change of the job goes
- * through here, one at a time, and is written to D1 guarded by `version`; the
- * tracker also owns the job's timers: long delays beyond what a queue can
+ * through here, one at a time, and is written to D1 guarded by `version`,
+ * except an attempt's start, held in memory until the attempt has run
+ * `limits.startStoredAfterMs` (its first heartbeat stores it) or is written
+ * with its end; the tracker also owns the job's timers: long delays beyond what a queue can
  * hold, and re-enqueueing a lost message. What to change, arm and answer is
  * decided by jobs/lifecycle.ts; this object only loads, stores, times and
  * streams. An attempt starts only once the job holds one of its tenant's
@@ -92,7 +106,13 @@ export class JobTracker extends DurableObject<Env> {
 
   /** The job's shard: its id names it. */
   readonly #db = shardOf(this.env, this.ctx.id.name as string);
+  /** The job as this tracker knows it: its row, or the running attempt whose start is not stored yet. */
   #job: JobRecord | null = null;
+  /**
+   * The row as D1 holds it while `#job` is an attempt's start not stored yet
+   * (one version on from it), else null: the next write is made over it.
+   */
+  #unstoredFrom: JobRecord | null = null;
   /**
    * The job's tenant once this instance knows it: the row is found by it
    * (store/jobs.ts `findJob`). Entry points take it from a caller that knows
@@ -127,43 +147,39 @@ export class JobTracker extends DurableObject<Env> {
    * sent again when its turn comes). Duplicate or late messages get `skip`.
    * `tenantId`: the message's, or null when it carries none. `slotHeld`: the
    * caller already acquired the job's slot (a consumer does, for its whole
-   * batch at once: tenants/batch-slots.ts). `startToken`: the caller's name
-   * for this call, random, stored with the start; the same call asked again
-   * (`askedBefore`: its first answer lost) gets the attempt it started
-   * (lifecycle.ts `decideBegin`, `resume`), which needs no slot request.
+   * batch at once: tenants/batch-slots.ts); `slotHeldSince`: when the job
+   * had been granted it, if it held it before (lifecycle.ts
+   * `startMaybeUnseen`). `startToken`: the caller's name for this call,
+   * random, kept with the start; the same call asked again (`askedBefore`:
+   * its first answer lost) gets the attempt it started (lifecycle.ts
+   * `decideBegin`, `resume`), which needs no slot request. The start is
+   * held, not written (`#start`).
    */
   begin(
     tenantId: string | null = null,
     {
       slotHeld = false,
+      slotHeldSince = null,
       startToken = null,
       askedBefore = false,
-    }: { slotHeld?: boolean; startToken?: string | null; askedBefore?: boolean } = {},
+    }: { slotHeld?: boolean; slotHeldSince?: number | null; startToken?: string | null; askedBefore?: boolean } = {},
   ): Promise<BeginResult> {
     return this.#serially(async () => {
       const id = this.ctx.id.name as string;
       this.#told(tenantId);
-      // A tracker that holds no state yet (a fresh message for a fresh job, the common case) and
-      // knows the tenant takes the slot first, then starts the job in one statement without reading it.
-      // Not for a call asked again: its start may be stored, and then the job is read before any slot request.
+      // A tracker that holds no state yet (a fresh message for a fresh job, the common case) and knows the
+      // tenant takes the slot before it reads the job. Not for a call asked again: its start may be held, and
+      // then the job is read before any slot request.
       const fastPath = this.#job === null && tenantId !== null && !askedBefore;
-      if (fastPath) {
-        if (!slotHeld && !(await this.#holdsSlot(tenantId, id))) return { kind: "skip", reason: "throttled" };
-        const started = await startDueJob(this.#db, tenantId, id, clock.now(), {
-          earlyToleranceMs: EARLY_TOLERANCE_MS,
-          leaseMs: limits.attemptLeaseSeconds * 1000,
-          startToken,
-        });
-        if (started) {
-          this.#job = started;
-          this.#began(started.attempts, clock.now());
-          await this.#broadcast(started, "status");
-          return { kind: "run", job: started, attempt: started.attempts };
-        }
+      let heldSince = slotHeld ? slotHeldSince : null;
+      if (fastPath && !slotHeld) {
+        const slot = await this.#acquireSlot(tenantId, id);
+        if (!slot) return { kind: "skip", reason: "throttled" };
+        heldSince = slot.heldSince;
       }
-      // Not startable as it stood in D1 (finished, running, not due), or state already held.
       const readAfresh = this.#job === null;
-      const job = await this.#load();
+      // A fresh message's job waits: two probes of its key, not nine.
+      const job = await this.#load(fastPath ? waitingStatuses : undefined);
       const now = clock.now();
       // The caller's own start is not judged: its handler has not run yet, however late the caller asks again.
       if (job?.status === "running" && !isOwnStart(job, startToken)) {
@@ -194,11 +210,16 @@ export class JobTracker extends DurableObject<Env> {
       }
       // A call asked again acquires afresh: the slot its caller held may have been given away meanwhile
       // (its start reclaimed as lost); for a slot still the job's, the acquire only confirms it.
-      if (!fastPath && (!slotHeld || askedBefore) && !(await this.#holdsSlot(decision.change.next.tenantId, id))) {
-        return { kind: "skip", reason: "throttled" };
+      if (!fastPath && (!slotHeld || askedBefore)) {
+        const slot = await this.#acquireSlot(decision.change.next.tenantId, id);
+        if (!slot) return { kind: "skip", reason: "throttled" };
+        // A caller that acquired the slot itself knows whose it is: asked again, it finds its own grant held.
+        if (!slotHeld) heldSince = slot.heldSince;
       }
+      // Its slot held already, recently: an attempt may run whose start a reset tracker never stored. It keeps the slot.
+      if (startMaybeUnseen(heldSince, now)) return { kind: "skip", reason: "running" };
       // A write that fails keeps the slot: the message is retried (and finds it held) or the slots' audit frees it.
-      await this.#commit(decision.change);
+      await this.#start(decision.change);
       const started = this.#job as JobRecord;
       this.#began(started.attempts, now);
       return { kind: "run", job: started, attempt: started.attempts };
@@ -206,19 +227,21 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   /**
-   * Records progress of the running attempt. `stop` tells the handler to
-   * abort (canceled or superseded). `tenantId`: see `#tenantId`.
+   * Records progress of the running attempt (storing its start with it, if
+   * held). `stop` tells the handler to abort (canceled or superseded).
+   * `tenantId`: see `#tenantId`; `claim`: see `#holding`.
    */
   progress(
     attempt: number,
     percent: number,
     message: string | null,
     tenantId: string | null = null,
+    claim: StartClaim | null = null,
   ): Promise<{ stop: boolean }> {
     this.#told(tenantId);
     return this.#serially(async () => {
-      const job = await this.#load();
-      if (!holdsAttempt(job, attempt)) return { stop: true };
+      const job = await this.#holding(attempt, claim);
+      if (!job) return { stop: true };
       const now = clock.now();
       await this.#hearing.heard(attempt, now);
       const { change, notify } = decideProgress(job, percent, message, now);
@@ -229,16 +252,22 @@ export class JobTracker extends DurableObject<Env> {
   }
 
   /**
-   * The running attempt says it is alive (every limits.heartbeatIntervalSeconds,
-   * from attempts that run that long). Kept in memory: no write. `stop` as for
-   * `progress`. `tenantId`: see `#tenantId`.
+   * The running attempt says it is alive (`limits.startStoredAfterMs` after
+   * it began, then every `limits.heartbeatIntervalSeconds`, from attempts
+   * that run that long). Kept in memory: no write, but for the first one,
+   * which stores the attempt's start if it is held. `stop` as for `progress`.
+   * `tenantId`: see `#tenantId`; `claim`: see `#holding`.
    */
-  heartbeat(attempt: number, tenantId: string | null = null): Promise<{ stop: boolean }> {
+  heartbeat(
+    attempt: number,
+    tenantId: string | null = null,
+    claim: StartClaim | null = null,
+  ): Promise<{ stop: boolean }> {
     this.#told(tenantId);
     return this.#serially(async () => {
-      const job = await this.#load();
-      if (!holdsAttempt(job, attempt)) return { stop: true };
+      if (!(await this.#holding(attempt, claim))) return { stop: true };
       await this.#hearing.heard(attempt, clock.now());
+      if (this.#unstoredFrom !== null) await this.#storeStart();
       return { stop: false };
     });
   }
@@ -253,15 +282,21 @@ export class JobTracker extends DurableObject<Env> {
    * (tenants/batch-slots.ts). When D1 cannot read the job or take the
    * write, the outcome is kept and written later (`accepted`, nothing left
    * to the caller; the write checks then that the attempt still holds the
-   * job); it throws only when the tracker cannot keep it either.
-   * `tenantId`: see `#tenantId`.
+   * job); it throws only when the tracker cannot keep it either. An attempt
+   * whose start is held is written with its end, in one row.
+   * `tenantId`: see `#tenantId`; `claim`: see `#holding`.
    */
-  complete(attempt: number, outcome: AttemptOutcome, tenantId: string | null = null): Promise<Completed> {
+  complete(
+    attempt: number,
+    outcome: AttemptOutcome,
+    tenantId: string | null = null,
+    claim: StartClaim | null = null,
+  ): Promise<Completed> {
     this.#told(tenantId);
     return this.#serially(async () => {
       try {
-        const job = await this.#load();
-        if (!holdsAttempt(job, attempt)) {
+        const job = await this.#holding(attempt, claim);
+        if (!job) {
           const discardResult = unusedResultKey(outcome, this.#job) !== null;
           return { accepted: false, discardResult, callback: null, releaseSlot: false };
         }
@@ -269,10 +304,10 @@ export class JobTracker extends DurableObject<Env> {
         return { accepted: true, discardResult: false, ...left };
       } catch (error) {
         // Written, and a later step failed: as before, the caller hears of it.
-        if (this.#job !== null && !holdsAttempt(this.#job, attempt)) throw error;
+        if (this.#job !== null && !holdsAttempt(this.#job, attempt, claim?.startToken)) throw error;
         // Reported again while kept (its first answer lost): kept already, its backoff goes on.
         if ((await this.#kept.read())?.attempt !== attempt) {
-          await this.#keepOutcome({ attempt, outcome, failures: 1 }, error);
+          await this.#keepOutcome({ attempt, outcome, failures: 1, claim }, error);
         }
         return { accepted: true, discardResult: false, callback: null, releaseSlot: false };
       }
@@ -361,7 +396,8 @@ export class JobTracker extends DurableObject<Env> {
   recover(tenantId: string | null = null): Promise<void> {
     this.#told(tenantId);
     return this.#serially(async () => {
-      this.#job = null; // trust D1, not a cache that may predate a restart
+      // Trust D1, not a cache that may predate a restart; but a start held here is in no other store.
+      if (this.#unstoredFrom === null) this.#forget();
       const job = await this.#load();
       if (job) await this.#repair(job, clock.now(), { mayWait: true });
     });
@@ -440,7 +476,10 @@ export class JobTracker extends DurableObject<Env> {
     if (verdict.kind === "wait" && (await this.ctx.storage.getAlarm()) !== verdict.alarmAt) {
       await this.#setAlarm(verdict.alarmAt);
     }
-    if (verdict.kind === "renew") await renewLease(this.#db, job, job.version, verdict.renewLeaseUntil).run();
+    if (verdict.kind === "renew") {
+      if (this.#unstoredFrom !== null) await this.#storeStart(verdict.renewLeaseUntil);
+      else await renewLease(this.#db, job, job.version, verdict.renewLeaseUntil).run();
+    }
     if (verdict.kind !== "lost") return;
     await this.#finishAttempt(job, workerLost, now);
     // A finished job's storage went with it (#freeStorage); a retry still drops the ended wait.
@@ -493,24 +532,14 @@ export class JobTracker extends DurableObject<Env> {
     const job = held
       ? { ...changed, heldEvent: { id: outbox.id, createdAt: outbox.createdAt, delivered: null } }
       : changed;
-    const statements = [updateJob(this.#db, job, current)];
+    const stored = this.#unstoredFrom ?? current;
+    const statements = [updateJob(this.#db, job, stored)];
     if (outbox && !held) statements.push(insertWebhookEventIf(this.#db, outbox, jobIsAt(job, job.version)));
     const secretsAt =
       outbox !== null && options.forCaller === true
         ? statements.push(readSigningSecrets(this.#db, job.tenantId)) - 1
         : -1;
-    const results = await this.#db.batch(statements).catch((error: unknown) => {
-      // The write may have landed, its answer lost: what this tracker holds may be stale, so read it afresh.
-      this.#job = null;
-      throw error;
-    });
-    const update = results[0];
-    if (update?.meta.changes !== 1) {
-      // Only this tracker writes a job after it is created, so this means the row was deleted.
-      this.#job = null;
-      throw new Error(`job ${current.id} changed outside its tracker`);
-    }
-    this.#job = job;
+    const results = await this.#write(job, statements);
     await this.#broadcast(job, current.status === job.status ? "progress" : "status");
     const secrets = secretsAt === -1 ? null : secretsFound(results[secretsAt] as D1Result);
     const callback = outbox && secrets ? { event: outbox, secrets, held } : null;
@@ -520,6 +549,84 @@ export class JobTracker extends DurableObject<Env> {
     if (releasesSlot && !releaseSlot) await this.#releaseSlot(job.tenantId, job.id);
     if (isTerminal(job.status)) await this.#ended(job);
     return { callback, releaseSlot };
+  }
+
+  /**
+   * Writes `job` with `statements` (the first writes the job's row) and holds
+   * it as stored. Throws D1's error, or when the row was not at the version
+   * this tracker holds; either way this tracker then forgets the job (the
+   * write may have landed, its answer lost) and reads it afresh.
+   */
+  async #write(job: JobRecord, statements: D1PreparedStatement[]): Promise<D1Result[]> {
+    const results = await this.#db.batch(statements).catch((error: unknown) => {
+      this.#forget();
+      throw error;
+    });
+    if (results[0]?.meta.changes !== 1) {
+      // Only this tracker writes a job after it is created, so this means the row was deleted.
+      this.#forget();
+      throw new Error(`job ${job.id} changed outside its tracker`);
+    }
+    this.#job = job;
+    this.#unstoredFrom = null;
+    return results;
+  }
+
+  /**
+   * Starts the attempt of `change`: written now if its job may still expire
+   * (lifecycle.ts `storesStartAtOnce`), else held here (one version on from
+   * the row) until the attempt's first heartbeat (`#storeStart`), or written
+   * with the attempt's end, which then writes one row instead of two.
+   */
+  async #start(change: Change): Promise<void> {
+    const current = this.#job as JobRecord;
+    if (storesStartAtOnce(current)) {
+      await this.#commit(change);
+      return;
+    }
+    this.#holdStart(change);
+    // Watchers hear of the start from the tracker at once; the job's GET and lists from D1 once it is stored.
+    await this.#broadcast(this.#job as JobRecord, "status");
+  }
+
+  /** Holds `change`, an attempt's start, without writing it (`#start`, `#holding`). */
+  #holdStart(change: Change): void {
+    const current = this.#job as JobRecord;
+    this.#unstoredFrom ??= current;
+    this.#job = { ...change.next, version: current.version + 1, updatedAt: clock.now() };
+  }
+
+  /**
+   * Writes the start held here (with its lease renewed to `leaseUntil`, Unix
+   * ms, when given). Its watchers heard of it when it was held.
+   */
+  async #storeStart(leaseUntil?: number): Promise<void> {
+    const held = this.#job as JobRecord;
+    const started = leaseUntil === undefined ? held : { ...held, leaseExpiresAt: leaseUntil };
+    await this.#write(started, [updateJob(this.#db, started, this.#unstoredFrom as JobRecord)]);
+  }
+
+  /**
+   * The job if `attempt` holds it, as this tracker knows it; or taken back
+   * from the attempt's `claim` (its start as its consumer was told it) when
+   * the job's row shows it waiting with one attempt fewer: the attempt began
+   * on this tracker, which reset (a deploy) before storing the start
+   * (lifecycle.ts `adoptStart`). Null when the attempt does not hold the job.
+   */
+  async #holding(attempt: number, claim: StartClaim | null): Promise<JobRecord | null> {
+    const job = await this.#load();
+    if (holdsAttempt(job, attempt, claim?.startToken)) return job;
+    const adopted = adoptStart(job, attempt, claim);
+    if (!adopted) return null;
+    this.#holdStart(adopted);
+    this.#hearing.began(attempt, clock.now());
+    return this.#job;
+  }
+
+  /** Forgets the job: the next call reads it afresh. */
+  #forget(): void {
+    this.#job = null;
+    this.#unstoredFrom = null;
   }
 
   /**
@@ -547,9 +654,9 @@ export class JobTracker extends DurableObject<Env> {
     await this.#freeStorage();
   }
 
-  /** Whether the job holds (or was just granted) one of its tenant's running slots; if not, it waits in line. */
-  async #holdsSlot(tenantId: string, jobId: string): Promise<boolean> {
-    return (await this.#slots(tenantId).acquire([jobId])).length === 1;
+  /** The job's slot if it holds (or was just granted) one of its tenant's running slots; if not (null), it waits in line. */
+  async #acquireSlot(tenantId: string, jobId: string): Promise<SlotGrant | null> {
+    return (await this.#slots(tenantId).acquire([jobId]))[0] ?? null;
   }
 
   /** The running slots of the job's tenant. */
@@ -616,9 +723,9 @@ export class JobTracker extends DurableObject<Env> {
    * (looked for only where there can be one: not yet loaded, or running);
    * throws D1's error while it refuses that write.
    */
-  async #load(): Promise<JobRecord | null> {
+  async #load(likely?: readonly StoredJobStatus[]): Promise<JobRecord | null> {
     if (this.#job === null || this.#job.status === "running") await this.#writeKept();
-    this.#job ??= await this.#find();
+    this.#job ??= await this.#find(likely);
     return this.#job;
   }
 
@@ -632,9 +739,12 @@ export class JobTracker extends DurableObject<Env> {
    * instance knows it (from a caller, or kept beside an alarm); until then
    * every tenant with jobs on the shard is probed.
    */
-  async #find(): Promise<JobRecord | null> {
+  async #find(likely?: readonly StoredJobStatus[]): Promise<JobRecord | null> {
     this.#told(await this.#storedTenant.read());
-    const job = await findJob(this.#db, this.#tenantId, this.ctx.id.name as string);
+    const id = this.ctx.id.name as string;
+    const job =
+      (likely && this.#tenantId !== null ? await findJob(this.#db, this.#tenantId, id, likely) : null) ??
+      (await findJob(this.#db, this.#tenantId, id));
     if (job) this.#tenantId = job.tenantId;
     return job;
   }
@@ -674,9 +784,14 @@ export class JobTracker extends DurableObject<Env> {
     if (!kept) return false;
     try {
       const job = await this.#find();
+      this.#forget();
       this.#job = job;
-      if (job?.attempts === kept.attempt && job.status === "running") {
-        await this.#finishAttempt(job, kept.outcome, clock.now());
+      // An attempt whose start was never stored is taken back from its claim, kept with the outcome.
+      const adopted = adoptStart(job, kept.attempt, kept.claim);
+      if (adopted) this.#holdStart(adopted);
+      const held = this.#job;
+      if (holdsAttempt(held, kept.attempt, kept.claim?.startToken)) {
+        await this.#finishAttempt(held, kept.outcome, clock.now());
       } else {
         // The attempt no longer holds the job: its write landed after all, or the job moved on
         // (gone, reclaimed, a later attempt), and then its result is nobody's.
@@ -686,7 +801,7 @@ export class JobTracker extends DurableObject<Env> {
       }
     } catch (error) {
       // Written, and a later step failed: the job has moved on, so the kept outcome is no longer its.
-      if (this.#job !== null && !holdsAttempt(this.#job, kept.attempt)) throw error;
+      if (this.#job !== null && !holdsAttempt(this.#job, kept.attempt, kept.claim?.startToken)) throw error;
       await this.#keepOutcome({ ...kept, failures: kept.failures + 1 }, error);
       throw error;
     }

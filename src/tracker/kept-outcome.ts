@@ -1,11 +1,17 @@
-import type { AttemptOutcome } from "../jobs/lifecycle";
+import type { AttemptOutcome, StartClaim } from "../jobs/lifecycle";
 import { StoredValue } from "./stored-value";
 
-/** An attempt's outcome its tracker could not write to D1 yet, and how many writes of it failed. */
+/**
+ * An attempt's outcome its tracker could not write to D1 yet, and how many
+ * writes of it failed. `claim`: the attempt's start as its consumer told it
+ * (null from a caller that sent none), so the outcome of an attempt whose
+ * start was never stored can still be written (lifecycle.ts `adoptStart`).
+ */
 export interface Kept {
   attempt: number;
   outcome: AttemptOutcome;
   failures: number;
+  claim: StartClaim | null;
 }
 
 /**

@@ -14,20 +14,20 @@ const SIZE = 5;
 
 const budget = {
   /**
-   * Per job: its start and its end (its insert shares the batch's one).
+   * Per job: its start's read and its end (its insert shares the batch's one).
    * Per batch: the insert of the batch and its jobs; the batch's tracker
    * reading the batch once; the completion (the batch's final counts, and
    * its event when it has one, in one transaction).
    */
   shardRoundTrips: 2 * SIZE + 3,
   /**
-   * Per job 6: a plain job's 3 without its callback (insert, start, end: a
-   * row each, keyed by status: migration 0019) and the batch index's entry at
-   * each, which holds the row's key and so moves with its status. Per batch
-   * 4: the batch row and its running-index entry, and the completion's
-   * update of both.
+   * Per job 4: a plain job's 2 without its callback (insert, and end with its
+   * start, which a quick attempt's tracker holds: a row each, keyed by
+   * status: migration 0019) and the batch index's entry at each, which holds
+   * the row's key and so moves with its status. Per batch 4: the batch row
+   * and its running-index entry, and the completion's update of both.
    */
-  rowsWritten: 6 * SIZE + 4,
+  rowsWritten: 4 * SIZE + 4,
   /** One report per job to the batch's tracker, nothing else (each records one row in its storage). */
   batchTrackerRequests: SIZE,
   queueMessages: SIZE,

@@ -39,16 +39,19 @@ async function perJob(tenant: TestTenant, ttlSeconds?: number) {
 const alarmOf = (id: string) => runInDurableObject(tracker(id), (_instance, state) => state.storage.getAlarm());
 
 describe("a job with ttl_seconds and the operation budgets", () => {
-  it("costs one tracker request and three Durable Object storage writes more than a plain job, nothing in D1", async () => {
+  it("costs one tracker request, three Durable Object storage writes and its start's row more than a plain job", async () => {
     const tenant = await createTenant();
     await perJob(tenant); // the isolate learns the key
     const plain = await perJob(tenant);
     const expiring = await perJob(tenant, 3600);
     // The expiry's alarm is armed at submit (one request; two storage writes: the alarm and the job's
-    // tenant beside it) and deleted with the tracker's storage when the job finishes (one more write);
-    // D1 and the queue see no difference.
+    // tenant beside it) and deleted with the tracker's storage when the job finishes (one more write).
+    // Its first attempt's start is written as it begins (lifecycle.ts storesStartAtOnce), not with its
+    // end: an alarm in a fresh instance must find it started. The queue sees no difference.
     expect(expiring).toEqual({
       ...plain,
+      d1RoundTrips: plain.d1RoundTrips + 1,
+      rowsWritten: plain.rowsWritten + 1,
       trackerRequests: plain.trackerRequests + 1,
       alarms: Array.from({ length: JOBS }, () => expect.any(Number)),
     });

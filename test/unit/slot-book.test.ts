@@ -35,23 +35,37 @@ describe("acquiring a slot", () => {
     const slots = book([]);
     expect(slots.acquire("job_a", 2, NOW)).toEqual({
       granted: true,
+      heldSince: null,
       changes: { writes: new Map([["job_a", { state: "running", at: NOW }]]), woken: [] },
     });
     expect(slots.acquire("job_b", 2, NOW).granted).toBe(true);
     expect(slots.acquire("job_c", 2, NOW)).toEqual({
       granted: false,
+      heldSince: null,
       changes: { writes: new Map([["job_c", { state: "waiting", at: NOW }]]), woken: [] },
     });
   });
 
-  it("grants a job that holds its slot already again, writing nothing (a duplicate message)", () => {
+  it("grants a job that holds its slot already again, writing nothing (a duplicate message), and tells since when it holds it", () => {
     const slots = book(["job_a"]);
-    expect(slots.acquire("job_a", 1, NOW)).toEqual({ granted: true, changes: { writes: new Map(), woken: [] } });
+    expect(slots.acquire("job_a", 1, NOW + SECOND)).toEqual({
+      granted: true,
+      heldSince: NOW,
+      changes: { writes: new Map(), woken: [] },
+    });
+    // Since it was granted, not since it was last confirmed: acquired again, it still holds it since NOW.
+    expect(slots.acquire("job_a", 1, NOW + 2 * SECOND).heldSince).toBe(NOW);
+    slots.acquire("job_b", 2, NOW + 3 * SECOND);
+    expect(slots.acquire("job_b", 2, NOW + 4 * SECOND).heldSince).toBe(NOW + 3 * SECOND);
   });
 
   it("writes a waiting job once however often it asks", () => {
     const slots = book(["job_a"], ["job_b"]);
-    expect(slots.acquire("job_b", 1, NOW)).toEqual({ granted: false, changes: { writes: new Map(), woken: [] } });
+    expect(slots.acquire("job_b", 1, NOW)).toEqual({
+      granted: false,
+      heldSince: null,
+      changes: { writes: new Map(), woken: [] },
+    });
   });
 
   it("refuses a free slot to a job while an older one waits, and hands it to the older one", () => {

@@ -222,7 +222,8 @@ describe("ctx.log and GET /v1/jobs/{id}/logs", () => {
     );
     // Within the 3 s wait, long before the heartbeat interval's write: the 100th line's write (with every line since).
     expect(seen.logs).toHaveLength(150);
-    expect((await getJob(tenant, job.id)).status).toBe("running");
+    // Still running (shown once its first heartbeat, 1 s in, stored the start), not finished.
+    expect((await untilStatus(tenant, job.id, "running", "succeeded")).status).toBe("running");
   });
 
   it(

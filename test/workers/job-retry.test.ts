@@ -100,6 +100,7 @@ describe("POST /v1/jobs/{id}/retry", () => {
     const running = await submit(tenant, { type: "sleep", input: { seconds: 30, steps: 1 }, delay_seconds: 600 });
     await dbOf(running.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(running.id).run();
     expect((await tracker(running.id).begin(tenant.tenantId)).kind).toBe("run");
+    await tracker(running.id).heartbeat(1); // its first, which stores the start
     const queued = await submit(tenant, { type: "echo" });
     const scheduled = await submit(tenant, { type: "echo", delay_seconds: 600 });
     const elsewhere = await createTenant();

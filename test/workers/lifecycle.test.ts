@@ -135,6 +135,10 @@ describe("at-least-once delivery", () => {
     const stub = tracker(job.id);
     const begun = await stub.begin();
     expect(begun.kind).toBe("run");
+    // The start is held by the tracker (version 2) until the attempt's first heartbeat stores it.
+    expect(begun).toMatchObject({ job: { status: "running", version: 2 } });
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "scheduled", version: 1 });
+    await stub.heartbeat(1);
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "running", version: 2 });
     await stub.cancel();
     const canceled = await getJob(tenant, job.id);
@@ -233,6 +237,7 @@ describe("recovering stranded jobs", () => {
     await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     const stub = tracker(job.id);
     await stub.begin();
+    await stub.heartbeat(1); // its first, which stores the start
     expect(await runInTracker(stub, (state) => state.storage.getAlarm())).toBeNull();
     await worker.scheduled(createScheduledController(), env); // the lease has not run out: nothing changes
     expect((await getJob(tenant, job.id)).status).toBe("running");
@@ -427,6 +432,8 @@ async function beganAttempt(options: Record<string, unknown>) {
   await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
   const stub = tracker(job.id);
   expect((await stub.begin()).kind).toBe("run");
+  // Its first heartbeat, as from an attempt that ran past limits.startStoredAfterMs: the start is stored.
+  expect(await stub.heartbeat(1)).toEqual({ stop: false });
   return { tenant, job, stub };
 }
 
