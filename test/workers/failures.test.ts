@@ -472,6 +472,52 @@ describe("failure handling", () => {
     }
   });
 
+  it("runs one attempt when a duplicate message comes after a reset lost a start its tracker had not stored yet, and takes the attempt back from its report", async () => {
+    const tenant = await createTenant();
+    const job = await dueJob(tenant, { type: "echo", input: "duplicate", max_attempts: 2 });
+    // The first consumer's attempt: its batch acquired the slot, and the tracker holds the start (a quick attempt's).
+    const [grant] = await env.TENANT_SLOTS.getByName(tenant.tenantId).acquire([job.id]);
+    expect(grant).toEqual({ jobId: job.id, heldSince: null });
+    const first = await env.JOB_TRACKER.getByName(job.id).begin(tenant.tenantId, { slotHeld: true, startToken: "a" });
+    if (first.kind !== "run") throw new Error(`not begun: ${first.reason}`);
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "scheduled", attempts: 0 });
+    // A deploy resets the tracker before the attempt's first heartbeat: the start it held is gone.
+    await evictDurableObject(env.JOB_TRACKER.getByName(job.id));
+    // A duplicate of the message, through a consumer: its slot was granted moments ago, so an attempt may be
+    // running that the fresh tracker never saw. It starts none.
+    const body = { job_id: job.id, tenant_id: tenant.tenantId };
+    expect(await consumeOne("edgejobs-jobs-0", 2, body, {})).toEqual({ acked: true });
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "scheduled", attempts: 0 });
+    expect(await slotEntries(tenant.tenantId)).toEqual({ [job.id]: "running" });
+    // The first attempt ends and reports, with its claim: the fresh tracker takes it back and writes it once.
+    const claim = { startToken: "a", startedAt: first.job.startedAt as number };
+    const outcome = { ok: true as const, resultJson: '"first"', resultKey: null };
+    expect(await env.JOB_TRACKER.getByName(job.id).complete(1, outcome, tenant.tenantId, claim)).toMatchObject({
+      accepted: true,
+      releaseSlot: true,
+    });
+    expect(await getJob(tenant, job.id)).toMatchObject({
+      status: "succeeded",
+      attempts: 1,
+      result: "first",
+      started_at: new Date(first.job.startedAt as number).toISOString(),
+    });
+  });
+
+  it("takes back an attempt whose start its reset tracker never stored at the attempt's first heartbeat, and stores it then", async () => {
+    const tenant = await createTenant();
+    const job = await dueJob(tenant, { type: "echo", input: "beat", max_attempts: 1 });
+    const first = await env.JOB_TRACKER.getByName(job.id).begin(tenant.tenantId, { startToken: "a" });
+    if (first.kind !== "run") throw new Error(`not begun: ${first.reason}`);
+    await evictDurableObject(env.JOB_TRACKER.getByName(job.id));
+    const claim = { startToken: "a", startedAt: first.job.startedAt as number };
+    // Another consumer's claim on the same attempt number is not this attempt: told to stop.
+    const other = { startToken: "b", startedAt: Date.now() };
+    expect(await env.JOB_TRACKER.getByName(job.id).heartbeat(1, tenant.tenantId, claim)).toEqual({ stop: false });
+    expect(await env.JOB_TRACKER.getByName(job.id).heartbeat(1, tenant.tenantId, other)).toEqual({ stop: true });
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "running", attempts: 1, version: 2 });
+  });
+
   it("tells a job's watchers of a start whose answer was lost once, not again when the same call asks again", async () => {
     for (const loss of ["the tracker's answer lost", "D1's answer lost"] as const) {
       const tenant = await createTenant();

@@ -332,6 +332,19 @@ describe("noticing a lost attempt in seconds", () => {
     expect(await stub.complete(1, { ok: true, resultJson: "1", resultKey: null })).toMatchObject({ accepted: true });
   });
 
+  it("runs again a job whose attempt and tracker were both lost before its start was stored, once the sweep sends it again", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", input: "again", delay_seconds: 600 });
+    const past = Date.now() - 60_000;
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = ?1, updated_at = ?1 WHERE id = ?2").bind(past, job.id).run();
+    // Begun a minute ago by a consumer that then died; the start, held by the tracker, went with a reset.
+    expect(await at(past, async () => (await tracker(job.id).begin(tenant.tenantId)).kind)).toBe("run");
+    await evictDurableObject(tracker(job.id));
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "scheduled", attempts: 0 });
+    await worker.scheduled(createScheduledController(), env);
+    expect(await untilStatus(tenant, job.id, "succeeded")).toMatchObject({ result: "again", attempts: 1 });
+  });
+
   it("re-enqueues a queued job whose message was lost within seconds, not minutes", async () => {
     const tenant = await createTenant();
     const lost = await submit(tenant, { type: "echo", input: "found", delay_seconds: 600 });
