@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  adoptStart,
   change,
   decideBegin,
   decideCancel,
@@ -13,6 +14,8 @@ import {
   isRetryable,
   mayExpire,
   rerunOf,
+  startMaybeUnseen,
+  storesStartAtOnce,
   timerForRunAt,
   unusedResultKey,
   withExpiry,
@@ -83,6 +86,45 @@ describe("an attempt's report", () => {
     expect(holdsAttempt(running({ attempts: 2 }), 1)).toBe(false);
     expect(holdsAttempt(job({ status: "canceled", attempts: 2 }), 2)).toBe(false);
     expect(holdsAttempt(null, 1)).toBe(false);
+  });
+
+  it("tells apart two consumers each told they started the same attempt, by their start tokens", () => {
+    const started = running({ attempts: 2, startToken: "a" });
+    expect(holdsAttempt(started, 2, "a")).toBe(true);
+    expect(holdsAttempt(started, 2, "b")).toBe(false);
+    // A caller that names no token, or a start stored without one, is judged by the attempt alone.
+    expect(holdsAttempt(started, 2, null)).toBe(true);
+    expect(holdsAttempt(running({ attempts: 2, startToken: null }), 2, "b")).toBe(true);
+  });
+
+  it("takes back an attempt whose start was never stored from its claim, only from one attempt fewer", () => {
+    const claim = { startToken: "a", startedAt: NOW - SECOND };
+    const taken = adoptStart(job({ status: "queued", attempts: 1 }), 2, claim);
+    expect(taken?.next).toMatchObject({
+      status: "running",
+      attempts: 2,
+      startedAt: NOW - SECOND,
+      leaseExpiresAt: NOW - SECOND + limits.attemptLeaseSeconds * 1000,
+      startToken: "a",
+    });
+    expect(taken?.releasesSlot).toBe(false);
+    expect(adoptStart(job({ status: "scheduled", attempts: 0 }), 1, claim)?.next.status).toBe("running");
+    // Another attempt stored, the job moved on, or no claim: the attempt does not hold the job.
+    expect(adoptStart(job({ status: "queued", attempts: 2 }), 2, claim)).toBeNull();
+    expect(adoptStart(running({ attempts: 1 }), 2, claim)).toBeNull();
+    expect(adoptStart(job({ status: "canceled", attempts: 1 }), 2, claim)).toBeNull();
+    expect(adoptStart(job({ status: "queued", attempts: 1 }), 2, null)).toBeNull();
+    expect(adoptStart(null, 1, claim)).toBeNull();
+  });
+
+  it("holds a start unless its job may still expire, and suspects an unseen attempt behind a slot granted within a lease", () => {
+    expect(storesStartAtOnce(job())).toBe(false);
+    expect(storesStartAtOnce(job({ expiresAt: NOW + SECOND }))).toBe(true);
+    expect(storesStartAtOnce(job({ expiresAt: NOW + SECOND, attempts: 1 }))).toBe(false); // started once: never expires
+    const lease = limits.attemptLeaseSeconds * 1000;
+    expect(startMaybeUnseen(null, NOW)).toBe(false);
+    expect(startMaybeUnseen(NOW - lease + 1, NOW)).toBe(true);
+    expect(startMaybeUnseen(NOW - lease, NOW)).toBe(false);
   });
 
   it("never moves progress back, keeps it within 100, and notifies only a job that asked", () => {
