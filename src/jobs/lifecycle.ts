@@ -120,10 +120,11 @@ export function storesStartAtOnce(job: JobRecord): boolean {
 }
 
 /**
- * Whether a job whose tracker knows no running attempt may still have one:
- * its slot was granted `heldSince` (Unix ms; null: granted now) less than an
- * attempt's lease ago, so an attempt holding it may have begun on a tracker
- * that was then reset before it stored the start (stored within
+ * Whether a job whose tracker knows no running attempt, and has made or
+ * taken back no start itself, may still have one: its slot was granted
+ * `heldSince` (Unix ms; null: granted now) less than an attempt's lease
+ * ago, so an attempt holding it may have begun on a tracker that was then
+ * reset before it stored the start (stored within
  * `limits.startStoredAfterMs` of the begin, else the attempt's heartbeats go
  * unheard and it is as lost). Such a begin is skipped as `running`: the
  * attempt, if it lives, reports to the tracker and is taken back

@@ -114,6 +114,14 @@ export class JobTracker extends DurableObject<Env> {
    */
   #unstoredFrom: JobRecord | null = null;
   /**
+   * This instance made, resumed or took back a start of the job, and holds
+   * every start since: none can have begun on an earlier instance unseen
+   * (lifecycle.ts `startMaybeUnseen`), so a slot held since that start (a
+   * retry's message before its release landed) is no reason to wait.
+   * Cleared when it forgets a start it held.
+   */
+  #knowsStarts = false;
+  /**
    * The job's tenant once this instance knows it: the row is found by it
    * (store/jobs.ts `findJob`). Entry points take it from a caller that knows
    * it (`tenantId`: the job's; null when the caller does not know it); the
@@ -190,6 +198,7 @@ export class JobTracker extends DurableObject<Env> {
         const resumed = this.#job as JobRecord;
         // Heard from at last: a wait the sweep may have stored for this silent attempt ends here.
         await this.#hearing.heard(resumed.attempts, now);
+        this.#knowsStarts = true;
         // Watchers heard of the start unless its write failed here (this object then forgot it) or this object is new.
         if (readAfresh) await this.#broadcast(resumed, "status");
         return { kind: "run", job: resumed, attempt: resumed.attempts };
@@ -217,7 +226,7 @@ export class JobTracker extends DurableObject<Env> {
         if (!slotHeld) heldSince = slot.heldSince;
       }
       // Its slot held already, recently: an attempt may run whose start a reset tracker never stored. It keeps the slot.
-      if (startMaybeUnseen(heldSince, now)) return { kind: "skip", reason: "running" };
+      if (!this.#knowsStarts && startMaybeUnseen(heldSince, now)) return { kind: "skip", reason: "running" };
       // A write that fails keeps the slot: the message is retried (and finds it held) or the slots' audit frees it.
       await this.#start(decision.change);
       const started = this.#job as JobRecord;
@@ -620,11 +629,13 @@ export class JobTracker extends DurableObject<Env> {
     if (!adopted) return null;
     this.#holdStart(adopted);
     this.#hearing.began(attempt, clock.now());
+    this.#knowsStarts = true;
     return this.#job;
   }
 
-  /** Forgets the job: the next call reads it afresh. */
+  /** Forgets the job: the next call reads it afresh (and a start held here is as unseen as an earlier instance's). */
   #forget(): void {
+    if (this.#unstoredFrom !== null) this.#knowsStarts = false;
     this.#job = null;
     this.#unstoredFrom = null;
   }
@@ -753,6 +764,7 @@ export class JobTracker extends DurableObject<Env> {
   #began(attempt: number, at: number): void {
     this.#hearing.began(attempt, at);
     this.#kept.none();
+    this.#knowsStarts = true;
   }
 
   /**
