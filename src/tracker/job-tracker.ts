@@ -39,15 +39,7 @@ import { serialRunner } from "../platform/serial";
 import { answerClose, unlessUpgrade } from "../platform/sockets";
 import { deleteObject } from "../store/blobs";
 import { shardOf } from "../store/databases";
-import {
-  findJob,
-  jobIsAt,
-  renewLease,
-  type StoredJobStatus,
-  touchJob,
-  updateJob,
-  waitingStatuses,
-} from "../store/jobs";
+import { findJob, jobIsAt, renewLease, touchJob, updateJob, waitingStatuses } from "../store/jobs";
 import {
   type EventForDelivery,
   insertWebhookEvent,
@@ -186,8 +178,10 @@ export class JobTracker extends DurableObject<Env> {
         heldSince = slot.heldSince;
       }
       const readAfresh = this.#job === null;
-      // A fresh message's job waits: two probes of its key, not nine.
-      const job = await this.#load(fastPath ? waitingStatuses : undefined);
+      // A fresh message's job waits (two probes of its key, not nine), and its slot, granted now, was held by no
+      // attempt, so none has an outcome kept here (a kept outcome keeps its slot until written): no storage read.
+      if (fastPath && heldSince === null) this.#job = await findJob(this.#db, tenantId, id, waitingStatuses);
+      const job = await this.#load();
       const now = clock.now();
       // The caller's own start is not judged: its handler has not run yet, however late the caller asks again.
       if (job?.status === "running" && !isOwnStart(job, startToken)) {
@@ -734,9 +728,9 @@ export class JobTracker extends DurableObject<Env> {
    * (looked for only where there can be one: not yet loaded, or running);
    * throws D1's error while it refuses that write.
    */
-  async #load(likely?: readonly StoredJobStatus[]): Promise<JobRecord | null> {
+  async #load(): Promise<JobRecord | null> {
     if (this.#job === null || this.#job.status === "running") await this.#writeKept();
-    this.#job ??= await this.#find(likely);
+    this.#job ??= await this.#find();
     return this.#job;
   }
 
@@ -750,12 +744,9 @@ export class JobTracker extends DurableObject<Env> {
    * instance knows it (from a caller, or kept beside an alarm); until then
    * every tenant with jobs on the shard is probed.
    */
-  async #find(likely?: readonly StoredJobStatus[]): Promise<JobRecord | null> {
-    this.#told(await this.#storedTenant.read());
-    const id = this.ctx.id.name as string;
-    const job =
-      (likely && this.#tenantId !== null ? await findJob(this.#db, this.#tenantId, id, likely) : null) ??
-      (await findJob(this.#db, this.#tenantId, id));
+  async #find(): Promise<JobRecord | null> {
+    if (this.#tenantId === null) this.#told(await this.#storedTenant.read());
+    const job = await findJob(this.#db, this.#tenantId, this.ctx.id.name as string);
     if (job) this.#tenantId = job.tenantId;
     return job;
   }

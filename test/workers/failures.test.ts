@@ -512,18 +512,25 @@ describe("failure handling", () => {
     // An hour ahead, so the retry's own message (sent for 5 s from now) finds the retry not due yet.
     const t0 = Date.now() + 3_600_000;
     const [grant] = await at(t0, () => slots.acquire([job.id]));
-    const first = await at(t0, () => stub.begin(tenant.tenantId, { slotHeld: true, startToken: "a" }));
-    expect(first).toMatchObject({ kind: "run", attempt: 1 });
-    const failed = { ok: false as const, error: { code: "busy", message: "later" }, retryable: true, retryAfterSeconds: 5 };
+    /** The attempt a begin at `time` started, or why it started none. */
+    const begin = (time: number, options: { slotHeldSince?: number | null; startToken: string }) =>
+      at(time, async () => {
+        const begun = await stub.begin(tenant.tenantId, { slotHeld: true, ...options });
+        return begun.kind === "run" ? begun.attempt : begun.reason;
+      });
+    expect(await begin(t0, { startToken: "a" })).toBe(1);
+    const failed = {
+      ok: false as const,
+      error: { code: "busy", message: "later" },
+      retryable: true,
+      retryAfterSeconds: 5,
+    };
     expect(await at(t0, () => stub.complete(1, failed, tenant.tenantId))).toMatchObject({ accepted: true });
     // Its consumer has not given the slot back yet: the retry's message finds it held since the first grant.
     const [again] = await at(t0 + 6_000, () => slots.acquire([job.id]));
     expect([grant?.heldSince, again?.heldSince]).toEqual([null, t0]);
-    const second = await at(t0 + 6_000, () =>
-      stub.begin(tenant.tenantId, { slotHeld: true, slotHeldSince: again?.heldSince ?? null, startToken: "b" }),
-    );
     // Its tracker made the first attempt's start itself: no start can be unseen, so the retry runs.
-    expect(second).toMatchObject({ kind: "run", attempt: 2 });
+    expect(await begin(t0 + 6_000, { slotHeldSince: again?.heldSince ?? null, startToken: "b" })).toBe(2);
   });
 
   it("takes back an attempt whose start its reset tracker never stored at the attempt's first heartbeat, and stores it then", async () => {
