@@ -143,18 +143,17 @@ export function startMaybeUnseen(heldSince: number | null, now: number): boolean
  * stored): the attempt does not hold the job.
  */
 export function adoptStart(job: JobRecord | null, attempt: number, claim: StartClaim | null): Change | null {
-  if (!job || !claim || !isWaiting(job.status) || job.attempts !== attempt - 1) return null;
-  const started = {
-    status: "running" as const,
-    attempts: attempt,
-    startedAt: claim.startedAt,
-    leaseExpiresAt: claim.startedAt + limits.attemptLeaseSeconds * 1000,
-    startToken: claim.startToken,
-  };
-  return change(job, { ...job, ...started });
+  if (!job || !claim || !isWaiting(job) || job.attempts !== attempt - 1) return null;
+  return started(job, claim);
 }
 
-const isWaiting = (status: JobRecord["status"]) => status === "queued" || status === "scheduled";
+const isWaiting = (job: JobRecord) => job.status === "scheduled" || job.status === "queued";
+
+/** The start of the job's next attempt at `startedAt` (Unix ms), named `startToken`. */
+function started(job: JobRecord, { startedAt, startToken }: StartClaim): Change {
+  const leaseExpiresAt = startedAt + limits.attemptLeaseSeconds * 1000;
+  return change(job, { ...job, status: "running", attempts: job.attempts + 1, startedAt, leaseExpiresAt, startToken });
+}
 
 /**
  * The change from `job` to `next`. Throws an Error if the status change is not
@@ -196,15 +195,7 @@ export function decideBegin(
   if (job.status === "running") return { kind: "skip", reason: "running" };
   if (hasExpired(job, now)) return { kind: "expire", change: decideExpiry(job, now) };
   if (job.runAt > now + EARLY_TOLERANCE_MS) return { kind: "skip", reason: "not_due" };
-  const leaseExpiresAt = now + limits.attemptLeaseSeconds * 1000;
-  const started = {
-    status: "running" as const,
-    attempts: job.attempts + 1,
-    startedAt: now,
-    leaseExpiresAt,
-    startToken,
-  };
-  return { kind: "start", change: change(job, { ...job, ...started }) };
+  return { kind: "start", change: started(job, { startedAt: now, startToken }) };
 }
 
 /**
@@ -336,7 +327,7 @@ export function decideOnLiveness(
  * expired: its running attempt and its retries go on after `expires_at`.
  */
 export function mayExpire(job: JobRecord): job is JobRecord & { expiresAt: number } {
-  return job.expiresAt !== null && job.attempts === 0 && (job.status === "scheduled" || job.status === "queued");
+  return job.expiresAt !== null && job.attempts === 0 && isWaiting(job);
 }
 
 /** Whether the job is past its `expires_at` without having started. */
