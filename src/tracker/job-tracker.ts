@@ -216,7 +216,7 @@ export class JobTracker extends DurableObject<Env> {
       if (!fastPath && (!slotHeld || askedBefore)) {
         const slot = await this.#acquireSlot(decision.change.next.tenantId, id);
         if (!slot) return { kind: "skip", reason: "throttled" };
-        // A caller that acquired the slot itself knows whose it is: asked again, it finds its own grant held.
+        // A caller whose batch acquired the slot said whose it was then; acquired again, it is this caller's own.
         if (!slotHeld) heldSince = slot.heldSince;
       }
       // Its slot held already, recently: an attempt may run whose start a reset tracker never stored. It keeps the slot.
