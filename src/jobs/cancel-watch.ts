@@ -29,6 +29,9 @@ export function abortWhenSuperseded(
     socket.addEventListener("message", (event) => {
       const { data } = decodeFrame(event.data);
       if (data.status !== "running" || data.attempts !== attempt) {
+        // Waiting with one attempt fewer: a tracker reset before it stored this attempt's start shows the row as
+        // D1 holds it. Not superseded: the attempt's next report (its heartbeat is due) takes the start back.
+        if ((data.status === "queued" || data.status === "scheduled") && data.attempts === attempt - 1) return;
         abort(data.status === "canceled" ? "The job was canceled." : "The attempt was superseded.");
       }
     });

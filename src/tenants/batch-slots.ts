@@ -42,7 +42,7 @@ export async function acquireForBatch(env: Env, messages: readonly JobMessage[])
     [...byTenant].map(async ([tenantId, some]) => {
       const ids = some.map((m) => m.job_id);
       try {
-        for (const grant of await env.TENANT_SLOTS.getByName(tenantId).acquire(ids)) {
+        for (const grant of await env.TENANT_SLOTS.getByName(tenantId).acquireGrants(ids)) {
           heldSince.set(grant.jobId, grant.heldSince);
         }
         for (const id of ids) standings.set(id, heldSince.has(id) ? "held" : "waiting");

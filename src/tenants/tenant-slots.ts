@@ -46,25 +46,36 @@ export class TenantSlots extends DurableObject<Env> {
 
   /**
    * Slots for `jobIds` (one request for a consumer batch's jobs of this
-   * tenant), decided oldest first; answers those granted, in id order: each
-   * holds or was handed one, or one was free and no older job waited. The
-   * others wait in line and are woken (their messages sent) when their turn
-   * comes. A refusal may start an audit of slots held long, in the
-   * background.
+   * tenant), decided oldest first; answers the ids of those granted (see
+   * `acquireGrants`). Kept as it was for callers deployed before
+   * `acquireGrants`: while a deploy rolls out, an old consumer still asks this.
    */
-  async acquire(jobIds: readonly string[]): Promise<SlotGrant[]> {
+  async acquire(jobIds: readonly string[]): Promise<string[]> {
+    return (await this.acquireGrants(jobIds)).map((grant) => grant.jobId);
+  }
+
+  /**
+   * Slots for `jobIds`, decided oldest first (an id named twice, as by a
+   * message delivered twice in one batch, once); answers those granted, in
+   * id order, each with when it held its slot since: each holds or was
+   * handed one, or one was free and no older job waited. The others wait in
+   * line and are woken (their messages sent) when their turn comes. A
+   * refusal may start an audit of slots held long, in the background.
+   */
+  async acquireGrants(jobIds: readonly string[]): Promise<SlotGrant[]> {
     const limit = await this.#currentLimit();
     const now = clock.now();
     const granted: SlotGrant[] = [];
     const changes: SlotChanges[] = [];
-    for (const jobId of [...jobIds].sort()) {
+    const asked = [...new Set(jobIds)].sort();
+    for (const jobId of asked) {
       const { granted: got, heldSince, changes: jobChanges } = this.#book.acquire(jobId, limit, now);
       changes.push(jobChanges);
       if (got) granted.push({ jobId, heldSince });
     }
     this.#store(...changes);
     const woken = changes.flatMap((c) => c.woken);
-    if (granted.length < jobIds.length) this.#auditInBackground(now);
+    if (granted.length < asked.length) this.#auditInBackground(now);
     await this.#wake(woken);
     return granted;
   }

@@ -557,12 +557,17 @@ export class JobTracker extends DurableObject<Env> {
   /**
    * Writes `job` with `statements` (the first writes the job's row) and holds
    * it as stored. Throws D1's error, or when the row was not at the version
-   * this tracker holds; either way this tracker then forgets the job (the
-   * write may have landed, its answer lost) and reads it afresh.
+   * this tracker holds. A D1 error makes this tracker forget the job (the
+   * write may have landed, its answer lost) and read it afresh, but for a
+   * start it holds, which is in no other store: kept, a duplicate message
+   * still finds the attempt running however long D1 refuses the start's
+   * write (a write that did land is found by the next one, over the version
+   * held, which then changes nothing and is read afresh). A row not at the
+   * version held is forgotten either way.
    */
   async #write(job: JobRecord, statements: D1PreparedStatement[]): Promise<D1Result[]> {
     const results = await this.#db.batch(statements).catch((error: unknown) => {
-      this.#forget();
+      if (this.#unstoredFrom === null) this.#forget();
       throw error;
     });
     if (results[0]?.meta.changes !== 1) {
@@ -661,7 +666,7 @@ export class JobTracker extends DurableObject<Env> {
 
   /** The job's slot if it holds (or was just granted) one of its tenant's running slots; if not (null), it waits in line. */
   async #acquireSlot(tenantId: string, jobId: string): Promise<SlotGrant | null> {
-    return (await this.#slots(tenantId).acquire([jobId]))[0] ?? null;
+    return (await this.#slots(tenantId).acquireGrants([jobId]))[0] ?? null;
   }
 
   /** The running slots of the job's tenant. */

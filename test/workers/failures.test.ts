@@ -476,7 +476,7 @@ describe("failure handling", () => {
     const tenant = await createTenant();
     const job = await dueJob(tenant, { type: "echo", input: "duplicate", max_attempts: 2 });
     // The first consumer's attempt: its batch acquired the slot, and the tracker holds the start (a quick attempt's).
-    const [grant] = await env.TENANT_SLOTS.getByName(tenant.tenantId).acquire([job.id]);
+    const [grant] = await env.TENANT_SLOTS.getByName(tenant.tenantId).acquireGrants([job.id]);
     expect(grant).toEqual({ jobId: job.id, heldSince: null });
     const first = await env.JOB_TRACKER.getByName(job.id).begin(tenant.tenantId, { slotHeld: true, startToken: "a" });
     if (first.kind !== "run") throw new Error(`not begun: ${first.reason}`);
@@ -511,7 +511,7 @@ describe("failure handling", () => {
     const slots = env.TENANT_SLOTS.getByName(tenant.tenantId);
     // An hour ahead, so the retry's own message (sent for 5 s from now) finds the retry not due yet.
     const t0 = Date.now() + 3_600_000;
-    const [grant] = await at(t0, () => slots.acquire([job.id]));
+    const [grant] = await at(t0, () => slots.acquireGrants([job.id]));
     /** The attempt a begin at `time` started, or why it started none. */
     const begin = (time: number, options: { slotHeldSince?: number | null; startToken: string }) =>
       at(time, async () => {
@@ -527,10 +527,61 @@ describe("failure handling", () => {
     };
     expect(await at(t0, () => stub.complete(1, failed, tenant.tenantId))).toMatchObject({ accepted: true });
     // Its consumer has not given the slot back yet: the retry's message finds it held since the first grant.
-    const [again] = await at(t0 + 6_000, () => slots.acquire([job.id]));
+    const [again] = await at(t0 + 6_000, () => slots.acquireGrants([job.id]));
     expect([grant?.heldSince, again?.heldSince]).toEqual([null, t0]);
     // Its tracker made the first attempt's start itself: no start can be unseen, so the retry runs.
     expect(await begin(t0 + 6_000, { slotHeldSince: again?.heldSince ?? null, startToken: "b" })).toBe(2);
+  });
+
+  it("keeps a held start through a D1 write outage, so a duplicate message 31 s in starts no second attempt", async () => {
+    const tenant = await createTenant();
+    const job = await dueJob(tenant, { type: "echo", input: "outage", max_attempts: 2 });
+    const stub = () => env.JOB_TRACKER.getByName(job.id);
+    const slots = env.TENANT_SLOTS.getByName(tenant.tenantId);
+    const t0 = Date.now() + 3_600_000; // ahead, so that the job's own message (if any) finds nothing due
+    await at(t0, () => slots.acquireGrants([job.id]));
+    const first = await at(t0, async () => {
+      const begun = await stub().begin(tenant.tenantId, { slotHeld: true, startToken: "a" });
+      return begun.kind === "run" ? (begun.job.startedAt as number) : begun.reason;
+    });
+    expect(first).toBe(t0);
+    const claim = { startToken: "a", startedAt: t0 };
+    const db = dbOf(job.id);
+    const refusal = `refuse_${job.id}`;
+    await db
+      .prepare(
+        `CREATE TRIGGER ${refusal} BEFORE UPDATE ON jobs WHEN OLD.id = '${job.id}'
+         BEGIN SELECT RAISE(ABORT, 'D1_ERROR: Network connection lost.'); END`,
+      )
+      .run();
+    try {
+      // The attempt's heartbeats: each one's write of the start fails, as while D1 is overloaded.
+      for (const after of [1_000, 10_000, 20_000, 30_000]) {
+        const beat = await at(t0 + after, () => stub().heartbeat(1, tenant.tenantId, claim)).then(
+          () => "stored",
+          (error: unknown) => String(error),
+        );
+        expect(beat).toMatch(/D1_ERROR/);
+      }
+      // A duplicate message: its slot was granted over a lease ago, but the tracker still holds the attempt, past
+      // its lease: the lease's renewal (the start's write) is refused too, so the message waits, as before.
+      const duplicate = await at(t0 + 31_000, async () => {
+        const [grant] = await slots.acquireGrants([job.id]);
+        const options = { slotHeld: true, slotHeldSince: grant?.heldSince ?? null, startToken: "b" };
+        return stub()
+          .begin(tenant.tenantId, options)
+          .then(
+            (begun) => (begun.kind === "run" ? begun.attempt : begun.reason),
+            (error: unknown) => String(error),
+          );
+      });
+      expect(duplicate).toMatch(/D1_ERROR/);
+    } finally {
+      await db.prepare(`DROP TRIGGER IF EXISTS ${refusal}`).run();
+    }
+    // D1 takes writes again: the attempt's next heartbeat stores its start.
+    expect(await at(t0 + 40_000, () => stub().heartbeat(1, tenant.tenantId, claim))).toEqual({ stop: false });
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "running", attempts: 1 });
   });
 
   it("takes back an attempt whose start its reset tracker never stored at the attempt's first heartbeat, and stores it then", async () => {
@@ -603,7 +654,7 @@ describe("failure handling", () => {
     let acquires = 0;
     const slots = env.TENANT_SLOTS; // the tracker's env may be this very object, changed below
     // The consumer's batch acquire fails, so the tracker acquires the slot itself on the first ask.
-    const overloadedSlots = objectsWith(slots, "acquire", () => async () => {
+    const overloadedSlots = objectsWith(slots, "acquireGrants", () => async () => {
       acquires += 1;
       throw new Error("Durable Object is overloaded.");
     });
@@ -688,7 +739,7 @@ describe("failure handling", () => {
       }
       // The consumer's batch acquire fails, so the tracker takes the slot itself on the first ask.
       const slots = env.TENANT_SLOTS;
-      const overloadedForTheBatch = objectsWith(slots, "acquire", () => failing("Durable Object is overloaded."));
+      const overloadedForTheBatch = objectsWith(slots, "acquireGrants", () => failing("Durable Object is overloaded."));
       expect(await consumeOne("edgejobs-jobs-0", 1, body, { TENANT_SLOTS: overloadedForTheBatch })).toEqual({
         acked: true,
       });

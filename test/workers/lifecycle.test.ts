@@ -20,10 +20,13 @@ import type { JobTracker } from "../../src/tracker/job-tracker";
 import { at, authed, createTenant, dbOf, eventually, getJob, submit, tracker, untilStatus } from "./helpers";
 
 /** Hands messages to the Worker's jobs consumer directly, as a duplicate or late delivery would. */
-async function deliver(...jobIds: string[]) {
+const deliver = (...jobIds: string[]) => deliverBodies(jobIds.map((id) => ({ job_id: id })));
+
+/** Hands messages with these bodies to the Worker's jobs consumer directly, in one batch. */
+async function deliverBodies(bodies: JobMessage[]) {
   const batch = createMessageBatch(
     "edgejobs-jobs-0",
-    jobIds.map((id, i) => ({ id: `m-${Date.now()}-${i}`, timestamp: new Date(), attempts: 1, body: { job_id: id } })),
+    bodies.map((body, i) => ({ id: `m-${Date.now()}-${i}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
   await worker.queue(batch, env);
@@ -330,6 +333,26 @@ describe("noticing a lost attempt in seconds", () => {
     await at(start + 65_000, () => runDurableObjectAlarm(stub));
     expect((await getJob(tenant, job.id)).status).toBe("running");
     expect(await stub.complete(1, { ok: true, resultJson: "1", resultKey: null })).toMatchObject({ accepted: true });
+  });
+
+  it("runs a message delivered twice in one batch once", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "echo", input: "twice", delay_seconds: 600, max_attempts: 1 });
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    const body = { job_id: job.id, tenant_id: tenant.tenantId };
+    await deliverBodies([body, body]);
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: "twice" });
+  });
+
+  it("keeps an attempt whose tracker was reset in its first second: its cancel watch leaves it to its heartbeat to be taken back", async () => {
+    const tenant = await createTenant();
+    const job = await submit(tenant, { type: "sleep", input: { seconds: 2.5, steps: 1 }, delay_seconds: 600 });
+    await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+    const run = deliverBodies([{ job_id: job.id, tenant_id: tenant.tenantId }]);
+    await new Promise((r) => setTimeout(r, 400));
+    await evictDurableObject(tracker(job.id)); // a deploy, 0.4 s into the attempt: its held start is gone
+    await run;
+    expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, error: null });
   });
 
   it("runs again a job whose attempt and tracker were both lost before its start was stored, once the sweep sends it again", async () => {

@@ -25,9 +25,6 @@ import {
 
 const slots = (tenant: TestTenant) => env.TENANT_SLOTS.getByName(tenant.tenantId);
 const succeeded = { ok: true as const, resultJson: '"done"', resultKey: null };
-/** The ids of the jobs an acquire granted a slot. */
-const grantedIds = async (stub: ReturnType<typeof slots>, jobIds: string[]) =>
-  (await stub.acquire(jobIds)).map((grant) => grant.jobId);
 
 /**
  * A tenant allowed one running job, which `running` holds (begun by hand, no
@@ -133,7 +130,7 @@ describe("a tenant's running slots", () => {
     await at(start + 31_000, async () => (await tracker(next.id).begin(tenant.tenantId)).kind);
     // The audit runs in the background: an acquire after it still finds the slot held.
     await new Promise((r) => setTimeout(r, 200));
-    expect(await at(start + 32_000, async () => (await grantedIds(slots(tenant), [next.id])).includes(next.id))).toBe(
+    expect(await at(start + 32_000, async () => (await slots(tenant).acquire([next.id])).includes(next.id))).toBe(
       false,
     );
     expect((await getJob(tenant, running.id)).status).toBe("running");
@@ -182,7 +179,7 @@ describe("a tenant's running slots", () => {
     const tenant = await createTenant();
     const bindings = metered({ ...env, METERING: "true" });
     resetMeter();
-    expect(await grantedIds(bindings.TENANT_SLOTS.getByName(tenant.tenantId), ["job_meter"])).toEqual(["job_meter"]);
+    expect(await bindings.TENANT_SLOTS.getByName(tenant.tenantId).acquire(["job_meter"])).toEqual(["job_meter"]);
     await bindings.TENANT_SLOTS.getByName(tenant.tenantId).release(["job_meter"]);
     expect(readMeter()).toMatchObject({ "do:TENANT_SLOTS:requests": 2, do_storage_writes: 2 });
   });
@@ -194,7 +191,7 @@ describe("a tenant's slots in storage", () => {
     const stub = metered({ ...env, METERING: "true" }).TENANT_SLOTS.getByName(tenant.tenantId);
     const jobIds = Array.from({ length: 20 }, (_, i) => `job_batch${String(i).padStart(2, "0")}`);
     resetMeter();
-    expect(await grantedIds(stub, jobIds)).toEqual(jobIds);
+    expect(await stub.acquire(jobIds)).toEqual(jobIds);
     expect(readMeter().do_storage_writes).toBe(1);
     resetMeter();
     await stub.release(jobIds);
@@ -204,14 +201,14 @@ describe("a tenant's slots in storage", () => {
   it("keep every held, reserved and waiting entry, and the waiters' order, across a restart after many changes", async () => {
     const tenant = await createTenant();
     await setTenantLimits(tenant, { max_running_jobs: 2 });
-    expect(await grantedIds(slots(tenant), ["job_0held1"])).toEqual(["job_0held1"]);
-    expect(await grantedIds(slots(tenant), ["job_0held2"])).toEqual(["job_0held2"]);
+    expect(await slots(tenant).acquire(["job_0held1"])).toEqual(["job_0held1"]);
+    expect(await slots(tenant).acquire(["job_0held2"])).toEqual(["job_0held2"]);
     // More requests than the journal keeps rows, so the entries are compacted; newest first, to show order is by id.
     const waiting = Array.from(
       { length: limits.slotJournalRows + 5 },
       (_, i) => `job_1wait${String(i).padStart(3, "0")}`,
     );
-    for (const jobId of [...waiting].reverse()) expect(await grantedIds(slots(tenant), [jobId])).toEqual([]);
+    for (const jobId of [...waiting].reverse()) expect(await slots(tenant).acquire([jobId])).toEqual([]);
     let woken = await captureWakes(tenant);
     await slots(tenant).release(["job_0held1"]);
     expect(woken).toEqual([waiting[0]]);
@@ -219,8 +216,8 @@ describe("a tenant's slots in storage", () => {
 
     await evictDurableObject(slots(tenant)); // as after a crash or a deploy: memory is gone, storage stays
     woken = await captureWakes(tenant);
-    expect(await grantedIds(slots(tenant), ["job_0held2", waiting[0] as string])).toEqual(["job_0held2", waiting[0]]);
-    expect(await grantedIds(slots(tenant), ["job_2late"])).toEqual([]); // the limit holds: two run
+    expect(await slots(tenant).acquire(["job_0held2", waiting[0] as string])).toEqual(["job_0held2", waiting[0]]);
+    expect(await slots(tenant).acquire(["job_2late"])).toEqual([]); // the limit holds: two run
     await slots(tenant).release(["job_0held2", waiting[0] as string]);
     expect(woken).toEqual([waiting[1], waiting[2]]); // the oldest waiters, in order
     expect(await slotEntries(tenant.tenantId)).toEqual({
@@ -246,7 +243,7 @@ describe("a tenant's slots in storage", () => {
     });
     await evictDurableObject(slots(tenant));
     const woken = await captureWakes(tenant);
-    expect(await grantedIds(slots(tenant), ["job_2new0"])).toEqual([]); // the old running entry holds the one slot
+    expect(await slots(tenant).acquire(["job_2new0"])).toEqual([]); // the old running entry holds the one slot
     await slots(tenant).release(["job_0old0"]);
     expect(woken).toEqual(["job_1old0"]); // the old waiting entry is first in line
     const tables = await runInDurableObject(slots(tenant), (_instance, state) =>
