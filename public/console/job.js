@@ -28,14 +28,17 @@ export async function renderJob({ app, api, client, id, features, showError }) {
     });
   } else retry.remove();
 
+  /** The job as last shown: the watch tells of an attempt's start before the attempts route can (loadAttempts). */
+  let shown = job;
   const details = () =>
-    Promise.all([loadAttempts(api, id, $), loadLogs(client, id, $), loadDeliveries(client, id, $, showError)]);
+    Promise.all([loadAttempts(api, shown, $), loadLogs(client, id, $), loadDeliveries(client, id, $, showError)]);
   showJob(job);
   await details();
   if (!terminal.has(job.status)) {
     (async () => {
       for await (const { data } of client.watch(id, { signal: controller.signal })) {
-        const attempts = Number($("#job-attempts")?.dataset.attempts);
+        const attempts = shown.attempts;
+        shown = data;
         showJob(data);
         if (data.attempts !== attempts || terminal.has(data.status)) await details();
       }
@@ -49,7 +52,6 @@ export async function renderJob({ app, api, client, id, features, showError }) {
     $("#job-status").textContent = job.status;
     $("#job-status").className = `status-${job.status}`;
     $("#job-attempts").textContent = `${job.attempts} of ${job.max_attempts}`;
-    $("#job-attempts").dataset.attempts = job.attempts;
     $("#job-type").textContent = job.type;
     const value = job.status === "succeeded" ? 100 : (job.progress?.percent ?? 0);
     $("#job-progress").value = value;
@@ -79,8 +81,17 @@ export async function renderJob({ app, api, client, id, features, showError }) {
   }
 }
 
-async function loadAttempts(api, id, $) {
-  const { attempts } = await api(`/v1/jobs/${id}/attempts`);
+/**
+ * The job's attempts (`job`: as last shown). The route reads the job's row,
+ * which gets a running attempt's start up to a second after its tracker
+ * told the watch (README "How a job runs", step 2): that attempt is shown
+ * running from the watch meanwhile.
+ */
+async function loadAttempts(api, job, $) {
+  const { attempts } = await api(`/v1/jobs/${job.id}/attempts`);
+  if (job.status === "running" && attempts.length < job.attempts) {
+    attempts.push({ attempt: job.attempts, status: "running", ended_at: null, error: null });
+  }
   const items = attempts.map((a) => {
     const item = document.createElement("li");
     item.className = `status-${a.status}`;

@@ -110,6 +110,23 @@ describe("the dashboard in headless Chromium", () => {
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
   });
 
+  it("shows a running attempt on the job's page from its start, before the job's row has it", async () => {
+    const { page } = await openPage();
+    await signIn(page);
+    const job = await submit(tenant, { type: "sleep", input: { seconds: 3, steps: 1 }, delay_seconds: 2 });
+    await page.goto(`${base}#/jobs/${job.id}`);
+    await page.getByRole("heading", { name: `Job ${job.id}` }).waitFor();
+    await page.waitForFunction(() => document.querySelector("#job-status")?.textContent === "running", null, {
+      timeout: 15_000,
+    });
+    // The watch tells of the start at once; the attempts route reads the row, which has it a second later.
+    await page.waitForFunction(
+      () => document.querySelector("#attempts")?.textContent?.includes("Attempt 1: running"),
+      null,
+      { timeout: 2_500 },
+    );
+  });
+
   it("is an operator's console: counts, chart, errors in the list, attempt timeline, plain delivery errors, redeliver", async () => {
     const ops = await createTenant("console");
     // Two attempts that fail with their own messages, and a callback to a port where nothing listens.
