@@ -114,6 +114,11 @@ export class JobTracker extends DurableObject<Env> {
    */
   #knowsStarts = false;
   /**
+   * A write made while a start was held failed with D1's error: it may have
+   * landed, its answer lost. The next call reads the row first (`#load`).
+   */
+  #heldWriteInDoubt = false;
+  /**
    * The job's tenant once this instance knows it: the row is found by it
    * (store/jobs.ts `findJob`). Entry points take it from a caller that knows
    * it (`tenantId`: the job's; null when the caller does not know it); the
@@ -559,15 +564,16 @@ export class JobTracker extends DurableObject<Env> {
    * it as stored. Throws D1's error, or when the row was not at the version
    * this tracker holds. A D1 error makes this tracker forget the job (the
    * write may have landed, its answer lost) and read it afresh, but for a
-   * start it holds, which is in no other store: kept, a duplicate message
+   * start it holds, which is in no other store: kept, so a duplicate message
    * still finds the attempt running however long D1 refuses the start's
-   * write (a write that did land is found by the next one, over the version
-   * held, which then changes nothing and is read afresh). A row not at the
-   * version held is forgotten either way.
+   * write, and the next call reads the row before anything else to find
+   * whether the write landed (`#load`). A row not at the version held is
+   * forgotten either way.
    */
   async #write(job: JobRecord, statements: D1PreparedStatement[]): Promise<D1Result[]> {
     const results = await this.#db.batch(statements).catch((error: unknown) => {
       if (this.#unstoredFrom === null) this.#forget();
+      else this.#heldWriteInDoubt = true;
       throw error;
     });
     if (results[0]?.meta.changes !== 1) {
@@ -637,6 +643,7 @@ export class JobTracker extends DurableObject<Env> {
     if (this.#unstoredFrom !== null) this.#knowsStarts = false;
     this.#job = null;
     this.#unstoredFrom = null;
+    this.#heldWriteInDoubt = false;
   }
 
   /**
@@ -734,9 +741,24 @@ export class JobTracker extends DurableObject<Env> {
    * throws D1's error while it refuses that write.
    */
   async #load(): Promise<JobRecord | null> {
+    if (this.#heldWriteInDoubt) await this.#settleHeldWrite();
     if (this.#job === null || this.#job.status === "running") await this.#writeKept();
     this.#job ??= await this.#find();
     return this.#job;
+  }
+
+  /**
+   * After a write that failed while a start was held: the row still at the
+   * version held means nothing landed, and the start stays held; a row moved
+   * on means the write landed (its answer lost), and the row is the job now.
+   * Throws D1's error while it cannot read (still in doubt).
+   */
+  async #settleHeldWrite(): Promise<void> {
+    const row = await this.#find();
+    this.#heldWriteInDoubt = false;
+    if (row?.version === this.#unstoredFrom?.version) return;
+    this.#job = row;
+    this.#unstoredFrom = null;
   }
 
   /** A caller told the job's tenant (null: it did not know it); the first told, or the row, is kept. */

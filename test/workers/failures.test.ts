@@ -584,6 +584,40 @@ describe("failure handling", () => {
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "running", attempts: 1 });
   });
 
+  it("finds a held start whose write landed though its answer was lost: the next outcome, cancel or progress is written at once", async () => {
+    for (const next of ["complete", "cancel", "progress"] as const) {
+      const tenant = await createTenant();
+      const job = await dueJob(tenant, { type: "echo", input: next, max_attempts: 2 });
+      const stub = () => env.JOB_TRACKER.getByName(job.id);
+      const t0 = Date.now() + 3_600_000; // ahead, so that the job's own message (if any) finds nothing due
+      await at(t0, () => env.TENANT_SLOTS.getByName(tenant.tenantId).acquireGrants([job.id]));
+      const begun = await at(
+        t0,
+        async () => (await stub().begin(tenant.tenantId, { slotHeld: true, startToken: "a" })).kind,
+      );
+      expect(begun).toBe("run");
+      const claim = { startToken: "a", startedAt: t0 };
+      // The first heartbeat's write of the start lands in the job's shard; the tracker hears a failure.
+      await onTrackersShard(job.id, (db) => losesAnswerOnce(db, "batch only"));
+      const beat = await at(t0 + 1_000, () => stub().heartbeat(1, tenant.tenantId, claim)).then(
+        () => "stored",
+        (error: unknown) => String(error),
+      );
+      expect(beat).toMatch(/D1_ERROR/);
+      const done = await at(t0 + 2_000, async () => {
+        if (next === "complete") {
+          const outcome = { ok: true as const, resultJson: '"done"', resultKey: null };
+          return (await stub().complete(1, outcome, tenant.tenantId, claim)).releaseSlot;
+        }
+        if (next === "cancel") return (await stub().cancel(tenant.tenantId)).ok;
+        return !(await stub().progress(1, 50, "half", tenant.tenantId, claim)).stop;
+      });
+      expect({ next, done }).toEqual({ next, done: true });
+      const expected = { complete: "succeeded", cancel: "canceled", progress: "running" }[next];
+      expect({ next, status: (await getJob(tenant, job.id)).status }).toEqual({ next, status: expected });
+    }
+  });
+
   it("takes back an attempt whose start its reset tracker never stored at the attempt's first heartbeat, and stores it then", async () => {
     const tenant = await createTenant();
     const job = await dueJob(tenant, { type: "echo", input: "beat", max_attempts: 1 });
