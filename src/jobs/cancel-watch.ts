@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { showsUnstoredStart } from "./lifecycle";
 import { decodeFrame, openWatch } from "./watch";
 
 /** Most handlers finish well within this; only longer ones pay for a watch. */
@@ -29,9 +30,9 @@ export function abortWhenSuperseded(
     socket.addEventListener("message", (event) => {
       const { data } = decodeFrame(event.data);
       if (data.status !== "running" || data.attempts !== attempt) {
-        // Waiting with one attempt fewer: a tracker reset before it stored this attempt's start shows the row as
-        // D1 holds it. Not superseded: the attempt's next report (its heartbeat is due) takes the start back.
-        if ((data.status === "queued" || data.status === "scheduled") && data.attempts === attempt - 1) return;
+        // A tracker reset before it stored this attempt's start shows the row as D1 holds it. Not superseded:
+        // the attempt's next report (its heartbeat is due) takes the start back.
+        if (showsUnstoredStart(data, attempt)) return;
         abort(data.status === "canceled" ? "The job was canceled." : "The attempt was superseded.");
       }
     });

@@ -143,11 +143,20 @@ export function startMaybeUnseen(heldSince: number | null, now: number): boolean
  * stored): the attempt does not hold the job.
  */
 export function adoptStart(job: JobRecord | null, attempt: number, claim: StartClaim | null): Change | null {
-  if (!job || !claim || !isWaiting(job) || job.attempts !== attempt - 1) return null;
+  if (!job || !claim || !showsUnstoredStart(job, attempt)) return null;
   return started(job, claim);
 }
 
-const isWaiting = (job: JobRecord) => job.status === "scheduled" || job.status === "queued";
+/**
+ * Whether the job (its row, or a view of it) stands as a tracker reset
+ * before it stored `attempt`'s start shows it: waiting, with one attempt
+ * fewer. Nothing else shows that: a cancel ends the job, and a reclaimed,
+ * retried or given-back attempt keeps its count.
+ */
+export const showsUnstoredStart = (job: Pick<JobRecord, "status" | "attempts">, attempt: number): boolean =>
+  isWaiting(job) && job.attempts === attempt - 1;
+
+const isWaiting = (job: Pick<JobRecord, "status">) => job.status === "scheduled" || job.status === "queued";
 
 /** The start of the job's next attempt at `startedAt` (Unix ms), named `startToken`. */
 function started(job: JobRecord, { startedAt, startToken }: StartClaim): Change {

@@ -230,6 +230,7 @@ export class JobTracker extends DurableObject<Env> {
       await this.#start(decision.change);
       const started = this.#job as JobRecord;
       this.#began(started.attempts, now);
+      this.#kept.none(); // begun here: no outcome can be kept for it
       return { kind: "run", job: started, attempt: started.attempts };
     });
   }
@@ -633,8 +634,7 @@ export class JobTracker extends DurableObject<Env> {
     const adopted = adoptStart(job, attempt, claim);
     if (!adopted) return null;
     this.#holdStart(adopted);
-    this.#hearing.began(attempt, clock.now());
-    this.#knowsStarts = true;
+    this.#began(attempt, clock.now());
     return this.#job;
   }
 
@@ -778,10 +778,9 @@ export class JobTracker extends DurableObject<Env> {
     return job;
   }
 
-  /** An attempt began here: nothing was heard from it or kept for it before. */
+  /** An attempt began here, or was taken back here, at `at` (ms): nothing was heard from it before. */
   #began(attempt: number, at: number): void {
     this.#hearing.began(attempt, at);
-    this.#kept.none();
     this.#knowsStarts = true;
   }
 
