@@ -187,8 +187,13 @@ function meterD1(binding: string, db: D1Database): D1Database {
   });
 }
 
+/**
+ * R2's billed classes by binding method: `DeleteObject` is a free operation,
+ * so `delete` counts in neither (developers.cloudflare.com/r2/pricing, "Free
+ * operations", read 2026-12-01).
+ */
 function meterR2(binding: string, bucket: R2Bucket): R2Bucket {
-  const classA = new Set(["put", "delete", "list", "createMultipartUpload"]);
+  const classA = new Set(["put", "list", "createMultipartUpload"]);
   const classB = new Set(["get", "head"]);
   return new Proxy(bucket, {
     get(target, property) {
