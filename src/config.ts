@@ -107,7 +107,8 @@ export const settings = {
     scope: "production",
     does:
       "Days a finished job, its R2 objects, webhook events and delivery attempts are kept after it finishes " +
-      "(longer while its callback is still being retried).",
+      "(longer while its callback is still being retried); within the hour after (or as long again, if shorter), " +
+      "a new job of its tenant takes over its row or the sweep deletes it.",
     accepts: "a number of days > 0, at most 36,500, fractions too (0.5 is 12 h)",
     default: String(limits.defaultRetentionDays),
     read: (text) => {
@@ -221,6 +222,16 @@ function readSetting<T>(setting: Setting<T>, text: string | undefined): T {
   const fallback = setting.read(setting.default);
   if (fallback === undefined) throw new Error(`${setting.variable}'s default does not read as a valid value`);
   return fallback;
+}
+
+/**
+ * How long past `retentionMs` an expired job waits for a new job of its
+ * tenant to take over its row before the sweep deletes it, in ms:
+ * `limits.reuseWindowMs` (1 h), or the retention time when that is shorter,
+ * so a short retention (a test's, the bench's) is not stretched by an hour.
+ */
+export function reuseWindowMs(retentionMs: number): number {
+  return Math.min(limits.reuseWindowMs, retentionMs);
 }
 
 /**

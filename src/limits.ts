@@ -217,6 +217,24 @@ export const limits = {
    */
   defaultRetentionDays: 7,
   /**
+   * How long past its retention time an expired job's row waits for a new
+   * job of its tenant to take it over (store/jobs.ts `reuseExpiredJob`)
+   * before the sweep deletes it (ms; the retention time itself when that is
+   * shorter: src/config.ts `reuseWindowMs`). A sweep every minute that
+   * deleted each job as soon as it expired would leave a new job only the
+   * jobs that expired since the last sweep to take over; with an hour, a
+   * tenant that submits at least as fast as its jobs expire has one waiting,
+   * so its jobs' deletes cost nothing.
+   */
+  reuseWindowMs: 60 * 60 * 1000,
+  /**
+   * A new job looks at this many of its tenant's oldest succeeded jobs for
+   * one to take over (rows read, on the key's range). Jobs that cannot be
+   * taken over (they logged, or kept an R2 object) and stand first wait for
+   * the sweep's delete; the few read keep a submit's cost flat.
+   */
+  reuseCandidates: 4,
+  /**
    * Expired jobs one retention round deletes, with their webhook events and
    * delivery attempts, in one D1 transaction of set-based deletes (two round
    * trips: a read of the jobs, then the deletes). A round rewrites a few

@@ -35,6 +35,7 @@ export class AttemptLog {
   #writing: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
+  #writeTried = false;
 
   constructor(bucket: R2Bucket, jobId: string, attempt: number) {
     this.#bucket = bucket;
@@ -71,6 +72,14 @@ export class AttemptLog {
   }
 
   /**
+   * Whether the attempt may have left a log object in R2: a write was tried
+   * (one that failed may still have landed). Final once `close()` settled.
+   */
+  get mayHaveWritten(): boolean {
+    return this.#writeTried;
+  }
+
+  /**
    * Stops the periodic writes and writes what is not stored yet (nothing when
    * nothing was logged). Rejects if that write fails: those lines are lost.
    */
@@ -103,6 +112,7 @@ export class AttemptLog {
     const truncated = this.#truncated;
     const kept = this.#lines.slice(0, room);
     const info = { attempt: this.#attempt, lines: kept.length, truncated: truncated || kept.length < lines, error };
+    this.#writeTried = true;
     await putLogObject(this.#bucket, this.#jobId, info, kept.map((line) => `${JSON.stringify(line)}\n`).join(""));
     this.#stored = { lines, truncated, error: error !== null };
   }

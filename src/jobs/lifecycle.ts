@@ -16,10 +16,19 @@ import { canTransition } from "./transitions";
  * How an attempt ended, as its consumer reports it: its result, its failure,
  * or an interruption.
  */
-export type AttemptOutcome =
-  | { ok: true; resultJson: string | null; resultKey: string | null }
-  | AttemptFailure
-  | AttemptInterruption;
+export type AttemptOutcome = AttemptSuccess | AttemptFailure | AttemptInterruption;
+
+/**
+ * The attempt's result, inline or in R2. `logged`: whether it may have
+ * written a log object (jobs/job-log.ts); absent, from a consumer older than
+ * the field, counts as true.
+ */
+export interface AttemptSuccess {
+  ok: true;
+  resultJson: string | null;
+  resultKey: string | null;
+  logged?: boolean;
+}
 
 /**
  * The attempt failed. With `retryAfterSeconds` (the handler's `JobError`) it
@@ -251,13 +260,16 @@ export function decideOutcome(
   now: number,
   retryDelay: RetryDelay,
 ): { change: Change; timer: Timer | null } {
-  const ended = { ...job, finishedAt: now, leaseExpiresAt: null };
+  // Only a success says whether its attempt left a log object; a failure's error is one.
+  const logged = job.logged || !outcome.ok || outcome.logged !== false;
+  const ended = { ...job, finishedAt: now, leaseExpiresAt: null, logged };
   if ("interrupted" in outcome) {
     const given: JobState = {
       ...job,
       status: "queued",
       givenBack: job.givenBack + 1,
       error: outcome.error,
+      logged,
       runAt: now + limits.infraRetryMaxDelaySeconds * 1000,
       leaseExpiresAt: null,
     };
@@ -280,6 +292,7 @@ export function decideOutcome(
       ...job,
       status: "queued",
       error: outcome.error,
+      logged,
       runAt: now + delaySeconds * 1000,
       leaseExpiresAt: null,
     };
@@ -369,10 +382,12 @@ export function withExpiry(job: JobRecord, timer: Timer): Timer {
 /** A cancel: a job that has not finished ends canceled; null if it had finished. */
 export function decideCancel(job: JobRecord, now: number): Change | null {
   if (isTerminal(job.status)) return null;
-  // An earlier attempt's error is not the job's: a canceled job has none (API.md).
+  // An earlier attempt's error is not the job's: a canceled job has none (API.md). An attempt
+  // stopped by the cancel may have logged, and its outcome is not recorded.
+  const logged = job.logged || job.status === "running";
   return change(
     job,
-    { ...job, status: "canceled", error: null, finishedAt: now, leaseExpiresAt: null },
+    { ...job, status: "canceled", error: null, finishedAt: now, leaseExpiresAt: null, logged },
     "job.canceled",
   );
 }
@@ -469,5 +484,6 @@ export function rerunOf(original: JobRecord, id: string, now: number, inputKey: 
     scheduleId: null,
     version: 1,
     updatedAt: now,
+    logged: false,
   };
 }

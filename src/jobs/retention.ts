@@ -1,4 +1,4 @@
-import { idempotencyWindowMs, parseConfig } from "../config";
+import { idempotencyWindowMs, parseConfig, reuseWindowMs } from "../config";
 import type { Env } from "../env";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
@@ -51,7 +51,8 @@ export interface Purged {
 
 /**
  * Deletes from one database and its bucket what has outlived its use: jobs
- * that finished more than `keepMs` before `now` (ms; null: none expire) with
+ * that finished more than `keepMs` before `now` (ms; null: none expire),
+ * and `reuseWindowMs(keepMs)` more (src/config.ts), with
  * their R2 objects (inputs, results, logs), webhook events and delivery attempts, then completed
  * batches whose jobs are all gone (with their events and attempts), then idempotency keys past their 24 h. Rounds of `limits.retentionChunk` jobs follow one
  * another until nothing expired is left or `budget` is spent. In each round
@@ -78,7 +79,9 @@ export async function purgeDatabase(
     return affordable;
   };
 
-  const before = keepMs === null ? null : now - keepMs;
+  // An expired job's row waits a while for a new job of its tenant to take it over (store/jobs.ts
+  // `reuseExpiredJob`), which spares its delete; the sweep deletes what none took.
+  const before = keepMs === null ? null : now - keepMs - reuseWindowMs(keepMs);
   let jobsLeft = before !== null;
   // Each round lists after the last job the one before listed: the jobs it read and left (not expired
   // yet) are read once per sweep, not once per round.

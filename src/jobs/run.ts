@@ -124,6 +124,7 @@ async function runAttempt(
   const endWatch = abortWhenSuperseded(env, job, attempt, stop);
   const endHeartbeat = heartbeatWhileRunning(() => tracker().heartbeat(attempt, job.tenantId, claim), attempt, stop);
   const log = new AttemptLog(env.BLOBS, job.id, attempt);
+  let outcome: AttemptOutcome;
   try {
     const value = await runUntilAborted(type, {
       input: input.data,
@@ -148,13 +149,11 @@ async function runAttempt(
         if (stop) controller.abort(new AttemptStopped("The job was canceled or its attempt superseded."));
       },
     });
-    const outcome = await storeResult(env, job.id, attempt, value);
+    outcome = await storeResult(env, job.id, attempt, value);
     if (!outcome.ok) log.recordFailure(outcome.error);
-    return outcome;
   } catch (error) {
-    const failure = failureOf(controller.signal.aborted ? controller.signal.reason : error);
-    log.recordFailure(failure.error);
-    return failure;
+    outcome = failureOf(controller.signal.aborted ? controller.signal.reason : error);
+    log.recordFailure(outcome.error);
   } finally {
     clearTimeout(timer);
     endWatch();
@@ -164,6 +163,8 @@ async function runAttempt(
       console.error("job log not stored", { jobId: job.id, attempt, error: String(error) });
     });
   }
+  // Read once the log is closed: a handler that logs after it returned cannot add an object unsaid.
+  return outcome.ok ? { ...outcome, logged: log.mayHaveWritten } : outcome;
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type IdempotencyScope,
   insertIdempotencyKey,
 } from "../store/idempotency";
-import { findTenantJobs, insertJob } from "../store/jobs";
+import { findTenantJobs, storeNewJob } from "../store/jobs";
 import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { checkCallbackUrl } from "../webhooks/url-guard";
 import { DomainError, type ErrorDetail } from "./errors";
@@ -98,7 +98,9 @@ export function submitJobs(
  * or none: answers the original jobs instead when `idempotency` replays (409
  * when its body differs), stores large inputs in R2, writes the jobs (and the
  * idempotency key, and with `batch` a batch record whose id names the same
- * shard, every job carrying its id) in one D1 transaction — with the
+ * shard, every job carrying its id) in one D1 transaction, each job in the
+ * row of an expired job of the tenant when one can be taken over
+ * (store/jobs.ts `storeNewJob`) — with the
  * request's key check, when one is owed — then enqueues them. The request's
  * jobs share one shard: the idempotency key's, or any. A failed enqueue loses
  * nothing: the sweep finds jobs that never started. Throws what `prepare` throws.
@@ -110,7 +112,8 @@ export async function createJobs(
   prepare: (shard: number, now: number) => Promise<PreparedJob[]>,
 ): Promise<SubmitOutcome> {
   const now = clock.now();
-  const windowMs = idempotencyWindowMs(parseConfig(env).retentionMs);
+  const { retentionMs } = parseConfig(env);
+  const windowMs = idempotencyWindowMs(retentionMs);
   const shard = idempotency ? shardOfKey(env, tenantId, idempotency.scope, idempotency.key) : anyShard(env);
   const db = databases(env).shards[shard] as D1Database;
   if (idempotency) {
@@ -125,7 +128,8 @@ export async function createJobs(
       .filter((p) => p.largeInput !== null)
       .map((p) => putJson(env.BLOBS, inputKey(p.job.id), p.largeInput as string)),
   );
-  const statements = prepared.map((p) => insertJob(db, p.job, keyCheck?.hash ?? null));
+  const expiredBefore = retentionMs === null ? null : now - retentionMs;
+  const statements = prepared.flatMap((p) => storeNewJob(db, p.job, keyCheck?.hash ?? null, expiredBefore));
   if (batchRecord) statements.push(insertBatch(db, batchRecord));
   if (idempotency) {
     const { scope, key, requestHash } = idempotency;
@@ -294,6 +298,7 @@ export function prepareJob(
     scheduleId: origin.scheduleId ?? null,
     version: 1,
     updatedAt: now,
+    logged: false,
   };
   return { job, largeInput: large ? inputJson : null, inputBytes };
 }

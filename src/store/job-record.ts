@@ -86,6 +86,14 @@ export interface JobRecord {
   scheduleId: string | null;
   version: number;
   updatedAt: number;
+  /**
+   * Whether an attempt may have written a log object to R2 (`ctx.log`, or a
+   * failure's error): false until one reported writing one, or ended without
+   * saying (failed, lost, canceled while running). Only a job with none may
+   * have its row taken over once expired (`reuseExpiredJob`), so no object is
+   * left that nothing names.
+   */
+  logged: boolean;
   /** Its terminal callback event while the row holds it; null or absent (a record kept from before 0021) when none. */
   heldEvent?: HeldEvent | null;
 }

@@ -1,7 +1,9 @@
 import { type CallbackEventType, type JobStatus, jobStatuses, terminalJobStatuses } from "../contract/schemas";
+import { limits } from "../limits";
+import { firstIdAt } from "../platform/ids";
 import { keyIsLive } from "./api-keys";
 import type { HeldEvent, JobRecord } from "./job-record";
-import { joinSql, type SqlFragment, sql, sqlFragment, unionAll } from "./sql";
+import { joinSql, type SqlFragment, type SqlValue, sql, sqlFragment, sqlName, unionAll } from "./sql";
 import { eventsOf } from "./webhook-events";
 
 /** A status a job ends at. */
@@ -91,6 +93,7 @@ interface JobRow {
   event_duration_ms: number | null;
   event_http_status: number | null;
   event_response_body: string | null;
+  logged: number;
 }
 
 const parseOrNull = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -144,24 +147,126 @@ function fromRow(row: JobRow): JobRecord {
     scheduleId: row.schedule_id,
     version: row.version,
     updatedAt: row.updated_at,
+    logged: row.logged === 1,
     heldEvent: heldEventOf(row),
   };
 }
 
 /**
- * Inserts a new job. With `keyHash`, only while that API key is live: the
- * insert rides in the batch that checks the key (tenants/key-check.ts).
+ * Every column of a new job's row with its value: what an insert writes,
+ * and what taking over an expired job's row overwrites, every column, so
+ * nothing of the job before is left (`reuseExpiredJob`).
+ */
+const newJobRow = (job: JobRecord): [SqlFragment, SqlValue][] =>
+  (
+    [
+      ["tenant_id", job.tenantId],
+      ["status", job.status],
+      ["id", job.id],
+      ["type", job.type],
+      ["input", job.inputJson],
+      ["input_key", job.inputKey],
+      ["progress", null],
+      ["attempts", 0],
+      ["given_back", 0],
+      ["max_attempts", job.maxAttempts],
+      ["timeout_seconds", job.timeoutSeconds],
+      ["result", null],
+      ["result_key", null],
+      ["error_code", null],
+      ["error_message", null],
+      ["callback_url", job.callbackUrl],
+      ["callback_events", jsonOrNull(job.callbackEvents)],
+      ["metadata", job.metadataJson],
+      ["created_at", job.createdAt],
+      ["run_at", job.runAt],
+      ["started_at", null],
+      ["finished_at", null],
+      ["lease_expires_at", null],
+      ["start_token", null],
+      ["expires_at", job.expiresAt],
+      ["retry_of", job.retryOf],
+      ["batch_id", job.batchId],
+      ["schedule_id", job.scheduleId],
+      ["version", job.version],
+      ["updated_at", job.createdAt],
+      ["event_id", null],
+      ["event_created_at", null],
+      ["event_attempted_at", null],
+      ["event_duration_ms", null],
+      ["event_http_status", null],
+      ["event_response_body", null],
+      ["logged", 0],
+    ] as const
+  ).map(([column, value]) => [sqlName(column), value]);
+
+/**
+ * Inserts a new job, unless a job with its key is stored already (a
+ * `reuseExpiredJob` before it in the batch stored it). With `keyHash`, only
+ * while that API key is live: the insert rides in the batch that checks the
+ * key (tenants/key-check.ts).
  */
 export function insertJob(db: D1Database, job: JobRecord, keyHash: string | null = null): D1PreparedStatement {
-  return sql(db)`INSERT INTO jobs (id, tenant_id, type, status, input, input_key, progress, attempts, max_attempts,
-      timeout_seconds, result, result_key, error_code, error_message, callback_url, callback_events, metadata,
-      created_at, run_at, started_at, finished_at, lease_expires_at, expires_at, retry_of, batch_id, schedule_id,
-      version, updated_at)
-    SELECT ${job.id}, ${job.tenantId}, ${job.type}, ${job.status}, ${job.inputJson}, ${job.inputKey}, NULL, 0,
-      ${job.maxAttempts}, ${job.timeoutSeconds}, NULL, NULL, NULL, NULL, ${job.callbackUrl},
-      ${jsonOrNull(job.callbackEvents)}, ${job.metadataJson}, ${job.createdAt}, ${job.runAt}, NULL, NULL, NULL,
-      ${job.expiresAt}, ${job.retryOf}, ${job.batchId}, ${job.scheduleId}, ${job.version}, ${job.createdAt}
-    WHERE ${keyIsLive(keyHash)}`;
+  const row = newJobRow(job);
+  return sql(db)`INSERT INTO jobs (${joinSql(
+    row.map(([column]) => column),
+    ", ",
+  )}) SELECT ${joinSql(
+    row.map(([, value]) => sqlFragment`${value}`),
+    ", ",
+  )} WHERE ${keyIsLive(keyHash)} AND NOT EXISTS (SELECT 1 FROM jobs WHERE ${jobAt(job.tenantId, job.status, job.id)})`;
+}
+
+/**
+ * Stores a new job (at most two statements, for one batch): in the row of
+ * an expired job of its tenant when there is one to take over
+ * (`reuseExpiredJob`, with `finishedBefore` the retention cutoff, Unix ms;
+ * null: nothing expires), else as a row of its own (`insertJob`).
+ */
+export function storeNewJob(
+  db: D1Database,
+  job: JobRecord,
+  keyHash: string | null,
+  finishedBefore: number | null,
+): D1PreparedStatement[] {
+  const insert = insertJob(db, job, keyHash);
+  return finishedBefore === null ? [insert] : [reuseExpiredJob(db, job, keyHash, finishedBefore), insert];
+}
+
+/**
+ * Writes the new `job` over the row of one of its tenant's expired jobs,
+ * which is gone then as if retention had deleted it; changes nothing when
+ * no such row is found (`meta.changes` 0). D1 bills a deleted row as a row
+ * written and this update, which moves the row in its key, as 1 row, as an
+ * insert (migration 0022): the new job costs what it would have, and the
+ * expired one's delete is never paid.
+ *
+ * Taken over is the oldest of the tenant's first `limits.reuseCandidates`
+ * succeeded jobs (in id order, so created before `finishedBefore`: a few
+ * rows read) that finished before `finishedBefore`, at its first attempt,
+ * and left nothing elsewhere to delete: no R2 input or result, no log
+ * object (`logged`), no webhook event or delivery attempt row. Any other
+ * expired job, or one behind those few, waits for the sweep's delete,
+ * which comes a little later (`reuseWindowMs` in src/config.ts) so that
+ * new jobs get the first pick. Guarded by `keyHash` as `insertJob` is.
+ */
+export function reuseExpiredJob(
+  db: D1Database,
+  job: JobRecord,
+  keyHash: string | null,
+  finishedBefore: number,
+): D1PreparedStatement {
+  const assignments = newJobRow(job).map(([column, value]) => sqlFragment`${column} = ${value}`);
+  return sql(db)`UPDATE jobs SET ${joinSql(assignments, ", ")}
+    WHERE tenant_id = ${job.tenantId} AND status = 'succeeded' AND id = (SELECT id FROM (
+        SELECT id, attempts, logged, input_key, result_key, finished_at FROM jobs
+        WHERE tenant_id = ${job.tenantId} AND status = 'succeeded' AND id < ${firstIdAt("job_", finishedBefore)}
+        ORDER BY id LIMIT ${limits.reuseCandidates}) AS expired
+      WHERE finished_at < ${finishedBefore} AND attempts = 1 AND logged = 0 AND input_key IS NULL
+        AND result_key IS NULL AND NOT EXISTS (SELECT 1 FROM webhook_events WHERE ${eventsOf(sqlFragment`expired.id`)})
+        AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE job_id = expired.id)
+      LIMIT 1)
+    AND ${keyIsLive(keyHash)}`;
 }
 
 /**
@@ -174,7 +279,8 @@ const updatedColumns = (job: JobRecord) => sqlFragment`status = ${storedStatusOf
   attempts = ${job.attempts}, given_back = ${job.givenBack}, result = ${job.resultJson}, result_key = ${job.resultKey},
   error_code = ${job.error?.code ?? null}, error_message = ${job.error?.message ?? null}, run_at = ${job.runAt},
   started_at = ${job.startedAt}, finished_at = ${job.finishedAt}, lease_expires_at = ${job.leaseExpiresAt},
-  start_token = ${job.startToken}, version = ${job.version}, updated_at = ${job.updatedAt}`;
+  start_token = ${job.startToken}, logged = ${job.logged ? 1 : 0}, version = ${job.version},
+  updated_at = ${job.updatedAt}`;
 
 /**
  * What finds a job's row: its key (tenant, status, id) (migration 0019). The

@@ -44,6 +44,16 @@ export function sqlFragment(strings: TemplateStringsArray, ...parts: SqlPart[]):
   return new Fragment(text, values);
 }
 
+/**
+ * A column or table name as SQL text, for a statement built from a list of
+ * names (store/jobs.ts `newJobRow`). Throws a TypeError for anything but a
+ * plain lower-case name, so no value can become SQL text through it.
+ */
+export function sqlName(name: string): SqlFragment {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new TypeError(`not a plain SQL name: ${JSON.stringify(name)}`);
+  return new Fragment(name, []);
+}
+
 /** Fragments joined by a separator; their values stay in order. */
 export function joinSql(fragments: readonly SqlFragment[], separator: ", " | " AND " | " OR "): SqlFragment {
   return new Fragment(

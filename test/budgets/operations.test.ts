@@ -11,6 +11,7 @@ import {
   dbOf,
   eventually,
   postJson,
+  storeEndedJob,
   submit,
   type TestTenant,
   tracker,
@@ -44,9 +45,12 @@ const budget = {
    * sweep or redelivery gave the event a row of its own meanwhile), and the
    * rows they read
    * (D1 bills each row read): a statement, or a scan, added to a batch fails
-   * here though the round trips stay the same.
+   * here though the round trips stay the same. The insert is two: a look for
+   * an expired job of the tenant whose row the new job takes over
+   * (store/jobs.ts `reuseExpiredJob`), then the insert, which stores it
+   * unless that did.
    */
-  shardStatements: 6,
+  shardStatements: 7,
   /**
    * 13 before the jobs' key held the status (migration 0019): the start finds
    * the job at either waiting status and moves its row, which reads 5 rows
@@ -55,9 +59,11 @@ const budget = {
    * attempt finds the event at each of its four stored statuses. 24 before
    * the job's row held its event (migration 0021), 21 while its first
    * attempt's record also ran the statements that record it on an event's
-   * own row, 11 while the start moved the job's row.
+   * own row, 11 while the start moved the job's row. 2 of them the insert's:
+   * the first key of the tenant's succeeded range (the look for an expired
+   * job to take over), and the insert's check that it did not.
    */
-  rowsRead: 9,
+  rowsRead: 11,
   /**
    * Rows written over all databases (D1 bills each row and index entry): the
    * job, and its end with its start, one row each: the row is keyed by
@@ -113,11 +119,14 @@ describe("operations per job (budgets)", () => {
     for (let i = 0; i < JOBS; i++) await runOneJob(tenant, `/ok/budget-${i}`);
     const counts = await meter();
     const perJob = (key: string) => (counts[key] ?? 0) / JOBS;
-    const shardTrips = databases(env).shards.reduce((sum, _, k) => sum + perJob(`d1:SHARD_${k}:round_trips`), 0);
+    // Summed before dividing, so the figure is exact.
+    const overShards = (what: string) =>
+      databases(env).shards.reduce((sum, _, k) => sum + (counts[`d1:SHARD_${k}:${what}`] ?? 0), 0) / JOBS;
+    const shardTrips = overShards("round_trips");
     expect({
       shardRoundTrips: shardTrips,
       controlRoundTrips: perJob("d1:DB:round_trips"),
-      shardStatements: databases(env).shards.reduce((sum, _, k) => sum + perJob(`d1:SHARD_${k}:statements`), 0),
+      shardStatements: overShards("statements"),
       rowsRead: perJob("d1_rows_read"),
       queueMessages:
         jobQueues(env).reduce((sum, _, k) => sum + perJob(`queue:JOBS_${k}:messages`), 0) +
@@ -127,6 +136,39 @@ describe("operations per job (budgets)", () => {
       doRequests:
         perJob("do:JOB_TRACKER:requests") + perJob("do:ORIGIN_GATE:requests") + perJob("do:TENANT_SLOTS:requests"),
     }).toEqual(budget);
+  });
+});
+
+describe("a job that takes over an expired job's row (store/jobs.ts reuseExpiredJob)", () => {
+  it("writes the rows an inserted job writes, and leaves the expired job no delete to pay", async () => {
+    const tenant = await createTenant();
+    await runOneJob(tenant, "/ok/reuse-warmup");
+    // Expired jobs of the tenant on every shard, more than the jobs to come could take over on one.
+    const now = Date.now();
+    const expired = await Promise.all(
+      databases(env).shards.flatMap((db) =>
+        Array.from({ length: JOBS }, () => storeEndedJob(db, tenant.tenantId, now, 8 * 86_400_000)),
+      ),
+    );
+    const rowsOfTenant = async () =>
+      (
+        await Promise.all(
+          databases(env).shards.map((db) =>
+            db
+              .prepare("SELECT COUNT(*) AS n FROM jobs WHERE tenant_id = ?")
+              .bind(tenant.tenantId)
+              .first<{ n: number }>(),
+          ),
+        )
+      ).reduce((sum, row) => sum + (row?.n ?? 0), 0);
+    const before = await rowsOfTenant();
+    await call("/__metrics/reset", { method: "POST" });
+    for (let i = 0; i < JOBS; i++) await runOneJob(tenant, `/ok/reuse-${i}`);
+    const counts = await meter();
+    expect((counts.d1_rows_written ?? 0) / JOBS).toBe(budget.rowsWritten);
+    // Each new job is stored in an expired job's row: the tenant has as many rows as before.
+    expect(await rowsOfTenant()).toBe(before);
+    expect(expired.length).toBe(databases(env).shards.length * JOBS);
   });
 });
 

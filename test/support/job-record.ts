@@ -36,6 +36,7 @@ export function jobRecord(fields: Partial<JobRecord> = {}, at = 0): JobRecord {
     scheduleId: null,
     version: 1,
     updatedAt: at,
+    logged: false,
     ...fields,
   };
 }

@@ -248,6 +248,22 @@ describe("an attempt's outcome", () => {
     const { change } = decideOutcome(running(), workerLost, NOW, noJitter);
     expect(change.next).toMatchObject({ status: "queued", error: { code: "worker_lost" } });
   });
+
+  it("keeps a job unlogged only while every attempt ended in a success that says it wrote no log object", () => {
+    const ok = { ok: true as const, resultJson: "1", resultKey: null };
+    const loggedAfter = (outcome: Parameters<typeof decideOutcome>[1], fields: Partial<JobRecord> = {}) =>
+      decideOutcome(running(fields), outcome, NOW, noJitter).change.next.logged;
+    expect(loggedAfter({ ...ok, logged: false })).toBe(false);
+    expect(loggedAfter({ ...ok, logged: true })).toBe(true);
+    // A consumer from before the field says nothing: it may have logged.
+    expect(loggedAfter(ok)).toBe(true);
+    expect(loggedAfter({ ...ok, logged: false }, { logged: true })).toBe(true);
+    // A failure's error is written with the attempt's log; a lost attempt may have logged.
+    expect(loggedAfter({ ok: false, error: failure, retryable: true })).toBe(true);
+    expect(loggedAfter({ ok: false, error: failure, retryable: false })).toBe(true);
+    expect(loggedAfter({ ok: false, interrupted: true, error: failure })).toBe(true);
+    expect(loggedAfter(workerLost)).toBe(true);
+  });
 });
 
 describe("a liveness verdict", () => {
@@ -285,6 +301,11 @@ describe("cancel", () => {
   it("gives back a waiting job's place in line (or the slot reserved for it) when it is canceled", () => {
     expect(decideCancel(job({ status: "queued" }), NOW)?.releasesSlot).toBe(true);
     expect(decideCancel(job({ status: "scheduled" }), NOW)?.releasesSlot).toBe(true);
+  });
+
+  it("counts a job canceled while an attempt ran as logged: the stopped attempt's outcome is never recorded", () => {
+    expect(decideCancel(running(), NOW)?.next.logged).toBe(true);
+    expect(decideCancel(job({ status: "queued" }), NOW)?.next.logged).toBe(false);
   });
 
   it("leaves a finished job as it is", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { limits } from "../../src/limits";
-import { joinSql, sql, sqlFragment, unionAll } from "../../src/store/sql";
+import { joinSql, sql, sqlFragment, sqlName, unionAll } from "../../src/store/sql";
 
 /** What `sql(db)` handed to D1: the text it prepared and the values it bound (none: bind was not called). */
 interface Prepared {
@@ -113,6 +113,17 @@ describe("sql", () => {
     expect(outer).toHaveLength(most);
     for (const inner of outer) expect(terms(inner)).toBe(most);
     expect(() => unionAll(selects(most * most + 1))).toThrow(RangeError);
+  });
+
+  it("writes a plain name as SQL text, and refuses anything else as a name", () => {
+    const column = sqlName("run_at");
+    expect(prepared(sql(recordingD1)`UPDATE jobs SET ${column} = ${5}`)).toEqual({
+      text: "UPDATE jobs SET run_at = ?",
+      values: [5],
+    });
+    for (const bad of ["run_at; DROP TABLE jobs", "Run_At", "1st", "", "a b", "x'y"]) {
+      expect(() => sqlName(bad)).toThrow(TypeError);
+    }
   });
 
   it("refuses a placeholder written into the SQL text", () => {

@@ -44,6 +44,7 @@ const largestJob: JobRecord = {
   scheduleId: "sch_01JD7Z3Q1X0000000000000000",
   version: 1_000_000,
   updatedAt: 0,
+  logged: true,
 };
 
 describe("stored sizes", () => {

@@ -2,10 +2,13 @@ import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import { jobQueues } from "../../src/jobs/job-queues";
-import type { JobView } from "../../src/jobs/model";
+import type { JobRecord, JobView } from "../../src/jobs/model";
 import { clock } from "../../src/platform/clock";
+import { firstIdAt, newId } from "../../src/platform/ids";
 import { databases, everyDatabase, shardOf } from "../../src/store/databases";
+import { insertJob, updateJob } from "../../src/store/jobs";
 import { SlotJournal } from "../../src/store/slot-journal";
+import { jobRecord } from "../support/job-record";
 
 export const BASE = "http://edgejobs.test";
 
@@ -130,6 +133,15 @@ export function everyJobQueueAs(queue: { send?: unknown; sendBatch?: unknown }):
   return Object.fromEntries(jobQueues(env).map((_, k) => [`JOBS_${k}`, queue])) as Partial<Env>;
 }
 
+/**
+ * `id` as if made at `ms`: its time replaced (an id made now cannot carry a
+ * past time, ulid being monotonic), its random part and shard kept.
+ */
+export function madeAt(ms: number, id: string): string {
+  const prefix = "job_".length + 10;
+  return firstIdAt("job_", ms).slice(0, prefix) + id.slice(prefix);
+}
+
 /** Runs `fn` with the service's clock reading `time` (ms), as if that moment had come. */
 export async function at<R>(time: number, fn: () => Promise<R>): Promise<R> {
   const realNow = clock.now;
@@ -209,4 +221,35 @@ function bound(target: object, property: string | symbol): unknown {
   const value = Reflect.get(target, property);
   // Function.prototype's own bind: a stub answers every property, `bind` too, as a remote method.
   return typeof value === "function" ? Function.prototype.bind.call(value, target) : value;
+}
+
+/**
+ * A job of `tenantId` on `db`, finished `finishedAgoMs` before `now` at its
+ * first attempt with nothing left elsewhere (a job whose row may be taken
+ * over), `done` over that, stored as a submit and an end store it.
+ */
+export async function storeEndedJob(
+  db: D1Database,
+  tenantId: string,
+  now: number,
+  finishedAgoMs: number,
+  done: Partial<JobRecord> = {},
+) {
+  const createdAt = done.createdAt ?? now - finishedAgoMs - 1000;
+  const id = madeAt(createdAt, newId.job(databases(env).shards.indexOf(db)));
+  // The input is written at submit only.
+  const input = { inputKey: done.inputKey ?? null, inputJson: done.inputJson === undefined ? "{}" : done.inputJson };
+  const job = jobRecord({ id, tenantId, ...input }, createdAt);
+  const ended: JobRecord = {
+    ...job,
+    status: "succeeded",
+    attempts: 1,
+    resultJson: "{}",
+    startedAt: createdAt,
+    finishedAt: now - finishedAgoMs,
+    version: 2,
+    ...done,
+  };
+  await db.batch([insertJob(db, job), updateJob(db, ended, job)]);
+  return ended;
 }

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JobView } from "../../src/jobs/model";
 import { purgeExpired } from "../../src/jobs/retention";
+import { limits } from "../../src/limits";
 import {
   authed,
   createTenant,
@@ -172,8 +173,9 @@ describe("POST /v1/jobs/{id}/retry", () => {
     const again = await retried(tenant, job.id);
     expect(again.input).toBeNull();
     expect(await env.BLOBS.head(`inputs/${again.id}.json`)).not.toBeNull();
-    // A sweep 7 days after `between` purges the original with its input object, not the retry.
-    await purgeExpired(env, between + 7 * 86_400_000);
+    // A sweep 7 days after `between` (and the hour new jobs have to take the original's row over)
+    // purges the original with its input object, not the retry.
+    await purgeExpired(env, between + 7 * 86_400_000 + limits.reuseWindowMs);
     expect(await env.BLOBS.head(`inputs/${job.id}.json`)).toBeNull();
     expect(await (await authed(tenant, `/v1/jobs/${again.id}/input`)).json()).toEqual(input);
     const done = await untilStatus(tenant, again.id, "succeeded");

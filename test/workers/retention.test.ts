@@ -5,7 +5,7 @@ import { parseConfig } from "../../src/config";
 import worker from "../../src/index";
 import { jobRoundMaxStatements, purgeDatabase, purgeExpired, retentionBudget } from "../../src/jobs/retention";
 import { limits } from "../../src/limits";
-import { firstIdAt, newId } from "../../src/platform/ids";
+import { newId } from "../../src/platform/ids";
 import { metered, readMeter, resetMeter } from "../../src/platform/metering";
 import { inputKey, logKey, resultKey } from "../../src/store/blobs";
 import { databases } from "../../src/store/databases";
@@ -26,6 +26,7 @@ import {
   createTenant,
   dbOf,
   eventually,
+  madeAt,
   onEveryShard,
   postJson,
   submit,
@@ -523,15 +524,6 @@ async function insertJobs(
     await Promise.all(objectKeys.slice(i, i + 50).map((key) => env.BLOBS.put(key, "{}")));
   }
   return result;
-}
-
-/**
- * `id` as if made at `ms`: its time replaced (an id made now cannot carry a
- * past time, ulid being monotonic), its random part and shard kept.
- */
-function madeAt(ms: number, id: string): string {
-  const prefix = "job_".length + 10;
-  return firstIdAt("job_", ms).slice(0, prefix) + id.slice(prefix);
 }
 
 /** What `jobs` would count if all of them were stored whole. */

@@ -1,0 +1,11 @@
+-- A finished job's row may be taken over by a new job of its tenant instead
+-- of being deleted (src/store/jobs.ts `reuseExpiredJob`). D1 bills a deleted
+-- row as a row written, and an update that moves a row in its key as 1 row,
+-- the same as an insert (measured in workerd), so a new job that takes over
+-- an expired job's row costs what its insert would have, and the expired
+-- job's delete is never paid. Only a job that left nothing elsewhere is
+-- taken over: no R2 input or result (its keys), no webhook event row, and
+-- no log object, which `logged` records: 0 while no attempt of the job may
+-- have written one. Rows from before do not know, so they start at 1 and
+-- are deleted by the sweep as before. ADD COLUMN rewrites no row.
+ALTER TABLE jobs ADD COLUMN logged INTEGER NOT NULL DEFAULT 1;
