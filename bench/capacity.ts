@@ -46,6 +46,13 @@ export interface CapacityInput {
   run: Metered;
   /** The retention sweeps that deleted the same kind of jobs. */
   purge: Metered;
+  /**
+   * The same kind of jobs run where none could take over an expired job's
+   * row (store/jobs.ts `reuseExpiredJob`), so each added its own, as each
+   * does for the retention window in production: what a job's records take
+   * of each database's storage. When absent, `run`'s growth is taken.
+   */
+  stored?: Metered;
   /** RETENTION_DAYS: how long a finished job's records are kept. */
   retentionDays: number;
   /** Jobs one retention sweep can delete (within its budget of D1 statements); the sweep runs once a minute. */
@@ -202,7 +209,7 @@ export function capacity(input: CapacityInput, limits: PlatformLimits, prices: P
     });
   }
 
-  const storedByBinding = perBinding(input, "d1", "bytes_stored", [input.run]);
+  const storedByBinding = perBinding(input, "d1", "bytes_stored", [input.stored ?? input.run]);
   const stored = perDatabase(storedByBinding);
   const databaseBytes = limit(limits, "d1_bytes_per_database");
   for (const [binding, bytes] of stored) {

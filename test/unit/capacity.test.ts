@@ -83,6 +83,16 @@ describe("the capacity model", () => {
     expect(c.components.find((x) => x.component === "D1 account storage for 30 days")?.load_per_job).toBe(2700);
   });
 
+  it("takes each database's storage from the run where every job added its row, when given", () => {
+    // Jobs that took over expired jobs' rows grew the database by nothing: that is no storage figure.
+    const reused = today();
+    reused.run.counts["d1:DB:bytes_stored"] = 0;
+    const stored = { jobs: 50, counts: { "d1:DB:bytes_stored": 110_000 } };
+    const c = capacity({ ...reused, stored }, limits, prices);
+    expect(c.components.find((x) => x.component === "D1 DB storage for 30 days")?.load_per_job).toBe(2200);
+    expect(c.cost.storage_d1).toBeCloseTo(capacity(today(), limits, prices).cost.storage_d1 ?? 0);
+  });
+
   it("sends one origin what the connection limit lets through the invocations its bound admits", () => {
     // A batch of 32 takes the origin's 32 slots, and one invocation sends 6 at a time: 60 per 100 ms answer.
     expect(capacity(today(), limits, prices).origin_callbacks_per_s).toBe(60);
