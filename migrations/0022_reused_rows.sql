@@ -5,7 +5,8 @@
 -- an expired job's row costs what its insert would have, and the expired
 -- job's delete is never paid. Only a job that left nothing elsewhere is
 -- taken over: no R2 input or result (its keys), no webhook event row, and
--- no log object, which `logged` records: 0 while no attempt of the job may
--- have written one. Rows from before do not know, so they start at 1 and
--- are deleted by the sweep as before. ADD COLUMN rewrites no row.
+-- no log object, which `logged` records: 1 until the job's first attempt
+-- succeeds reporting none (src/jobs/run.ts), 0 then. Rows from before do
+-- not know, so they start at 1 and are deleted by the sweep as before.
+-- ADD COLUMN rewrites no row.
 ALTER TABLE jobs ADD COLUMN logged INTEGER NOT NULL DEFAULT 1;

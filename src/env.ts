@@ -42,6 +42,14 @@ export interface JobMessage {
    * `findJob`).
    */
   tenant_id?: string;
+  /**
+   * Set on the one message a job's submit sends: before it, no run of the
+   * job can have begun. A run of any other message (a re-send of a job that
+   * looked lost, a slot hand-off, a dead letter put back, a retry) may follow
+   * one whose start its tracker held and lost, which the job's report must
+   * allow for (jobs/run.ts `mayFollowUnseenRun`).
+   */
+  first?: true;
 }
 
 /** What travels on the callbacks queue: the stored event to deliver. */

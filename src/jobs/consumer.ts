@@ -21,7 +21,7 @@ export async function consumeJobs(batch: MessageBatch<JobMessage>, env: Env): Pr
   };
   await settleEach(
     batch,
-    (body) => runJobMessage(env, body, invocation),
+    (body, deliveries) => runJobMessage(env, body, invocation, deliveries),
     "job message failed; the queue will retry it",
   );
 }

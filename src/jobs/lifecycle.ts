@@ -20,8 +20,9 @@ export type AttemptOutcome = AttemptSuccess | AttemptFailure | AttemptInterrupti
 
 /**
  * The attempt's result, inline or in R2. `logged`: whether it may have
- * written a log object (jobs/job-log.ts); absent, from a consumer older than
- * the field, counts as true.
+ * written a log object (jobs/job-log.ts, which writes one only once the
+ * attempt's start is stored); absent, from a consumer older than the field,
+ * counts as true.
  */
 export interface AttemptSuccess {
   ok: true;
@@ -260,8 +261,9 @@ export function decideOutcome(
   now: number,
   retryDelay: RetryDelay,
 ): { change: Change; timer: Timer | null } {
-  // Only a success says whether its attempt left a log object; a failure's error is one.
-  const logged = job.logged || !outcome.ok || outcome.logged !== false;
+  // Only the first attempt's success can say that the job left no log object (a failure's error is
+  // one, and attempts before it may have left theirs); it is believed only from a report that says so.
+  const logged = !(outcome.ok && outcome.logged === false && job.attempts === 1);
   const ended = { ...job, finishedAt: now, leaseExpiresAt: null, logged };
   if ("interrupted" in outcome) {
     const given: JobState = {
@@ -384,10 +386,9 @@ export function decideCancel(job: JobRecord, now: number): Change | null {
   if (isTerminal(job.status)) return null;
   // An earlier attempt's error is not the job's: a canceled job has none (API.md). An attempt
   // stopped by the cancel may have logged, and its outcome is not recorded.
-  const logged = job.logged || job.status === "running";
   return change(
     job,
-    { ...job, status: "canceled", error: null, finishedAt: now, leaseExpiresAt: null, logged },
+    { ...job, status: "canceled", error: null, finishedAt: now, leaseExpiresAt: null, logged: true },
     "job.canceled",
   );
 }
@@ -484,6 +485,6 @@ export function rerunOf(original: JobRecord, id: string, now: number, inputKey: 
     scheduleId: null,
     version: 1,
     updatedAt: now,
-    logged: false,
+    logged: true,
   };
 }

@@ -49,8 +49,15 @@ export interface Invocation {
  * short outage: R2 is tried again (`limits.storeRetryDelaysMs`, then the
  * attempt is given back), the tracker too (`limits.outcomeReportRetryDelaysMs`),
  * and a tracker that cannot write to D1 keeps the outcome until it can.
+ * `deliveries`: how many times the queue has delivered the message, this
+ * time included.
  */
-export async function runJobMessage(env: Env, message: JobMessage, invocation: Invocation): Promise<void> {
+export async function runJobMessage(
+  env: Env,
+  message: JobMessage,
+  invocation: Invocation,
+  deliveries: number,
+): Promise<void> {
   const standing = invocation.slots.standing(message.job_id);
   if (standing === "waiting") return;
   const tracker: Tracker = () => env.JOB_TRACKER.getByName(message.job_id);
@@ -71,7 +78,8 @@ export async function runJobMessage(env: Env, message: JobMessage, invocation: I
   const { job, attempt } = start;
   // Sent with every report: a tracker reset before it stored the start takes the attempt back from it.
   const claim: StartClaim = { startToken, startedAt: job.startedAt as number };
-  const outcome = await runAttempt(env, job, attempt, tracker, claim);
+  const unseenRunPossible = mayFollowUnseenRun(message, deliveries, invocation);
+  const outcome = await runAttempt(env, job, attempt, tracker, claim, unseenRunPossible);
   const { discardResult, callback, releaseSlot } = await retrying(
     () => tracker().complete(attempt, outcome, job.tenantId, claim),
     limits.outcomeReportRetryDelaysMs,
@@ -86,12 +94,33 @@ export async function runJobMessage(env: Env, message: JobMessage, invocation: I
   ]);
 }
 
+/**
+ * Whether a run of this message's attempt that its consumer cannot see may
+ * have come before it, and left a log object: a tracker reset in an
+ * attempt's first second loses the start it held, and a later message then
+ * starts the same attempt number again. None can have, only for the job's
+ * first message (`first`, sent by its submit), delivered the first time, to
+ * an invocation that was granted the job's running slot itself: a run that
+ * died would have held the slot, or its message come again.
+ */
+function mayFollowUnseenRun(message: JobMessage, deliveries: number, invocation: Invocation): boolean {
+  const grantedHere =
+    invocation.slots.standing(message.job_id) === "held" && invocation.slots.heldSince(message.job_id) === null;
+  return !(message.first === true && deliveries === 1 && grantedHere);
+}
+
+/**
+ * Runs the attempt and answers its outcome; a success says whether the job
+ * may have a log object (`AttemptSuccess.logged`): this attempt's, or one an
+ * unseen earlier run of it left (`unseenRunPossible`).
+ */
 async function runAttempt(
   env: Env,
   job: JobRecord,
   attempt: number,
   tracker: Tracker,
   claim: StartClaim,
+  unseenRunPossible: boolean,
 ): Promise<AttemptOutcome> {
   const type = jobTypes.get(job.type);
   if (!type) {
@@ -164,7 +193,7 @@ async function runAttempt(
     });
   }
   // Read once the log is closed: a handler that logs after it returned cannot add an object unsaid.
-  return outcome.ok ? { ...outcome, logged: log.mayHaveWritten } : outcome;
+  return outcome.ok ? { ...outcome, logged: log.mayHaveWritten || unseenRunPossible } : outcome;
 }
 
 /**

@@ -298,7 +298,7 @@ export function prepareJob(
     scheduleId: origin.scheduleId ?? null,
     version: 1,
     updatedAt: now,
-    logged: false,
+    logged: true,
   };
   return { job, largeInput: large ? inputJson : null, inputBytes };
 }
@@ -345,7 +345,7 @@ async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> 
       await sendJobMessages(
         env,
         direct.map((j) => ({
-          body: { job_id: j.id, tenant_id: j.tenantId },
+          body: { job_id: j.id, tenant_id: j.tenantId, first: true },
           delaySeconds: Math.ceil((j.runAt - now) / 1000),
         })),
       );

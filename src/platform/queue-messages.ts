@@ -11,19 +11,20 @@ export function retryLater(message: Message<unknown>): void {
 }
 
 /**
- * Runs `work` for every message of a batch at once, acking each message only
- * when its work succeeded and retrying the rest with growing delays. Never
- * acks failed work: that would lose it silently.
+ * Runs `work` for every message of a batch at once (its body, and how many
+ * times the queue has delivered it, this time included), acking each message
+ * only when its work succeeded and retrying the rest with growing delays.
+ * Never acks failed work: that would lose it silently.
  */
 export async function settleEach<Body>(
   batch: { queue: string; messages: readonly Message<Body>[] },
-  work: (body: Body) => Promise<void>,
+  work: (body: Body, deliveries: number) => Promise<void>,
   failure: string,
 ): Promise<void> {
   await Promise.all(
     batch.messages.map(async (message) => {
       try {
-        await work(message.body);
+        await work(message.body, message.attempts);
         message.ack();
       } catch (error) {
         console.error(failure, {

@@ -87,11 +87,13 @@ export interface JobRecord {
   version: number;
   updatedAt: number;
   /**
-   * Whether an attempt may have written a log object to R2 (`ctx.log`, or a
-   * failure's error): false until one reported writing one, or ended without
-   * saying (failed, lost, canceled while running). Only a job with none may
-   * have its row taken over once expired (`reuseExpiredJob`), so no object is
-   * left that nothing names.
+   * Whether the job may have left a log object in R2 (`ctx.log`, or a failed
+   * attempt's error): true until its first attempt succeeds reporting that it
+   * wrote none, which makes it false, and true after anything else. Only a
+   * job with none may have its row taken over once expired
+   * (`reuseExpiredJob`), so no object is left that nothing names. A writer
+   * that does not know the field (a Worker from before migration 0022)
+   * leaves it as the insert made it: true.
    */
   logged: boolean;
   /** Its terminal callback event while the row holds it; null or absent (a record kept from before 0021) when none. */

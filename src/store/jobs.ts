@@ -196,7 +196,7 @@ const newJobRow = (job: JobRecord): [SqlFragment, SqlValue][] =>
       ["event_duration_ms", null],
       ["event_http_status", null],
       ["event_response_body", null],
-      ["logged", 0],
+      ["logged", job.logged ? 1 : 0],
     ] as const
   ).map(([column, value]) => [sqlName(column), value]);
 

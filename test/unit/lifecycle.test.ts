@@ -249,20 +249,22 @@ describe("an attempt's outcome", () => {
     expect(change.next).toMatchObject({ status: "queued", error: { code: "worker_lost" } });
   });
 
-  it("keeps a job unlogged only while every attempt ended in a success that says it wrote no log object", () => {
+  it("counts a job as having left no log object only from its first attempt's success that says so", () => {
     const ok = { ok: true as const, resultJson: "1", resultKey: null };
     const loggedAfter = (outcome: Parameters<typeof decideOutcome>[1], fields: Partial<JobRecord> = {}) =>
-      decideOutcome(running(fields), outcome, NOW, noJitter).change.next.logged;
+      decideOutcome(running({ logged: true, ...fields }), outcome, NOW, noJitter).change.next.logged;
+    // Until then it is not known (a submit stores true).
     expect(loggedAfter({ ...ok, logged: false })).toBe(false);
     expect(loggedAfter({ ...ok, logged: true })).toBe(true);
     // A consumer from before the field says nothing: it may have logged.
     expect(loggedAfter(ok)).toBe(true);
-    expect(loggedAfter({ ...ok, logged: false }, { logged: true })).toBe(true);
+    // Attempts before it may have left theirs.
+    expect(loggedAfter({ ...ok, logged: false }, { attempts: 2 })).toBe(true);
     // A failure's error is written with the attempt's log; a lost attempt may have logged.
-    expect(loggedAfter({ ok: false, error: failure, retryable: true })).toBe(true);
-    expect(loggedAfter({ ok: false, error: failure, retryable: false })).toBe(true);
-    expect(loggedAfter({ ok: false, interrupted: true, error: failure })).toBe(true);
-    expect(loggedAfter(workerLost)).toBe(true);
+    expect(loggedAfter({ ok: false, error: failure, retryable: true }, { logged: false })).toBe(true);
+    expect(loggedAfter({ ok: false, error: failure, retryable: false }, { logged: false })).toBe(true);
+    expect(loggedAfter({ ok: false, interrupted: true, error: failure }, { logged: false })).toBe(true);
+    expect(loggedAfter(workerLost, { logged: false })).toBe(true);
   });
 });
 
@@ -303,9 +305,8 @@ describe("cancel", () => {
     expect(decideCancel(job({ status: "scheduled" }), NOW)?.releasesSlot).toBe(true);
   });
 
-  it("counts a job canceled while an attempt ran as logged: the stopped attempt's outcome is never recorded", () => {
-    expect(decideCancel(running(), NOW)?.next.logged).toBe(true);
-    expect(decideCancel(job({ status: "queued" }), NOW)?.next.logged).toBe(false);
+  it("counts a canceled job as logged: an attempt the cancel stopped never reports its outcome", () => {
+    expect(decideCancel(running({ logged: false }), NOW)?.next.logged).toBe(true);
   });
 
   it("leaves a finished job as it is", () => {
@@ -459,6 +460,8 @@ describe("retry as a new job (POST /v1/jobs/{id}/retry)", () => {
       batchId: null,
       scheduleId: null,
       retryOf: "job_1",
+      // Not known until its first attempt succeeds.
+      logged: true,
     });
   });
 });

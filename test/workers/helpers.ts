@@ -1,6 +1,7 @@
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import type { Env } from "../../src/env";
+import type { Env, JobMessage } from "../../src/env";
+import worker from "../../src/index";
 import { jobQueues } from "../../src/jobs/job-queues";
 import type { JobRecord, JobView } from "../../src/jobs/model";
 import { clock } from "../../src/platform/clock";
@@ -252,4 +253,18 @@ export async function storeEndedJob(
   };
   await db.batch([insertJob(db, job), updateJob(db, ended, job)]);
   return ended;
+}
+
+/**
+ * Hands messages with these bodies to the Worker's jobs consumer directly, in
+ * one batch, each on its `deliveries`th delivery (1: the first).
+ */
+export async function deliverJobMessages(bodies: JobMessage[], deliveries = 1) {
+  const batch = createMessageBatch(
+    "edgejobs-jobs-0",
+    bodies.map((body, i) => ({ id: `m-${Date.now()}-${i}`, timestamp: new Date(), attempts: deliveries, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env);
+  return getQueueResult(batch, ctx);
 }

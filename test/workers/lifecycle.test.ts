@@ -17,21 +17,21 @@ import { clock } from "../../src/platform/clock";
 import { shardInId } from "../../src/platform/ids";
 import { listStrandedJobs } from "../../src/store/jobs";
 import type { JobTracker } from "../../src/tracker/job-tracker";
-import { at, authed, createTenant, dbOf, eventually, getJob, submit, tracker, untilStatus } from "./helpers";
+import {
+  at,
+  authed,
+  createTenant,
+  dbOf,
+  deliverJobMessages,
+  eventually,
+  getJob,
+  submit,
+  tracker,
+  untilStatus,
+} from "./helpers";
 
 /** Hands messages to the Worker's jobs consumer directly, as a duplicate or late delivery would. */
-const deliver = (...jobIds: string[]) => deliverBodies(jobIds.map((id) => ({ job_id: id })));
-
-/** Hands messages with these bodies to the Worker's jobs consumer directly, in one batch. */
-async function deliverBodies(bodies: JobMessage[]) {
-  const batch = createMessageBatch(
-    "edgejobs-jobs-0",
-    bodies.map((body, i) => ({ id: `m-${Date.now()}-${i}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
-}
+const deliver = (...jobIds: string[]) => deliverJobMessages(jobIds.map((id) => ({ job_id: id })));
 
 describe("running jobs", () => {
   it("runs an echo job to success through the real queue", async () => {
@@ -340,7 +340,7 @@ describe("noticing a lost attempt in seconds", () => {
     const job = await submit(tenant, { type: "echo", input: "twice", delay_seconds: 600, max_attempts: 1 });
     await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
     const body = { job_id: job.id, tenant_id: tenant.tenantId };
-    await deliverBodies([body, body]);
+    await deliverJobMessages([body, body]);
     expect(await getJob(tenant, job.id)).toMatchObject({ status: "succeeded", attempts: 1, result: "twice" });
   });
 
@@ -348,7 +348,7 @@ describe("noticing a lost attempt in seconds", () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "sleep", input: { seconds: 2.5, steps: 1 }, delay_seconds: 600 });
     await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
-    const run = deliverBodies([{ job_id: job.id, tenant_id: tenant.tenantId }]);
+    const run = deliverJobMessages([{ job_id: job.id, tenant_id: tenant.tenantId }]);
     await new Promise((r) => setTimeout(r, 400));
     await evictDurableObject(tracker(job.id)); // a deploy, 0.4 s into the attempt: its held start is gone
     await run;

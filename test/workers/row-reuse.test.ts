@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { JobMessage } from "../../src/env";
 import type { JobRecord } from "../../src/jobs/model";
 import { purgeDatabase, retentionBudget } from "../../src/jobs/retention";
 import { newId } from "../../src/platform/ids";
@@ -7,7 +8,17 @@ import { databases } from "../../src/store/databases";
 import { storeNewJob } from "../../src/store/jobs";
 import { insertWebhookEvent } from "../../src/store/webhook-events";
 import { jobRecord } from "../support/job-record";
-import { at, authed, createTenant, dbOf, onEveryShard, storeEndedJob, submit, untilStatus } from "./helpers";
+import {
+  at,
+  authed,
+  createTenant,
+  dbOf,
+  deliverJobMessages,
+  onEveryShard,
+  storeEndedJob,
+  submit,
+  untilStatus,
+} from "./helpers";
 import { insertLoggedAttempt } from "./webhook-helpers";
 
 const DAY = 86_400_000;
@@ -176,6 +187,38 @@ describe("an expired job's row taken over by a new job", () => {
     const logged = async (id: string) => (await rowOf(dbOf(id), id))?.logged;
     expect(await logged(quiet.id)).toBe(0);
     expect(await logged(chatty.id)).toBe(1);
+    // Not known before its first attempt succeeds: a writer from before migration 0022, which never
+    // writes the column, leaves the job as one that may have logged.
+    const waiting = await submit(tenant, { type: "echo", input: {}, delay_seconds: 3600 });
+    expect(await logged(waiting.id)).toBe(1);
+  });
+
+  it("counts a job as logged when its attempt may follow an unseen run of it: any message but its submit's, first delivered, to the slot's grantee", async () => {
+    const tenant = await createTenant();
+    /** A job due now whose own message will not come (it waits an hour), run by `body` on its `deliveries`th delivery. */
+    const loggedAfter = async (
+      body: Omit<JobMessage, "job_id">,
+      deliveries: number,
+      before?: (id: string) => Promise<unknown>,
+    ) => {
+      const job = await submit(tenant, { type: "echo", input: {}, delay_seconds: 3600 });
+      await dbOf(job.id).prepare("UPDATE jobs SET run_at = 0 WHERE id = ?").bind(job.id).run();
+      await before?.(job.id);
+      await deliverJobMessages([{ job_id: job.id, ...body }], deliveries);
+      await untilStatus(tenant, job.id, "succeeded");
+      return (await rowOf(dbOf(job.id), job.id))?.logged;
+    };
+    const first = { tenant_id: tenant.tenantId, first: true as const };
+    expect(await loggedAfter(first, 1)).toBe(0);
+    // Its message came again: the first delivery's run may have begun.
+    expect(await loggedAfter(first, 2)).toBe(1);
+    // A re-send, a slot hand-off, a dead letter put back.
+    expect(await loggedAfter({ tenant_id: tenant.tenantId }, 1)).toBe(1);
+    // The job held its slot before this invocation (a lease ago: a begin within one waits, taking the
+    // slot's grantee for a run it cannot see): a consumer that took it may have run it.
+    const slotTaken = (id: string) =>
+      at(Date.now() - 60_000, () => env.TENANT_SLOTS.getByName(tenant.tenantId).acquireGrants([id]));
+    expect(await loggedAfter(first, 1, slotTaken)).toBe(1);
   });
 
   it("leaves an expired job to new jobs for an hour before the sweep deletes it", async () => {
