@@ -250,7 +250,7 @@ export function storeNewJob(
  * which comes a little later (`reuseWindowMs` in src/config.ts) so that
  * new jobs get the first pick. Guarded by `keyHash` as `insertJob` is.
  */
-export function reuseExpiredJob(
+function reuseExpiredJob(
   db: D1Database,
   job: JobRecord,
   keyHash: string | null,
