@@ -1,7 +1,7 @@
 import { app } from "./api/app";
 import type { CallbackMessage, Env, JobMessage } from "./env";
 import { consumeJobs } from "./jobs/consumer";
-import { sendJobMessages } from "./jobs/job-queues";
+import { sendJobMessages, sentAgain } from "./jobs/job-queues";
 import { purgeExpired } from "./jobs/retention";
 import { sweep } from "./jobs/sweep";
 import { clock } from "./platform/clock";
@@ -21,7 +21,12 @@ const queues: Record<string, (batch: MessageBatch<never>, env: Env) => Promise<v
   "edgejobs-jobs": (batch, env) => consumeJobs(batch as MessageBatch<JobMessage>, env),
   // A dead-lettered message only waits longer: nothing fails for want of D1 or a tracker.
   "edgejobs-jobs-dlq": (batch, env) =>
-    requeueDeadLetters(batch as MessageBatch<JobMessage>, (messages) => sendJobMessages(env, messages)),
+    requeueDeadLetters(batch as MessageBatch<JobMessage>, (messages) =>
+      sendJobMessages(
+        env,
+        messages.map((m) => ({ ...m, body: sentAgain(m.body) })),
+      ),
+    ),
   "edgejobs-callbacks": (batch, env) => consumeCallbacks(batch as MessageBatch<CallbackMessage>, env),
   "edgejobs-callbacks-dlq": (batch, env) =>
     requeueDeadLetters(batch as MessageBatch<CallbackMessage>, (messages) => env.CALLBACKS.sendBatch(messages)),

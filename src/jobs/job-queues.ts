@@ -44,6 +44,16 @@ export function jobQueueOf(env: JobQueueBindings, jobId: string): Queue<JobMessa
 }
 
 /**
+ * A job message as sent again (a dead letter put back): no longer the job's
+ * first, whatever it was (`JobMessage.first`), since a run of it may have
+ * begun.
+ */
+export function sentAgain(message: JobMessage): JobMessage {
+  const { first: _first, ...again } = message;
+  return again;
+}
+
+/**
  * Sends job messages (at most 100, Queues' `sendBatch` limit), each to the
  * queue its job's id names: one `sendBatch` per queue, all at once. Rejects
  * if any send failed; the others may have been sent (a duplicate message is

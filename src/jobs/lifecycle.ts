@@ -19,10 +19,10 @@ import { canTransition } from "./transitions";
 export type AttemptOutcome = AttemptSuccess | AttemptFailure | AttemptInterruption;
 
 /**
- * The attempt's result, inline or in R2. `logged`: whether it may have
- * written a log object (jobs/job-log.ts, which writes one only once the
- * attempt's start is stored); absent, from a consumer older than the field,
- * counts as true.
+ * The attempt's result, inline or in R2. `logged`: whether the job may have
+ * a log object, this attempt's (jobs/job-log.ts) or one an unseen earlier
+ * run of the same attempt left (jobs/run.ts `mayFollowUnseenRun`); absent,
+ * from a consumer older than the field, counts as true.
  */
 export interface AttemptSuccess {
   ok: true;

@@ -222,14 +222,18 @@ describe("recovering stranded jobs", () => {
       ]),
     );
     const named = shardInId(job.id) % queues;
+    const dead: JobMessage = { job_id: job.id, tenant_id: tenant.tenantId, first: true };
     const batch = createMessageBatch(`edgejobs-jobs-${named}-dlq`, [
-      { id: "dead-1", timestamp: new Date(), attempts: 1, body: { job_id: job.id } },
+      { id: "dead-1", timestamp: new Date(), attempts: 1, body: dead },
     ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, { ...env, ...capturing });
     expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["dead-1"]);
     // Not straight back (that would loop hot while D1 is down), and the job is untouched.
-    expect(resent[named]).toEqual([{ body: { job_id: job.id }, delaySeconds: limits.infraRetryMaxDelaySeconds }]);
+    // No longer the job's first message: a run of it may have begun (jobs/run.ts `mayFollowUnseenRun`).
+    expect(resent[named]).toEqual([
+      { body: { job_id: job.id, tenant_id: tenant.tenantId }, delaySeconds: limits.infraRetryMaxDelaySeconds },
+    ]);
     expect(resent.flat()).toHaveLength(1);
     expect(await getJob(tenant, job.id)).toMatchObject({ status: job.status, version: job.version, error: null });
   });
