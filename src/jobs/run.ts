@@ -101,7 +101,9 @@ export async function runJobMessage(
  * starts the same attempt number again. None can have, only for the job's
  * first message (`first`, sent by its submit), delivered the first time, to
  * an invocation that was granted the job's running slot itself: a run that
- * died would have held the slot, or its message come again.
+ * died would have held the slot, or its message come again. (A duplicate of
+ * the submit's message from Queues, after the slots' audit freed a dead
+ * run's slot, is the one case this misses: README, "Where data lives".)
  */
 function mayFollowUnseenRun(message: JobMessage, deliveries: number, invocation: Invocation): boolean {
   const grantedHere =
