@@ -148,10 +148,7 @@ async function meteredRun(receiver: Receiver): Promise<{ run: Metered; purge: Me
   const stored = await meteredStorage(receiver);
   const target = await startProduct({ metering: true, vars: { RETENTION_DAYS: "0.00001" } });
   try {
-    await resetMetrics(target);
-    const { ids } = await endToEndScenario(target, receiver, sizes.cost, E2E_CONCURRENCY);
-    await settle();
-    const run = { counts: await metrics(target), jobs: ids.length };
+    const { ids, ...run } = await meteredJobs(target, receiver);
     await resetMetrics(target);
     const gone = async (id: string) =>
       (await fetch(`${target.url}/v1/jobs/${id}`, { headers: target.headers })).status === 404;
@@ -172,13 +169,18 @@ async function meteredRun(receiver: Receiver): Promise<{ run: Metered; purge: Me
 async function meteredStorage(receiver: Receiver): Promise<Metered> {
   const target = await startProduct({ metering: true });
   try {
-    await resetMetrics(target);
-    const { ids } = await endToEndScenario(target, receiver, sizes.cost, E2E_CONCURRENCY);
-    await settle();
-    return { counts: await metrics(target), jobs: ids.length };
+    return await meteredJobs(target, receiver);
   } finally {
     await target.stop();
   }
+}
+
+/** Runs `sizes.cost` echo jobs with one callback on `target` and counts what they caused, to the last delivery record. */
+async function meteredJobs(target: Target, receiver: Receiver): Promise<Metered & { ids: string[] }> {
+  await resetMetrics(target);
+  const { ids } = await endToEndScenario(target, receiver, sizes.cost, E2E_CONCURRENCY);
+  await settle();
+  return { counts: await metrics(target), jobs: ids.length, ids };
 }
 
 /**
