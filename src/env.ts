@@ -20,7 +20,7 @@ export interface Env extends SettingVariables {
   [shard: `SHARD_${number}`]: D1Database | undefined;
   BLOBS: R2Bucket;
   /** The jobs queues, JOBS_0 up: as many as wrangler.toml binds (jobs/job-queues.ts). */
-  [jobs: `JOBS_${number}`]: Queue<JobMessage> | undefined;
+  [jobs: `JOBS_${number}`]: Queue<JobQueueMessage> | undefined;
   CALLBACKS: Queue<CallbackMessage>;
   JOB_TRACKER: DurableObjectNamespace<JobTracker>;
   ORIGIN_GATE: DurableObjectNamespace<OriginGate>;
@@ -51,6 +51,19 @@ export interface JobMessage {
    */
   first?: true;
 }
+
+/**
+ * Several jobs' first messages as one queue message: submits that meet in
+ * an isolate are sent together (jobs/job-packs.ts), and Queues bills each
+ * message, not each job (3 operations per 64 KB). Its consumer runs every
+ * job and acks it only when all of them are settled.
+ */
+export interface JobPack {
+  jobs: JobMessage[];
+}
+
+/** A message on a jobs queue: one job's, or a pack of them. */
+export type JobQueueMessage = JobMessage | JobPack;
 
 /** What travels on the callbacks queue: the stored event to deliver. */
 export interface CallbackMessage {

@@ -1,7 +1,7 @@
 import { app } from "./api/app";
-import type { CallbackMessage, Env, JobMessage } from "./env";
+import type { CallbackMessage, Env, JobQueueMessage } from "./env";
 import { consumeJobs } from "./jobs/consumer";
-import { sendJobMessages, sentAgain } from "./jobs/job-queues";
+import { jobsOf, sendJobMessages, sentAgain } from "./jobs/job-queues";
 import { purgeExpired } from "./jobs/retention";
 import { sweep } from "./jobs/sweep";
 import { clock } from "./platform/clock";
@@ -18,13 +18,14 @@ export { JobTracker } from "./tracker/job-tracker";
 export { OriginGate } from "./webhooks/origin-gate";
 
 const queues: Record<string, (batch: MessageBatch<never>, env: Env) => Promise<void>> = {
-  "edgejobs-jobs": (batch, env) => consumeJobs(batch as MessageBatch<JobMessage>, env),
-  // A dead-lettered message only waits longer: nothing fails for want of D1 or a tracker.
+  "edgejobs-jobs": (batch, env) => consumeJobs(batch as MessageBatch<JobQueueMessage>, env),
+  // A dead-lettered message only waits longer: nothing fails for want of D1 or a tracker. A pack goes back as
+  // its jobs' own messages.
   "edgejobs-jobs-dlq": (batch, env) =>
-    requeueDeadLetters(batch as MessageBatch<JobMessage>, (messages) =>
+    requeueDeadLetters(batch as MessageBatch<JobQueueMessage>, (messages) =>
       sendJobMessages(
         env,
-        messages.map((m) => ({ ...m, body: sentAgain(m.body) })),
+        messages.flatMap((m) => jobsOf(m.body).map((job) => ({ ...m, body: sentAgain(job) }))),
       ),
     ),
   "edgejobs-callbacks": (batch, env) => consumeCallbacks(batch as MessageBatch<CallbackMessage>, env),
@@ -49,4 +50,4 @@ export default {
     await sweep(metered(env));
     await purgeExpired(metered(env), clock.now());
   },
-} satisfies ExportedHandler<Env, JobMessage | CallbackMessage>;
+} satisfies ExportedHandler<Env, JobQueueMessage | CallbackMessage>;

@@ -44,6 +44,15 @@ export const limits = {
   maxDelaySeconds: 30 * 24 * 60 * 60,
   maxQueueDelaySeconds: 24 * 60 * 60,
   /**
+   * Jobs in one packed queue message (jobs/job-packs.ts). A job's message is
+   * under 200 bytes, so a pack stays far below the 64 KB that Queues bills
+   * as one operation (developers.cloudflare.com/queues/platform/pricing,
+   * read 2026-11-29) and 100 packs below `sendBatch`'s 256 KB. A consumer
+   * batch of `max_batch_size` (100) messages can then carry 1,000 jobs,
+   * which its invocation runs at once.
+   */
+  jobsPerPack: 10,
+  /**
    * `ttl_seconds` (API.md: 1 s – 30 days, like `delay_seconds`): a job not
    * started by `run_at` + ttl ends `expired`, by its tracker's alarm.
    */

@@ -65,6 +65,7 @@ jobsApi.openapi(submitRoute, async (c) => {
   const { jobs, replayed } = await submitJobs(c.env, c.get("tenantId"), [body], {
     idempotency,
     keyCheck: c.get("keyCheck"),
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   });
   const job = jobs[0] as JobRecord;
   c.header("Location", `/v1/jobs/${job.id}`);
@@ -94,6 +95,7 @@ jobsApi.openapi(batchRoute, async (c) => {
     idempotency,
     pathPrefix: (i) => `jobs.${i}.`,
     batch: { onComplete: on_complete ?? null },
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   });
   if (replayed) c.header("Idempotent-Replayed", "true");
   return c.json({ batch_id: batchId as string, jobs: jobs.map(toJobView) }, 202);

@@ -1,4 +1,6 @@
-import type { JobMessage } from "../env";
+import type { JobMessage, JobQueueMessage } from "../env";
+import { limits } from "../limits";
+import { chunks } from "../platform/chunks";
 import { shardInId } from "../platform/ids";
 import { numberedBindings } from "../platform/numbered-bindings";
 
@@ -13,18 +15,18 @@ import { numberedBindings } from "../platform/numbered-bindings";
  * queues share the jobs as evenly as the shards do, and a job's messages are
  * found from its id alone. Every send of a job message goes through here.
  */
-type JobQueueBindings = Partial<Record<`JOBS_${number}`, Queue<JobMessage>>>;
+export type JobQueueBindings = Partial<Record<`JOBS_${number}`, Queue<JobQueueMessage>>>;
 
-const found = new WeakMap<object, readonly Queue<JobMessage>[]>();
+const found = new WeakMap<object, readonly Queue<JobQueueMessage>[]>();
 
 /**
  * The bindings' jobs queues, `JOBS_0` up without a gap. Throws when there is
  * none (a wrangler.toml mistake that must not start).
  */
-export function jobQueues(env: JobQueueBindings): readonly Queue<JobMessage>[] {
+export function jobQueues(env: JobQueueBindings): readonly Queue<JobQueueMessage>[] {
   let known = found.get(env);
   if (known) return known;
-  const queues = numberedBindings<Queue<JobMessage>>(env, "JOBS_");
+  const queues = numberedBindings<Queue<JobQueueMessage>>(env, "JOBS_");
   if (queues.length === 0) throw new Error("wrangler.toml binds no jobs queue (JOBS_0 …); at least one is needed");
   known = queues;
   found.set(env, known);
@@ -36,7 +38,7 @@ export function jobQueues(env: JobQueueBindings): readonly Queue<JobMessage>[] {
  * character of its id, platform/ids.ts) mod the number of queues. Throws for
  * an id that names no shard (not a job id).
  */
-export function jobQueueOf(env: JobQueueBindings, jobId: string): Queue<JobMessage> {
+export function jobQueueOf(env: JobQueueBindings, jobId: string): Queue<JobQueueMessage> {
   const queues = jobQueues(env);
   const queue = queues[shardInId(jobId) % queues.length];
   if (!queue) throw new Error(`${jobId} names no jobs queue: not a job id`);
@@ -53,22 +55,28 @@ export function sentAgain(message: JobMessage): JobMessage {
   return again;
 }
 
+/** The jobs a jobs-queue message carries: a pack's (`JobPack`), or its one job. */
+export const jobsOf = (message: JobQueueMessage): JobMessage[] => ("jobs" in message ? message.jobs : [message]);
+
 /**
- * Sends job messages (at most 100, Queues' `sendBatch` limit), each to the
- * queue its job's id names: one `sendBatch` per queue, all at once. Rejects
- * if any send failed; the others may have been sent (a duplicate message is
- * harmless: the job's tracker answers a second one `skip`).
+ * Sends job messages, each to the queue its job's id names (a pack's jobs
+ * share one: jobs/job-packs.ts), 100 to a `sendBatch` (Queues' limit), all
+ * at once. Rejects if any send failed; the others may have been sent (a
+ * duplicate message is harmless: the job's tracker answers a second one
+ * `skip`).
  */
 export async function sendJobMessages(
   env: JobQueueBindings,
-  messages: MessageSendRequest<JobMessage>[],
+  messages: MessageSendRequest<JobQueueMessage>[],
 ): Promise<void> {
-  const byQueue = new Map<Queue<JobMessage>, MessageSendRequest<JobMessage>[]>();
+  const byQueue = new Map<Queue<JobQueueMessage>, MessageSendRequest<JobQueueMessage>[]>();
   for (const message of messages) {
-    const queue = jobQueueOf(env, message.body.job_id);
+    const queue = jobQueueOf(env, (jobsOf(message.body)[0] as JobMessage).job_id);
     const batch = byQueue.get(queue);
     if (batch) batch.push(message);
     else byQueue.set(queue, [message]);
   }
-  await Promise.all([...byQueue].map(([queue, batch]) => queue.sendBatch(batch)));
+  await Promise.all(
+    [...byQueue].flatMap(([queue, batch]) => chunks(batch, limits.maxBatchJobs).map((piece) => queue.sendBatch(piece))),
+  );
 }

@@ -1,8 +1,9 @@
 import { idempotencyWindowMs, parseConfig } from "../config";
-import type { Env } from "../env";
+import type { Env, JobMessage } from "../env";
 import { jobTypes } from "../job-types";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
+import type { WaitUntil } from "../platform/group-commit";
 import { newId } from "../platform/ids";
 import { type BatchRecord, insertBatch } from "../store/batches";
 import { deleteObjects, inputKey, putJson } from "../store/blobs";
@@ -18,6 +19,7 @@ import { findTenantJobs, storeNewJob } from "../store/jobs";
 import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { checkCallbackUrl } from "../webhooks/url-guard";
 import { DomainError, type ErrorDetail } from "./errors";
+import { sendPacked } from "./job-packs";
 import { sendJobMessages } from "./job-queues";
 import type { JobRecord, OnCompleteRequest, SubmitJobRequest } from "./model";
 
@@ -62,6 +64,12 @@ export interface SubmitOptions {
   batch?: NewBatch | null;
   /** The schedule whose due time creates the jobs (schedules/schedule-timer.ts). */
   scheduleId?: string;
+  /**
+   * The request's `ExecutionContext.waitUntil`. Given, the jobs' messages
+   * may travel packed with other requests' (jobs/job-packs.ts), in a send
+   * that this request may have to keep alive.
+   */
+  waitUntil?: WaitUntil | null;
 }
 
 /**
@@ -108,7 +116,7 @@ export function submitJobs(
 export async function createJobs(
   env: Env,
   tenantId: string,
-  { idempotency = null, keyCheck = null, batch = null }: SubmitOptions,
+  { idempotency = null, keyCheck = null, batch = null, waitUntil = null }: SubmitOptions,
   prepare: (shard: number, now: number) => Promise<PreparedJob[]>,
 ): Promise<SubmitOutcome> {
   const now = clock.now();
@@ -156,7 +164,7 @@ export async function createJobs(
     return replay;
   }
   const jobs = prepared.map((p) => p.job);
-  await enqueue(env, jobs, now);
+  await enqueue(env, jobs, now, waitUntil);
   return { jobs, replayed: false, batchId: batchRecord?.id ?? null };
 }
 
@@ -332,25 +340,30 @@ function inputTooLarge(path: string, bytes: number, subject = "The input is"): D
 
 /**
  * Short delays ride on the queue message; longer ones wait on the job
- * tracker's alarm, which also watches their expiry. A job with a ttl and a
- * queue message has its tracker arm the expiry (one Durable Object request
- * and one storage write that a job without a ttl does not cost).
+ * tracker's alarm, which also watches their expiry. Jobs due now travel
+ * packed with other requests' when the caller gave its `waitUntil`
+ * (jobs/job-packs.ts). A job with a ttl and a queue message has its tracker
+ * arm the expiry (one Durable Object request and one storage write that a
+ * job without a ttl does not cost).
  */
-async function enqueue(env: Env, jobs: JobRecord[], now: number): Promise<void> {
-  const direct = jobs.filter((j) => j.runAt - now <= limits.maxQueueDelaySeconds * 1000);
-  const long = jobs.filter((j) => j.runAt - now > limits.maxQueueDelaySeconds * 1000);
+async function enqueue(env: Env, jobs: JobRecord[], now: number, waitUntil: WaitUntil | null): Promise<void> {
+  const delayMs = (j: JobRecord) => Math.max(0, j.runAt - now);
+  const direct = jobs.filter((j) => delayMs(j) <= limits.maxQueueDelaySeconds * 1000);
+  const long = jobs.filter((j) => delayMs(j) > limits.maxQueueDelaySeconds * 1000);
+  const message = (j: JobRecord): JobMessage => ({ job_id: j.id, tenant_id: j.tenantId, first: true });
+  const packable = waitUntil ? direct.filter((j) => delayMs(j) === 0) : [];
+  const delayed = direct.filter((j) => !packable.includes(j));
   const expiries = direct.map((j) => (j.expiresAt === null ? null : watchExpiry(env, j, j.expiresAt)));
   try {
-    if (direct.length > 0) {
-      await sendJobMessages(
-        env,
-        direct.map((j) => ({
-          body: { job_id: j.id, tenant_id: j.tenantId, first: true },
-          delaySeconds: Math.ceil((j.runAt - now) / 1000),
-        })),
-      );
-    }
-    await Promise.all(long.map((j) => env.JOB_TRACKER.getByName(j.id).schedule(j.tenantId)));
+    await Promise.all([
+      packable.length > 0 && waitUntil && sendPacked(env, packable.map(message), waitUntil),
+      delayed.length > 0 &&
+        sendJobMessages(
+          env,
+          delayed.map((j) => ({ body: message(j), delaySeconds: Math.ceil(delayMs(j) / 1000) })),
+        ),
+      ...long.map((j) => env.JOB_TRACKER.getByName(j.id).schedule(j.tenantId)),
+    ]);
   } catch (error) {
     console.error("enqueue failed; the sweep will start these jobs", {
       jobIds: jobs.map((j) => j.id),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { JobMessage } from "../../src/env";
-import { jobQueueOf, jobQueues, sendJobMessages } from "../../src/jobs/job-queues";
+import type { JobMessage, JobQueueMessage } from "../../src/env";
+import { packed } from "../../src/jobs/job-packs";
+import { jobQueueOf, jobQueues, jobsOf, sendJobMessages } from "../../src/jobs/job-queues";
 import { newId } from "../../src/platform/ids";
 
 /** `count` jobs queues that record what each is sent, by queue number. */
@@ -11,9 +12,16 @@ function recordingQueues(count: number) {
       `JOBS_${k}`,
       {
         send: async (body: JobMessage) => void sent.push([k, [body.job_id]]),
-        sendBatch: async (messages: MessageSendRequest<JobMessage>[]) =>
-          void sent.push([k, messages.map((m) => m.body.job_id)]),
-      } as unknown as Queue<JobMessage>,
+        sendBatch: async (messages: MessageSendRequest<JobQueueMessage>[]) =>
+          void sent.push([
+            k,
+            messages.map((m) =>
+              jobsOf(m.body)
+                .map((job) => job.job_id)
+                .join("+"),
+            ),
+          ]),
+      } as unknown as Queue<JobQueueMessage>,
     ]),
   );
   return { bindings, sent };
@@ -44,6 +52,38 @@ describe("the jobs queues", () => {
     expect(sent).toEqual([
       [0, [ids[0], ids[2]]],
       [1, [ids[1], ids[3], ids[4]]],
+    ]);
+  });
+
+  it("send at most 100 messages in one sendBatch (Queues' limit)", async () => {
+    const { bindings, sent } = recordingQueues(1);
+    await sendJobMessages(
+      bindings,
+      Array.from({ length: 250 }, () => ({ body: { job_id: newId.job(0) } })),
+    );
+    expect(sent.map(([, ids]) => ids.length)).toEqual([100, 100, 50]);
+  });
+});
+
+describe("packed job messages (jobs/job-packs.ts)", () => {
+  it("carry up to ten jobs of one queue each, in order; a job left alone is its own message", async () => {
+    const { bindings, sent } = recordingQueues(2);
+    const even = Array.from({ length: 11 }, () => newId.job(0));
+    const odd = [newId.job(1)];
+    const messages = packed(
+      bindings,
+      [...even, ...odd].map((job_id) => ({ job_id, first: true as const })),
+    );
+    expect(messages.map(jobsOf).map((jobs) => jobs.map((j) => j.job_id))).toEqual([even.slice(0, 10), [even[10]], odd]);
+    expect(messages[1]).toEqual({ job_id: even[10], first: true });
+    // A pack goes to the queue its jobs share.
+    await sendJobMessages(
+      bindings,
+      messages.map((body) => ({ body })),
+    );
+    expect(sent).toEqual([
+      [0, [even.slice(0, 10).join("+"), even[10]]],
+      [1, [odd[0]]],
     ]);
   });
 });

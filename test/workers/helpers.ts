@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import type { Env, JobMessage } from "../../src/env";
+import type { Env, JobQueueMessage } from "../../src/env";
 import worker from "../../src/index";
 import { jobQueues } from "../../src/jobs/job-queues";
 import type { JobRecord, JobView } from "../../src/jobs/model";
@@ -257,14 +257,15 @@ export async function storeEndedJob(
 
 /**
  * Hands messages with these bodies to the Worker's jobs consumer directly, in
- * one batch, each on its `deliveries`th delivery (1: the first).
+ * one batch, each on its `deliveries`th delivery (1: the first), with
+ * `bindings` (the test's own by default).
  */
-export async function deliverJobMessages(bodies: JobMessage[], deliveries = 1) {
+export async function deliverJobMessages(bodies: JobQueueMessage[], deliveries = 1, bindings: Env = env) {
   const batch = createMessageBatch(
     "edgejobs-jobs-0",
     bodies.map((body, i) => ({ id: `m-${Date.now()}-${i}`, timestamp: new Date(), attempts: deliveries, body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch, env);
+  await worker.queue(batch, bindings);
   return getQueueResult(batch, ctx);
 }
