@@ -256,6 +256,29 @@ export async function storeEndedJob(
 }
 
 /**
+ * Hands messages with these bodies (ids `dead-0` up) to the dead-letter
+ * consumer of jobs queue `queue`, with each jobs queue captured apart;
+ * answers the ids of the messages it acked and what each jobs queue, by
+ * number, was sent.
+ */
+export async function putBackDeadLetters(queue: number, bodies: JobQueueMessage[]) {
+  const resent: MessageSendRequest<JobQueueMessage>[][] = jobQueues(env).map(() => []);
+  const capturing = Object.fromEntries(
+    resent.map((sent, k) => [
+      `JOBS_${k}`,
+      { sendBatch: async (m: MessageSendRequest<JobQueueMessage>[]) => void sent.push(...m) },
+    ]),
+  );
+  const batch = createMessageBatch(
+    `edgejobs-jobs-${queue}-dlq`,
+    bodies.map((body, i) => ({ id: `dead-${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, { ...env, ...capturing });
+  return { acks: (await getQueueResult(batch, ctx)).explicitAcks, resent };
+}
+
+/**
  * Hands messages with these bodies to the Worker's jobs consumer directly, in
  * one batch, each on its `deliveries`th delivery (1: the first), with
  * `bindings` (the test's own by default).

@@ -1,9 +1,6 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { JobMessage, JobQueueMessage } from "../../src/env";
-import worker from "../../src/index";
-import { jobQueues } from "../../src/jobs/job-queues";
 import { limits } from "../../src/limits";
 import { shardInId } from "../../src/platform/ids";
 import {
@@ -12,6 +9,7 @@ import {
   deliverJobMessages,
   getJob,
   type Method,
+  putBackDeadLetters,
   submit,
   type TestTenant,
   untilStatus,
@@ -75,20 +73,9 @@ describe("a packed jobs-queue message (jobs/job-packs.ts)", () => {
   it("goes back from the dead-letter queue as its jobs' own messages, none of them first", async () => {
     const tenant = await createTenant();
     const jobs = [await dueJob(tenant), await dueJob(tenant)];
-    const queues = jobQueues(env).length;
-    const resent: MessageSendRequest<JobQueueMessage>[][] = Array.from({ length: queues }, () => []);
-    const capturing = Object.fromEntries(
-      resent.map((sent, k) => [
-        `JOBS_${k}`,
-        { sendBatch: async (m: MessageSendRequest<JobQueueMessage>[]) => void sent.push(...m) },
-      ]),
-    );
-    const batch = createMessageBatch("edgejobs-jobs-0-dlq", [
-      { id: "dead-pack", timestamp: new Date(), attempts: 1, body: { jobs } },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, { ...env, ...capturing });
-    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["dead-pack"]);
+    const { acks, resent } = await putBackDeadLetters(0, [{ jobs }]);
+    expect(acks).toEqual(["dead-0"]);
+    const queues = resent.length;
     for (const job of jobs) {
       expect(resent[shardInId(job.job_id) % queues]).toContainEqual({
         body: { job_id: job.job_id, tenant_id: tenant.tenantId },

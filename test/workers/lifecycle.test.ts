@@ -1,9 +1,6 @@
 import {
-  createExecutionContext,
-  createMessageBatch,
   createScheduledController,
   evictDurableObject,
-  getQueueResult,
   runDurableObjectAlarm,
   runInDurableObject,
 } from "cloudflare:test";
@@ -25,6 +22,7 @@ import {
   deliverJobMessages,
   eventually,
   getJob,
+  putBackDeadLetters,
   submit,
   tracker,
   untilStatus,
@@ -213,22 +211,10 @@ describe("recovering stranded jobs", () => {
     const tenant = await createTenant();
     const job = await submit(tenant, { type: "echo", delay_seconds: 600 });
     // Each jobs queue captured apart: the message goes back on the one the job's id names.
-    const queues = jobQueues(env).length;
-    const resent: MessageSendRequest<JobMessage>[][] = Array.from({ length: queues }, () => []);
-    const capturing = Object.fromEntries(
-      resent.map((sent, k) => [
-        `JOBS_${k}`,
-        { sendBatch: async (m: MessageSendRequest<JobMessage>[]) => void sent.push(...m) },
-      ]),
-    );
-    const named = shardInId(job.id) % queues;
+    const named = shardInId(job.id) % jobQueues(env).length;
     const dead: JobMessage = { job_id: job.id, tenant_id: tenant.tenantId, first: true };
-    const batch = createMessageBatch(`edgejobs-jobs-${named}-dlq`, [
-      { id: "dead-1", timestamp: new Date(), attempts: 1, body: dead },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, { ...env, ...capturing });
-    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["dead-1"]);
+    const { acks, resent } = await putBackDeadLetters(named, [dead]);
+    expect(acks).toEqual(["dead-0"]);
     // Not straight back (that would loop hot while D1 is down), and the job is untouched.
     // No longer the job's first message: a run of it may have begun (jobs/run.ts `mayFollowUnseenRun`).
     expect(resent[named]).toEqual([
