@@ -53,6 +53,12 @@ export const limits = {
    */
   jobsPerPack: 10,
   /**
+   * The longest a submit's jobs wait for other submits' to share their
+   * queue messages (jobs/job-packs.ts): only while other submits are being
+   * stored in the same isolate, so an idle service waits for nothing.
+   */
+  packLingerMs: 20,
+  /**
    * `ttl_seconds` (API.md: 1 s – 30 days, like `delay_seconds`): a job not
    * started by `run_at` + ttl ends `expired`, by its tracker's alarm.
    */

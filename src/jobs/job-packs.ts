@@ -1,7 +1,7 @@
 import type { JobMessage, JobQueueMessage } from "../env";
 import { limits } from "../limits";
 import { chunks } from "../platform/chunks";
-import { groupCommitted, type WaitUntil } from "../platform/group-commit";
+import { type GroupCommit, type GroupTicket, groupCommitted } from "../platform/group-commit";
 import { type JobQueueBindings, jobQueueOf, sendJobMessages } from "./job-queues";
 
 /**
@@ -22,27 +22,33 @@ export function packed(env: JobQueueBindings, jobs: readonly JobMessage[]): JobQ
   );
 }
 
-const senders = new WeakMap<object, (jobs: JobMessage[], waitUntil: WaitUntil) => Promise<void>>();
+const packers = new WeakMap<object, GroupCommit<JobMessage[]>>();
 
 /**
- * Sends the first messages of a request's new jobs (no delay), packed with
- * those of the other requests this isolate is serving meanwhile: while one
- * send is in flight, the jobs that arrive wait for it and go together in the
- * next (platform/group-commit.ts), so an idle service sends each job at once
- * and a busy one sends a message per ten jobs, where Queues bills each
- * message (3 operations). `waitUntil` is the request's: the send that
- * carries its jobs may carry others'. Rejects as `sendJobMessages` does.
+ * A place in the isolate's packing of first messages (no delay), taken when
+ * a request begins to create jobs: the request hands its jobs' messages
+ * over once they are stored (`send`), or gives the place up (`drop`).
+ * Messages are sent packed with those of the other requests this isolate
+ * is serving meanwhile (platform/group-commit.ts): once no send is in
+ * flight and every request that took a place has handed its jobs over or
+ * given up, or after `limits.packLingerMs`. An idle service sends each job
+ * at once; a busy one a message per ten jobs, where Queues bills each
+ * message (3 operations). `send` takes the request's `waitUntil`, as the
+ * send that carries its jobs may carry others', and rejects as
+ * `sendJobMessages` does.
  */
-export function sendPacked(env: JobQueueBindings, jobs: JobMessage[], waitUntil: WaitUntil): Promise<void> {
-  let send = senders.get(env);
-  if (!send) {
-    send = groupCommitted<JobMessage[]>((requests) =>
-      sendJobMessages(
-        env,
-        packed(env, requests.flat()).map((body) => ({ body })),
-      ),
+export function packingPlace(env: JobQueueBindings): GroupTicket<JobMessage[]> {
+  let packer = packers.get(env);
+  if (!packer) {
+    packer = groupCommitted<JobMessage[]>(
+      (requests) =>
+        sendJobMessages(
+          env,
+          packed(env, requests.flat()).map((body) => ({ body })),
+        ),
+      limits.packLingerMs,
     );
-    senders.set(env, send);
+    packers.set(env, packer);
   }
-  return send(jobs, waitUntil);
+  return packer.expect();
 }

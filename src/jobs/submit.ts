@@ -3,7 +3,7 @@ import type { Env, JobMessage } from "../env";
 import { jobTypes } from "../job-types";
 import { limits } from "../limits";
 import { clock } from "../platform/clock";
-import type { WaitUntil } from "../platform/group-commit";
+import type { GroupTicket, WaitUntil } from "../platform/group-commit";
 import { newId } from "../platform/ids";
 import { type BatchRecord, insertBatch } from "../store/batches";
 import { deleteObjects, inputKey, putJson } from "../store/blobs";
@@ -19,7 +19,7 @@ import { findTenantJobs, storeNewJob } from "../store/jobs";
 import { batchCheckingKey, type KeyCheck } from "../tenants/key-check";
 import { checkCallbackUrl } from "../webhooks/url-guard";
 import { DomainError, type ErrorDetail } from "./errors";
-import { sendPacked } from "./job-packs";
+import { packingPlace } from "./job-packs";
 import { sendJobMessages } from "./job-queues";
 import type { JobRecord, OnCompleteRequest, SubmitJobRequest } from "./model";
 
@@ -112,12 +112,38 @@ export function submitJobs(
  * request's key check, when one is owed — then enqueues them. The request's
  * jobs share one shard: the idempotency key's, or any. A failed enqueue loses
  * nothing: the sweep finds jobs that never started. Throws what `prepare` throws.
+ * With the request's `waitUntil`, the jobs due at once travel packed with
+ * other requests' (jobs/job-packs.ts): the request takes its place in the
+ * packing first, so that sends in flight meanwhile wait for its jobs.
  */
 export async function createJobs(
   env: Env,
   tenantId: string,
-  { idempotency = null, keyCheck = null, batch = null, waitUntil = null }: SubmitOptions,
+  options: SubmitOptions,
   prepare: (shard: number, now: number) => Promise<PreparedJob[]>,
+): Promise<SubmitOutcome> {
+  const { waitUntil = null } = options;
+  const packing = waitUntil ? { place: packingPlace(env), waitUntil } : null;
+  try {
+    return await storeAndEnqueue(env, tenantId, options, prepare, packing);
+  } finally {
+    packing?.place.drop();
+  }
+}
+
+/** A request's place in the packing of first messages, and its `waitUntil` (`createJobs`). */
+interface Packing {
+  place: GroupTicket<JobMessage[]>;
+  waitUntil: WaitUntil;
+}
+
+/** `createJobs`, its packing place taken (or none: each job's message is sent as it is). */
+async function storeAndEnqueue(
+  env: Env,
+  tenantId: string,
+  { idempotency = null, keyCheck = null, batch = null }: SubmitOptions,
+  prepare: (shard: number, now: number) => Promise<PreparedJob[]>,
+  packing: Packing | null,
 ): Promise<SubmitOutcome> {
   const now = clock.now();
   const { retentionMs } = parseConfig(env);
@@ -164,7 +190,7 @@ export async function createJobs(
     return replay;
   }
   const jobs = prepared.map((p) => p.job);
-  await enqueue(env, jobs, now, waitUntil);
+  await enqueue(env, jobs, now, packing);
   return { jobs, replayed: false, batchId: batchRecord?.id ?? null };
 }
 
@@ -341,22 +367,24 @@ function inputTooLarge(path: string, bytes: number, subject = "The input is"): D
 /**
  * Short delays ride on the queue message; longer ones wait on the job
  * tracker's alarm, which also watches their expiry. Jobs due now travel
- * packed with other requests' when the caller gave its `waitUntil`
- * (jobs/job-packs.ts). A job with a ttl and a queue message has its tracker
- * arm the expiry (one Durable Object request and one storage write that a
- * job without a ttl does not cost).
+ * packed with other requests' when the caller took a place in the packing
+ * (jobs/job-packs.ts), given up at once when it has none to send. A job
+ * with a ttl and a queue message has its tracker arm the expiry (one
+ * Durable Object request and one storage write that a job without a ttl
+ * does not cost).
  */
-async function enqueue(env: Env, jobs: JobRecord[], now: number, waitUntil: WaitUntil | null): Promise<void> {
+async function enqueue(env: Env, jobs: JobRecord[], now: number, packing: Packing | null): Promise<void> {
   const delayMs = (j: JobRecord) => Math.max(0, j.runAt - now);
   const direct = jobs.filter((j) => delayMs(j) <= limits.maxQueueDelaySeconds * 1000);
   const long = jobs.filter((j) => delayMs(j) > limits.maxQueueDelaySeconds * 1000);
   const message = (j: JobRecord): JobMessage => ({ job_id: j.id, tenant_id: j.tenantId, first: true });
-  const packable = waitUntil ? direct.filter((j) => delayMs(j) === 0) : [];
+  const packable = packing ? direct.filter((j) => delayMs(j) === 0) : [];
   const delayed = direct.filter((j) => !packable.includes(j));
+  if (packable.length === 0) packing?.place.drop();
   const expiries = direct.map((j) => (j.expiresAt === null ? null : watchExpiry(env, j, j.expiresAt)));
   try {
     await Promise.all([
-      packable.length > 0 && waitUntil && sendPacked(env, packable.map(message), waitUntil),
+      packable.length > 0 && packing?.place.send(packable.map(message), packing.waitUntil),
       delayed.length > 0 &&
         sendJobMessages(
           env,

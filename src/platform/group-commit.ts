@@ -1,47 +1,99 @@
 /** Keeps a promise alive past its caller's response: the caller's `ExecutionContext.waitUntil`. */
 export type WaitUntil = (promise: Promise<unknown>) => void;
 
+/** A place in a group commit, taken before its item is ready (`GroupCommit.expect`). */
+export interface GroupTicket<Item> {
+  /** Hands over the item; resolves (or rejects) with the send that carried it. */
+  send(item: Item, waitUntil: WaitUntil): Promise<void>;
+  /** Gives the place up if no item was handed over (an error, a replay): sends no longer wait for it. */
+  drop(): void;
+}
+
+/** A group commit shared by every request an isolate serves (`groupCommitted`). */
+export interface GroupCommit<Item> {
+  /** Says an item is coming: a send waits for it (at most `lingerMs`) to carry it too. */
+  expect(): GroupTicket<Item>;
+}
+
+interface Group<Item> {
+  items: Item[];
+  sent: Promise<void> | null;
+}
+
 /**
- * Group commit, shared by every request an isolate serves: an item given
- * while no `send` is in flight is sent at once, alone; items given while one
- * is in flight wait for it to end and are sent together in the next. Idle,
- * nothing waits; under load each send carries what arrived during the
- * previous one's round trip. Each call resolves (or rejects) with the send
- * that carried its item.
+ * Group commit, shared by every request an isolate serves: items are sent
+ * together, in one `send`, once no send is in flight and every item
+ * announced (`expect`) has come or been given up, or once an item has
+ * waited `lingerMs`. Idle, an item is sent at once; under load each send
+ * carries what arrived during the previous one's round trip and what the
+ * requests being served meanwhile were about to send, and no item waits
+ * more than `lingerMs` for others.
  *
- * Across requests: each send is started by one of the callers whose items it
- * carries, in that caller's request, and kept alive with that caller's
- * `waitUntil`. A promise settled in a request that has ended cancels the
- * continuations of the requests awaiting it ("The script will never generate
- * a response", developers.cloudflare.com/workers/observability/errors, read
- * 2026-12-01), so a send must outlive the request that started it.
+ * Across requests: each send is started by one of the callers whose items
+ * it carries, in that caller's request, and kept alive with that caller's
+ * `waitUntil`; a caller waits on a send in flight (I/O of the request that
+ * started it, which outlives it) or on its own timer, never on a promise
+ * another request must settle: one settled from another request cancels
+ * the continuations awaiting it once its own request has ended ("The
+ * script will never generate a response",
+ * developers.cloudflare.com/workers/observability/errors, and workerd's
+ * "Cannot perform I/O on behalf of a different request" for a promise
+ * resolved across requests here; read 2026-12-01). Waiting for announced
+ * items, a caller looks again every `pollMs`.
  */
 export function groupCommitted<Item>(
   send: (items: Item[]) => Promise<void>,
-): (item: Item, waitUntil: WaitUntil) => Promise<void> {
+  lingerMs: number,
+  pollMs = 2,
+): GroupCommit<Item> {
   let inFlight: Promise<void> | null = null;
-  let next: { items: Item[]; sent: Promise<void> | null } | null = null;
-  const start = (items: Item[], waitUntil: WaitUntil): Promise<void> => {
-    const sent: Promise<void> = send(items).finally(() => {
+  let expected = 0;
+  let open: Group<Item> | null = null;
+  const start = (group: Group<Item>, waitUntil: WaitUntil): Promise<void> => {
+    if (open === group) open = null;
+    const sent: Promise<void> = send(group.items).finally(() => {
       if (inFlight === sent) inFlight = null;
     });
     inFlight = sent;
+    group.sent = sent;
     // Its callers hear a failure; the request that keeps it alive only waits.
     waitUntil(sent.catch(() => {}));
     return sent;
   };
-  return async (item, waitUntil) => {
-    const ahead = inFlight;
-    if (!ahead) return start([item], waitUntil);
-    if (!next) next = { items: [], sent: null };
-    const group = next;
+  const join = async (item: Item, waitUntil: WaitUntil): Promise<void> => {
+    if (!open) open = { items: [], sent: null };
+    const group = open;
     group.items.push(item);
-    await ahead.catch(() => {});
-    // The first of the group to get here sends it, in its own request.
-    if (!group.sent) {
-      if (next === group) next = null;
-      group.sent = start(group.items, waitUntil);
+    const deadline = Date.now() + lingerMs;
+    for (;;) {
+      // Sent by another of the group meanwhile, or to be sent by this caller, in its own request.
+      if (group.sent) return group.sent;
+      const left = deadline - Date.now();
+      if ((inFlight === null && expected === 0) || left <= 0) return start(group, waitUntil);
+      const wait = inFlight ? inFlight.catch(() => {}) : null;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const clock = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, wait ? left : Math.min(left, pollMs));
+      });
+      await (wait ? Promise.race([wait, clock]) : clock);
+      clearTimeout(timer);
     }
-    return group.sent;
+  };
+  return {
+    expect() {
+      let pending = true;
+      expected++;
+      const leave = () => {
+        if (pending) expected--;
+        pending = false;
+      };
+      return {
+        send: (item, waitUntil) => {
+          leave();
+          return join(item, waitUntil);
+        },
+        drop: leave,
+      };
+    },
   };
 }

@@ -14,17 +14,22 @@ function heldSends() {
   const waitUntilOf = (who: string) => () => sends.at(-1)?.keptBy.push(who);
   const settle = async (error?: Error) => {
     releases.shift()?.(error);
-    await new Promise((r) => setTimeout(r, 0));
+    await tick();
   };
   return { sends, send, waitUntilOf, settle };
 }
 
+const tick = () => new Promise((r) => setTimeout(r, 0));
+const LINGER_MS = 40;
+
 describe("groupCommitted", () => {
-  it("sends an item at once when no send is in flight, and the items that arrive meanwhile together in the next", async () => {
+  it("sends an item at once when nothing is in flight or expected, and the items that arrive meanwhile together in the next", async () => {
     const held = heldSends();
-    const add = groupCommitted<string>(held.send);
-    const a = add("a", held.waitUntilOf("a"));
-    const rest = ["b", "c", "d"].map((item) => add(item, held.waitUntilOf(item)));
+    const commit = groupCommitted<string>(held.send, LINGER_MS);
+    const a = commit.expect().send("a", held.waitUntilOf("a"));
+    await tick();
+    const rest = ["b", "c", "d"].map((item) => commit.expect().send(item, held.waitUntilOf(item)));
+    await tick();
     expect(held.sends).toEqual([{ items: ["a"], keptBy: ["a"] }]);
     await held.settle();
     await a;
@@ -32,19 +37,49 @@ describe("groupCommitted", () => {
     expect(held.sends[1]).toEqual({ items: ["b", "c", "d"], keptBy: ["b"] });
     await held.settle();
     await Promise.all(rest);
-    // Idle again: the next item waits for nothing.
-    const e = add("e", held.waitUntilOf("e"));
-    expect(held.sends[2]).toEqual({ items: ["e"], keptBy: ["e"] });
+    expect(held.sends).toHaveLength(2);
+  });
+
+  it("waits for the items announced meanwhile, or for those that were given up", async () => {
+    const held = heldSends();
+    const commit = groupCommitted<string>(held.send, 10_000);
+    const [a, b, c] = [commit.expect(), commit.expect(), commit.expect()];
+    const sentA = a.send("a", held.waitUntilOf("a"));
+    await tick();
+    expect(held.sends).toEqual([]);
+    const sentB = b.send("b", held.waitUntilOf("b"));
+    await tick();
+    expect(held.sends).toEqual([]);
+    // c will not come (its request failed): a and b go as soon as one of them looks again.
+    c.drop();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(held.sends).toEqual([{ items: ["a", "b"], keptBy: [expect.stringMatching(/^[ab]$/)] }]);
     await held.settle();
-    await e;
-    expect(held.sends).toHaveLength(3);
+    await Promise.all([sentA, sentB]);
+  });
+
+  it("waits for an announced item at most lingerMs", async () => {
+    const held = heldSends();
+    const commit = groupCommitted<string>(held.send, LINGER_MS);
+    const slow = commit.expect();
+    const began = Date.now();
+    const sent = commit.expect().send("a", held.waitUntilOf("a"));
+    await tick();
+    expect(held.sends).toEqual([]);
+    await new Promise((r) => setTimeout(r, LINGER_MS + 20));
+    expect(held.sends).toEqual([{ items: ["a"], keptBy: ["a"] }]);
+    await held.settle();
+    await sent;
+    expect(Date.now() - began).toBeGreaterThanOrEqual(LINGER_MS - 1);
+    slow.drop();
   });
 
   it("rejects the callers of a failed send only, and the items waiting for it are still sent", async () => {
     const held = heldSends();
-    const add = groupCommitted<string>(held.send);
-    const a = add("a", held.waitUntilOf("a"));
-    const b = add("b", held.waitUntilOf("b"));
+    const commit = groupCommitted<string>(held.send, LINGER_MS);
+    const a = commit.expect().send("a", held.waitUntilOf("a"));
+    await tick();
+    const b = commit.expect().send("b", held.waitUntilOf("b"));
     const aFailed = expect(a).rejects.toThrow(/internal error/);
     await held.settle(new Error("Queue send failed: internal error"));
     await aFailed;
