@@ -59,6 +59,12 @@ export const limits = {
    */
   packLingerMs: 20,
   /**
+   * How long a submit being stored counts as coming (jobs/job-packs.ts):
+   * a request canceled meanwhile never says it will not come, and without
+   * this bound every later submit of its isolate would wait `packLingerMs`.
+   */
+  packPlaceForgetMs: 1_000,
+  /**
    * `ttl_seconds` (API.md: 1 s – 30 days, like `delay_seconds`): a job not
    * started by `run_at` + ttl ends `expired`, by its tracker's alarm.
    */

@@ -31,7 +31,8 @@ const packers = new WeakMap<object, GroupCommit<JobMessage[]>>();
  * Messages are sent packed with those of the other requests this isolate
  * is serving meanwhile (platform/group-commit.ts): once no send is in
  * flight and every request that took a place has handed its jobs over or
- * given up, or after `limits.packLingerMs`. An idle service sends each job
+ * given up, or after `limits.packLingerMs` (a place counts for
+ * `limits.packPlaceForgetMs`). An idle service sends each job
  * at once; a busy one a message per ten jobs, where Queues bills each
  * message (3 operations). `send` takes the request's `waitUntil`, as the
  * send that carries its jobs may carry others', and rejects as
@@ -46,7 +47,7 @@ export function packingPlace(env: JobQueueBindings): GroupTicket<JobMessage[]> {
           env,
           packed(env, requests.flat()).map((body) => ({ body })),
         ),
-      limits.packLingerMs,
+      { lingerMs: limits.packLingerMs, forgetMs: limits.packPlaceForgetMs },
     );
     packers.set(env, packer);
   }

@@ -11,7 +11,7 @@ export interface GroupTicket<Item> {
 
 /** A group commit shared by every request an isolate serves (`groupCommitted`). */
 export interface GroupCommit<Item> {
-  /** Says an item is coming: a send waits for it (at most `lingerMs`) to carry it too. */
+  /** Says an item is coming: a send waits for it (at most `lingerMs`, for `forgetMs`) to carry it too. */
   expect(): GroupTicket<Item>;
 }
 
@@ -39,16 +39,32 @@ interface Group<Item> {
  * developers.cloudflare.com/workers/observability/errors, and workerd's
  * "Cannot perform I/O on behalf of a different request" for a promise
  * resolved across requests here; read 2026-12-01). Waiting for announced
- * items, a caller looks again every `pollMs`.
+ * items, a caller looks again every `pollMs`; a place counts for at most
+ * `forgetMs`.
  */
 export function groupCommitted<Item>(
   send: (items: Item[]) => Promise<void>,
-  lingerMs: number,
-  pollMs = 2,
+  { lingerMs, forgetMs, pollMs = 2 }: GroupTiming,
 ): GroupCommit<Item> {
   let inFlight: Promise<void> | null = null;
-  let expected = 0;
   let open: Group<Item> | null = null;
+  // Places taken and not yet left, oldest first; `expected` counts those still waited for.
+  const places: Place[] = [];
+  let expected = 0;
+  const leave = (place: Place) => {
+    if (!place.pending) return;
+    place.pending = false;
+    expected--;
+  };
+  /** The places still waited for: a place older than `forgetMs` is forgotten (its request may be gone). */
+  const stillExpected = () => {
+    const oldest = Date.now() - forgetMs;
+    for (let first = places[0]; first && (!first.pending || first.since < oldest); first = places[0]) {
+      leave(first);
+      places.shift();
+    }
+    return expected;
+  };
   const start = (group: Group<Item>, waitUntil: WaitUntil): Promise<void> => {
     if (open === group) open = null;
     const sent: Promise<void> = send(group.items).finally(() => {
@@ -69,31 +85,54 @@ export function groupCommitted<Item>(
       // Sent by another of the group meanwhile, or to be sent by this caller, in its own request.
       if (group.sent) return group.sent;
       const left = deadline - Date.now();
-      if ((inFlight === null && expected === 0) || left <= 0) return start(group, waitUntil);
-      const wait = inFlight ? inFlight.catch(() => {}) : null;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const clock = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, wait ? left : Math.min(left, pollMs));
-      });
-      await (wait ? Promise.race([wait, clock]) : clock);
-      clearTimeout(timer);
+      if ((inFlight === null && stillExpected() === 0) || left <= 0) return start(group, waitUntil);
+      await pause(inFlight ? left : Math.min(left, pollMs), inFlight?.catch(() => {}) ?? null);
     }
   };
   return {
     expect() {
-      let pending = true;
+      const place = { since: Date.now(), pending: true };
+      places.push(place);
       expected++;
-      const leave = () => {
-        if (pending) expected--;
-        pending = false;
-      };
       return {
         send: (item, waitUntil) => {
-          leave();
+          leave(place);
           return join(item, waitUntil);
         },
-        drop: leave,
+        drop: () => leave(place),
       };
     },
   };
+}
+
+/** How long a group commit's items wait for others (`groupCommitted`), in ms. */
+export interface GroupTiming {
+  /** The longest an item waits for others once handed over. */
+  lingerMs: number;
+  /**
+   * How long a place counts as expected: a request canceled while it holds
+   * one (its client gone, "all tasks associated with that client's request
+   * are proactively canceled", developers.cloudflare.com/workers/platform/limits,
+   * read 2026-12-01) never gives it up.
+   */
+  forgetMs: number;
+  /** How often an item waiting for announced items looks again. */
+  pollMs?: number;
+}
+
+interface Place {
+  /** When it was taken (ms since the epoch). */
+  since: number;
+  pending: boolean;
+}
+
+/** Resolves after `ms`, or when `until` does. */
+function pause(ms: number, until: Promise<void> | null): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    until?.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

@@ -25,7 +25,7 @@ const LINGER_MS = 40;
 describe("groupCommitted", () => {
   it("sends an item at once when nothing is in flight or expected, and the items that arrive meanwhile together in the next", async () => {
     const held = heldSends();
-    const commit = groupCommitted<string>(held.send, LINGER_MS);
+    const commit = groupCommitted<string>(held.send, { lingerMs: LINGER_MS, forgetMs: 10_000 });
     const a = commit.expect().send("a", held.waitUntilOf("a"));
     await tick();
     const rest = ["b", "c", "d"].map((item) => commit.expect().send(item, held.waitUntilOf(item)));
@@ -42,7 +42,7 @@ describe("groupCommitted", () => {
 
   it("waits for the items announced meanwhile, or for those that were given up", async () => {
     const held = heldSends();
-    const commit = groupCommitted<string>(held.send, 10_000);
+    const commit = groupCommitted<string>(held.send, { lingerMs: 10_000, forgetMs: 10_000 });
     const [a, b, c] = [commit.expect(), commit.expect(), commit.expect()];
     const sentA = a.send("a", held.waitUntilOf("a"));
     await tick();
@@ -60,7 +60,7 @@ describe("groupCommitted", () => {
 
   it("waits for an announced item at most lingerMs", async () => {
     const held = heldSends();
-    const commit = groupCommitted<string>(held.send, LINGER_MS);
+    const commit = groupCommitted<string>(held.send, { lingerMs: LINGER_MS, forgetMs: 10_000 });
     const slow = commit.expect();
     const began = Date.now();
     const sent = commit.expect().send("a", held.waitUntilOf("a"));
@@ -76,7 +76,7 @@ describe("groupCommitted", () => {
 
   it("rejects the callers of a failed send only, and the items waiting for it are still sent", async () => {
     const held = heldSends();
-    const commit = groupCommitted<string>(held.send, LINGER_MS);
+    const commit = groupCommitted<string>(held.send, { lingerMs: LINGER_MS, forgetMs: 10_000 });
     const a = commit.expect().send("a", held.waitUntilOf("a"));
     await tick();
     const b = commit.expect().send("b", held.waitUntilOf("b"));
@@ -86,5 +86,17 @@ describe("groupCommitted", () => {
     expect(held.sends[1]?.items).toEqual(["b"]);
     await held.settle();
     await expect(b).resolves.toBeUndefined();
+  });
+
+  it("forgets a place never given up (its request canceled) after forgetMs: later items wait for nothing", async () => {
+    const held = heldSends();
+    const commit = groupCommitted<string>(held.send, { lingerMs: 10_000, forgetMs: LINGER_MS });
+    commit.expect(); // taken by a request that is gone
+    await new Promise((r) => setTimeout(r, LINGER_MS + 10));
+    const sent = commit.expect().send("a", held.waitUntilOf("a"));
+    await tick();
+    expect(held.sends).toEqual([{ items: ["a"], keptBy: ["a"] }]);
+    await held.settle();
+    await sent;
   });
 });
