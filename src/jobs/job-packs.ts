@@ -2,7 +2,7 @@ import type { JobMessage, JobQueueMessage } from "../env";
 import { limits } from "../limits";
 import { chunks } from "../platform/chunks";
 import { type GroupCommit, type GroupTicket, groupCommitted } from "../platform/group-commit";
-import { type JobQueueBindings, jobQueueOf, sendJobMessages } from "./job-queues";
+import { byJobQueue, type JobQueueBindings, sendJobMessages } from "./job-queues";
 
 /**
  * The messages that carry `jobs`: on each queue, its jobs in packs of up to
@@ -10,14 +10,7 @@ import { type JobQueueBindings, jobQueueOf, sendJobMessages } from "./job-queues
  * its own message, the form every other sender uses.
  */
 export function packed(env: JobQueueBindings, jobs: readonly JobMessage[]): JobQueueMessage[] {
-  const byQueue = new Map<Queue<JobQueueMessage>, JobMessage[]>();
-  for (const job of jobs) {
-    const queue = jobQueueOf(env, job.job_id);
-    const onQueue = byQueue.get(queue);
-    if (onQueue) onQueue.push(job);
-    else byQueue.set(queue, [job]);
-  }
-  return [...byQueue.values()].flatMap((onQueue) =>
+  return [...byJobQueue(env, jobs, (job) => job.job_id).values()].flatMap((onQueue) =>
     chunks(onQueue, limits.jobsPerPack).map((pack) => (pack.length === 1 ? (pack[0] as JobMessage) : { jobs: pack })),
   );
 }

@@ -69,14 +69,24 @@ export async function sendJobMessages(
   env: JobQueueBindings,
   messages: MessageSendRequest<JobQueueMessage>[],
 ): Promise<void> {
-  const byQueue = new Map<Queue<JobQueueMessage>, MessageSendRequest<JobQueueMessage>[]>();
-  for (const message of messages) {
-    const queue = jobQueueOf(env, (jobsOf(message.body)[0] as JobMessage).job_id);
-    const batch = byQueue.get(queue);
-    if (batch) batch.push(message);
-    else byQueue.set(queue, [message]);
-  }
+  const byQueue = byJobQueue(env, messages, (message) => (jobsOf(message.body)[0] as JobMessage).job_id);
   await Promise.all(
     [...byQueue].flatMap(([queue, batch]) => chunks(batch, limits.maxBatchJobs).map((piece) => queue.sendBatch(piece))),
   );
+}
+
+/** `items` by the jobs queue that carries the job each names (`jobIdOf`), in order within each queue. */
+export function byJobQueue<T>(
+  env: JobQueueBindings,
+  items: readonly T[],
+  jobIdOf: (item: T) => string,
+): Map<Queue<JobQueueMessage>, T[]> {
+  const byQueue = new Map<Queue<JobQueueMessage>, T[]>();
+  for (const item of items) {
+    const queue = jobQueueOf(env, jobIdOf(item));
+    const onQueue = byQueue.get(queue);
+    if (onQueue) onQueue.push(item);
+    else byQueue.set(queue, [item]);
+  }
+  return byQueue;
 }
