@@ -4,7 +4,9 @@
 // operation counters, and two summary lines for scripts (`bench:`,
 // `capacity:`). `--floor` also measures the shape's floor (bench/floor/) and
 // prints a `floor:` line before them. `--model` instead runs the
-// slowed-database check (bench/model/) and prints `model:` lines.
+// slowed-database check (bench/model/) and prints `model:` lines;
+// `--op-costs` instead prices single platform operations (bench/op-costs/)
+// and prints an `op-costs:` line.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import {
@@ -28,6 +30,7 @@ const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=
 const quick = process.argv.includes("--quick");
 const modelCheck = process.argv.includes("--model");
 const withFloor = process.argv.includes("--floor");
+const opCostsCheck = process.argv.includes("--op-costs");
 const shardsArg = flag("shards");
 /** Each query's turn at an emulated database in the model check, ms. */
 const SERVICE_MS = Number(flag("service-ms") ?? 10);
@@ -259,7 +262,64 @@ async function checkModel(receiver: Receiver) {
   return lines;
 }
 
+/** Operations of each kind added per job in the op-costs run: several, so each one's cost stands above the noise. */
+const OP_COSTS_ADDED = 5;
+
+/**
+ * What a platform operation costs under `wrangler dev`, in CPU ms of the
+ * process tree: the baseline's end-to-end job (bench/op-costs/, no extras),
+ * then with OP_COSTS_ADDED D1 round trips, calls to as many Durable Objects
+ * named afresh (each call creates its object), and a second call to each of
+ * those objects, added to each job's consumer. Each variant runs `sizes.e2e` jobs on a fresh
+ * server after 100 unmeasured ones, the variants in turn `rounds` times so
+ * the machine's drift falls on all alike; an operation's cost is the
+ * difference of medians over the operations added.
+ */
+async function measureOpCosts(receiver: Receiver): Promise<string> {
+  const variants = {
+    plain: {},
+    d1: { EXTRA_D1_READS: String(OP_COSTS_ADDED) },
+    object: { EXTRA_NEW_OBJECTS: String(OP_COSTS_ADDED) },
+    objectTwice: { EXTRA_NEW_OBJECTS: String(OP_COSTS_ADDED), CALLS_PER_OBJECT: "2" },
+  };
+  const cpu = new Map<keyof typeof variants, number[]>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const [name, vars] of Object.entries(variants) as [keyof typeof variants, Record<string, string>][]) {
+      const target = await startHandWritten("op-costs", vars);
+      try {
+        await endToEndScenario(target, receiver, 100, E2E_CONCURRENCY);
+        const { cpuMs, errors } = await withCpu(
+          target.pid,
+          sizes.e2e,
+          async () => (await endToEndScenario(target, receiver, sizes.e2e, E2E_CONCURRENCY)).result,
+        );
+        if (errors > 0) throw new Error(`op-costs ${name}: ${errors} failed requests`);
+        cpu.set(name, [...(cpu.get(name) ?? []), cpuMs]);
+        console.error(`  op-costs round ${round} ${name}: ${cpuMs.toFixed(2)} CPU ms per job`);
+      } finally {
+        await target.stop();
+      }
+    }
+  }
+  const ms = (name: keyof typeof variants) => median(cpu.get(name) ?? []);
+  const costs = {
+    baseline_job_ms: ms("plain"),
+    d1_round_trip_ms: (ms("d1") - ms("plain")) / OP_COSTS_ADDED,
+    new_object_call_ms: (ms("object") - ms("plain")) / OP_COSTS_ADDED,
+    later_object_call_ms: (ms("objectTwice") - ms("object")) / OP_COSTS_ADDED,
+  };
+  return `op-costs: ${Object.entries(costs)
+    .map(([name, value]) => `${name} ${value.toFixed(2)}`)
+    .join(" ")}`;
+}
+
 const receiver = await startVerifyingReceiver();
+if (opCostsCheck) {
+  const line = await measureOpCosts(receiver);
+  await receiver.close();
+  console.log(line);
+  process.exit(0);
+}
 if (modelCheck) {
   const lines = await checkModel(receiver);
   await receiver.close();

@@ -7,7 +7,7 @@ import { freePort, startDevServer } from "../test/support/dev-server.ts";
 
 /** A running service the benchmark drives: the product, the baseline or the shape's floor. */
 export interface Target {
-  name: "product" | "baseline" | "floor";
+  name: "product" | "baseline" | "floor" | "op-costs";
   url: string;
   pid: number;
   headers: Record<string, string>;
@@ -78,10 +78,14 @@ async function productTarget(url: string, pid: number, stop: () => Promise<void>
 
 /**
  * A hand-written Worker under `wrangler dev` on a fresh state directory: the
- * baseline (bench/baseline/) or the shape's floor (bench/floor/), which
+ * baseline (bench/baseline/), the shape's floor (bench/floor/) or the
+ * baseline with extra operations (bench/op-costs/, as `vars` ask), which
  * share the submit and poll.
  */
-export async function startHandWritten(name: "baseline" | "floor"): Promise<Target> {
+export async function startHandWritten(
+  name: "baseline" | "floor" | "op-costs",
+  vars: Record<string, string> = {},
+): Promise<Target> {
   const config = `bench/${name}/wrangler.toml`;
   const migrate = async (state: string) => {
     execFileSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "-c", config, "--persist-to", state], {
@@ -89,7 +93,7 @@ export async function startHandWritten(name: "baseline" | "floor"): Promise<Targ
       env: { ...process.env, CI: "1" },
     });
   };
-  const { url, pid, stop } = await startWranglerDev(config, name, migrate, "/v1/jobs/none", {});
+  const { url, pid, stop } = await startWranglerDev(config, name, migrate, "/v1/jobs/none", vars);
   return {
     name,
     url,
