@@ -270,10 +270,11 @@ const OP_COSTS_ADDED = 5;
  * process tree: the baseline's end-to-end job (bench/op-costs/, no extras),
  * then with OP_COSTS_ADDED D1 round trips, calls to as many Durable Objects
  * named afresh (each call creates its object), and a second call to each of
- * those objects, added to each job's consumer. Each variant runs `sizes.e2e` jobs on a fresh
- * server after 100 unmeasured ones, the variants in turn `rounds` times so
- * the machine's drift falls on all alike; an operation's cost is the
- * difference of medians over the operations added.
+ * those objects, added to each job's consumer. Each variant runs
+ * `sizes.e2e` jobs on a fresh server after 100 unmeasured ones, the
+ * variants in turn `rounds` times; an operation's cost is the median over
+ * rounds of the difference within a round (so the machine's drift between
+ * rounds cancels), over the operations added.
  */
 async function measureOpCosts(receiver: Receiver): Promise<string> {
   const variants = {
@@ -282,9 +283,12 @@ async function measureOpCosts(receiver: Receiver): Promise<string> {
     object: { EXTRA_NEW_OBJECTS: String(OP_COSTS_ADDED) },
     objectTwice: { EXTRA_NEW_OBJECTS: String(OP_COSTS_ADDED), CALLS_PER_OBJECT: "2" },
   };
-  const cpu = new Map<keyof typeof variants, number[]>();
+  type Variant = keyof typeof variants;
+  const byRound: Partial<Record<Variant, number>>[] = [];
   for (let round = 1; round <= rounds; round++) {
-    for (const [name, vars] of Object.entries(variants) as [keyof typeof variants, Record<string, string>][]) {
+    const cpu: Partial<Record<Variant, number>> = {};
+    byRound.push(cpu);
+    for (const [name, vars] of Object.entries(variants) as [Variant, Record<string, string>][]) {
       const target = await startHandWritten("op-costs", vars);
       try {
         await endToEndScenario(target, receiver, 100, E2E_CONCURRENCY);
@@ -294,19 +298,20 @@ async function measureOpCosts(receiver: Receiver): Promise<string> {
           async () => (await endToEndScenario(target, receiver, sizes.e2e, E2E_CONCURRENCY)).result,
         );
         if (errors > 0) throw new Error(`op-costs ${name}: ${errors} failed requests`);
-        cpu.set(name, [...(cpu.get(name) ?? []), cpuMs]);
+        cpu[name] = cpuMs;
         console.error(`  op-costs round ${round} ${name}: ${cpuMs.toFixed(2)} CPU ms per job`);
       } finally {
         await target.stop();
       }
     }
   }
-  const ms = (name: keyof typeof variants) => median(cpu.get(name) ?? []);
+  const cost = (more: Variant, less: Variant) =>
+    median(byRound.map((cpu) => ((cpu[more] ?? 0) - (cpu[less] ?? 0)) / OP_COSTS_ADDED));
   const costs = {
-    baseline_job_ms: ms("plain"),
-    d1_round_trip_ms: (ms("d1") - ms("plain")) / OP_COSTS_ADDED,
-    new_object_call_ms: (ms("object") - ms("plain")) / OP_COSTS_ADDED,
-    later_object_call_ms: (ms("objectTwice") - ms("object")) / OP_COSTS_ADDED,
+    baseline_job_ms: median(byRound.map((cpu) => cpu.plain ?? 0)),
+    d1_round_trip_ms: cost("d1", "plain"),
+    new_object_call_ms: cost("object", "plain"),
+    later_object_call_ms: cost("objectTwice", "object"),
   };
   return `op-costs: ${Object.entries(costs)
     .map(([name, value]) => `${name} ${value.toFixed(2)}`)
