@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { migrateLocal } from "../scripts/migrate-local.mjs";
 import { freePort, startDevServer } from "../test/support/dev-server.ts";
 
-/** A running service the benchmark drives: the product, the baseline or the shape's floor. */
+/** A running service the benchmark drives: the product, the baseline, the shape's floor or the baseline with extra operations. */
 export interface Target {
   name: "product" | "baseline" | "floor" | "op-costs";
   url: string;
